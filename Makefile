@@ -1,0 +1,50 @@
+# The two set-up commands: `make demo` (the native stack) and `make test` (the whole suite).
+# Both install what they need: Debian's prometheus and prometheus-alertmanager, and a virtualenv in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help deps venv test test-rules generate dashboards check-generated bench demo clean
+
+help:
+	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
+	@echo "make test        run every test (installs what is missing)"
+	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
+	@echo "make generate    regenerate the event schema, metrics reference and dashboards"
+	@echo "make bench       run the benchmarks and print figures"
+
+deps:
+	@scripts/install-deps.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: deps venv
+	$(PY) -m pytest
+
+test-rules: deps venv
+	$(PY) -m pytest tests/rules
+
+generate: venv
+	$(PY) -m exporter.generate
+	$(PY) -m dashboards
+
+dashboards: venv
+	$(PY) -m dashboards
+
+bench: deps venv
+	$(PY) scripts/bench_exporter.py
+	$(PY) scripts/bench_scorer.py
+
+demo: deps venv
+	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache

@@ -1,0 +1,233 @@
+"""The one catalogue of metric names published by the stack.
+
+The exporter registers these, the scorer publishes its own section of it, the
+dashboards and rule lint check their queries against it, and
+``docs/metrics.md`` is generated from it.  Nothing else spells a metric name
+where it could ask this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+NAMESPACE = "ai_agent"
+
+LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+CALL_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+CALL_COST_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+JITTER_BUFFER_BUCKETS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
+RTT_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1.0)
+JITTER_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
+QUALITY_SCORE_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0, 100.0)
+SCORER_CYCLE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
+
+CALL_LABELS = ("call_id", "provider", "tenant")
+
+# Who publishes a metric.
+EXPORTER = "exporter"
+SCORER = "scorer"
+
+# What a series describes.
+FLEET = "fleet"  # aggregated over calls; never carries call_id
+PER_CALL = "call"  # one series per live call, removed after the grace period
+SELF = "self"  # the publishing service's own health
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    type: str  # counter | gauge | histogram
+    labels: tuple[str, ...]
+    help: str
+    unit: str
+    scope: str = FLEET
+    publisher: str = EXPORTER
+    buckets: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in ("counter", "gauge", "histogram"):
+            raise ValueError(f"{self.name}: unknown type {self.type}")
+        if (self.type == "counter") != self.name.endswith("_total"):
+            raise ValueError(f"{self.name}: counters, and only counters, end in _total")
+        if (self.type == "histogram") != (self.buckets is not None):
+            raise ValueError(f"{self.name}: histograms, and only histograms, have buckets")
+        if self.scope == PER_CALL and self.labels[:3] != CALL_LABELS:
+            raise ValueError(f"{self.name}: per-call series start with {CALL_LABELS}")
+        if self.scope != PER_CALL and "call_id" in self.labels:
+            raise ValueError(f"{self.name}: call_id appears only on per-call series")
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        """The names that appear in the exposition (and so in PromQL)."""
+        if self.type == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        return (self.name,)
+
+
+def _h(name, labels, help, unit, buckets, **kw) -> Metric:
+    return Metric(name, "histogram", tuple(labels), help, unit, buckets=buckets, **kw)
+
+
+def _c(name, labels, help, unit, **kw) -> Metric:
+    return Metric(name, "counter", tuple(labels), help, unit, **kw)
+
+
+def _g(name, labels, help, unit, **kw) -> Metric:
+    return Metric(name, "gauge", tuple(labels), help, unit, **kw)
+
+
+def _call(name, help, unit, extra_labels=(), publisher=EXPORTER) -> Metric:
+    return Metric(name, "gauge", CALL_LABELS + tuple(extra_labels), help, unit,
+                  scope=PER_CALL, publisher=publisher)
+
+
+METRICS: tuple[Metric, ...] = (
+    # --- latency histograms -------------------------------------------------
+    _h("ai_agent_turn_response_seconds", ["pipeline", "provider"],
+       "End-to-end turn latency: user stops speaking to agent starts speaking.", "seconds", LATENCY_BUCKETS),
+    _h("ai_agent_stt_to_tts_seconds", ["pipeline", "provider"],
+       "Time from the final transcript to the first synthesized audio byte of the reply.", "seconds", LATENCY_BUCKETS),
+    _h("ai_agent_component_latency_seconds", ["component", "provider"],
+       "Latency of one pipeline component (stt, llm_ttft, tts_ttfb, endpointing, network).", "seconds", LATENCY_BUCKETS),
+    _h("ai_agent_barge_in_reaction_seconds", ["provider"],
+       "Time from the caller starting to speak over the agent to the agent's audio stopping.", "seconds", LATENCY_BUCKETS),
+    _h("ai_agent_call_duration_seconds", ["pipeline", "provider"],
+       "Duration of ended calls.", "seconds", CALL_DURATION_BUCKETS),
+    _h("ai_agent_vad_confidence", [],
+       "Voice activity detection confidence of speech frames.", "ratio", RATIO_BUCKETS),
+    _h("ai_agent_call_cost_usd", ["tenant"],
+       "Total cost of a call, observed when the call ends.", "usd", CALL_COST_BUCKETS),
+    _h("ai_agent_jitter_buffer_depth_frames", ["provider"],
+       "Distribution of reported jitter buffer depths.", "frames", JITTER_BUFFER_BUCKETS),
+    _h("ai_agent_transport_rtt_seconds", ["provider"],
+       "Round-trip time of the media transport.", "seconds", RTT_BUCKETS),
+    _h("ai_agent_transport_jitter_seconds", ["provider"],
+       "Interarrival jitter of the media transport.", "seconds", JITTER_BUCKETS),
+    _h("ai_agent_transport_packet_loss_ratio", ["provider"],
+       "Packet loss ratio of the media transport per report.", "ratio",
+       (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)),
+    # --- counters -------------------------------------------------------------
+    _c("ai_agent_calls_started_total", ["tenant", "provider", "pipeline"], "Calls started.", "calls"),
+    _c("ai_agent_calls_ended_total", ["tenant", "provider", "pipeline", "reason"],
+       "Calls ended, by normalized reason (user_hangup, agent_hangup, transfer, timeout, error, other).", "calls"),
+    _c("ai_agent_turns_total", ["pipeline", "provider"], "Conversation turns completed.", "turns"),
+    _c("ai_agent_interrupted_turns_total", ["pipeline", "provider"], "Turns the caller interrupted.", "turns"),
+    _c("ai_agent_stream_underflow_events_total", ["provider"],
+       "Playback buffer underflows while streaming agent audio.", "events"),
+    _c("ai_agent_streaming_fallbacks_total", ["provider"],
+       "Falls back from streaming to buffered playback.", "events"),
+    _c("ai_agent_barge_in_events_total", ["provider"], "Caller barge-ins over agent speech.", "events"),
+    _c("ai_agent_false_interruptions_total", ["provider"],
+       "Barge-ins that turned out not to be speech (noise, backchannel).", "events"),
+    _c("ai_agent_cost_usd_total", ["tenant", "provider", "service"],
+       "Spend in US dollars, reported or priced from the price table.", "usd"),
+    _c("ai_agent_usage_total", ["provider", "service", "unit"],
+       "Usage quantity (tokens_in, tokens_out, characters, audio_seconds, minutes).", "units"),
+    _c("ai_agent_provider_requests_total", ["provider", "service", "status"],
+       "Requests to a provider's service, by status (ok, error, timeout).", "requests"),
+    _c("ai_agent_errors_total", ["component", "kind"], "Errors reported by the voice engine.", "errors"),
+    _c("ai_agent_transport_connection_losses_total", ["provider"],
+       "Media transport connections (AudioSocket, RTP, WebRTC) lost mid-call.", "events"),
+    _c("ai_agent_audio_bytes_total", ["provider", "direction"],
+       "Audio bytes received from (rx) and sent to (tx) the caller.", "bytes"),
+    # --- gauges ---------------------------------------------------------------
+    _g("ai_agent_active_calls", ["tenant", "provider"], "Calls in progress.", "calls"),
+    _g("ai_agent_active_calls_by_transport", ["transport"],
+       "Calls in progress by audio transport mode (audiosocket, external_media, webrtc, sip).", "calls"),
+    _g("ai_agent_streaming_jitter_buffer_depth", ["provider"], "Last reported jitter buffer depth.", "frames"),
+    _g("ai_agent_codec_alignment", ["provider"],
+       "Whether the provider's codec and sample rate match the call's (1 aligned, 0 not).", "bool"),
+    _g("ai_agent_audio_rms", ["stage"], "Last reported RMS level of the audio at a stage, full scale 1.", "ratio"),
+    _g("ai_agent_audio_dc_offset", ["stage"], "Last reported DC offset of the audio at a stage, full scale 1.", "ratio"),
+    _g("ai_agent_conversation_state", ["state"],
+       "Calls in each conversation state (greeting, listening, processing, speaking).", "calls"),
+    _g("ai_agent_tts_gating_active", [], "Calls whose microphone is gated while the agent speaks.", "calls"),
+    _g("ai_agent_audio_capture_enabled", [], "Calls whose caller audio capture is enabled.", "calls"),
+    _g("ai_agent_worker_memory_ratio", ["worker"], "Worker memory use as a fraction of its limit.", "ratio"),
+    _g("ai_agent_worker_cpu_ratio", ["worker"], "Worker CPU use as a fraction of its allowance.", "ratio"),
+    _g("ai_agent_worker_active_calls", ["worker"], "Calls handled by a worker.", "calls"),
+    _g("ai_agent_circuit_breaker_state", ["breaker"], "Circuit breaker state (0 closed, 1 half-open, 2 open).", "state"),
+    _g("ai_agent_provider_up", ["provider", "service"], "Whether a provider's service is reachable (1 up, 0 down).", "bool"),
+    # --- per-call series (exporter) ------------------------------------------
+    _call("ai_agent_call_started_timestamp_seconds", "When the call started (Unix time).", "seconds"),
+    _call("ai_agent_call_ended", "1 once the call has ended (the series lingers for the grace period).", "bool"),
+    _call("ai_agent_call_turns", "Turns completed so far in the call.", "turns"),
+    _call("ai_agent_call_turn_response_p95_seconds", "p95 of the call's end-to-end turn latency so far.", "seconds"),
+    _call("ai_agent_call_agent_speech_seconds", "Seconds the agent has spoken so far in the call.", "seconds"),
+    _call("ai_agent_call_underflow_events", "Playback underflows so far in the call.", "events"),
+    _call("ai_agent_call_streaming_fallbacks", "Streaming fallbacks so far in the call.", "events"),
+    _call("ai_agent_call_barge_ins", "Barge-ins so far in the call.", "events"),
+    _call("ai_agent_call_barge_in_reaction_p95_seconds", "p95 of the call's barge-in reaction time so far.", "seconds"),
+    _call("ai_agent_call_false_interruptions", "False interruptions so far in the call.", "events"),
+    _call("ai_agent_call_codec_alignment_ratio", "Fraction of the call's codec checks that were aligned.", "ratio"),
+    _call("ai_agent_call_rms_spread_db", "Standard deviation of the call's per-turn agent audio level, in dB.", "dB"),
+    _call("ai_agent_call_transport_rtt_seconds", "Last reported transport round-trip time of the call.", "seconds"),
+    _call("ai_agent_call_transport_jitter_seconds", "Last reported transport jitter of the call.", "seconds"),
+    _call("ai_agent_call_transport_packet_loss_ratio", "Last reported packet loss ratio of the call.", "ratio"),
+    _call("ai_agent_call_transport_burst_ratio", "Last reported packet loss burst ratio of the call (1 random).", "ratio"),
+    _call("ai_agent_call_codec_info", "The call's media codec, as a label (value always 1).", "info", ["codec"]),
+    _call("ai_agent_call_running_cost_usd", "Cost of the call so far, reported or priced.", "usd"),
+    # --- exporter self-metrics ------------------------------------------------
+    _c("ai_agent_exporter_events_accepted_total", ["type"], "Events accepted and applied.", "events", scope=SELF),
+    _c("ai_agent_exporter_events_rejected_total", ["type", "reason"],
+       "Events rejected, by type and reason.", "events", scope=SELF),
+    _c("ai_agent_exporter_events_duplicate_total", ["type"],
+       "Events ignored because their id was seen within the dedup window.", "events", scope=SELF),
+    _c("ai_agent_exporter_label_values_folded_total", ["label"],
+       "Label values folded into 'other' because the label reached its limit.", "events", scope=SELF),
+    _c("ai_agent_exporter_calls_expired_total", ["reason"],
+       "Per-call series removed (grace after call end, or idle timeout).", "calls", scope=SELF),
+    _c("ai_agent_exporter_usage_priced_total", ["service"],
+       "Usage priced from the price table because no cost event was reported.", "events", scope=SELF),
+    _g("ai_agent_exporter_live_calls", [], "Calls with per-call series (live or in grace).", "calls", scope=SELF),
+    _g("ai_agent_exporter_per_call_series", [], "Per-call series currently exposed.", "series", scope=SELF),
+    # --- scorer ----------------------------------------------------------------
+    _call("ai_agent_call_quality_score", "Call quality score, 0 (worst) to 100 (best).", "score", publisher=SCORER),
+    _call("ai_agent_call_quality_band", "Call quality band (0 Poor, 1 Fair, 2 Good, 3 Excellent).", "band",
+          publisher=SCORER),
+    _call("ai_agent_call_quality_penalty", "Points one factor takes off the call's quality score.", "points",
+          ["factor"], publisher=SCORER),
+    _call("ai_agent_call_quality_insufficient_data",
+          "1 while a call has too few turns to score (no score is published).", "bool", publisher=SCORER),
+    _call("ai_agent_call_mos_estimate", "E-model (ITU-T G.107) MOS estimate from transport inputs, 1 to 4.5.",
+          "mos", publisher=SCORER),
+    _call("ai_agent_call_r_factor", "E-model (ITU-T G.107) transmission rating factor R, 0 to 100.", "R",
+          publisher=SCORER),
+    _h("ai_agent_call_quality_final_score", ["provider", "tenant"],
+       "Final quality score of ended calls, observed once per call.", "score", QUALITY_SCORE_BUCKETS,
+       publisher=SCORER),
+    _h("ai_agent_scorer_cycle_seconds", [], "Duration of one scoring cycle.", "seconds", SCORER_CYCLE_BUCKETS,
+       scope=SELF, publisher=SCORER),
+    _g("ai_agent_scorer_last_success_timestamp_seconds", [], "When the last scoring cycle succeeded (Unix time).",
+       "seconds", scope=SELF, publisher=SCORER),
+    _c("ai_agent_scorer_queries_total", [], "PromQL queries the scorer sent.", "queries", scope=SELF,
+       publisher=SCORER),
+    _c("ai_agent_scorer_query_errors_total", ["reason"], "PromQL queries that failed (timeout, http, parse).",
+       "queries", scope=SELF, publisher=SCORER),
+    _g("ai_agent_scorer_scored_calls", [], "Calls holding a published score.", "calls", scope=SELF,
+       publisher=SCORER),
+)
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+if len(BY_NAME) != len(METRICS):
+    raise RuntimeError("duplicate metric name in the catalogue")
+
+
+def metric(name: str) -> Metric:
+    """The catalogue entry for ``name``; raises KeyError for names not in the contract."""
+    return BY_NAME[name]
+
+
+def published_by(publisher: str) -> Iterator[Metric]:
+    return (m for m in METRICS if m.publisher == publisher)
+
+
+def series_names() -> set[str]:
+    """Every name that can appear in PromQL for a catalogued metric."""
+    return {s for m in METRICS for s in m.series_names}
+
+
+def per_call(publisher: str = EXPORTER) -> tuple[Metric, ...]:
+    return tuple(m for m in METRICS if m.scope == PER_CALL and m.publisher == publisher)

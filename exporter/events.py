@@ -1,0 +1,303 @@
+"""Event schema v1: the envelope, each type's attributes, validation, and the JSON Schema.
+
+The spec tables below are the single source: ``validate`` checks events with
+them on the ingest path, and ``json_schema`` renders the published
+``exporter/schema/events-v1.schema.json`` from them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = "v1"
+SCHEMA_ID = "https://voice-monitoring.local/schema/events-v1.schema.json"
+MAX_LABEL_LENGTH = 128
+
+END_REASONS = ("user_hangup", "agent_hangup", "transfer", "timeout", "error", "other")
+COMPONENTS = ("stt", "llm_ttft", "tts_ttfb", "endpointing", "network")
+SERVICES = ("stt", "llm", "tts", "transport", "platform")
+USAGE_UNITS = ("tokens_in", "tokens_out", "characters", "audio_seconds", "minutes")
+AUDIO_STAGES = ("caller_in", "stt_in", "tts_out", "agent_out")
+CONVERSATION_STATES = ("greeting", "listening", "processing", "speaking")
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+REQUEST_STATUSES = ("ok", "error", "timeout")
+TRANSPORTS = ("audiosocket", "external_media", "webrtc", "sip")
+DIRECTIONS = ("rx", "tx")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # number | integer | boolean | string | enum
+    description: str
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> str | None:
+        """An error message for ``value``, or None when it is valid."""
+        if self.kind in ("number", "integer"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"must be a {self.kind}"
+            if self.kind == "integer" and not (isinstance(value, int) or float(value).is_integer()):
+                return "must be an integer"
+            if not math.isfinite(value):
+                return "must be finite"
+            if self.minimum is not None and value < self.minimum:
+                return f"must be >= {self.minimum:g}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be <= {self.maximum:g}"
+            return None
+        if self.kind == "boolean":
+            return None if isinstance(value, bool) else "must be true or false"
+        if self.kind == "enum":
+            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
+        if not isinstance(value, str) or not value:
+            return "must be a non-empty string"
+        if len(value) > MAX_LABEL_LENGTH:
+            return f"must be at most {MAX_LABEL_LENGTH} characters"
+        return None
+
+    def json_schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"description": self.description}
+        if self.kind == "enum":
+            out["enum"] = list(self.choices)
+        elif self.kind == "string":
+            out.update(type="string", minLength=1, maxLength=MAX_LABEL_LENGTH)
+        else:
+            out["type"] = self.kind
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+
+def _seconds(description: str, required: bool = False, maximum: float = 3600.0) -> Field:
+    return Field("number", description + " (seconds)", required, minimum=0.0, maximum=maximum)
+
+
+def _ratio(description: str, required: bool = False) -> Field:
+    return Field("number", description + " (0 to 1)", required, minimum=0.0, maximum=1.0)
+
+
+def _count(description: str) -> Field:
+    return Field("integer", description, minimum=0, maximum=1_000_000)
+
+
+ENVELOPE: dict[str, Field] = {
+    "type": Field("enum", "Event type.", True),  # choices filled in below
+    "ts": Field("number", "When the event happened (Unix epoch seconds).", True, minimum=0),
+    "call_id": Field("string", "The call this event belongs to."),
+    "tenant": Field("string", "Customer the call belongs to; inherited from call.started when omitted."),
+    "provider": Field("string", "Provider (vendor) the event is about; inherited from call.started when omitted."),
+    "model": Field("string", "Model used, when relevant."),
+    "pipeline": Field("string", "Pipeline name; inherited from call.started when omitted."),
+    "component": Field("string", "Engine component the event comes from."),
+    "id": Field("string", "Event id: an event whose id was already seen within the dedup window is ignored."),
+}
+
+# Types whose events must carry call_id.
+CALL_SCOPED = frozenset({"call.started", "call.ended", "turn", "interruption"})
+
+TYPES: dict[str, dict[str, Field]] = {
+    "call.started": {
+        "transport": Field("enum", "Audio transport mode.", choices=TRANSPORTS),
+        "codec": Field("string", "Media codec (pcmu, pcma, g722, opus, ...)."),
+    },
+    "call.ended": {
+        "duration_seconds": _seconds("Call duration", True, maximum=86400.0),
+        "reason": Field("string", "Raw end reason as the engine reports it.", True),
+    },
+    "turn": {
+        "latency_seconds": _seconds("End-to-end turn latency: user stops speaking to agent starts", True),
+        "stt_seconds": _seconds("Speech-to-text latency"),
+        "llm_ttft_seconds": _seconds("LLM time to first token"),
+        "tts_ttfb_seconds": _seconds("TTS time to first byte"),
+        "endpointing_seconds": _seconds("Endpointing delay"),
+        "stt_to_tts_seconds": _seconds("Final transcript to first TTS byte"),
+        "agent_speech_seconds": _seconds("How long the agent spoke in this turn"),
+        "interrupted": Field("boolean", "Whether the caller interrupted the agent in this turn."),
+    },
+    "latency": {
+        "component": Field("enum", "Measured component.", True, choices=COMPONENTS),
+        "seconds": _seconds("Measured latency", True),
+        "service": Field("enum", "Service the request went to.", choices=SERVICES),
+        "status": Field("enum", "Outcome of the request.", choices=REQUEST_STATUSES),
+    },
+    "usage": {
+        "service": Field("enum", "Billed service.", True, choices=SERVICES),
+        "unit": Field("enum", "Unit of the quantity.", True, choices=USAGE_UNITS),
+        "quantity": Field("number", "Quantity used.", True, minimum=0, maximum=1e9),
+    },
+    "cost": {
+        "service": Field("enum", "Billed service.", True, choices=SERVICES),
+        "usd": Field("number", "Cost in US dollars.", True, minimum=0, maximum=1e4),
+    },
+    "audio": {
+        "stage": Field("enum", "Where in the audio path the measurement was taken.", choices=AUDIO_STAGES),
+        "underflow": _count("Playback underflows since the last audio event."),
+        "fallback": _count("Streaming fallbacks since the last audio event."),
+        "jitter_buffer_depth": Field("number", "Jitter buffer depth (frames).", minimum=0, maximum=10_000),
+        "codec_alignment": Field("boolean", "Whether provider and call codec/sample rate match."),
+        "rms": _ratio("RMS level, full scale 1"),
+        "dc_offset": Field("number", "DC offset, full scale 1 (-1 to 1).", minimum=-1.0, maximum=1.0),
+        "vad_confidence": _ratio("Voice activity detection confidence"),
+    },
+    "transport": {
+        "rtt_seconds": _seconds("Round-trip time", maximum=10.0),
+        "jitter_seconds": _seconds("Interarrival jitter", maximum=10.0),
+        "packet_loss_ratio": _ratio("Packet loss"),
+        "burst_ratio": Field("number", "Packet loss burstiness (1 random, >1 bursty).", minimum=1.0, maximum=100.0),
+        "codec": Field("string", "Media codec (pcmu, pcma, g722, opus, ...)."),
+        "bytes_rx": Field("integer", "Audio bytes received since the last report.", minimum=0, maximum=1e12),
+        "bytes_tx": Field("integer", "Audio bytes sent since the last report.", minimum=0, maximum=1e12),
+        "connection_lost": Field("boolean", "The media connection dropped."),
+    },
+    "interruption": {
+        "kind": Field("enum", "What happened.", True, choices=("barge_in", "false_interruption")),
+        "reaction_seconds": _seconds("Barge-in reaction: caller starts speaking to agent audio stopping",
+                                     maximum=60.0),
+    },
+    "state": {
+        "state": Field("enum", "Conversation state.", choices=CONVERSATION_STATES),
+        "tts_gating": Field("boolean", "Whether the caller's audio is gated while the agent speaks."),
+        "audio_capture": Field("boolean", "Whether caller audio capture is enabled."),
+    },
+    "health": {
+        "worker": Field("string", "Worker name."),
+        "memory_ratio": _ratio("Worker memory use of its limit"),
+        "cpu_ratio": Field("number", "Worker CPU use of its allowance (may exceed 1 briefly).", minimum=0,
+                           maximum=64),
+        "active_calls": _count("Calls the worker handles."),
+        "breaker": Field("string", "Circuit breaker name."),
+        "breaker_state": Field("enum", "Circuit breaker state.", choices=tuple(BREAKER_STATES)),
+        "service": Field("enum", "Service whose provider reachability is reported.", choices=SERVICES),
+        "up": Field("boolean", "Whether the provider's service is reachable."),
+    },
+    "error": {
+        "component": Field("string", "Component that failed (stt, llm, tts, transport, ...).", True),
+        "kind": Field("string", "Kind of error (timeout, rate_limited, http_5xx, ...).", True),
+        "service": Field("enum", "Service the failed request went to, when it was a provider request.",
+                         choices=SERVICES),
+    },
+}
+
+# Attributes that only make sense together.
+TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
+    "health": (("worker", "memory_ratio", "cpu_ratio", "active_calls"), ("breaker", "breaker_state"),
+               ("service", "up")),
+}
+
+ENVELOPE["type"] = Field("enum", "Event type.", True, choices=tuple(TYPES))
+
+# Normalizing raw end reasons into the six buckets of the metric label.
+_REASON_WORDS = (
+    ("user_hangup", ("user", "caller", "customer", "hangup_user", "remote")),
+    ("agent_hangup", ("agent", "bot", "assistant", "local", "completed")),
+    ("transfer", ("transfer", "handoff", "escalat", "forward")),
+    ("timeout", ("timeout", "timed_out", "time_out", "silence", "idle", "no_input")),
+    ("error", ("error", "fail", "exception", "crash", "5xx", "fault")),
+)
+
+
+def normalize_reason(raw: str) -> str:
+    text = raw.strip().lower().replace("-", "_").replace(" ", "_")
+    if text in END_REASONS:
+        return text
+    for reason, words in _REASON_WORDS:
+        if any(w in text for w in words):
+            return reason
+    return "other"
+
+
+class InvalidEvent(ValueError):
+    """An event the exporter cannot apply; ``reason`` is a short label value, ``str()`` the detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+
+
+def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[str, Any]:
+    """Check ``event`` against schema v1 and return it; raise InvalidEvent otherwise."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("not_an_object", "event must be a JSON object")
+    etype = event.get("type")
+    spec = TYPES.get(etype) if isinstance(etype, str) else None
+    if spec is None:
+        raise InvalidEvent("unknown_type", f"type must be one of {', '.join(TYPES)}")
+    for key, value in event.items():
+        field = ENVELOPE.get(key)
+        if field is None:
+            if key == "attrs":
+                continue
+            raise InvalidEvent("unknown_field", f"unknown envelope field {key!r}")
+        problem = field.check(value)
+        if problem:
+            raise InvalidEvent("invalid_field", f"{key} {problem}")
+    ts = event.get("ts")
+    if ts is None:
+        raise InvalidEvent("missing_field", "ts is required")
+    if ts < now - max_age:
+        raise InvalidEvent("too_old", f"ts is more than {max_age:g}s in the past")
+    if ts > now + max_future:
+        raise InvalidEvent("in_future", f"ts is more than {max_future:g}s in the future")
+    if etype in CALL_SCOPED and "call_id" not in event:
+        raise InvalidEvent("missing_field", f"call_id is required for {etype}")
+    attrs = event.get("attrs", {})
+    if not isinstance(attrs, dict):
+        raise InvalidEvent("invalid_field", "attrs must be an object")
+    for key, value in attrs.items():
+        field = spec.get(key)
+        if field is None:
+            raise InvalidEvent("unknown_field", f"unknown attribute {key!r} for {etype}")
+        problem = field.check(value)
+        if problem:
+            raise InvalidEvent("invalid_field", f"attrs.{key} {problem}")
+    for key, field in spec.items():
+        if field.required and key not in attrs:
+            raise InvalidEvent("missing_field", f"attrs.{key} is required for {etype}")
+    for group in TOGETHER.get(etype, ()):
+        present = [k for k in group if k in attrs]
+        if present and group[0] not in attrs:
+            raise InvalidEvent("missing_field", f"attrs.{group[0]} is required with {', '.join(present)}")
+    if etype == "health" and not attrs:
+        raise InvalidEvent("missing_field", "a health event reports a worker, a breaker or a provider")
+    return event
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of one event, generated from the spec tables."""
+    envelope = {k: f.json_schema() for k, f in ENVELOPE.items()}
+    variants = []
+    for etype, spec in TYPES.items():
+        attrs = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: f.json_schema() for k, f in spec.items()},
+        }
+        required_attrs = [k for k, f in spec.items() if f.required]
+        required = ["type", "ts"] + (["call_id"] if etype in CALL_SCOPED else [])
+        if required_attrs:
+            attrs["required"] = required_attrs
+            required.append("attrs")
+        variant: dict[str, Any] = {
+            "if": {"properties": {"type": {"const": etype}}, "required": ["type"]},
+            "then": {"required": required, "properties": {"attrs": attrs}},
+        }
+        variants.append(variant)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": f"Voice engine event, schema {SCHEMA_VERSION}",
+        "description": "One event sent to the exporter's POST /v1/events. A request body is one event, "
+                       "a JSON array of events, or NDJSON (one event per line).",
+        "type": "object",
+        "required": ["type", "ts"],
+        "additionalProperties": False,
+        "properties": {**envelope, "attrs": {"type": "object", "description": "Type-specific attributes."}},
+        "allOf": variants,
+    }

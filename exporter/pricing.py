@@ -1,0 +1,80 @@
+"""Pricing usage from a price table when the engine reports no cost for it.
+
+The table is YAML: ``service -> provider (or provider/model, or default) -> price``.
+Prices are US dollars per minute (stt, transport, platform), per 1,000 tokens
+(llm ``tokens_in`` and ``tokens_out``) and per 1,000 characters (tts).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from exporter.events import SERVICES
+
+# usage unit -> (price key in the table, factor from the unit to the priced quantity)
+PRICED_AS = {
+    "audio_seconds": ("minutes", 1 / 60),
+    "minutes": ("minutes", 1.0),
+    "tokens_in": ("tokens_in", 1 / 1000),
+    "tokens_out": ("tokens_out", 1 / 1000),
+    "characters": ("characters", 1 / 1000),
+}
+
+
+class PriceTableError(ValueError):
+    pass
+
+
+class PriceTable:
+    def __init__(self, table: dict):
+        if not isinstance(table, dict):
+            raise PriceTableError("the price table must be a mapping of service to providers")
+        for service, providers in table.items():
+            if service not in SERVICES:
+                raise PriceTableError(f"unknown service {service!r} (expected one of {', '.join(SERVICES)})")
+            if not isinstance(providers, dict):
+                raise PriceTableError(f"{service}: expected a mapping of provider to prices")
+            for provider, prices in providers.items():
+                if not isinstance(prices, dict):
+                    raise PriceTableError(f"{service}.{provider}: expected a mapping of unit to price")
+                for key, price in prices.items():
+                    if key not in {k for k, _ in PRICED_AS.values()}:
+                        raise PriceTableError(f"{service}.{provider}: unknown price unit {key!r}")
+                    if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
+                        raise PriceTableError(f"{service}.{provider}.{key}: price must be a number >= 0")
+        self._table = table
+
+    @classmethod
+    def default(cls) -> "PriceTable":
+        text = resources.files("exporter").joinpath("prices.yaml").read_text()
+        return cls(yaml.safe_load(text))
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> "PriceTable":
+        """The default table, with the services and providers of ``path`` laid over it."""
+        table = cls.default()._table
+        if path:
+            try:
+                override = yaml.safe_load(Path(path).read_text()) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise PriceTableError(f"cannot read price table {path}: {exc}") from exc
+            if not isinstance(override, dict):
+                raise PriceTableError(f"{path}: the price table must be a mapping")
+            table = {s: dict(p) for s, p in table.items()}
+            for service, providers in override.items():
+                if not isinstance(providers, dict):
+                    raise PriceTableError(f"{path}: {service}: expected a mapping of provider to prices")
+                table.setdefault(service, {}).update(providers)
+        return cls(table)
+
+    def price(self, service: str, provider: str, model: str | None, unit: str, quantity: float) -> float:
+        providers = self._table.get(service, {})
+        key, factor = PRICED_AS[unit]
+        for name in ((f"{provider}/{model}" if model else None), provider, "default"):
+            prices = providers.get(name) if name else None
+            if prices and key in prices:
+                return prices[key] * quantity * factor
+        return 0.0

@@ -1,0 +1,159 @@
+"""HTTP front of the exporter: POST /v1/events, GET /metrics, /health, /ready."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from exporter.mapping import Exporter
+
+JSON_TYPES = {"application/json"}
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: bytes | str):
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, list[dict]]:
+    """Events of a request body and the NDJSON lines that could not be parsed, as [{index, error}].
+
+    A JSON body that does not parse is refused whole (BadRequest 400); an NDJSON
+    line that does not parse is one rejected event among the others.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in JSON_TYPES:
+        try:
+            data = _loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise BadRequest(400, f"malformed JSON: {exc}") from None
+        events = data if isinstance(data, list) else [data]
+        if len(events) > max_events:
+            raise BadRequest(413, f"a request carries at most {max_events} events")
+        return events, []
+    if media in NDJSON_TYPES:
+        events, broken = [], []
+        lines = body.splitlines()
+        if len(lines) > max_events:
+            raise BadRequest(413, f"a request carries at most {max_events} events")
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                events.append(_loads(line))
+            except (ValueError, RecursionError) as exc:
+                broken.append({"index": len(events) + len(broken), "error": f"malformed JSON: {exc}"})
+                events.append(None)
+        return events, broken
+    raise BadRequest(415, "Content-Type must be application/json or application/x-ndjson")
+
+
+class ExporterServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, exporter: Exporter, token: str | None = None,
+                 max_body_bytes: int = 5 * 1024 * 1024, max_events: int = 10_000):
+        super().__init__(address, _Handler)
+        self.exporter = exporter
+        self.token = token
+        self.max_body_bytes = max_body_bytes
+        self.max_events = max_events
+        self.ready = threading.Event()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ExporterServer
+
+    def log_message(self, format, *args):  # access logs would drown the service's own
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload) -> None:
+        self._send(status, json.dumps(payload).encode())
+
+    def do_GET(self):
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._send(200, generate_latest(self.server.exporter.registry), CONTENT_TYPE_LATEST)
+        elif path == "/health":
+            self._json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
+        elif path == "/ready":
+            if self.server.ready.is_set():
+                self._json(200, {"status": "ready"})
+            else:
+                self._json(503, {"status": "starting"})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self):
+        server = self.server
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            self._json(411, {"error": "Content-Length is required"})
+            return
+        if length > server.max_body_bytes:
+            self.close_connection = True  # the unread body makes the connection unusable
+            self._json(413, {"error": f"body larger than {server.max_body_bytes} bytes"})
+            return
+        body = self.rfile.read(length)
+        if self.path.split("?", 1)[0] != "/v1/events":
+            self._json(404, {"error": "not found"})
+            return
+        if server.token is not None:
+            given = self.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {server.token}".encode()):
+                self._json(401, {"error": "missing or wrong bearer token"})
+                return
+        try:
+            events, broken = parse_body(body, self.headers.get("Content-Type", ""), server.max_events)
+        except BadRequest as exc:
+            if exc.status == 400:
+                server.exporter.reject_unparsable(1, "malformed_json")
+            self._json(exc.status, {"error": str(exc)})
+            return
+        broken_at = {b["index"] for b in broken}
+        if broken:
+            server.exporter.reject_unparsable(len(broken), "malformed_json")
+        accepted, duplicates, rejected = server.exporter.ingest([e for i, e in enumerate(events)
+                                                                if i not in broken_at])
+        if broken:
+            rejected = _reindex(rejected, broken_at) + broken
+            rejected.sort(key=lambda r: r["index"])
+        payload = {"accepted": accepted, "duplicates": duplicates}
+        if rejected:
+            payload["rejected"] = rejected
+            self._json(400, payload)
+        else:
+            self._json(200, payload)
+
+
+def _reindex(rejected: list[dict], skipped: set[int]) -> list[dict]:
+    """Map indexes in the list without the unparsable lines back to indexes in the request."""
+    if not rejected:
+        return rejected
+    original = [i for i in range(max(r["index"] for r in rejected) + len(skipped) + 1) if i not in skipped]
+    return [{"index": original[r["index"]], "error": r["error"]} for r in rejected]

@@ -1,0 +1,1 @@
+print("dashboards: not generated yet")
