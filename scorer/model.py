@@ -1,0 +1,107 @@
+"""The call quality score: 100 minus six capped penalties, a band, and its gates.
+
+Pure functions of a call's inputs and the thresholds; ``docs/quality-score.md``
+describes every curve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scorer.thresholds import DEFAULTS, Curve, Thresholds
+
+FACTORS = ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency")
+
+POOR, FAIR, GOOD, EXCELLENT = 0, 1, 2, 3
+BAND_NAMES = ("poor", "fair", "good", "excellent")
+
+
+@dataclass(frozen=True)
+class CallInputs:
+    """What the exporter's per-call series say about one call."""
+
+    turns: int
+    turn_p95_seconds: float | None = None
+    agent_speech_seconds: float = 0.0
+    underflows: float = 0.0
+    fallbacks: float = 0.0
+    barge_ins: float = 0.0
+    barge_in_p95_seconds: float | None = None
+    codec_alignment_ratio: float | None = None
+    rms_spread_db: float | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A call's score and why; ``score`` and ``band`` are None while data is insufficient."""
+
+    insufficient_data: bool
+    score: float | None
+    band: int | None
+    score_band: int | None
+    gate_band: int | None
+    values: dict[str, float]  # the measure each curve was applied to
+    penalties: dict[str, float]
+
+
+def smoothstep(curve: Curve, x: float) -> float:
+    """The curve's penalty at ``x``: 0 up to start, maximum from full on, C1-smooth and monotone between."""
+    if x <= curve.start:
+        return 0.0
+    if x >= curve.full:
+        return curve.maximum
+    t = (x - curve.start) / (curve.full - curve.start)
+    return curve.maximum * t * t * (3.0 - 2.0 * t)
+
+
+def factor_values(inputs: CallInputs, th: Thresholds = DEFAULTS) -> dict[str, float]:
+    """The measure each penalty curve reads; a factor with no evidence measures as harmless."""
+    agent_minutes = max(inputs.agent_speech_seconds / 60.0, th.min_agent_minutes)
+    reacted = inputs.barge_ins > 0 and inputs.barge_in_p95_seconds is not None
+    return {
+        "turn_latency": inputs.turn_p95_seconds or 0.0,
+        "underflows": inputs.underflows / agent_minutes,
+        "fallbacks": inputs.fallbacks / max(inputs.turns, 1),
+        "barge_in_reaction": inputs.barge_in_p95_seconds if reacted else 0.0,
+        "codec_alignment": 1.0 - inputs.codec_alignment_ratio if inputs.codec_alignment_ratio is not None else 0.0,
+        "rms_consistency": inputs.rms_spread_db or 0.0,
+    }
+
+
+def penalties(values: dict[str, float], th: Thresholds = DEFAULTS) -> dict[str, float]:
+    return {name: smoothstep(getattr(th.penalties, name), values[name]) for name in FACTORS}
+
+
+def score_band(score: float, th: Thresholds = DEFAULTS) -> int:
+    b = th.bands
+    if score >= b.excellent:
+        return EXCELLENT
+    if score >= b.good:
+        return GOOD
+    if score >= b.fair:
+        return FAIR
+    return POOR
+
+
+def gate_band(inputs: CallInputs, th: Thresholds = DEFAULTS) -> int:
+    """The best band the call's p95 latency and underflows allow."""
+    g = th.gates
+    p95 = inputs.turn_p95_seconds or 0.0
+    if p95 >= g.fair_p95_seconds:
+        return POOR
+    if p95 >= g.good_p95_seconds:
+        return FAIR
+    if p95 >= g.excellent_p95_seconds or inputs.underflows > g.excellent_max_underflows:
+        return GOOD
+    return EXCELLENT
+
+
+def assess(inputs: CallInputs, th: Thresholds = DEFAULTS) -> Assessment:
+    values = factor_values(inputs, th)
+    if inputs.turns < th.min_turns:
+        return Assessment(True, None, None, None, None, values, {})
+    taken = penalties(values, th)
+    score = max(0.0, 100.0 - sum(taken.values()))
+    by_score = score_band(score, th)
+    by_gates = gate_band(inputs, th)
+    return Assessment(False, score, min(by_score, by_gates), by_score, by_gates, values, taken)

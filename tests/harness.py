@@ -1,0 +1,162 @@
+"""Starting the stack's real processes on loopback ports for tests, and always stopping them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ALERTMANAGER_BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; return that, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as exc:  # the service may not be up yet
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" +
+                         (f" (last error: {last_error})" if last_error else ""))
+
+
+class Service:
+    """A subprocess that answers HTTP on 127.0.0.1:``port``; a context manager that always stops it."""
+
+    def __init__(self, name: str, argv: list[str], port: int, ready_path: str, log_dir: Path,
+                 env: dict | None = None):
+        self.name = name
+        self.argv = argv
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ready_path = ready_path
+        self.log_path = Path(log_dir) / f"{name}-{port}.log"
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> "Service":
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(self.env or {})}, cwd=ROOT)
+        log.close()
+
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+            return requests.get(self.url + self.ready_path, timeout=1).status_code == 200
+
+        try:
+            wait_for(ready, timeout, what=f"{self.name} on {self.url}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> "Service":
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_exporter(tmp_path: Path, *flags: str, env: dict | None = None) -> Service:
+    port = free_port()
+    argv = [str(BIN / "voice-exporter"), "--listen-address", "127.0.0.1", "--port", str(port), *flags]
+    return Service("exporter", argv, port, "/ready", tmp_path, env).start()
+
+
+def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str) -> Service:
+    port = free_port()
+    argv = [str(BIN / "voice-scorer"), "--prometheus-url", prometheus_url, "--listen-address", "127.0.0.1",
+            "--port", str(port), *flags]
+    return Service("scorer", argv, port, "/health", tmp_path).start()
+
+
+def prometheus_config(targets: dict[str, list[str]], rule_files: list[str] | None = None,
+                      interval: str = "1s", alertmanagers: list[str] | None = None) -> dict:
+    """A Prometheus configuration scraping ``targets`` ({job: [host:port]}) every ``interval``."""
+    config = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": hosts}]}
+                           for job, hosts in targets.items()],
+    }
+    if rule_files:
+        config["rule_files"] = [str(Path(f).resolve()) for f in rule_files]
+    if alertmanagers:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
+    return config
+
+
+def start_prometheus(tmp_path: Path, config: dict, *flags: str) -> Service:
+    port = free_port()
+    workdir = Path(tmp_path) / f"prometheus-{port}"
+    workdir.mkdir(parents=True)
+    config_path = workdir / "prometheus.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    argv = ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *flags]
+    return Service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60)
+
+
+def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> Service:
+    if ALERTMANAGER_BINARY is None:
+        raise RuntimeError("prometheus-alertmanager is not installed (run scripts/install-deps.sh)")
+    port = free_port()
+    workdir = Path(tmp_path) / f"alertmanager-{port}"
+    workdir.mkdir(parents=True)
+    argv = [ALERTMANAGER_BINARY, f"--config.file={config_path}", f"--storage.path={workdir}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", *flags]
+    return Service("alertmanager", argv, port, "/-/ready", tmp_path).start()
+
+
+def query(prom_url: str, expr: str, at: float | None = None) -> list:
+    """Result of an instant query; raises on a query error."""
+    params = {"query": expr}
+    if at is not None:
+        params["time"] = at
+    response = requests.get(f"{prom_url}/api/v1/query", params=params, timeout=10)
+    body = response.json()
+    if body.get("status") != "success":
+        raise AssertionError(f"query {expr!r} failed: {body.get('error')}")
+    return body["data"]["result"]
+
+
+def post_events(exporter_url: str, events, token: str | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(f"{exporter_url}/v1/events", json=events, headers=headers, timeout=10)
