@@ -126,31 +126,28 @@ class Exporter:
 
     # --- helpers ------------------------------------------------------------------
 
-    def _call_for(self, event: dict, now: float) -> Call | None:
+    def _labels(self, event: dict, now: float) -> tuple[Call | None, str, str, str]:
+        """The event's call (created on first sight) and its tenant, provider and pipeline labels.
+
+        A label the event omits is inherited from its call, else ``unknown``.
+        """
         call_id = event.get("call_id")
-        if call_id is None:
-            return None
-        call = self.table.calls.get(call_id)
-        if call is None:
+        call = self.table.calls.get(call_id) if call_id is not None else None
+        tenant, provider, pipeline = (self._lbl(event, key, call) for key in ("tenant", "provider", "pipeline"))
+        if call_id is not None and call is None:
             if len(self.table.calls) >= self.limits.max_live_calls:
                 raise InvalidEvent("too_many_calls",
                                    f"the exporter already tracks {self.limits.max_live_calls} live calls")
-            call = Call(call_id, self._lbl(event, "tenant", None), self._lbl(event, "provider", None),
-                        self._lbl(event, "pipeline", None), now)
-            self.table.calls[call_id] = call
-        call.last_seen = now
-        return call
+            call = self.table.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
+        if call is not None:
+            call.last_seen = now
+        return call, tenant, provider, pipeline
 
     def _lbl(self, event: dict, key: str, call: Call | None) -> str:
         value = event.get(key)
         if value is None:
             return getattr(call, key) if call is not None else UNKNOWN
         return self.label(key, value)
-
-    def _labels(self, event: dict, now: float):
-        call = self._call_for(event, now)
-        return call, self._lbl(event, "tenant", call), self._lbl(event, "provider", call), \
-            self._lbl(event, "pipeline", call)
 
     # --- handlers -------------------------------------------------------------------
 
@@ -328,7 +325,7 @@ class Exporter:
             call.false_interruptions += 1
 
     def _state(self, event, attrs, now):
-        call = self._call_for(event, now)
+        call, _, _, _ = self._labels(event, now)
         f = self.fleet
         if call.ended:
             return

@@ -36,7 +36,7 @@ class Curve:
 @dataclass(frozen=True)
 class Penalties:
     turn_latency: Curve = Curve(0.5, 3.0, 30.0)  # p95 turn response, seconds
-    underflows: Curve = Curve(0.0, 5.0, 20.0)  # underflows per minute of agent speech
+    underflows: Curve = Curve(0.0, 10.0, 20.0)  # underflows per minute of agent speech
     fallbacks: Curve = Curve(0.0, 0.3, 15.0)  # streaming fallbacks per turn
     barge_in_reaction: Curve = Curve(0.2, 1.0, 15.0)  # p95 barge-in reaction, seconds
     codec_alignment: Curve = Curve(0.0, 0.5, 10.0)  # fraction of codec checks misaligned

@@ -1,12 +1,19 @@
+import importlib.util
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Test modules import the shared harness as `harness`.  It is registered by hand rather than by putting
+# tests/ on sys.path, where test folders would shadow the project's packages of the same name.
+_spec = importlib.util.spec_from_file_location("harness", Path(__file__).with_name("harness.py"))
+harness = importlib.util.module_from_spec(_spec)
+sys.modules["harness"] = harness
+_spec.loader.exec_module(harness)
 
-from harness import ALERTMANAGER_BINARY, start_exporter  # noqa: E402
+ALERTMANAGER_BINARY = harness.ALERTMANAGER_BINARY
+start_exporter = harness.start_exporter
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

@@ -1,1 +1,20 @@
-print("dashboards: not generated yet")
+"""Write every dashboard as JSON: ``python -m dashboards [--out DIR]``."""
+
+import argparse
+from pathlib import Path
+
+from dashboards.catalog import write_all
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "dashboards"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for the JSON files")
+    args = parser.parse_args()
+    for path in write_all(args.out):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Every dashboard, rendered to the JSON Grafana provisions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+from dashboards import overview
+
+DASHBOARDS = {module.UID: module for module in (overview,)}
+
+
+def build_all() -> dict[str, dict]:
+    """{uid: dashboard JSON as a dict}."""
+    return {uid: _to_dict(module.build()) for uid, module in DASHBOARDS.items()}
+
+
+def _to_dict(builder) -> dict:
+    board = json.loads(JSONEncoder(sort_keys=True).encode(builder.build()))
+    for number, panel in enumerate(_walk(board["panels"]), start=1):
+        panel["id"] = number
+    return board
+
+
+def _walk(panels):
+    for panel in panels:
+        yield panel
+        yield from _walk(panel.get("panels", []))
+
+
+def render(board: dict) -> str:
+    return json.dumps(board, indent=2, sort_keys=True) + "\n"
+
+
+def write_all(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for uid, board in build_all().items():
+        path = out / f"{uid}.json"
+        path.write_text(render(board))
+        written.append(path)
+    return written

@@ -1,0 +1,76 @@
+"""The scorer's own /metrics: per-call scores, the final-score histogram, and its health.
+
+Every name, help text, label set and bucket list comes from the catalogue's
+scorer section.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+from exporter import catalogue
+from scorer.model import FACTORS
+
+QUERY_ERROR_REASONS = ("timeout", "http", "parse")
+
+SCORE = catalogue.metric("ai_agent_call_quality_score")
+BAND = catalogue.metric("ai_agent_call_quality_band")
+PENALTY = catalogue.metric("ai_agent_call_quality_penalty")
+INSUFFICIENT = catalogue.metric("ai_agent_call_quality_insufficient_data")
+MOS = catalogue.metric("ai_agent_call_mos_estimate")
+R_FACTOR = catalogue.metric("ai_agent_call_r_factor")
+FINAL_SCORE = catalogue.metric("ai_agent_call_quality_final_score")
+CYCLE_SECONDS = catalogue.metric("ai_agent_scorer_cycle_seconds")
+LAST_SUCCESS = catalogue.metric("ai_agent_scorer_last_success_timestamp_seconds")
+QUERIES = catalogue.metric("ai_agent_scorer_queries_total")
+QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total")
+SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls")
+
+
+def _family(m: catalogue.Metric) -> GaugeMetricFamily:
+    return GaugeMetricFamily(m.name, m.help, labels=m.labels)
+
+
+class _PerCallCollector:
+    """Renders the per-call series from the scorer's current records at scrape time."""
+
+    def __init__(self, records):
+        self._records = records  # callable -> list of CallRecord snapshots
+
+    def collect(self):
+        score, band, penalty, insufficient, mos, r_factor = (
+            _family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR))
+        for record in self._records():
+            labels = [record.call_id, record.provider, record.tenant]
+            a = record.assessment
+            insufficient.add_metric(labels, 1.0 if a.insufficient_data else 0.0)
+            if not a.insufficient_data:
+                score.add_metric(labels, round(a.score, 3))
+                band.add_metric(labels, float(a.band))
+                for factor in FACTORS:
+                    penalty.add_metric(labels + [factor], round(a.penalties[factor], 3))
+            if record.estimate is not None:
+                mos.add_metric(labels, round(record.estimate.mos, 3))
+                r_factor.add_metric(labels, round(record.estimate.r_factor, 2))
+        return [score, band, penalty, insufficient, mos, r_factor]
+
+    def describe(self):
+        return [_family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)]
+
+
+class ScorerMetrics:
+    def __init__(self, records, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        self.registry.register(_PerCallCollector(records))
+        r = self.registry
+        self.final_score = Histogram(FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels,
+                                     buckets=FINAL_SCORE.buckets, registry=r)
+        self.cycle_seconds = Histogram(CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels,
+                                       buckets=CYCLE_SECONDS.buckets, registry=r)
+        self.last_success = Gauge(LAST_SUCCESS.name, LAST_SUCCESS.help, LAST_SUCCESS.labels, registry=r)
+        self.queries = Counter(QUERIES.name, QUERIES.help, QUERIES.labels, registry=r)
+        self.query_errors = Counter(QUERY_ERRORS.name, QUERY_ERRORS.help, QUERY_ERRORS.labels, registry=r)
+        for reason in QUERY_ERROR_REASONS:
+            self.query_errors.labels(reason)
+        self.scored_calls = Gauge(SCORED_CALLS.name, SCORED_CALLS.help, SCORED_CALLS.labels, registry=r)

@@ -1,0 +1,196 @@
+"""The scoring loop: read every call's inputs, assess them, publish, and keep honest when Prometheus fails."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from scorer import emodel
+from scorer.inputs import CallSample, InputReader
+from scorer.metrics import ScorerMetrics
+from scorer.model import BAND_NAMES, FACTORS, Assessment, assess
+from scorer.promql import QueryError
+from scorer.thresholds import Thresholds
+
+log = logging.getLogger("voice-scorer")
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    provider: str
+    tenant: str
+    ended: bool
+    assessment: Assessment
+    estimate: emodel.Estimate | None
+    sample: CallSample
+    last_seen: float  # wall time of the last cycle whose answer held the call
+    final_observed: bool = False
+
+    def to_json(self, th: Thresholds) -> dict:
+        a = self.assessment
+        factors = {
+            name: {"value": round(a.values[name], 4),
+                   "penalty": round(a.penalties[name], 3) if not a.insufficient_data else None,
+                   "max": getattr(th.penalties, name).maximum}
+            for name in FACTORS
+        }
+        out = {
+            "call_id": self.call_id, "provider": self.provider, "tenant": self.tenant,
+            "ended": self.ended, "insufficient_data": a.insufficient_data,
+            "score": round(a.score, 2) if a.score is not None else None,
+            "band": a.band, "band_name": BAND_NAMES[a.band] if a.band is not None else None,
+            "score_band": a.score_band, "gate_band": a.gate_band,
+            "factors": factors,
+            "inputs": dict(sorted(self.sample.values.items())),
+            "codec": self.sample.codec,
+            "updated_at": self.last_seen,
+        }
+        e = self.estimate
+        out["emodel"] = None if e is None else {
+            "r_factor": round(e.r_factor, 2), "mos": round(e.mos, 3),
+            "one_way_delay_seconds": round(e.one_way_delay_seconds, 4),
+            "delay_impairment": round(e.delay_impairment, 3),
+            "equipment_impairment": round(e.equipment_impairment, 3), "codec": e.codec,
+        }
+        return out
+
+
+class Scorer:
+    def __init__(self, reader: InputReader, thresholds: Thresholds, interval: float = 30.0,
+                 call_grace_seconds: float = 60.0, expire_after_cycles: int = 3,
+                 max_backoff_seconds: float = 300.0, clock=time.time, metrics: ScorerMetrics | None = None):
+        self.reader = reader
+        self.thresholds = thresholds
+        self.interval = interval
+        self.call_grace_seconds = call_grace_seconds
+        self.expire_after_cycles = expire_after_cycles
+        self.max_backoff_seconds = max(max_backoff_seconds, interval)
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.records: dict[str, CallRecord] = {}
+        self.metrics = metrics or ScorerMetrics(self.snapshot)
+        reader.on_query = self.metrics.queries.inc
+        reader.on_error = lambda reason: self.metrics.query_errors.labels(reason).inc()
+        self.last_success: float | None = None
+        self.last_error: str | None = None
+        self.consecutive_failures = 0
+        self.metrics.scored_calls.set_function(self._scored)
+
+    def snapshot(self) -> list[CallRecord]:
+        """The calls whose scores are published: none once the last success is too old to trust."""
+        if self.expired:
+            return []
+        with self.lock:
+            return list(self.records.values())
+
+    @property
+    def expired(self) -> bool:
+        if self.last_success is None:
+            return False
+        return self.clock() - self.last_success >= self.expire_after_cycles * self.interval
+
+    def _scored(self) -> int:
+        return sum(1 for r in self.snapshot() if r.assessment.score is not None)
+
+    # --- one cycle -----------------------------------------------------------------
+
+    def cycle(self) -> bool:
+        """Read, score and publish once; False when Prometheus could not be read."""
+        began = time.monotonic()
+        try:
+            samples = self.reader.read()
+        except QueryError as exc:
+            self._failed(str(exc))
+            return False
+        finally:
+            self.metrics.cycle_seconds.observe(time.monotonic() - began)
+        now = self.clock()
+        fresh = {call_id: self._record(sample, now) for call_id, sample in samples.items()}
+        with self.lock:
+            previous = self.records
+            for call_id, record in fresh.items():
+                old = previous.get(call_id)
+                if old is not None:
+                    record.final_observed = old.final_observed
+            for call_id, old in previous.items():
+                if call_id not in fresh and now - old.last_seen < self.call_grace_seconds:
+                    fresh[call_id] = old
+            self.records = fresh
+        self._observe_final_scores(fresh.values())
+        self.metrics.last_success.set(now)
+        self.last_success = now
+        self.last_error = None
+        self.consecutive_failures = 0
+        return True
+
+    def _record(self, sample: CallSample, now: float) -> CallRecord:
+        transport = sample.transport()
+        estimate = emodel.estimate(transport, self.thresholds.emodel) if transport.measured() else None
+        return CallRecord(sample.call_id, sample.provider, sample.tenant, sample.ended,
+                          assess(sample.inputs(), self.thresholds), estimate, sample, now)
+
+    def _observe_final_scores(self, records) -> None:
+        for record in records:
+            if record.ended and not record.final_observed:
+                record.final_observed = True
+                if record.assessment.score is not None:
+                    self.metrics.final_score.labels(record.provider, record.tenant).observe(record.assessment.score)
+
+    def _failed(self, error: str) -> None:
+        self.consecutive_failures += 1
+        self.last_error = error
+        log.warning("scoring cycle failed (%d in a row): %s", self.consecutive_failures, error)
+
+    # --- the loop --------------------------------------------------------------------
+
+    def next_delay(self) -> float:
+        """The interval after a success; exponential backoff from the interval after failures."""
+        if self.consecutive_failures == 0:
+            return self.interval
+        return min(self.interval * 2 ** (self.consecutive_failures - 1), self.max_backoff_seconds)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                self.cycle()
+            except Exception:  # a bug in one cycle must not end the service
+                log.exception("scoring cycle crashed")
+                self._failed("internal error")
+            delay = self.next_delay() - (time.monotonic() - started)
+            stop.wait(max(delay, 0.0))
+
+    # --- what the HTTP front reads -------------------------------------------------------
+
+    def health(self) -> dict:
+        now = self.clock()
+        status = "ok"
+        if self.last_success is None:
+            status = "starting" if self.consecutive_failures == 0 else "degraded"
+        elif self.consecutive_failures:
+            status = "degraded"
+        published = self.snapshot()
+        return {
+            "status": status,
+            "last_success": self.last_success,
+            "seconds_since_success": None if self.last_success is None else round(now - self.last_success, 3),
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+            "scores_expired": self.expired,
+            "calls": len(published),
+            "scored_calls": sum(1 for r in published if r.assessment.score is not None),
+            "interval_seconds": self.interval,
+        }
+
+    def ready(self) -> bool:
+        return self.last_success is not None and not self.expired
+
+    def call(self, call_id: str) -> dict | None:
+        if self.expired:
+            return None
+        with self.lock:
+            record = self.records.get(call_id)
+        return None if record is None else record.to_json(self.thresholds)

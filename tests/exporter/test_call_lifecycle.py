@@ -1,0 +1,180 @@
+"""Per-call series live while the call does plus a grace period; live gauges and costs add up."""
+
+import time
+
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.mapping import Exporter, Limits
+from exporter.pricing import PriceTable
+from harness import post_events, start_exporter, wait_for
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def samples(exporter: Exporter) -> dict:
+    out = {}
+    for family in text_string_to_metric_families(generate_latest(exporter.registry).decode()):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(exporter, name, **labels):
+    return samples(exporter).get((name, tuple(sorted(labels.items()))))
+
+
+def per_call_names(exporter, call_id):
+    return {name for (name, labels) in samples(exporter) if ("call_id", call_id) in labels}
+
+
+def started(clock, call_id="c-1", **extra):
+    return {"type": "call.started", "ts": clock.now, "call_id": call_id, "tenant": "acme",
+            "provider": "deepgram", "pipeline": "cascade", "attrs": {"transport": "audiosocket"}, **extra}
+
+
+def ended(clock, call_id="c-1", reason="caller hung up", duration=60.0):
+    return {"type": "call.ended", "ts": clock.now, "call_id": call_id,
+            "attrs": {"duration_seconds": duration, "reason": reason}}
+
+
+def make(clock, **limits):
+    return Exporter(Limits(**{"grace_seconds": 120, "idle_seconds": 600, **limits}), clock=clock)
+
+
+def test_series_stay_for_the_grace_period_after_the_call_ends_then_go():
+    clock = Clock()
+    exporter = make(clock)
+    turn = {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": 0.9}}
+    assert exporter.ingest([started(clock), turn, turn, turn])[0] == 4
+    assert "ai_agent_call_turn_response_p95_seconds" in per_call_names(exporter, "c-1")
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 1
+    clock.now += 30
+    exporter.ingest([ended(clock)])
+    assert value(exporter, "ai_agent_call_ended", call_id="c-1", provider="deepgram", tenant="acme") == 1
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 0
+    assert value(exporter, "ai_agent_calls_ended_total", tenant="acme", provider="deepgram",
+                 pipeline="cascade", reason="user_hangup") == 1
+    clock.now += 119
+    assert exporter.sweep() == 0 and per_call_names(exporter, "c-1")
+    clock.now += 2
+    assert exporter.sweep() == 1
+    assert per_call_names(exporter, "c-1") == set()
+    assert value(exporter, "ai_agent_exporter_calls_expired_total", reason="grace") == 1
+    assert value(exporter, "ai_agent_exporter_live_calls") == 0
+
+
+def test_a_silent_call_expires_after_the_idle_timeout_and_leaves_the_live_gauges():
+    clock = Clock()
+    exporter = make(clock, idle_seconds=600)
+    state = {"type": "state", "ts": clock.now, "call_id": "c-1",
+             "attrs": {"state": "speaking", "tts_gating": True, "audio_capture": True}}
+    exporter.ingest([started(clock), state])
+    assert value(exporter, "ai_agent_conversation_state", state="speaking") == 1
+    assert value(exporter, "ai_agent_tts_gating_active") == 1
+    clock.now += 599
+    assert exporter.sweep() == 0
+    clock.now += 2
+    assert exporter.sweep() == 1
+    assert per_call_names(exporter, "c-1") == set()
+    assert value(exporter, "ai_agent_conversation_state", state="speaking") == 0
+    assert value(exporter, "ai_agent_tts_gating_active") == 0
+    assert value(exporter, "ai_agent_audio_capture_enabled") == 0
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 0
+    assert value(exporter, "ai_agent_active_calls_by_transport", transport="audiosocket") == 0
+    assert value(exporter, "ai_agent_exporter_calls_expired_total", reason="idle") == 1
+
+
+def test_a_call_is_started_and_ended_once():
+    clock = Clock()
+    exporter = make(clock)
+    _, _, rejected = exporter.ingest([started(clock), started(clock), ended(clock), ended(clock)])
+    assert [(r["index"], r["error"]) for r in rejected] == [
+        (1, "call c-1 has already started"), (3, "call c-1 has already ended")]
+    assert value(exporter, "ai_agent_calls_started_total", tenant="acme", provider="deepgram",
+                 pipeline="cascade") == 1
+
+
+def test_events_inherit_the_labels_of_their_call():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock), {"type": "turn", "ts": clock.now, "call_id": "c-1",
+                                      "attrs": {"latency_seconds": 0.4}}])
+    assert value(exporter, "ai_agent_turn_response_seconds_count", pipeline="cascade", provider="deepgram") == 1
+
+
+def test_usage_without_a_cost_event_is_priced_at_call_end_and_reported_cost_wins():
+    clock = Clock()
+    exporter = make(clock)
+    prices = PriceTable.default()
+    usage = [
+        {"type": "usage", "ts": clock.now, "call_id": "c-1", "provider": "deepgram",
+         "attrs": {"service": "stt", "unit": "audio_seconds", "quantity": 120}},
+        {"type": "usage", "ts": clock.now, "call_id": "c-1", "provider": "openai", "model": "gpt-4o-mini",
+         "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 10_000}},
+        {"type": "cost", "ts": clock.now, "call_id": "c-1", "provider": "openai",
+         "attrs": {"service": "llm", "usd": 0.5}},
+    ]
+    exporter.ingest([started(clock)] + usage)
+    stt = prices.price("stt", "deepgram", None, "audio_seconds", 120)
+    assert abs(stt - 2 * 0.0043) < 1e-12
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="deepgram", service="stt") is None
+    running = value(exporter, "ai_agent_call_running_cost_usd", call_id="c-1", provider="deepgram", tenant="acme")
+    assert abs(running - (stt + 0.5)) < 1e-9
+    exporter.ingest([ended(clock)])
+    assert abs(value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="deepgram",
+                     service="stt") - stt) < 1e-12
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="openai", service="llm") == 0.5
+    assert value(exporter, "ai_agent_call_cost_usd_count", tenant="acme") == 1
+    assert abs(value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") - (stt + 0.5)) < 1e-9
+
+
+def test_a_user_price_table_overrides_the_defaults(tmp_path):
+    table = tmp_path / "prices.yaml"
+    table.write_text("stt:\n  deepgram: {minutes: 1.0}\n")
+    prices = PriceTable.load(table)
+    assert prices.price("stt", "deepgram", None, "minutes", 3) == 3.0
+    assert prices.price("tts", "elevenlabs", None, "characters", 1000) == 0.18
+
+
+def test_per_call_values_describe_the_call():
+    clock = Clock()
+    exporter = make(clock)
+    c = {"call_id": "c-1"}
+    events = [started(clock)]
+    events += [{"type": "turn", "ts": clock.now, **c, "attrs": {"latency_seconds": s, "agent_speech_seconds": 2}}
+               for s in (0.5, 0.6, 0.7, 3.0)]
+    events += [{"type": "audio", "ts": clock.now, **c, "attrs": {"underflow": 2, "codec_alignment": a, "rms": r}}
+               for a, r in ((True, 0.1), (False, 0.01))]
+    events += [{"type": "interruption", "ts": clock.now, **c, "attrs": {"kind": "barge_in", "reaction_seconds": 0.3}}]
+    events += [{"type": "transport", "ts": clock.now, **c,
+                "attrs": {"rtt_seconds": 0.1, "packet_loss_ratio": 0.02, "codec": "pcmu"}}]
+    assert exporter.ingest(events)[0] == len(events)
+    labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
+    assert value(exporter, "ai_agent_call_turns", **labels) == 4
+    assert value(exporter, "ai_agent_call_turn_response_p95_seconds", **labels) == 3.0
+    assert value(exporter, "ai_agent_call_agent_speech_seconds", **labels) == 8
+    assert value(exporter, "ai_agent_call_underflow_events", **labels) == 4
+    assert value(exporter, "ai_agent_call_codec_alignment_ratio", **labels) == 0.5
+    assert abs(value(exporter, "ai_agent_call_rms_spread_db", **labels) - 14.142) < 0.01
+    assert value(exporter, "ai_agent_call_barge_in_reaction_p95_seconds", **labels) == 0.3
+    assert value(exporter, "ai_agent_call_transport_packet_loss_ratio", **labels) == 0.02
+    assert value(exporter, "ai_agent_call_codec_info", codec="pcmu", **labels) == 1
+
+
+def test_a_real_exporter_removes_a_call_after_its_grace_period(tmp_path):
+    with start_exporter(tmp_path, "--grace-seconds", "1") as service:
+        now = time.time()
+        post_events(service.url, [{"type": "call.started", "ts": now, "call_id": "gone"},
+                                  {"type": "call.ended", "ts": now, "call_id": "gone",
+                                   "attrs": {"duration_seconds": 3, "reason": "agent_hangup"}}])
+        import requests
+        assert 'call_id="gone"' in requests.get(f"{service.url}/metrics", timeout=5).text
+        wait_for(lambda: 'call_id="gone"' not in requests.get(f"{service.url}/metrics", timeout=5).text,
+                 timeout=10, what="the ended call's series to disappear")

@@ -1,0 +1,40 @@
+from prometheus_client import CollectorRegistry
+
+from exporter import catalogue
+from exporter.mapping import Exporter
+
+
+def test_every_name_is_namespaced_and_unique():
+    names = [m.name for m in catalogue.METRICS]
+    assert len(names) == len(set(names))
+    assert all(n.startswith(catalogue.NAMESPACE + "_") for n in names)
+
+
+def test_call_id_appears_only_on_per_call_series():
+    for m in catalogue.METRICS:
+        assert ("call_id" in m.labels) == (m.scope == catalogue.PER_CALL), m.name
+
+
+def test_latency_buckets_span_100ms_to_8s_with_an_edge_at_800ms():
+    buckets = catalogue.LATENCY_BUCKETS
+    assert buckets[0] == 0.1 and buckets[-1] == 8.0 and 0.8 in buckets
+    for m in catalogue.METRICS:
+        if m.type == "histogram" and m.unit == "seconds" and "latency" in m.help.lower():
+            assert m.buckets == buckets, m.name
+
+
+def test_the_exporter_publishes_exactly_its_catalogue_entries():
+    registry = CollectorRegistry()
+    Exporter(registry=registry)
+    published = {family.name for family in registry.collect()}
+    expected = {m.name.removesuffix("_total") for m in catalogue.published_by(catalogue.EXPORTER)}
+    assert published == expected
+
+
+def test_metric_lookup_refuses_names_outside_the_contract():
+    assert catalogue.metric("ai_agent_turn_response_seconds").type == "histogram"
+    try:
+        catalogue.metric("ai_agent_turn_response_secs")
+    except KeyError:
+        return
+    raise AssertionError("a misspelt name was accepted")

@@ -1,0 +1,90 @@
+"""The scorer against a real Prometheus fed by the real exporter and the simulator."""
+
+import pytest
+
+from exporter.simulator import SCENARIOS, Simulator
+from harness import query, wait_for
+from scorer.model import EXCELLENT, GOOD, gate_band, score_band, CallInputs
+
+SPEED = 10.0
+
+
+def scored_when_final(stack, call_ids, timeout=60.0) -> dict[str, dict]:
+    """Each call's /calls answer once the scorer has seen it end with a score."""
+    def all_final():
+        found = {c: stack.call(c) for c in call_ids}
+        if all(f is not None and f["ended"] and f["score"] is not None for f in found.values()):
+            return found
+        return None
+    return wait_for(all_final, timeout, interval=0.5, what=f"final scores of {sorted(call_ids)}")
+
+
+def final_count(stack) -> float:
+    return sum(s.value for s in stack.samples("ai_agent_call_quality_final_score_count"))
+
+
+def test_validation_matrix_lands_in_its_expected_bands(stack):
+    before = final_count(stack)
+    expected = Simulator(stack.exporter.url, seed=7, speed=SPEED).play_matrix()
+    assert len(expected) == 8
+    results = scored_when_final(stack, expected)
+    for call_id, (kind, minimum) in expected.items():
+        r = results[call_id]
+        assert r["score"] > minimum, f"{kind}: {r}"
+        # The band a score above the minimum earns, unless a gate (p95, underflows) bars it.
+        p95 = query(stack.prometheus.url, f'ai_agent_call_turn_response_p95_seconds{{call_id="{call_id}"}}')
+        underflows = query(stack.prometheus.url, f'ai_agent_call_underflow_events{{call_id="{call_id}"}}')
+        gates = gate_band(CallInputs(turns=r["inputs"]["ai_agent_call_turns"],
+                                     turn_p95_seconds=float(p95[0]["value"][1]),
+                                     underflows=float(underflows[0]["value"][1])))
+        assert r["band"] == min(score_band(r["score"]), gates), f"{kind}: {r}"
+        assert r["band"] >= min(score_band(minimum + 0.01), gates) >= GOOD or r["band"] == gates
+        assert r["emodel"] is not None and 4.0 < r["emodel"]["mos"] <= 4.5
+    simple = [results[c] for c, (kind, _) in expected.items() if kind == "simple_qa"]
+    assert any(r["band"] == EXCELLENT for r in simple), simple
+    # Each ended call is observed once in the final-score histogram, and only once.
+    wait_for(lambda: final_count(stack) - before == len(expected), 10, what="final scores observed")
+    wait_for(lambda: stack.health()["last_success"] > max(r["updated_at"] for r in results.values()) + 2, 10)
+    assert final_count(stack) - before == len(expected)
+
+
+# Each fault and the factor its affected calls should pay for.
+FAULT_FACTORS = {
+    "latency_spike": "turn_latency",
+    "underflow_storm": "underflows",
+    "codec_mismatch": "codec_alignment",
+    "provider_outage": "turn_latency",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(FAULT_FACTORS))
+def test_a_fault_costs_the_affected_calls_points_on_its_factor(stack, scenario):
+    factor = FAULT_FACTORS[scenario]
+    assert scenario in SCENARIOS
+    sim = Simulator(stack.exporter.url, seed=11, speed=SPEED)
+    affected = sim.play_scenario(scenario, calls=8, duration=8)
+    assert affected, "the scenario touched no call"
+    played = {e for e in stack_calls(stack, sim)}
+    healthy = played - affected
+
+    def scored(ids):
+        found = {c: stack.call(c) for c in ids}
+        return {c: f for c, f in found.items() if f is not None and f["score"] is not None}
+
+    hit = wait_for(lambda: scored(affected) if len(scored(affected)) >= 2 else None, 30,
+                   what=f"scores of calls hit by {scenario}")
+    fine = scored(healthy)
+    assert fine, "no unaffected call was scored to compare with"
+    worst_healthy = max(f["factors"][factor]["penalty"] for f in fine.values())
+    for call_id, f in hit.items():
+        assert f["factors"][factor]["penalty"] >= 5.0, f"{scenario} {call_id}: {f['factors']}"
+        assert f["factors"][factor]["penalty"] > worst_healthy, f"{scenario} {call_id}"
+    mean_hit = sum(f["score"] for f in hit.values()) / len(hit)
+    mean_fine = sum(f["score"] for f in fine.values()) / len(fine)
+    assert mean_hit < mean_fine - 5
+
+
+def stack_calls(stack, sim) -> set[str]:
+    """Call ids of ``sim``'s run that Prometheus knows."""
+    result = query(stack.prometheus.url, f'ai_agent_call_turns{{call_id=~"sim-{sim._run}-.*"}}')
+    return {r["metric"]["call_id"] for r in result}

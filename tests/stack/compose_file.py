@@ -1,0 +1,76 @@
+"""Reading docker-compose.monitoring.yml the way Compose does: variables interpolated from an env file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.monitoring.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class MissingVariable(ValueError):
+    pass
+
+
+def read_env_file(path: Path = ENV_EXAMPLE) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"{path}: not KEY=VALUE: {line!r}")
+        env[key.strip()] = value.strip()
+    return env
+
+
+def variables(text: str) -> set[str]:
+    """Names of the variables a compose file refers to."""
+    return {m.group(1) or m.group(4) for m in _VARIABLE.finditer(text) if m.group(0) != "$$"}
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    def substitute(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1) or m.group(4)
+        operator, argument = m.group(2), m.group(3)
+        value = env.get(name)
+        unset_or_empty = value is None or (value == "" and operator is not None and operator.startswith(":"))
+        if operator in (":-", "-") and (value is None if operator == "-" else unset_or_empty):
+            return argument
+        if operator in (":?", "?") and (value is None if operator == "?" else unset_or_empty):
+            raise MissingVariable(f"{name}: {argument}")
+        return value or ""
+
+    return _VARIABLE.sub(substitute, text)
+
+
+def load(env: dict[str, str]) -> dict:
+    return yaml.safe_load(interpolate(COMPOSE_FILE.read_text(), env))
+
+
+def bind_mounts(service: dict) -> list[tuple[Path, str]]:
+    """(host path, container path) of a service's bind mounts (short syntax with a relative source)."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith((".", "/")):
+            mounts.append(((ROOT / source).resolve(), target))
+    return mounts
+
+
+def named_volumes(service: dict) -> list[tuple[str, str]]:
+    volumes = []
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if not source.startswith((".", "/")):
+            volumes.append((source, target))
+    return volumes

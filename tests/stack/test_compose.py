@@ -1,0 +1,263 @@
+"""docker-compose.monitoring.yml, the Dockerfile and .env.example, checked without a container engine:
+the Compose schema, the mounts, the images, the wiring, and every flag run through the real binaries."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness import ALERTMANAGER_BINARY, BIN, Service, free_port, wait_for
+from stack.compose_file import (COMPOSE_FILE, ENV_EXAMPLE, ROOT, MissingVariable, bind_mounts, interpolate,
+                                load, named_volumes, read_env_file, variables)
+
+PLACEHOLDER_PASSWORD = "not-a-real-password"
+BUILT_SERVICES = ("exporter", "scorer", "simulator")
+LONG_RUNNING = ("prometheus", "alertmanager", "grafana", "exporter", "scorer")
+
+
+@pytest.fixture(scope="module")
+def env() -> dict[str, str]:
+    return {**read_env_file(), "GRAFANA_ADMIN_PASSWORD": PLACEHOLDER_PASSWORD}
+
+
+@pytest.fixture(scope="module")
+def compose(env) -> dict:
+    return load(env)
+
+
+def console_scripts() -> dict[str, str]:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["scripts"]
+
+
+def test_compose_file_matches_the_compose_specification():
+    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+                             str(COMPOSE_FILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_setting_is_listed_in_env_example_and_every_listed_setting_is_used(compose):
+    used = variables(COMPOSE_FILE.read_text())
+    used |= {secret["environment"] for secret in compose["secrets"].values() if "environment" in secret}
+    listed = set(read_env_file())
+    assert used - listed == set(), "settings missing from .env.example"
+    assert listed - used == set(), ".env.example lists settings the compose file ignores"
+
+
+def test_nothing_secret_is_committed_and_the_grafana_password_has_no_default():
+    example = read_env_file()
+    assert example["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert example["EXPORTER_TOKEN"] == ""
+    with pytest.raises(MissingVariable, match="GRAFANA_ADMIN_PASSWORD"):
+        load(read_env_file())
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+    assert "alertmanager/secrets/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_grafana_uses_the_password_from_the_env_file_and_refuses_anonymous_users(compose):
+    environment = compose["services"]["grafana"]["environment"]
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"] == PLACEHOLDER_PASSWORD
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
+
+
+def test_ports_are_published_on_loopback_only(compose):
+    published = [(name, port) for name, service in compose["services"].items() for port in service.get("ports", [])]
+    assert {name for name, _ in published} == set(LONG_RUNNING)
+    for name, port in published:
+        assert port.startswith("127.0.0.1:"), f"{name} publishes {port}"
+    fixed = {"prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "exporter": 9470, "scorer": 9471}
+    for name, port in published:
+        assert port.split(":")[1:] == [str(fixed[name])] * 2, f"{name} publishes {port}"
+
+
+def test_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: {image} is not pinned to a release"
+
+
+def test_every_bind_mount_exists(compose):
+    mounts = [(name, host, target) for name, service in compose["services"].items()
+              for host, target in bind_mounts(service)]
+    assert mounts, "no bind mounts found"
+    for name, host, target in mounts:
+        assert host.exists(), f"{name} mounts {host} at {target}, which does not exist"
+
+
+def test_named_volumes_are_declared_and_hold_every_state_directory(compose):
+    declared = set(compose["volumes"])
+    state = {"prometheus": "/prometheus", "alertmanager": "/alertmanager", "grafana": "/var/lib/grafana"}
+    for name, target in state.items():
+        assert target in [t for _, t in named_volumes(compose["services"][name])], f"{name} keeps state outside a volume"
+    for service in compose["services"].values():
+        for source, _ in named_volumes(service):
+            assert source in declared
+
+
+def test_long_running_services_have_healthchecks_and_dependencies_wait_for_them(compose):
+    services = compose["services"]
+    for name in LONG_RUNNING:
+        assert services[name]["healthcheck"]["test"][0] == "CMD", name
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}"
+            assert "healthcheck" in services[dependency]
+
+
+def test_the_simulator_runs_only_under_the_demo_profile(compose):
+    assert compose["services"]["simulator"]["profiles"] == ["demo"]
+    for name in LONG_RUNNING:
+        assert "profiles" not in compose["services"][name]
+
+
+def test_prometheus_keeps_thirty_days_and_reloads_over_http(compose):
+    command = compose["services"]["prometheus"]["command"]
+    assert "--storage.tsdb.retention.time=30d" in command
+    assert "--web.enable-lifecycle" in command
+
+
+def test_built_services_run_console_commands_declared_in_pyproject(compose):
+    scripts = console_scripts()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M)
+    assert cmd and not re.search(r"^ENTRYPOINT", dockerfile, re.M)
+    assert json.loads(cmd.group(1))[0] in scripts
+    commands = {name: compose["services"][name]["command"][0] for name in BUILT_SERVICES}
+    assert commands == {"exporter": "voice-exporter", "scorer": "voice-scorer", "simulator": "voice-sim"}
+    assert set(commands.values()) <= set(scripts)
+
+
+def test_the_image_copies_every_package_and_dockerignore_lets_them_in():
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        setuptools = tomllib.load(f)["tool"]["setuptools"]
+    package_dirs = setuptools.get("package-dir", {})
+    copied = re.findall(r"^COPY (\S+) ", (ROOT / "Dockerfile").read_text(), re.M)
+    for package in setuptools["packages"]:
+        top = package.split(".")[0]
+        directory = package_dirs.get(top, top).rstrip("/") + "/"
+        assert directory in copied, f"the Dockerfile does not copy {directory} (package {package})"
+    allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")]
+    assert "*" in (ROOT / ".dockerignore").read_text().splitlines(), ".dockerignore is not an allow-list"
+    for source in copied:
+        assert source in allowed, f"{source} is copied but .dockerignore excludes it"
+        assert (ROOT / source).exists()
+    for secret in ("alertmanager/secrets/", ".env", ".demo/"):
+        assert secret not in allowed
+
+
+# --- the real binaries accept every flag -----------------------------------------------------------
+
+
+def translate(command: list[str], service: dict, tmp_path: Path, listen_flag: str) -> list[str]:
+    """The service's flags with container paths mapped to host copies and named volumes to empty folders."""
+    paths: dict[str, Path] = {}
+    for host, target in bind_mounts(service):
+        copy = tmp_path / "mounts" / target.strip("/").replace("/", "_")
+        shutil.copytree(host, copy) if host.is_dir() else shutil.copy(host, copy)
+        paths[target] = copy
+    for source, target in named_volumes(service):
+        paths[target] = tmp_path / "volumes" / source
+        paths[target].mkdir(parents=True)
+    translated = []
+    for flag in command:
+        name, sep, value = flag.partition("=")
+        for target in sorted(paths, key=len, reverse=True):
+            if value == target or value.startswith(target + "/"):
+                value = str(paths[target]) + value[len(target):]
+                break
+        translated.append(name + sep + value)
+    return translated + [listen_flag]
+
+
+def test_prometheus_accepts_every_flag(compose, tmp_path):
+    service = compose["services"]["prometheus"]
+    port = free_port()
+    argv = ["prometheus", *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}")]
+    with Service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60) as prometheus:
+        flags = requests.get(f"{prometheus.url}/api/v1/status/flags", timeout=5).json()["data"]
+        assert flags["storage.tsdb.retention.time"] == "30d"
+        assert flags["web.enable-lifecycle"] == "true"
+        rules = requests.get(f"{prometheus.url}/api/v1/rules", timeout=5).json()["data"]["groups"]
+        assert rules, "the mounted configuration loads no rule groups"
+
+
+def test_alertmanager_accepts_every_flag(compose, tmp_path):
+    service = compose["services"]["alertmanager"]
+    port = free_port()
+    argv = [ALERTMANAGER_BINARY,
+            *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}")]
+    config_dir = tmp_path / "mounts" / "etc_alertmanager"
+    if not (config_dir / "secrets").exists():
+        shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
+    with Service("alertmanager", argv, port, "/-/ready", tmp_path).start() as alertmanager:
+        status = requests.get(f"{alertmanager.url}/api/v2/status", timeout=5).json()
+        assert "route" in status["config"]["original"]
+
+
+def test_alertmanager_secret_files_have_committed_examples():
+    config = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
+    referenced = re.findall(r"_file:\s*['\"]?([^'\"\s]+)", config)
+    assert referenced, "alertmanager.yml reads no secret from a file"
+    for path in referenced:
+        relative = Path(path.replace("/etc/alertmanager/", ""))
+        assert relative.parts[0] == "secrets", f"{path} is not under alertmanager/secrets/"
+        example = ROOT / "alertmanager" / "secrets.example" / Path(*relative.parts[1:])
+        assert example.is_file(), f"{path} has no example at {example}"
+
+
+def test_scorer_accepts_its_flags(compose, tmp_path):
+    command = compose["services"]["scorer"]["command"]
+    port = free_port()
+    replaced = {"--prometheus-url": f"http://127.0.0.1:{free_port()}", "--listen-address": "127.0.0.1",
+                "--port": str(port)}
+    argv = [str(BIN / command[0])]
+    for flag in command[1:]:
+        name, _, value = flag.partition("=")
+        argv.append(f"{name}={replaced.get(name, value)}")
+    assert set(replaced) <= {flag.partition("=")[0] for flag in command[1:]}
+    service = Service("scorer", argv, port, "/health", tmp_path)
+    log = open(service.log_path, "wb")
+    service.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    log.close()
+    try:
+        def listening():
+            assert service.process.poll() is None, f"voice-scorer exited:\n{service.log()}"
+            return requests.get(service.url + "/health", timeout=1).status_code in (200, 503)
+        wait_for(listening, 20, what="voice-scorer to listen")
+    finally:
+        service.stop()
+
+
+def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
+    environment = compose["services"]["exporter"]["environment"]
+    assert environment["EXPORTER_LISTEN_ADDRESS"] == "0.0.0.0"
+    port = free_port()
+    token_file = tmp_path / "token"
+    token_file.write_text("")
+    env = {**{k: str(v) for k, v in environment.items()}, "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
+           "EXPORTER_PORT": str(port), "EXPORTER_TOKEN_FILE": str(token_file)}
+    with Service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
+        pass
+
+
+def test_simulator_accepts_its_flags(compose, exporter, tmp_path):
+    command = compose["services"]["simulator"]["command"]
+    token_file = tmp_path / "token"
+    token_file.write_text("")
+    argv = [str(BIN / command[0])]
+    for flag in command[1:]:
+        name, _, value = flag.partition("=")
+        value = {"--url": exporter.url, "--token-file": str(token_file)}.get(name, value)
+        argv.append(f"{name}={value}")
+    result = subprocess.run([*argv, "--duration=2"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"sent [1-9]\d* events, 0 failed", result.stderr), result.stderr
