@@ -36,29 +36,45 @@ class Field:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
 
-    def check(self, value: Any) -> str | None:
-        """An error message for ``value``, or None when it is valid."""
-        if self.kind in ("number", "integer"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return f"must be a {self.kind}"
-            if self.kind == "integer" and not (isinstance(value, int) or float(value).is_integer()):
-                return "must be an integer"
-            if not math.isfinite(value):
-                return "must be finite"
-            if self.minimum is not None and value < self.minimum:
-                return f"must be >= {self.minimum:g}"
-            if self.maximum is not None and value > self.maximum:
-                return f"must be <= {self.maximum:g}"
+    def __post_init__(self) -> None:
+        # The checker is built once per field: validation runs for every event on the ingest path.
+        object.__setattr__(self, "check", self._checker())
+
+    def _checker(self):
+        """A function returning an error message for a value, or None when it is valid."""
+        kind, low, high = self.kind, self.minimum, self.maximum
+        if kind in ("number", "integer"):
+            integer = kind == "integer"
+
+            def check_number(value):
+                t = type(value)
+                if t is float:
+                    if integer and not value.is_integer():
+                        return "must be an integer"
+                    if value != value or value in (math.inf, -math.inf):
+                        return "must be finite"
+                elif t is not int:
+                    return f"must be a {kind}"
+                if low is not None and value < low:
+                    return f"must be >= {low:g}"
+                if high is not None and value > high:
+                    return f"must be <= {high:g}"
+                return None
+            return check_number
+        if kind == "boolean":
+            return lambda value: None if value is True or value is False else "must be true or false"
+        if kind == "enum":
+            choices = frozenset(self.choices)
+            message = f"must be one of {', '.join(self.choices)}"
+            return lambda value: None if type(value) is str and value in choices else message
+
+        def check_string(value):
+            if type(value) is not str or not value:
+                return "must be a non-empty string"
+            if len(value) > MAX_LABEL_LENGTH:
+                return f"must be at most {MAX_LABEL_LENGTH} characters"
             return None
-        if self.kind == "boolean":
-            return None if isinstance(value, bool) else "must be true or false"
-        if self.kind == "enum":
-            return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
-        if not isinstance(value, str) or not value:
-            return "must be a non-empty string"
-        if len(value) > MAX_LABEL_LENGTH:
-            return f"must be at most {MAX_LABEL_LENGTH} characters"
-        return None
+        return check_string
 
     def json_schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.description}

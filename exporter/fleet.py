@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 from exporter import catalogue
+
+# `_created` series would double every counter's and histogram's series for no use in PromQL.
+disable_created_metrics()
 
 _CLASSES = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
 

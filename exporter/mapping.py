@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.calls import Call, CallTable
 from exporter.events import BREAKER_STATES, InvalidEvent, normalize_reason, validate
@@ -49,8 +49,6 @@ class Exporter:
         self.registry = registry or CollectorRegistry()
         self.clock = clock
         self.lock = threading.Lock()
-        # Registered first so the live-call gauges it sets are current when the fleet metrics render.
-        self.registry.register(_PerCallCollector(self))
         self.fleet = FleetMetrics(self.registry)
         self.table = CallTable(self.limits.grace_seconds, self.limits.idle_seconds)
         self.label = LabelLimiter(self.limits.label_values, self._on_fold)
@@ -69,6 +67,7 @@ class Exporter:
         """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events)."""
         accepted = duplicates = 0
         rejected = []
+        accepted_by_type: dict[str, int] = {}
         with self.lock:
             now = self.clock()
             self._forget_ids(now)
@@ -94,13 +93,23 @@ class Exporter:
                     if len(self._seen_order) > self.limits.dedup_max_ids:
                         self._seen_ids.discard(self._seen_order.popleft()[1])
                 accepted += 1
-                fleet.child("ai_agent_exporter_events_accepted_total", etype).inc()
+                accepted_by_type[etype] = accepted_by_type.get(etype, 0) + 1
+            for etype, count in accepted_by_type.items():
+                fleet.child("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected
 
     def reject_unparsable(self, count: int, reason: str) -> None:
         """Count events that never reached validation (a malformed body or NDJSON line)."""
         with self.lock:
             self.fleet.child("ai_agent_exporter_events_rejected_total", "unknown", reason).inc(count)
+
+    def render(self) -> bytes:
+        """The whole exposition: fleet and self metrics, then the per-call series."""
+        with self.lock:
+            per_call, count = self.table.render()
+            self.fleet.child("ai_agent_exporter_live_calls").set(len(self.table.calls))
+            self.fleet.child("ai_agent_exporter_per_call_series").set(count)
+        return generate_latest(self.registry) + per_call.encode()
 
     def sweep(self) -> int:
         """Expire calls past their grace period or idle timeout; returns how many were removed."""
@@ -368,16 +377,3 @@ class Exporter:
         if "service" in attrs:
             status = "timeout" if "timeout" in attrs["kind"] else "error"
             f.child("ai_agent_provider_requests_total", provider, attrs["service"], status).inc()
-
-
-class _PerCallCollector:
-    def __init__(self, exporter: Exporter):
-        self._exporter = exporter
-
-    def collect(self):
-        exporter = self._exporter
-        with exporter.lock:
-            families, count = exporter.table.collect()
-            exporter.fleet.child("ai_agent_exporter_live_calls").set(len(exporter.table.calls))
-            exporter.fleet.child("ai_agent_exporter_per_call_series").set(count)
-        return families

@@ -7,7 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from exporter.mapping import Exporter
 
@@ -78,6 +78,7 @@ class ExporterServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # a response's headers and body go out as separate writes
     server: ExporterServer
 
     def log_message(self, format, *args):  # access logs would drown the service's own
@@ -96,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            self._send(200, generate_latest(self.server.exporter.registry), CONTENT_TYPE_LATEST)
+            self._send(200, self.server.exporter.render(), CONTENT_TYPE_LATEST)
         elif path == "/health":
             self._json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
         elif path == "/ready":

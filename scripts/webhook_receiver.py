@@ -27,6 +27,7 @@ class Notification:
     path: str
     received_at: float
     body: dict
+    authorization: str | None = None
 
     @property
     def kind(self) -> str:
@@ -123,7 +124,7 @@ class WebhookReceiver:
                     return self._reply(400, {"error": f"not JSON: {exc}"})
                 if not isinstance(body, dict):
                     return self._reply(400, {"error": "expected a JSON object"})
-                receiver.record(Notification(self.path, time.time(), body))
+                receiver.record(Notification(self.path, time.time(), body, self.headers.get("Authorization")))
                 self._reply(200, {"status": "ok"})
 
             def do_GET(self):

@@ -47,3 +47,8 @@ def pipeline() -> dashboard.QueryVariable:
 
 def call_id() -> dashboard.QueryVariable:
     return _label_variable("call_id", "Call", promql.name("ai_agent_call_started_timestamp_seconds"), multi=False)
+
+
+def vendor() -> dashboard.QueryVariable:
+    """$provider as the vendor billed: cost series carry the vendor of each service, not the call's provider."""
+    return _label_variable("provider", "Vendor", promql.name("ai_agent_cost_usd_total"))

@@ -1,20 +1,34 @@
 """Call Quality: latency percentiles, streaming health, jitter buffer, and the scorer's view of calls."""
 
+from grafana_foundation_sdk.builders import dashboard
+
 from dashboards import alert_thresholds as th
 from dashboards import board, promql, units
-from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, heatmap_panel, link, organize,
-                               override, query, row, stat_panel, steps, table_panel, timeseries_panel, transformation,
+from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, heatmap_panel, organize, query, row, stat_panel, steps, table_panel, timeseries_panel, transformation,
                                value_text)
 from dashboards.promql import RANGE, increase, recorded, sel
 
 UID = "voice-call-quality"
 P = '{provider=~"$provider"}'
 SCORE_BANDS = steps(CRITICAL, (60, WARNING), (75, "yellow"), (90, OK))
-BAND_NAMES = value_text({0: ("Poor", CRITICAL), 1: ("Fair", WARNING), 2: ("Good", "yellow"), 3: ("Excellent", OK)})
+BANDS = (("Poor", CRITICAL), ("Fair", WARNING), ("Good", "yellow"), ("Excellent", OK))
+BAND_NAMES = value_text(dict(enumerate(BANDS)))
 
 
 def percentiles(metric: str) -> list:
     return [query(recorded(f"provider:{metric}:p{q}_rate5m") + P, f"p{q} {{{{provider}}}}") for q in (50, 95, 99)]
+
+
+def band_names() -> str:
+    """The band of each call as a ``band`` label, so a table shows its name."""
+    band = sel("ai_agent_call_quality_band")
+    return " or ".join(f'label_replace({band} == {value}, "band", "{text}", "", "")'
+                       for value, (text, _) in enumerate(BANDS))
+
+
+def call_link():
+    return (dashboard.DashboardLink("Open call detail")
+            .url("/d/voice-call-detail/call-detail?var-call_id=${__data.fields.call_id}&${__url_time_range}"))
 
 
 def build():
@@ -74,22 +88,14 @@ def build():
                                 "score, their band and the factor that costs them most. Click a call to open it.",
                                 "none",
                                 query(worst, instant=True, fmt="table"),
-                                query(f"{sel('ai_agent_call_quality_band')} and on (call_id) {worst}",
-                                      instant=True, fmt="table"),
+                                query(f"({band_names()}) and on (call_id) {worst}", instant=True, fmt="table"),
                                 query(f"topk by (call_id) (1, {sel('ai_agent_call_quality_penalty')}) "
-                                      f"and on (call_id) {worst}", instant=True, fmt="table"), h=10)
+                                      f"and on (call_id) {worst}", instant=True, fmt="table"),
+                                thresholds=SCORE_BANDS, h=10)
                     .with_transformation(transformation("merge"))
-                    .with_transformation(organize(("Time", "__name__", "job", "instance"),
-                                                  {"Value #A": "score", "Value #B": "band",
+                    .with_transformation(organize(("Time", "__name__", "job", "instance", "Value #B"),
+                                                  {"Value #A": "score",
                                                    "factor": "main penalty", "Value #C": "penalty points"}))
                     .with_transformation(transformation("sortBy", sort=[{"field": "score", "desc": False}]))
-                    .override_by_name("call_id", [link("Open call detail",
-                                                       "/d/voice-call-detail/call-detail?var-call_id=${__value.raw}"
-                                                       "&${__url_time_range}")])
-                    .override_by_name("score", [override("thresholds", {"mode": "absolute", "steps": [
-                        {"color": c, "value": v} for v, c in ((None, CRITICAL), (60, WARNING), (75, "yellow"),
-                                                              (90, OK))]}),
-                        override("custom.cellOptions", {"type": "color-background"})])
-                    .override_by_name("band", [override("mappings", [m.to_json() for m in BAND_NAMES]),
-                                               override("custom.cellOptions", {"type": "color-text"})]))
+                    .data_links([call_link()]))
     )

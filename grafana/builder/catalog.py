@@ -7,9 +7,11 @@ from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import overview
+from dashboards import (audio_quality, call_detail, call_quality, conversation_flow, cost_tracking, overview,
+                        provider_performance)
 
-DASHBOARDS = {module.UID: module for module in (overview,)}
+DASHBOARDS = {module.UID: module for module in (overview, call_quality, provider_performance, audio_quality,
+                                                   conversation_flow, cost_tracking, call_detail)}
 
 
 def build_all() -> dict[str, dict]:

@@ -1,7 +1,7 @@
 """System Overview: traffic, provider mix, transport, and the health of everything the stack watches."""
 
 from dashboards import alert_thresholds as th
-from dashboards import board, promql, units
+from dashboards import board, units
 from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, piechart_panel, query, row, stat_panel,
                                steps, table_panel, timeseries_panel, value_text)
 from dashboards.promql import RANGE, agg, increase, recorded, sel

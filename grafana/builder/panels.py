@@ -147,11 +147,3 @@ def organize(exclude=(), rename: dict | None = None) -> md.DataTransformerConfig
 def transformation(kind: str, **options) -> md.DataTransformerConfig:
     return md.DataTransformerConfig(id_val=kind, options=options)
 
-
-def link(title: str, url: str) -> md.DynamicConfigValue:
-    """A data link as a field override property."""
-    return md.DynamicConfigValue(id_val="links", value=[{"title": title, "url": url}])
-
-
-def override(prop: str, value) -> md.DynamicConfigValue:
-    return md.DynamicConfigValue(id_val=prop, value=value)

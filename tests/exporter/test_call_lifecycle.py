@@ -2,7 +2,6 @@
 
 import time
 
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.mapping import Exporter, Limits
@@ -20,7 +19,7 @@ class Clock:
 
 def samples(exporter: Exporter) -> dict:
     out = {}
-    for family in text_string_to_metric_families(generate_latest(exporter.registry).decode()):
+    for family in text_string_to_metric_families(exporter.render().decode()):
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out

@@ -1,0 +1,157 @@
+"""Benchmark of the scorer: cycle time and queries per cycle with 1,000 and 10,000 live calls.
+
+Starts a real exporter and a real Prometheus on loopback ports, posts calls to
+the exporter in batches, waits until Prometheus has scraped them all, then times
+scoring cycles of the real scorer (batched queries) next to a one-query-per-call
+reader measured on the same data.  Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from exporter import catalogue  # noqa: E402
+from harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for  # noqa: E402
+from scorer.inputs import QUERY_GROUPS, InputReader, call_query, merge  # noqa: E402
+from scorer.promql import PrometheusClient  # noqa: E402
+from scorer.service import Scorer  # noqa: E402
+from scorer.thresholds import DEFAULTS  # noqa: E402
+
+JOB = "voice_exporter"
+TURNS = catalogue.metric("ai_agent_call_turns").name
+ALL_INPUTS = tuple(name for group in QUERY_GROUPS for name in group)
+
+
+def call_events(call_id: str, rng: random.Random, now: float) -> list[dict]:
+    events = [{"type": "call.started", "ts": now, "call_id": call_id, "tenant": rng.choice(("acme", "globex")),
+               "provider": rng.choice(("deepgram", "openai_realtime")), "attrs": {"codec": "pcmu"}}]
+    for _ in range(rng.randint(2, 5)):
+        events.append({"type": "turn", "ts": now, "call_id": call_id,
+                       "attrs": {"latency_seconds": round(rng.uniform(0.5, 2.0), 3),
+                                 "agent_speech_seconds": round(rng.uniform(2, 6), 2)}})
+        events.append({"type": "audio", "ts": now, "call_id": call_id,
+                       "attrs": {"stage": "agent_out", "rms": round(rng.uniform(0.05, 0.2), 4),
+                                 "underflow": int(rng.random() < 0.1), "codec_alignment": True}})
+    events.append({"type": "transport", "ts": now, "call_id": call_id,
+                   "attrs": {"rtt_seconds": round(rng.uniform(0.04, 0.2), 3),
+                             "jitter_seconds": round(rng.uniform(0.002, 0.02), 4),
+                             "packet_loss_ratio": round(rng.uniform(0, 0.02), 4), "burst_ratio": 1.0}})
+    return events
+
+
+def load_calls(exporter_url: str, first: int, count: int, rng: random.Random) -> None:
+    batch: list[dict] = []
+    for i in range(first, first + count):
+        batch += call_events(f"bench-{i:06d}", rng, time.time())
+        if len(batch) >= 5000:
+            post_events(exporter_url, batch).raise_for_status()
+            batch = []
+    if batch:
+        post_events(exporter_url, batch).raise_for_status()
+
+
+def live_calls(prom_url: str) -> int:
+    result = query(prom_url, f'count({TURNS}{{job="{JOB}"}})')
+    return int(float(result[0]["value"][1])) if result else 0
+
+
+def time_batched(prom_url: str, cycles: int, groups=QUERY_GROUPS) -> dict:
+    reader = InputReader(PrometheusClient(prom_url, timeout=60), job=JOB, groups=groups)
+    scorer = Scorer(reader, DEFAULTS, interval=30)
+    durations = []
+    try:
+        for _ in range(cycles):
+            started = time.perf_counter()
+            if not scorer.cycle():
+                raise RuntimeError(f"scoring cycle failed: {scorer.last_error}")
+            durations.append(time.perf_counter() - started)
+    finally:
+        reader.close()
+    queries = scorer.metrics.registry.get_sample_value(catalogue.metric("ai_agent_scorer_queries_total").name) / cycles
+    return {"seconds": statistics.median(durations), "worst": max(durations), "queries": queries,
+            "calls": len(scorer.records), "scored": sum(r.assessment.score is not None for r in scorer.records.values())}
+
+
+def time_per_call(prom_url: str, limit_seconds: float) -> dict:
+    """One query to list the calls, then one query per call; extrapolated past ``limit_seconds``."""
+    client = PrometheusClient(prom_url, timeout=60)
+    started = time.perf_counter()
+    ids = [r["metric"]["call_id"] for r in client.instant(f'{TURNS}{{job="{JOB}"}}')]
+    done = 0
+    vectors = []
+    for call_id in ids:
+        vectors.append(client.instant(call_query(ALL_INPUTS, JOB, call_id)))
+        done += 1
+        if time.perf_counter() - started > limit_seconds:
+            break
+    merge(vectors)
+    elapsed = time.perf_counter() - started
+    seconds = elapsed * len(ids) / done
+    return {"seconds": seconds, "queries": 1 + len(ids), "extrapolated": done < len(ids), "measured": done}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="1000,10000", help="live call counts to measure, ascending")
+    p.add_argument("--cycles", type=int, default=5, help="scoring cycles timed per size")
+    p.add_argument("--baseline-limit", type=float, default=60.0,
+                   help="seconds the one-query-per-call baseline may run before it is extrapolated")
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rng = random.Random(5)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-scorer-") as tmp:
+        tmp_path = Path(tmp)
+        with start_exporter(tmp_path, "--idle-seconds", "3600") as exporter:
+            host = exporter.url.split("//", 1)[1]
+            config = prometheus_config({JOB: [host]}, interval="15s")
+            config["global"]["scrape_timeout"] = "14s"
+            with start_prometheus(tmp_path, config) as prom:
+                loaded = 0
+                for size in sizes:
+                    began = time.perf_counter()
+                    load_calls(exporter.url, loaded, size - loaded, rng)
+                    loaded = size
+                    print(f"posted {size} calls in {time.perf_counter() - began:.1f}s; waiting for a scrape",
+                          file=sys.stderr, flush=True)
+                    wait_for(lambda: live_calls(prom.url) >= size, 120, interval=1.0,
+                             what=f"{size} calls in Prometheus")
+                    batched = time_batched(prom.url, args.cycles)
+                    single = time_batched(prom.url, args.cycles, groups=(ALL_INPUTS,))
+                    baseline = time_per_call(prom.url, args.baseline_limit)
+                    rows.append((size, batched, single, baseline))
+                    print(f"measured {size}", file=sys.stderr, flush=True)
+    print()
+    print("Scorer cycle: batched instant queries vs one query per call (median of "
+          f"{args.cycles} cycles; same exporter and Prometheus)")
+    header = ("live calls", "scored", "batched s", "worst s", "queries", "1-query s", "per-call s", "per-call queries")
+    print(" | ".join(f"{h:>12}" for h in header))
+    ok = True
+    for size, batched, single, baseline in rows:
+        mark = "*" if baseline["extrapolated"] else ""
+        print(" | ".join(f"{v:>12}" for v in (
+            size, batched["scored"], f"{batched['seconds']:.3f}", f"{batched['worst']:.3f}",
+            f"{batched['queries']:.0f}", f"{single['seconds']:.3f}", f"{baseline['seconds']:.2f}{mark}",
+            baseline["queries"])))
+        if size >= 10_000:
+            ok = ok and batched["seconds"] < 3.0 and batched["queries"] <= 12
+    if any(b["extrapolated"] for *_, b in rows):
+        print("* extrapolated from the first calls measured within the time limit")
+    print(f"goal (10,000 calls under 3 s with at most 12 queries): {'met' if ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

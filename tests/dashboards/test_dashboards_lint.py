@@ -1,0 +1,149 @@
+"""Lint of the generated dashboards: uids, datasources, variables, PromQL habits and metric names."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dashboards import build_all, promql
+from dashboard_promql import counters, known_names, metric_names, recorded_names
+
+ROOT = Path(__file__).resolve().parents[2]
+BOARDS = build_all()
+EXPECTED_UIDS = {"voice-system-overview", "voice-call-quality", "voice-provider-performance", "voice-audio-quality",
+                 "voice-conversation-flow", "voice-cost-tracking", "voice-call-detail"}
+CURRENT_PANEL_TYPES = {"row", "timeseries", "stat", "table", "heatmap", "state-timeline", "piechart", "bargauge",
+                       "gauge", "histogram", "text", "status-history", "barchart"}
+GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__range", "__all", "__data", "__url_time_range", "__value"}
+VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
+
+
+def _panels(board):
+    for panel in board["panels"]:
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def _targets():
+    for uid, board in BOARDS.items():
+        for panel in _panels(board):
+            for target in panel.get("targets", []):
+                yield uid, panel, target
+
+
+def _provisioned_uids(kind: str) -> set[str]:
+    uids = set()
+    for path in (ROOT / "grafana" / "provisioning" / "datasources").glob("*.yml"):
+        for ds in yaml.safe_load(path.read_text())["datasources"]:
+            if ds["type"] == kind:
+                uids.add(ds["uid"])
+    return uids
+
+
+def test_every_dashboard_is_there_with_a_unique_uid():
+    uids = [board["uid"] for board in BOARDS.values()]
+    assert len(uids) == len(set(uids))
+    assert set(uids) == EXPECTED_UIDS
+
+
+def test_panel_ids_are_unique_within_a_dashboard():
+    for uid, board in BOARDS.items():
+        ids = [panel["id"] for panel in _panels(board)]
+        assert len(ids) == len(set(ids)), uid
+
+
+def test_datasource_uids_match_provisioning():
+    prometheus = _provisioned_uids("prometheus")
+    assert prometheus == {"prometheus"}
+    assert _provisioned_uids("alertmanager") == {"alertmanager"}
+    for uid, panel, target in _targets():
+        assert panel["datasource"]["uid"] in prometheus, (uid, panel["title"])
+        assert target["datasource"]["uid"] in prometheus, (uid, panel["title"])
+    for board in BOARDS.values():
+        for variable in board.get("templating", {}).get("list", []):
+            assert variable["datasource"]["uid"] in prometheus
+
+
+def test_every_variable_used_is_defined():
+    for uid, board in BOARDS.items():
+        defined = {v["name"] for v in board.get("templating", {}).get("list", [])}
+        used = set()
+        for panel in _panels(board):
+            texts = [t["expr"] for t in panel.get("targets", [])] + [panel.get("title", ""),
+                                                                    panel.get("description", "")]
+            for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links", []):
+                texts.append(link["url"])
+            for text in texts:
+                used.update(VARIABLE.findall(text))
+        undefined = used - defined - GRAFANA_VARIABLES
+        assert not undefined, f"{uid} uses undefined variables {undefined}"
+
+
+def test_every_panel_has_title_description_and_unit():
+    for uid, board in BOARDS.items():
+        for panel in _panels(board):
+            if panel["type"] == "row":
+                assert panel["title"]
+                continue
+            assert panel.get("title"), uid
+            assert panel.get("description"), (uid, panel["title"])
+            assert panel["fieldConfig"]["defaults"].get("unit"), (uid, panel["title"])
+            assert panel.get("targets"), (uid, panel["title"])
+
+
+def test_only_current_panel_types():
+    for uid, board in BOARDS.items():
+        for panel in _panels(board):
+            assert panel["type"] in CURRENT_PANEL_TYPES, (uid, panel["title"], panel["type"])
+
+
+def test_counters_are_always_inside_rate_or_increase():
+    for uid, panel, target in _targets():
+        for counter in counters():
+            for match in re.finditer(rf"\b{counter}\b", target["expr"]):
+                before = target["expr"][:match.start()]
+                assert re.search(r"\b(?:rate|irate|increase)\(\s*$", before), \
+                    f"{uid} / {panel['title']}: {counter} outside rate/increase in {target['expr']!r}"
+
+
+def test_rate_windows_use_rate_interval():
+    for uid, panel, target in _targets():
+        for fn, window in re.findall(r"\b(rate|irate|increase|\w+_over_time)\([^\[]*\[([^\]]*)\]", target["expr"]):
+            allowed = {"$__rate_interval"} | ({"$__range"} if fn == "increase" else set())
+            assert window in allowed, f"{uid} / {panel['title']}: {fn}[{window}] in {target['expr']!r}"
+
+
+def test_every_metric_is_catalogued_or_recorded():
+    known = known_names()
+    for uid, panel, target in _targets():
+        unknown = metric_names(target["expr"]) - known
+        assert not unknown, f"{uid} / {panel['title']}: unknown metrics {unknown} in {target['expr']!r}"
+    for board in BOARDS.values():
+        for variable in board.get("templating", {}).get("list", []):
+            match = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["query"])
+            assert match, variable["query"]
+            assert match.group(1) in known, variable["query"]
+
+
+def test_recording_rules_the_dashboards_use_exist():
+    missing = promql.RECORDED - recorded_names()
+    assert not missing, f"recording rules used by dashboards but not in prometheus/rules/: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("expr,names", [
+    ('sum by (le) (rate(ai_agent_turns_total{provider=~"$provider"}[$__rate_interval]))', {"ai_agent_turns_total"}),
+    ('label_replace(a_b == 1, "band", "Poor", "", "") or x:y:z', {"a_b", "x:y:z"}),
+    ('histogram_quantile(0.95, sum by (le) (rate(m_bucket[5m]))) > bool 2', {"m_bucket"}),
+])
+def test_metric_name_reader(expr, names):
+    assert metric_names(expr) == names
+
+
+def test_worst_calls_link_to_the_call_detail_view():
+    table = next(p for p in _panels(BOARDS["voice-call-quality"]) if p["title"] == "Worst calls now")
+    urls = [link["url"] for link in table["fieldConfig"]["defaults"]["links"]]
+    assert any(url.startswith("/d/voice-call-detail/") and "var-call_id=${__data.fields.call_id}" in url
+               for url in urls), urls
+    detail = BOARDS["voice-call-detail"]
+    assert "call_id" in {v["name"] for v in detail["templating"]["list"]}

@@ -1,0 +1,160 @@
+"""Routing and inhibition of the real alertmanager.yml, checked against a running Alertmanager.
+
+The route tree and the inhibition rules are the committed ones; only the receivers are replaced by webhooks to
+a local recorder and the group timings are shortened so the test takes seconds.
+"""
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+import yaml
+
+from harness import start_alertmanager, wait_for
+from rule_files import ALERTMANAGER_CONFIG
+
+
+class Recorder:
+    """An HTTP server on a loopback port that keeps every Alertmanager webhook notification it receives."""
+
+    def __init__(self):
+        self.notifications: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with recorder.lock:
+                    recorder.notifications.append((self.path.strip("/"), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def delivered(self) -> list[tuple[str, str]]:
+        """(receiver, alert identity) for every alert in every notification so far."""
+        with self.lock:
+            return [(receiver, identity(alert["labels"]))
+                    for receiver, body in self.notifications for alert in body["alerts"]]
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def identity(labels: dict) -> str:
+    return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+
+
+def config_for(recorder_url: str) -> dict:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    config.pop("global", None)
+    config.pop("templates", None)
+    config["receivers"] = [{"name": r["name"], "webhook_configs": [{"url": f"{recorder_url}/{r['name']}"}]}
+                           for r in config["receivers"]]
+
+    def shorten(route):
+        for key in ("group_wait", "group_interval"):
+            if key in route:
+                route[key] = "1s"
+        for child in route.get("routes", []):
+            shorten(child)
+
+    shorten(config["route"])
+    config["route"].update(group_wait="1s", group_interval="1s")
+    return config
+
+
+def alert(**labels) -> dict:
+    labels.setdefault("cluster", "voice")
+    now = datetime.now(timezone.utc)
+    return {"labels": labels, "annotations": {"summary": f"{labels['alertname']} test alert."},
+            "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat()}
+
+
+DELIVERED = {
+    "paging": [
+        alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="elevenlabs"),
+        alert(alertname="ProviderDown", severity="critical", provider="deepgram", service="stt"),
+        alert(alertname="TurnLatencySLOBurn", severity="critical", window="1h"),
+        alert(alertname="HealthEndpointDown", severity="critical", cluster="edge", job="ai_engine",
+              instance="engine:15000"),
+        alert(alertname="CallFailureRateHigh", severity="critical", provider="openai_realtime"),
+    ],
+    "chat": [
+        alert(alertname="HighTurnResponseLatency", severity="warning", provider="openai_realtime"),
+        alert(alertname="ComponentLowSuccessRate", severity="warning", provider="openai_realtime", service="tts"),
+    ],
+    "deadmansswitch": [alert(alertname="Watchdog", severity="info")],
+    "digest": [alert(alertname="VADConfidenceLow", severity="info")],
+}
+# Each silenced alert, and what silences it.
+INHIBITED = [
+    (alert(alertname="HighTurnResponseLatency", severity="warning", provider="elevenlabs"),
+     "its critical twin CriticalTurnResponseLatency"),
+    (alert(alertname="ComponentLowSuccessRate", severity="warning", provider="deepgram", service="tts"),
+     "ProviderDown for the same provider"),
+    (alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d"),
+     "the critical TurnLatencySLOBurn page"),
+    (alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
+     "HealthEndpointDown in the same cluster"),
+]
+
+
+@pytest.fixture(scope="module")
+def notified(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("alertmanager")
+    with Recorder() as recorder:
+        config_path = tmp_path / "alertmanager.yml"
+        config_path.write_text(yaml.safe_dump(config_for(recorder.url)))
+        with start_alertmanager(tmp_path, config_path) as alertmanager:
+            posted = [a for alerts in DELIVERED.values() for a in alerts] + [a for a, _ in INHIBITED]
+            response = requests.post(f"{alertmanager.url}/api/v2/alerts", json=posted, timeout=10)
+            assert response.status_code == 200, response.text
+            expected = {(receiver, identity(a["labels"])) for receiver, alerts in DELIVERED.items()
+                        for a in alerts}
+            wait_for(lambda: expected <= set(recorder.delivered()), timeout=30, what="every expected notification")
+            time.sleep(3)  # several group intervals, for anything that should not arrive to arrive
+            state = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()
+            yield recorder.delivered(), {identity(a["labels"]): a["status"] for a in state}
+
+
+@pytest.mark.parametrize("receiver", sorted(DELIVERED))
+def test_each_alert_reaches_its_receiver_exactly_once(notified, receiver):
+    delivered, _ = notified
+    for sent in DELIVERED[receiver]:
+        who = identity(sent["labels"])
+        deliveries = [r for r, a in delivered if a == who]
+        if sent["labels"]["alertname"] == "Watchdog":
+            assert deliveries and set(deliveries) == {receiver}
+        else:
+            assert deliveries == [receiver], f"{who} went to {deliveries}"
+
+
+@pytest.mark.parametrize("sent,reason", INHIBITED, ids=[a["labels"]["alertname"] + "-" + r.split()[-1]
+                                                         for a, r in INHIBITED])
+def test_inhibited_alert_is_never_notified(notified, sent, reason):
+    delivered, state = notified
+    who = identity(sent["labels"])
+    assert who not in {a for _, a in delivered}, f"{who} should be silenced by {reason}"
+    assert state[who]["state"] == "suppressed" and state[who]["inhibitedBy"], state[who]
+
+
+def test_nothing_else_is_notified(notified):
+    delivered, _ = notified
+    expected = {identity(a["labels"]) for alerts in DELIVERED.values() for a in alerts}
+    assert {a for _, a in delivered} == expected

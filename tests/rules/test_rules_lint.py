@@ -1,0 +1,94 @@
+"""Lint of the generated rule files: names, labels, annotations, metric names and rate windows."""
+
+import re
+
+import pytest
+import yaml
+
+from exporter import catalogue
+from rule_files import (DASHBOARD_UIDS, PROMETHEUS_CONFIG, SEVERITIES, alert_rules, anchor, load_rules,
+                        metric_names, parse_duration, range_durations, recorded_names, runbook_sections)
+
+THRESHOLDS = yaml.safe_load((PROMETHEUS_CONFIG.parent / "thresholds.yml").read_text())
+GRAFANA_URL = THRESHOLDS["links"]["grafana_url"]
+RUNBOOK_URL = THRESHOLDS["links"]["runbook_url"]
+# Series Prometheus and Alertmanager publish about themselves, and the ones Prometheus synthesizes.
+PLATFORM_METRICS = {"up", "ALERTS", "ALERTS_FOR_STATE", "prometheus_rule_evaluation_failures_total",
+                    "alertmanager_notifications_total", "alertmanager_notifications_failed_total"}
+CAMEL_CASE = re.compile(r"^[A-Z][a-z0-9]*(?:[A-Z]+[a-z0-9]*)*$")
+RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z0-9_]+$")
+
+ALERTS = alert_rules()
+RULES = load_rules()
+
+
+def scrape_interval() -> float:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    return parse_duration(config["global"]["scrape_interval"])
+
+
+def unknown_metrics(expr: str) -> set[str]:
+    known = catalogue.series_names() | recorded_names() | PLATFORM_METRICS
+    return metric_names(expr) - known
+
+
+def short_ranges(expr: str, interval: float) -> list[str]:
+    return [d for d in range_durations(expr) if parse_duration(d) < 4 * interval]
+
+
+def rule_id(rule):
+    return f"{rule.file}:{rule.alert or rule.record}:{rule.labels.get('window', '')}".rstrip(":")
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=rule_id)
+def test_alert_is_named_labelled_and_annotated(rule):
+    assert CAMEL_CASE.match(rule.alert), f"{rule.alert} is not CamelCase"
+    assert rule.labels.get("severity") in SEVERITIES
+    annotations = rule.annotations
+    assert set(annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
+    assert "{{" not in annotations["summary"] and "$" not in annotations["summary"], "summary must be plain"
+    assert annotations["summary"].endswith("."), "summary must be a sentence"
+    assert "{{" in annotations["description"], "description must be templated with the values that matter"
+    assert annotations["runbook_url"] == f"{RUNBOOK_URL}#{rule.alert.lower()}"
+    assert re.fullmatch(re.escape(GRAFANA_URL) + r"/d/([\w-]+)", annotations["dashboard_url"])
+    assert annotations["dashboard_url"].rsplit("/", 1)[1] in DASHBOARD_UIDS
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=rule_id)
+def test_runbook_anchor_exists(rule):
+    anchors = {anchor(title) for title in runbook_sections()}
+    assert rule.annotations["runbook_url"].split("#", 1)[1] in anchors
+
+
+@pytest.mark.parametrize("rule", RULES, ids=rule_id)
+def test_every_metric_a_rule_reads_is_known(rule):
+    if rule.alert != "Watchdog":
+        assert metric_names(rule.expr), f"no metric found in {rule.expr!r}"
+    assert not unknown_metrics(rule.expr)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=rule_id)
+def test_rate_windows_cover_at_least_four_scrapes(rule):
+    assert not short_ranges(rule.expr, scrape_interval())
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.record], ids=rule_id)
+def test_recording_rules_are_named_level_metric_operations(rule):
+    assert RECORD_NAME.match(rule.record), rule.record
+
+
+def test_alerts_read_fleet_series_not_per_call_series():
+    per_call = {m.name for m in catalogue.METRICS if m.scope == catalogue.PER_CALL}
+    for rule in ALERTS:
+        assert not metric_names(rule.expr) & per_call, f"{rule.alert} reads per-call series directly"
+
+
+def test_lint_notices_an_unknown_metric_a_short_window_and_a_bad_name():
+    expr = 'sum by (provider) (rate(ai_agent_turns_totl{provider="x"}[30s])) / on (provider) up'
+    assert unknown_metrics(expr) == {"ai_agent_turns_totl"}
+    assert short_ranges(expr, 15) == ["30s"]
+    assert short_ranges("max_over_time(up[1h:10s])", 15) == ["10s"]
+    assert metric_names('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le="0.8"}[5m]))) > bool 1') == \
+        {"a_bucket"}
+    assert not CAMEL_CASE.match("high_turn_latency")
+    assert CAMEL_CASE.match("VADConfidenceLow") and CAMEL_CASE.match("TurnLatencySLOBurn")

@@ -1,0 +1,132 @@
+"""The scorer service: its endpoints, insufficient data, calls leaving, and Prometheus failing."""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from exporter import catalogue
+from harness import free_port, post_events, start_scorer, wait_for
+from scorer.model import FACTORS
+
+from scoring_stack import start_stack, stop_stack
+
+
+def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = False) -> list[dict]:
+    now = time.time()
+    events = [{"type": "call.started", "ts": now, "call_id": call_id, "tenant": "acme", "provider": "deepgram",
+               "attrs": {"codec": "pcmu"}}]
+    events += [{"type": "turn", "ts": now, "call_id": call_id,
+                "attrs": {"latency_seconds": latency, "agent_speech_seconds": 4.0}} for _ in range(turns)]
+    events.append({"type": "transport", "ts": now, "call_id": call_id,
+                   "attrs": {"rtt_seconds": 0.06, "jitter_seconds": 0.004, "packet_loss_ratio": 0.0}})
+    if end:
+        events.append({"type": "call.ended", "ts": now, "call_id": call_id,
+                       "attrs": {"duration_seconds": 30, "reason": "user_hangup"}})
+    return events
+
+
+@pytest.fixture
+def short_grace_stack(tmp_path):
+    s = start_stack(tmp_path, exporter_flags=("--grace-seconds", "2"),
+                    scorer_flags=("--call-grace-seconds", "2", "--expire-after-cycles", "3",
+                                  "--max-backoff-seconds", "2", "--query-timeout", "2"))
+    try:
+        yield s
+    finally:
+        stop_stack(s)
+
+
+def test_scores_insufficient_data_and_calls_leaving(short_grace_stack):
+    s = short_grace_stack
+    assert post_events(s.exporter.url, call_events("good-1", 4) + call_events("short-1", 2)).status_code == 200
+    wait_for(lambda: s.call("good-1") and s.call("short-1"), 20, what="both calls scored")
+    good, short = s.call("good-1"), s.call("short-1")
+    assert good["score"] == 100.0 and good["band_name"] == "excellent" and not good["insufficient_data"]
+    assert set(good["factors"]) == set(FACTORS)
+    assert good["emodel"]["mos"] == pytest.approx(4.41, abs=0.01)
+    assert short["insufficient_data"] and short["score"] is None and short["band"] is None
+
+    score = catalogue.metric("ai_agent_call_quality_score").name
+    insufficient = catalogue.metric("ai_agent_call_quality_insufficient_data").name
+    penalty = catalogue.metric("ai_agent_call_quality_penalty").name
+    assert [x.labels["call_id"] for x in s.samples(score)] == ["good-1"]
+    assert {x.labels["call_id"]: x.value for x in s.samples(insufficient)} == {"good-1": 0.0, "short-1": 1.0}
+    assert {x.labels["factor"] for x in s.samples(penalty)} == set(FACTORS)
+    assert s.samples("ai_agent_scorer_scored_calls")[0].value == 1.0
+    assert requests.get(f"{s.scorer.url}/ready", timeout=5).status_code == 200
+    assert requests.get(f"{s.scorer.url}/calls/nobody", timeout=5).status_code == 404
+
+    # The call ends: its final score is observed once; once the exporter drops it, so does the scorer.
+    assert post_events(s.exporter.url, [call_events("good-1", 0, end=True)[-1]]).status_code == 200
+    wait_for(lambda: s.samples("ai_agent_call_quality_final_score_count"), 10, what="final score observed")
+    [count] = s.samples("ai_agent_call_quality_final_score_count")
+    assert count.labels == {"provider": "deepgram", "tenant": "acme"} and count.value == 1.0
+    wait_for(lambda: s.call("good-1") is None, 20, what="the ended call to leave")
+    assert [x.labels["call_id"] for x in s.samples(score)] == []
+    assert s.samples("ai_agent_call_quality_final_score_count")[0].value == 1.0
+    assert s.call("short-1") is not None
+
+
+def test_prometheus_down_degrades_expires_scores_and_recovers(short_grace_stack):
+    s = short_grace_stack
+    assert post_events(s.exporter.url, call_events("live-1", 5)).status_code == 200
+    wait_for(lambda: s.call("live-1"), 20, what="a score")
+    s.prometheus.stop()
+    wait_for(lambda: s.health()["status"] == "degraded", 10, what="health to say degraded")
+    # Within three intervals of the last success the scores are withdrawn rather than left to lie.
+    wait_for(lambda: s.health()["scores_expired"], 10, what="scores to expire")
+    assert requests.get(f"{s.scorer.url}/calls/live-1", timeout=5).status_code == 503
+    assert requests.get(f"{s.scorer.url}/ready", timeout=5).status_code == 503
+    assert s.samples(catalogue.metric("ai_agent_call_quality_score").name) == []
+    errors = {x.labels["reason"]: x.value for x in s.samples("ai_agent_scorer_query_errors_total")}
+    assert errors["http"] > 0
+    assert s.scorer.process.poll() is None
+
+    s.prometheus.start(timeout=60)
+    wait_for(lambda: s.health()["status"] == "ok" and s.call("live-1"), 60, what="recovery")
+    assert s.health()["consecutive_failures"] == 0
+
+
+class _SlowPrometheus(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(3)
+        body = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _SlowPrometheus)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with start_scorer(tmp_path, url, "--query-timeout", "0.5", "--max-backoff-seconds", "8") as scorer:
+            def timeouts():
+                text = requests.get(f"{scorer.url}/metrics", timeout=5).text
+                line = [l for l in text.splitlines() if l.startswith('ai_agent_scorer_query_errors_total{reason="timeout"}')]
+                return float(line[0].split()[-1]) if line else 0.0
+            wait_for(lambda: timeouts() >= 4, 15, what="timed-out queries counted")
+            health = requests.get(f"{scorer.url}/health", timeout=5).json()
+            assert health["status"] == "degraded" and health["last_success"] is None
+            assert "0.5" in health["last_error"]
+            # Backoff: attempts 1 s, 2 s, 4 s apart -- after 5 s, at most 3 or 4 attempts of 4 queries each.
+            first = timeouts()
+            time.sleep(5)
+            assert timeouts() - first <= 8
+            assert scorer.process.poll() is None
+    finally:
+        server.shutdown()
+        server.server_close()
