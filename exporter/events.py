@@ -116,7 +116,7 @@ ENVELOPE: dict[str, Field] = {
 }
 
 # Types whose events must carry call_id.
-CALL_SCOPED = frozenset({"call.started", "call.ended", "turn", "interruption"})
+CALL_SCOPED = frozenset({"call.started", "call.ended", "turn", "interruption", "state"})
 
 TYPES: dict[str, dict[str, Field]] = {
     "call.started": {
@@ -237,21 +237,35 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
+_ENVELOPE_CHECKS = {key: field.check for key, field in ENVELOPE.items()}
+# type -> (attribute checks, required attributes, whether call_id is required)
+_TYPE_CHECKS = {
+    etype: ({key: field.check for key, field in spec.items()},
+            tuple(key for key, field in spec.items() if field.required),
+            etype in CALL_SCOPED)
+    for etype, spec in TYPES.items()
+}
+_TYPE_NAMES = ", ".join(TYPES)
+
+
 def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[str, Any]:
     """Check ``event`` against schema v1 and return it; raise InvalidEvent otherwise."""
-    if not isinstance(event, dict):
+    if type(event) is not dict:
         raise InvalidEvent("not_an_object", "event must be a JSON object")
     etype = event.get("type")
-    spec = TYPES.get(etype) if isinstance(etype, str) else None
-    if spec is None:
-        raise InvalidEvent("unknown_type", f"type must be one of {', '.join(TYPES)}")
+    compiled = _TYPE_CHECKS.get(etype) if type(etype) is str else None
+    if compiled is None:
+        raise InvalidEvent("unknown_type", f"type must be one of {_TYPE_NAMES}")
+    checks, required, needs_call = compiled
+    attrs = None
     for key, value in event.items():
-        field = ENVELOPE.get(key)
-        if field is None:
+        check = _ENVELOPE_CHECKS.get(key)
+        if check is None:
             if key == "attrs":
+                attrs = value
                 continue
             raise InvalidEvent("unknown_field", f"unknown envelope field {key!r}")
-        problem = field.check(value)
+        problem = check(value)
         if problem:
             raise InvalidEvent("invalid_field", f"{key} {problem}")
     ts = event.get("ts")
@@ -261,27 +275,30 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
         raise InvalidEvent("too_old", f"ts is more than {max_age:g}s in the past")
     if ts > now + max_future:
         raise InvalidEvent("in_future", f"ts is more than {max_future:g}s in the future")
-    if etype in CALL_SCOPED and "call_id" not in event:
+    if needs_call and "call_id" not in event:
         raise InvalidEvent("missing_field", f"call_id is required for {etype}")
-    attrs = event.get("attrs", {})
-    if not isinstance(attrs, dict):
+    if attrs is None:
+        attrs = {}
+    elif type(attrs) is not dict:
         raise InvalidEvent("invalid_field", "attrs must be an object")
     for key, value in attrs.items():
-        field = spec.get(key)
-        if field is None:
+        check = checks.get(key)
+        if check is None:
             raise InvalidEvent("unknown_field", f"unknown attribute {key!r} for {etype}")
-        problem = field.check(value)
+        problem = check(value)
         if problem:
             raise InvalidEvent("invalid_field", f"attrs.{key} {problem}")
-    for key, field in spec.items():
-        if field.required and key not in attrs:
+    for key in required:
+        if key not in attrs:
             raise InvalidEvent("missing_field", f"attrs.{key} is required for {etype}")
-    for group in TOGETHER.get(etype, ()):
-        present = [k for k in group if k in attrs]
-        if present and group[0] not in attrs:
-            raise InvalidEvent("missing_field", f"attrs.{group[0]} is required with {', '.join(present)}")
-    if etype == "health" and not attrs:
-        raise InvalidEvent("missing_field", "a health event reports a worker, a breaker or a provider")
+    if etype == "health":
+        if not attrs:
+            raise InvalidEvent("missing_field", "a health event reports a worker, a breaker or a provider")
+        for group in TOGETHER["health"]:
+            present = [k for k in group if k in attrs]
+            if present and group[0] not in attrs:
+                raise InvalidEvent("missing_field",
+                                   f"attrs.{group[0]} is required with {', '.join(present)}")
     return event
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -15,6 +16,8 @@ from exporter.events import BREAKER_STATES, InvalidEvent, normalize_reason, vali
 from exporter.fleet import FleetMetrics
 from exporter.labels import UNKNOWN, LabelLimiter
 from exporter.pricing import PriceTable
+
+log = logging.getLogger("voice-exporter")
 
 TURN_COMPONENTS = (
     ("stt_seconds", "stt", "stt"),
@@ -81,7 +84,13 @@ class Exporter:
                         duplicates += 1
                         fleet.child("ai_agent_exporter_events_duplicate_total", etype).inc()
                         continue
-                    self._handlers[etype](event, event.get("attrs") or {}, now)
+                    try:
+                        self._handlers[etype](event, event.get("attrs") or {}, now)
+                    except InvalidEvent:
+                        raise
+                    except Exception as exc:  # a bug of ours must not take the batch or the service down
+                        log.exception("applying a %s event failed", etype)
+                        raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}")
                 except InvalidEvent as exc:
                     rejected.append({"index": index, "error": str(exc)})
                     label = etype if isinstance(etype, str) and etype in self._handlers else "unknown"
@@ -142,7 +151,9 @@ class Exporter:
         """
         call_id = event.get("call_id")
         call = self.table.calls.get(call_id) if call_id is not None else None
-        tenant, provider, pipeline = (self._lbl(event, key, call) for key in ("tenant", "provider", "pipeline"))
+        lbl = self._lbl
+        tenant, provider, pipeline = lbl(event, "tenant", call), lbl(event, "provider", call), \
+            lbl(event, "pipeline", call)
         if call_id is not None and call is None:
             if len(self.table.calls) >= self.limits.max_live_calls:
                 raise InvalidEvent("too_many_calls",

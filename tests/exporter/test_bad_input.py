@@ -182,3 +182,29 @@ def test_unknown_paths_and_methods_do_not_crash(exporter):
                      b"Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n")
         assert sock.recv(200).startswith(b"HTTP/1.1 411")
     assert requests.get(f"{exporter.url}/ready", timeout=5).json() == {"status": "ready"}
+
+
+def minimal_event(etype: str) -> dict:
+    """The smallest valid event of a type: its required attributes only, call_id only where required."""
+    from exporter import events
+    samples = {"number": 1, "integer": 1, "boolean": True, "string": "x"}
+    attrs = {key: (field.choices[0] if field.kind == "enum" else samples[field.kind])
+             for key, field in events.TYPES[etype].items() if field.required}
+    event = {"type": etype, "ts": time.time(), "attrs": attrs}
+    if etype == "health":
+        event["attrs"] = {"worker": "w", "memory_ratio": 0.5}
+    if etype in events.CALL_SCOPED:
+        event["call_id"] = f"minimal-{etype}"
+    return event
+
+
+def test_the_minimal_event_of_every_type_is_accepted_and_call_scoped_types_need_a_call(exporter):
+    from exporter import events
+    batch = [minimal_event(t) for t in events.TYPES]
+    assert post_events(exporter.url, batch).json() == {"accepted": len(batch), "duplicates": 0}
+    for etype in events.CALL_SCOPED:
+        event = minimal_event(etype)
+        del event["call_id"]
+        body = post_events(exporter.url, [event]).json()
+        assert body["rejected"] == [{"index": 0, "error": f"call_id is required for {etype}"}]
+    assert_metrics_clean(exporter.url)
