@@ -12,13 +12,9 @@ import math
 from collections import deque
 
 from exporter import catalogue
+from exporter.exposition import escape, header, label_text
 
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
-
-
-def escape(value: str) -> str:
-    """A label value escaped for the Prometheus text format."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 def p95(values: list[float]) -> float:
@@ -76,9 +72,7 @@ class Call:
         """The exposition text of the call's labels, escaped once per change of provider or tenant."""
         key = (self.provider, self.tenant)
         if self._labels is None or self._labels[0] != key:
-            text = ",".join(f'{name}="{escape(value)}"'
-                            for name, value in zip(catalogue.CALL_LABELS, (self.call_id, *key)))
-            self._labels = (key, text)
+            self._labels = (key, label_text(catalogue.CALL_LABELS, (self.call_id, *key)))
         return self._labels[1]
 
     def add_rms(self, rms: float) -> None:
@@ -170,7 +164,7 @@ class CallTable:
         out = []
         count = 0
         for name, rows in lines.items():
-            out.append(f"# HELP {name} {_PER_CALL[name].help}\n# TYPE {name} gauge\n")
+            out.append(header(name, _PER_CALL[name].help, "gauge"))
             if rows:
                 out.append("\n".join(rows))
                 out.append("\n")

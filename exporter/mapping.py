@@ -9,8 +9,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-
 from exporter.calls import Call, CallTable
 from exporter.events import BREAKER_STATES, InvalidEvent, normalize_reason, validate
 from exporter.fleet import FleetMetrics
@@ -45,14 +43,12 @@ class Limits:
 class Exporter:
     """Applies events to the metrics.  Thread-safe: every mutation holds ``lock``."""
 
-    def __init__(self, limits: Limits | None = None, prices: PriceTable | None = None,
-                 registry: CollectorRegistry | None = None, clock=time.time):
+    def __init__(self, limits: Limits | None = None, prices: PriceTable | None = None, clock=time.time):
         self.limits = limits or Limits()
         self.prices = prices or PriceTable.default()
-        self.registry = registry or CollectorRegistry()
         self.clock = clock
         self.lock = threading.Lock()
-        self.fleet = FleetMetrics(self.registry)
+        self.fleet = FleetMetrics()
         self.table = CallTable(self.limits.grace_seconds, self.limits.idle_seconds)
         self.label = LabelLimiter(self.limits.label_values, self._on_fold)
         self._seen_ids: set[str] = set()
@@ -118,7 +114,8 @@ class Exporter:
             per_call, count = self.table.render()
             self.fleet.child("ai_agent_exporter_live_calls").set(len(self.table.calls))
             self.fleet.child("ai_agent_exporter_per_call_series").set(count)
-        return generate_latest(self.registry) + per_call.encode()
+            fleet = self.fleet.render()
+        return (fleet + per_call).encode()
 
     def sweep(self) -> int:
         """Expire calls past their grace period or idle timeout; returns how many were removed."""

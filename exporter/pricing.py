@@ -46,6 +46,23 @@ class PriceTable:
                     if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
                         raise PriceTableError(f"{service}.{provider}.{key}: price must be a number >= 0")
         self._table = table
+        self._unit_prices: dict[tuple, float] = {}
+
+    def unit_price(self, service: str, provider: str, model: str | None, unit: str) -> float:
+        """Dollars per one ``unit`` of usage (most specific entry: provider/model, provider, default)."""
+        key = (service, provider, model, unit)
+        found = self._unit_prices.get(key)
+        if found is None:
+            found = 0.0
+            providers = self._table.get(service, {})
+            price_key, factor = PRICED_AS[unit]
+            for name in ((f"{provider}/{model}" if model else None), provider, "default"):
+                prices = providers.get(name) if name else None
+                if prices and price_key in prices:
+                    found = prices[price_key] * factor
+                    break
+            self._unit_prices[key] = found
+        return found
 
     @classmethod
     def default(cls) -> "PriceTable":
@@ -71,10 +88,4 @@ class PriceTable:
         return cls(table)
 
     def price(self, service: str, provider: str, model: str | None, unit: str, quantity: float) -> float:
-        providers = self._table.get(service, {})
-        key, factor = PRICED_AS[unit]
-        for name in ((f"{provider}/{model}" if model else None), provider, "default"):
-            prices = providers.get(name) if name else None
-            if prices and key in prices:
-                return prices[key] * quantity * factor
-        return 0.0
+        return self.unit_price(service, provider, model, unit) * quantity

@@ -7,8 +7,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST
+import orjson
 
+from exporter.exposition import CONTENT_TYPE
 from exporter.mapping import Exporter
 
 JSON_TYPES = {"application/json"}
@@ -21,12 +22,9 @@ class BadRequest(Exception):
         self.status = status
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loads(text: bytes | str):
-    return json.loads(text, parse_constant=_reject_constant)
+def _loads(text: bytes):
+    """Strict JSON: NaN, Infinity and numbers beyond a double are refused, not turned into floats."""
+    return orjson.loads(text)
 
 
 def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, list[dict]]:
@@ -39,7 +37,7 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
     if media in JSON_TYPES:
         try:
             data = _loads(body)
-        except (ValueError, RecursionError) as exc:
+        except orjson.JSONDecodeError as exc:
             raise BadRequest(400, f"malformed JSON: {exc}") from None
         events = data if isinstance(data, list) else [data]
         if len(events) > max_events:
@@ -55,7 +53,7 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
                 continue
             try:
                 events.append(_loads(line))
-            except (ValueError, RecursionError) as exc:
+            except orjson.JSONDecodeError as exc:
                 broken.append({"index": len(events) + len(broken), "error": f"malformed JSON: {exc}"})
                 events.append(None)
         return events, broken
@@ -97,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            self._send(200, self.server.exporter.render(), CONTENT_TYPE_LATEST)
+            self._send(200, self.server.exporter.render(), CONTENT_TYPE)
         elif path == "/health":
             self._json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
         elif path == "/ready":

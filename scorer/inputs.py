@@ -1,9 +1,12 @@
 """Reading every live call's inputs with a fixed number of batched instant queries.
 
-Each query selects a group of the exporter's per-call metrics by name and
-aggregates with ``max by (__name__, call_id, provider, tenant, codec)``: one
-answer carries every call, whatever their number, and the aggregation drops the
-``instance``/``job`` labels (and merges the copies of a redundant exporter pair).
+Each query selects a few of the exporter's per-call metrics by name and
+aggregates with ``max by (__name__, call_id, ...)``: one answer carries every
+call, whatever their number, and the aggregation drops the ``instance``/``job``
+labels (and merges the copies of a redundant exporter pair).  Only one query
+asks for ``provider``/``tenant`` and only one for ``codec``, and series at their
+default value (a zero count, an aligned codec, random loss) are filtered out by
+Prometheus: an absent series reads as that default.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ TURN_P95 = _name("ai_agent_call_turn_response_p95_seconds")
 AGENT_SPEECH = _name("ai_agent_call_agent_speech_seconds")
 UNDERFLOWS = _name("ai_agent_call_underflow_events")
 FALLBACKS = _name("ai_agent_call_streaming_fallbacks")
-BARGE_INS = _name("ai_agent_call_barge_ins")
 BARGE_IN_P95 = _name("ai_agent_call_barge_in_reaction_p95_seconds")
 CODEC_ALIGNMENT = _name("ai_agent_call_codec_alignment_ratio")
 RMS_SPREAD = _name("ai_agent_call_rms_spread_db")
@@ -38,30 +40,54 @@ LOSS = _name("ai_agent_call_transport_packet_loss_ratio")
 BURST = _name("ai_agent_call_transport_burst_ratio")
 CODEC_INFO = _name("ai_agent_call_codec_info")
 
-# Which metrics each query asks for.  The number of groups is the number of queries per cycle.
-QUERY_GROUPS: tuple[tuple[str, ...], ...] = (
-    (ENDED, TURNS, TURN_P95, AGENT_SPEECH),
-    (UNDERFLOWS, FALLBACKS, BARGE_INS, BARGE_IN_P95),
-    (CODEC_ALIGNMENT, RMS_SPREAD, CODEC_INFO),
-    (RTT, JITTER, LOSS, BURST),
+@dataclass(frozen=True)
+class Selection:
+    """Some metrics, optionally only where ``filter`` (a comparison such as "> 0") holds."""
+
+    names: tuple[str, ...]
+    filter: str = ""
+
+    def selector(self, extra: str) -> str:
+        names = self.names[0] if len(self.names) == 1 else None
+        matchers = [f'__name__="{names}"' if names else f'__name__=~"{"|".join(self.names)}"'] + \
+            ([extra] if extra else [])
+        expr = f"{{{', '.join(matchers)}}}"
+        return f"({expr} {self.filter})" if self.filter else expr
+
+
+@dataclass(frozen=True)
+class Query:
+    selections: tuple[Selection, ...]
+    labels: tuple[str, ...] = ()  # kept beside __name__ and call_id
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for s in self.selections for n in s.names)
+
+    def expr(self, job: str | None, call_id: str | None = None) -> str:
+        extra = ", ".join(m for m in (f'job="{job}"' if job else "",
+                                      f'call_id="{call_id}"' if call_id else "") if m)
+        body = " or ".join(s.selector(extra) for s in self.selections)
+        by = ", ".join(("__name__", "call_id") + self.labels)
+        return f"max by ({by}) ({body})"
+
+
+# The plan of one read: the number of queries is the number of queries per cycle, whatever the calls.
+QUERIES: tuple[Query, ...] = (
+    Query((Selection((TURNS, TURN_P95, AGENT_SPEECH)),), labels=("provider", "tenant")),
+    Query((Selection((ENDED, UNDERFLOWS, FALLBACKS), "> 0"), Selection((BARGE_IN_P95,)),
+           Selection((CODEC_ALIGNMENT,), "< 1"), Selection((BURST,), "> 1"))),
+    Query((Selection((RMS_SPREAD,)),)),
+    Query((Selection((RTT, JITTER, LOSS)),)),
+    Query((Selection((CODEC_INFO,)),), labels=("codec",)),
 )
 
-GROUP_BY = ("__name__",) + catalogue.CALL_LABELS + ("codec",)
+INPUT_NAMES = tuple(n for q in QUERIES for n in q.names)
 
 
-def group_query(names: tuple[str, ...], job: str | None) -> str:
-    matchers = [f'__name__=~"{"|".join(names)}"']
-    if job:
-        matchers.append(f'job="{job}"')
-    return f"max by ({', '.join(GROUP_BY)}) ({{{', '.join(matchers)}}})"
-
-
-def call_query(names: tuple[str, ...], job: str | None, call_id: str) -> str:
-    """The same read restricted to one call (what a one-query-per-call reader would send)."""
-    matchers = [f'__name__=~"{"|".join(names)}"', f'call_id="{call_id}"']
-    if job:
-        matchers.append(f'job="{job}"')
-    return f"max by ({', '.join(GROUP_BY)}) ({{{', '.join(matchers)}}})"
+def single_query() -> tuple[Query, ...]:
+    """The same read as one query without the default-value filters (for comparison)."""
+    return (Query((Selection(INPUT_NAMES),), labels=("provider", "tenant", "codec")),)
 
 
 @dataclass
@@ -86,7 +112,7 @@ class CallSample:
             agent_speech_seconds=v.get(AGENT_SPEECH, 0.0),
             underflows=v.get(UNDERFLOWS, 0.0),
             fallbacks=v.get(FALLBACKS, 0.0),
-            barge_ins=v.get(BARGE_INS, 0.0),
+            barge_ins=1.0 if BARGE_IN_P95 in v else 0.0,
             barge_in_p95_seconds=v.get(BARGE_IN_P95),
             codec_alignment_ratio=v.get(CODEC_ALIGNMENT),
             rms_spread_db=v.get(RMS_SPREAD),
@@ -98,7 +124,11 @@ class CallSample:
 
 
 def merge(results: list[list[dict]]) -> dict[str, CallSample]:
-    """Vectors of the group queries folded into one sample per call."""
+    """Vectors of the queries folded into one sample per call.
+
+    A call counts only when its turn count came back (every exporter call has
+    one): a call appearing in only some answers was scraped in between them.
+    """
     calls: dict[str, CallSample] = {}
     for vector in results:
         for item in vector:
@@ -112,21 +142,24 @@ def merge(results: list[list[dict]]) -> dict[str, CallSample]:
                 continue
             sample = calls.get(call_id)
             if sample is None:
-                sample = calls[call_id] = CallSample(call_id, labels.get("provider", ""), labels.get("tenant", ""), {})
+                sample = calls[call_id] = CallSample(call_id, "", "", {})
+            if "provider" in labels:
+                sample.provider = labels["provider"]
+                sample.tenant = labels.get("tenant", "")
             if name == CODEC_INFO:
                 sample.codec = labels.get("codec") or sample.codec
             else:
                 sample.values[name] = value
-    return calls
+    return {call_id: s for call_id, s in calls.items() if TURNS in s.values}
 
 
 class InputReader:
-    """Reads all calls' inputs: ``len(QUERY_GROUPS)`` queries per read, sent concurrently."""
+    """Reads all calls' inputs: ``len(queries)`` instant queries per read, sent concurrently."""
 
     def __init__(self, client: PrometheusClient, job: str | None = "voice_exporter",
-                 groups: tuple[tuple[str, ...], ...] = QUERY_GROUPS, on_query=None, on_error=None):
+                 queries: tuple[Query, ...] = QUERIES, on_query=None, on_error=None):
         self.client = client
-        self.queries = [group_query(names, job) for names in groups]
+        self.queries = [q.expr(job) for q in queries]
         self.on_query = on_query or (lambda: None)
         self.on_error = on_error or (lambda reason: None)
         self._pool = ThreadPoolExecutor(max_workers=len(self.queries), thread_name_prefix="query")
@@ -142,8 +175,7 @@ class InputReader:
     def read(self) -> dict[str, CallSample]:
         """Every call's sample; raises QueryError when any query fails (a partial read is no read)."""
         futures = [self._pool.submit(self._run, expr) for expr in self.queries]
-        results = [f.result() for f in futures]
-        return merge(results)
+        return merge([f.result() for f in futures])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

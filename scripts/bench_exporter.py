@@ -1,5 +1,8 @@
 """Exporter benchmarks: ingest throughput and latency, /metrics render time, memory through call churn.
 
+In-process rates are per second of this process's CPU time (time.process_time), best of three
+interleaved rounds, so other work on a shared machine disturbs them less than wall-clock rates.
+
 Figures are printed beside a baseline measured in the same run (a plain prometheus_client labelled
 ``observe()`` loop), because these machines are shared and noisy: the ratio is the figure to compare.
 """
@@ -35,10 +38,10 @@ def baseline_observe_per_second(n: int = 300_000) -> float:
     registry = CollectorRegistry()
     h = Histogram("bench_seconds", "baseline", ["pipeline", "provider"], registry=registry,
                   buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0))
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(n):
         h.labels("cascade", "deepgram").observe(0.1 + (i % 50) / 10)
-    return n / (time.perf_counter() - start)
+    return n / (time.process_time() - start)
 
 
 def simulated_batches(calls: int) -> list[bytes]:
@@ -50,13 +53,13 @@ def ingest_per_second(batches: list[bytes]) -> tuple[float, int]:
     """Parse and apply batches in-process (one core): the exporter's own cost per event."""
     exporter = Exporter(Limits(max_live_calls=1_000_000))
     count = 0
-    start = time.perf_counter()
+    start = time.process_time()
     for body in batches:
         events, _ = parse_body(body, "application/json", 10_000)
         accepted, _, rejected = exporter.ingest(events)
         assert not rejected, rejected[:3]
         count += accepted
-    return count / (time.perf_counter() - start), count
+    return count / (time.process_time() - start), count
 
 
 def render_ms(live_calls: int) -> tuple[float, int]:
@@ -154,10 +157,13 @@ def _live_calls(session, url) -> int:
 
 def main() -> int:
     churn = int(os.environ.get("BENCH_CHURN_CALLS", "100000"))
-    print("exporter benchmarks (one core per process; ratios are to a baseline measured in this run)\n")
-    baseline = baseline_observe_per_second()
+    print("exporter benchmarks (in-process rates per CPU-second; ratios are to a baseline measured in this run)\n")
     batches = simulated_batches(2000)
-    rates = [ingest_per_second(batches) for _ in range(3)]
+    baselines, rates = [], []
+    for _ in range(3):  # interleaved, so both see the same machine
+        baselines.append(baseline_observe_per_second())
+        rates.append(ingest_per_second(batches))
+    baseline = max(baselines)
     best, count = max(rates)
     print(f"baseline: prometheus_client labelled observe()    {baseline:12,.0f} /s")
     print(f"ingest in-process, batches of {BATCH}, simulator mix {best:12,.0f} events/s "

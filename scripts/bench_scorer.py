@@ -24,14 +24,13 @@ sys.path.insert(0, str(ROOT))
 
 from exporter import catalogue  # noqa: E402
 from harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for  # noqa: E402
-from scorer.inputs import QUERY_GROUPS, InputReader, call_query, merge  # noqa: E402
+from scorer.inputs import QUERIES, InputReader, merge, single_query  # noqa: E402
 from scorer.promql import PrometheusClient  # noqa: E402
 from scorer.service import Scorer  # noqa: E402
 from scorer.thresholds import DEFAULTS  # noqa: E402
 
 JOB = "voice_exporter"
 TURNS = catalogue.metric("ai_agent_call_turns").name
-ALL_INPUTS = tuple(name for group in QUERY_GROUPS for name in group)
 
 
 def call_events(call_id: str, rng: random.Random, now: float) -> list[dict]:
@@ -67,8 +66,8 @@ def live_calls(prom_url: str) -> int:
     return int(float(result[0]["value"][1])) if result else 0
 
 
-def time_batched(prom_url: str, cycles: int, groups=QUERY_GROUPS) -> dict:
-    reader = InputReader(PrometheusClient(prom_url, timeout=60), job=JOB, groups=groups)
+def time_batched(prom_url: str, cycles: int, queries=QUERIES) -> dict:
+    reader = InputReader(PrometheusClient(prom_url, timeout=60), job=JOB, queries=queries)
     scorer = Scorer(reader, DEFAULTS, interval=30)
     durations = []
     try:
@@ -87,12 +86,13 @@ def time_batched(prom_url: str, cycles: int, groups=QUERY_GROUPS) -> dict:
 def time_per_call(prom_url: str, limit_seconds: float) -> dict:
     """One query to list the calls, then one query per call; extrapolated past ``limit_seconds``."""
     client = PrometheusClient(prom_url, timeout=60)
+    per_call = single_query()[0]
     started = time.perf_counter()
     ids = [r["metric"]["call_id"] for r in client.instant(f'{TURNS}{{job="{JOB}"}}')]
     done = 0
     vectors = []
     for call_id in ids:
-        vectors.append(client.instant(call_query(ALL_INPUTS, JOB, call_id)))
+        vectors.append(client.instant(per_call.expr(JOB, call_id)))
         done += 1
         if time.perf_counter() - started > limit_seconds:
             break
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
                     wait_for(lambda: live_calls(prom.url) >= size, 120, interval=1.0,
                              what=f"{size} calls in Prometheus")
                     batched = time_batched(prom.url, args.cycles)
-                    single = time_batched(prom.url, args.cycles, groups=(ALL_INPUTS,))
+                    single = time_batched(prom.url, args.cycles, queries=single_query())
                     baseline = time_per_call(prom.url, args.baseline_limit)
                     rows.append((size, batched, single, baseline))
                     print(f"measured {size}", file=sys.stderr, flush=True)

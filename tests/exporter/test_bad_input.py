@@ -64,6 +64,7 @@ def test_a_mixed_batch_applies_the_valid_events_once_and_names_each_rejected_one
     (b'{"type": "turn", ', 400),
     (b'[{"type": "turn", "ts": NaN}]', 400),
     (b'{"type": "turn", "ts": Infinity}', 400),
+    (b'{"type": "turn", "ts": 1e999}', 400),
     (b"[" * 100000 + b"]" * 100000, 400),
     (b"\xff\xfe", 400),
 ])
@@ -132,7 +133,6 @@ def test_timestamps_far_from_now_are_refused(exporter, ts_offset, reason):
 
 
 @pytest.mark.parametrize("attrs, error", [
-    ({"latency_seconds": 1e308 * 10}, "attrs.latency_seconds"),
     ({"latency_seconds": "fast"}, "must be a number"),
     ({"latency_seconds": True}, "must be a number"),
     ({"latency_seconds": 0.5, "mood": "happy"}, "unknown attribute"),
@@ -140,7 +140,7 @@ def test_timestamps_far_from_now_are_refused(exporter, ts_offset, reason):
 def test_odd_values_are_refused_with_a_reason(exporter, attrs, error):
     event = turn()
     event["attrs"] = attrs
-    body = post_raw(exporter.url, json.dumps(event).replace("Infinity", "1e999").encode()).json()
+    body = post_raw(exporter.url, json.dumps(event).encode()).json()
     assert error in body["rejected"][0]["error"]
 
 

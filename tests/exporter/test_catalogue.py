@@ -1,4 +1,3 @@
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import catalogue
@@ -25,7 +24,7 @@ def test_latency_buckets_span_100ms_to_8s_with_an_edge_at_800ms():
 
 
 def test_the_exporter_publishes_exactly_its_catalogue_entries():
-    text = Exporter(registry=CollectorRegistry()).render().decode()
+    text = Exporter().render().decode()
     published = {family.name for family in text_string_to_metric_families(text)}
     expected = {m.name.removesuffix("_total") for m in catalogue.published_by(catalogue.EXPORTER)}
     assert published == expected

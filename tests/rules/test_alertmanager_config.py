@@ -8,6 +8,8 @@ import yaml
 
 from rule_files import ALERTMANAGER_CONFIG, ROOT, TEMPLATES_DIR, alert_rules
 
+# Where alertmanager/secrets/ is mounted; the secret paths are absolute (see alertmanager.yml).
+MOUNTED_SECRETS = "/etc/alertmanager/secrets/"
 RECEIVER_OF_SEVERITY = {"critical": "paging", "warning": "chat", "info": "digest"}
 
 # (labels of an alert, the receivers it must reach)
@@ -62,8 +64,8 @@ def test_secrets_come_from_files_that_have_committed_examples():
     text = ALERTMANAGER_CONFIG.read_text()
     assert "hooks.slack.com" not in text and "password:" not in text
     for path in secret_files:
-        assert path.startswith("secrets/")
-        assert (ALERTMANAGER_CONFIG.parent / path.replace("secrets/", "secrets.example/", 1)).is_file()
+        assert path.startswith(MOUNTED_SECRETS)
+        assert (ALERTMANAGER_CONFIG.parent / "secrets.example" / path.removeprefix(MOUNTED_SECRETS)).is_file()
     assert "alertmanager/secrets/" in (ROOT / ".gitignore").read_text()
 
 

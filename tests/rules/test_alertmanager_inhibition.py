@@ -115,6 +115,11 @@ INHIBITED = [
 ]
 
 
+def post(alertmanager_url: str, alerts: list[dict]) -> None:
+    response = requests.post(f"{alertmanager_url}/api/v2/alerts", json=alerts, timeout=10)
+    assert response.status_code == 200, response.text
+
+
 @pytest.fixture(scope="module")
 def notified(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("alertmanager")
@@ -122,9 +127,13 @@ def notified(tmp_path_factory):
         config_path = tmp_path / "alertmanager.yml"
         config_path.write_text(yaml.safe_dump(config_for(recorder.url)))
         with start_alertmanager(tmp_path, config_path) as alertmanager:
-            posted = [a for alerts in DELIVERED.values() for a in alerts] + [a for a, _ in INHIBITED]
-            response = requests.post(f"{alertmanager.url}/api/v2/alerts", json=posted, timeout=10)
-            assert response.status_code == 200, response.text
+            # The causes first, as Prometheus usually sends them: an inhibition only holds once Alertmanager
+            # knows the inhibiting alert, and a symptom whose group flushes before that is notified.
+            causes = [a for alerts in DELIVERED.values() for a in alerts]
+            post(alertmanager.url, causes)
+            wait_for(lambda: len(requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()) == len(causes),
+                     timeout=10, what="Alertmanager to hold the first alerts")
+            post(alertmanager.url, [a for a, _ in INHIBITED])
             expected = {(receiver, identity(a["labels"])) for receiver, alerts in DELIVERED.items()
                         for a in alerts}
             wait_for(lambda: expected <= set(recorder.delivered()), timeout=30, what="every expected notification")

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import yaml
+from prometheus_client.utils import floatToGoString
 
 from exporter import catalogue
 from rule_files import (DASHBOARD_UIDS, PROMETHEUS_CONFIG, SEVERITIES, alert_rules, anchor, load_rules,
@@ -72,6 +73,24 @@ def test_rate_windows_cover_at_least_four_scrapes(rule):
     assert not short_ranges(rule.expr, scrape_interval())
 
 
+BUCKET_MATCHER = re.compile(r'(\w+)_bucket\{[^}]*\ble="([^"]*)"')
+
+
+def bad_bucket_matchers(expr: str) -> list[str]:
+    """le="..." matchers that name no bucket of the histogram exactly as the exporter writes it."""
+    bad = []
+    for name, le in BUCKET_MATCHER.findall(expr):
+        buckets = catalogue.metric(name).buckets
+        if le not in {floatToGoString(b) for b in buckets}:
+            bad.append(f"{name}{{le={le!r}}}")
+    return bad
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if "_bucket{" in r.expr], ids=rule_id)
+def test_bucket_matchers_name_real_buckets(rule):
+    assert not bad_bucket_matchers(rule.expr)
+
+
 @pytest.mark.parametrize("rule", [r for r in RULES if r.record], ids=rule_id)
 def test_recording_rules_are_named_level_metric_operations(rule):
     assert RECORD_NAME.match(rule.record), rule.record
@@ -90,5 +109,8 @@ def test_lint_notices_an_unknown_metric_a_short_window_and_a_bad_name():
     assert short_ranges("max_over_time(up[1h:10s])", 15) == ["10s"]
     assert metric_names('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le="0.8"}[5m]))) > bool 1') == \
         {"a_bucket"}
+    assert bad_bucket_matchers('rate(ai_agent_turn_response_seconds_bucket{le="0.80"}[5m])') == \
+        ["ai_agent_turn_response_seconds{le='0.80'}"]
+    assert not bad_bucket_matchers('rate(ai_agent_jitter_buffer_depth_frames_bucket{le="0.0"}[5m])')
     assert not CAMEL_CASE.match("high_turn_latency")
     assert CAMEL_CASE.match("VADConfidenceLow") and CAMEL_CASE.match("TurnLatencySLOBurn")

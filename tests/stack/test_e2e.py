@@ -58,6 +58,12 @@ def delivered(stack, alertname: str, status: str, **labels) -> list[tuple]:
     return found
 
 
+def slack_messages(stack, channel: str | None, *needles: str) -> list:
+    """Slack messages (to ``channel``, or any) whose rendered text contains every needle."""
+    return [n for n in stack.receiver.notifications() if n.kind == "slack" and
+            (channel is None or n.body.get("channel") == channel) and all(x in n.text() for x in needles)]
+
+
 def alertmanager_alerts(stack, alertname: str) -> list[dict]:
     return [a for a in requests.get(f"{stack.url('alertmanager')}/api/v2/alerts", timeout=5).json()
             if a["labels"].get("alertname") == alertname]
@@ -133,27 +139,26 @@ def test_provider_outage_is_delivered_inhibits_latency_alerts_and_resolves(stack
         assert notification.authorization == f"Bearer {token}"
 
         # The paging route's Slack message, rendered by alertmanager/templates/.
-        def slack_message():
-            return [n for n in stack.receiver.notifications() if n.kind == "slack" and n.body.get("channel") ==
-                    "#voice-oncall" and "ProviderDown" in n.text() and "FIRING" in n.text()]
-
-        text = wait_for(slack_message, 30, what="the on-call Slack message")[0].text()
+        text = wait_for(lambda: slack_messages(stack, "#voice-oncall", "[FIRING:1] ProviderDown"), 30,
+                        what="the on-call Slack message")[0].text()
         assert "*CRITICAL*: A provider's service is unreachable." in text
         assert f"stt service of provider {FAULTY_PROVIDER} down" in " ".join(text.split())
         assert "provider=deepgram" in text and "|Runbook>" in text and "|Silence>" in text
 
         # Latency alerts the outage causes: while ProviderDown fires, the deepgram one must stay undelivered;
-        # the healthy provider's twin is delivered, which shows the receiver would have seen it.
-        latency = {"alertname": "HighTurnResponseLatency", "severity": "warning", "cluster": labels.get("cluster", "")}
+        # the healthy provider's twin reaches the chat channel, which shows the receiver would have seen it.
+        latency = {"alertname": "HighTurnResponseLatency", "severity": "warning", "cluster": alert["labels"]["cluster"]}
         post_alert(stack, {**latency, "provider": FAULTY_PROVIDER, "pipeline": "cascade"})
         post_alert(stack, {**latency, "provider": HEALTHY_PROVIDER, "pipeline": "realtime"})
-        wait_for(lambda: delivered(stack, "HighTurnResponseLatency", "firing", provider=HEALTHY_PROVIDER), 30,
-                 what="the healthy provider's latency alert delivered")
+        wait_for(lambda: slack_messages(stack, "#voice-alerts", "HighTurnResponseLatency",
+                                        f"provider={HEALTHY_PROVIDER}"), 30,
+                 what="the healthy provider's latency alert in the chat channel")
         inhibited = [a for a in alertmanager_alerts(stack, "HighTurnResponseLatency")
                      if a["labels"]["provider"] == FAULTY_PROVIDER]
         assert inhibited and inhibited[0]["status"]["state"] == "suppressed"
         assert inhibited[0]["status"]["inhibitedBy"]
         for name in ("CriticalTurnResponseLatency", "HighTurnResponseLatency", "ComponentHighLatency"):
+            assert slack_messages(stack, None, name, f"provider={FAULTY_PROVIDER}") == []
             assert delivered(stack, name, "firing", provider=FAULTY_PROVIDER) == []
     finally:
         stack.set_fault(None)
