@@ -6,13 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help deps venv test test-rules generate dashboards check-generated bench demo clean
+.PHONY: help deps venv test test-rules generate dashboards bench demo clean
 
 help:
 	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
 	@echo "make test        run every test (installs what is missing)"
 	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
-	@echo "make generate    regenerate the event schema, metrics reference and dashboards"
+	@echo "make generate    regenerate the event schema, metrics reference, rule files and dashboards"
+	@echo "make dashboards  regenerate grafana/dashboards/*.json from grafana/builder/"
 	@echo "make bench       run the benchmarks and print figures"
 
 deps:
@@ -34,6 +35,7 @@ test-rules: deps venv
 
 generate: venv
 	$(PY) -m exporter.generate
+	$(PY) prometheus/generate.py
 	$(PY) -m dashboards
 
 dashboards: venv
