@@ -160,3 +160,9 @@ def query(prom_url: str, expr: str, at: float | None = None) -> list:
 def post_events(exporter_url: str, events, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.post(f"{exporter_url}/v1/events", json=events, headers=headers, timeout=10)
+
+
+def promtool_lint(exposition: str) -> str:
+    """What ``promtool check metrics`` says of an exposition: empty when it parses and has no lint advice."""
+    check = subprocess.run(["promtool", "check", "metrics"], input=exposition.encode(), capture_output=True)
+    return (check.stdout + check.stderr).decode() + (f"(exit {check.returncode})" if check.returncode else "")

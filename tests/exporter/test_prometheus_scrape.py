@@ -4,7 +4,7 @@ import threading
 
 from exporter import catalogue
 from exporter.simulator import Simulator
-from harness import prometheus_config, query, start_prometheus, wait_for
+from harness import prometheus_config, promtool_lint, query, start_prometheus, wait_for
 
 
 def test_prometheus_sees_fleet_and_per_call_series_from_simulated_traffic(exporter, tmp_path):
@@ -62,3 +62,4 @@ def test_every_fault_scenario_moves_the_metric_it_is_about(exporter):
         assert check(scrape()), name
         if name in ("underflow_storm", "codec_mismatch", "provider_outage"):
             assert affected and all(c.startswith("sim-") for c in affected), name
+    assert promtool_lint(requests.get(f"{exporter.url}/metrics", timeout=10).text) == ""
