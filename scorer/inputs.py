@@ -41,45 +41,36 @@ BURST = _name("ai_agent_call_transport_burst_ratio")
 CODEC_INFO = _name("ai_agent_call_codec_info")
 
 @dataclass(frozen=True)
-class Selection:
-    """Some metrics, optionally only where ``filter`` (a comparison such as "> 0") holds."""
+class Query:
+    """Some metrics of every call, optionally only where ``filter`` (a comparison such as "> 0") holds.
+
+    (One filter per query: ``or`` would not do, as it matches series ignoring
+    their names and so keeps one metric per call.)
+    """
 
     names: tuple[str, ...]
     filter: str = ""
-
-    def selector(self, extra: str) -> str:
-        names = self.names[0] if len(self.names) == 1 else None
-        matchers = [f'__name__="{names}"' if names else f'__name__=~"{"|".join(self.names)}"'] + \
-            ([extra] if extra else [])
-        expr = f"{{{', '.join(matchers)}}}"
-        return f"({expr} {self.filter})" if self.filter else expr
-
-
-@dataclass(frozen=True)
-class Query:
-    selections: tuple[Selection, ...]
     labels: tuple[str, ...] = ()  # kept beside __name__ and call_id
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(n for s in self.selections for n in s.names)
-
     def expr(self, job: str | None, call_id: str | None = None) -> str:
-        extra = ", ".join(m for m in (f'job="{job}"' if job else "",
-                                      f'call_id="{call_id}"' if call_id else "") if m)
-        body = " or ".join(s.selector(extra) for s in self.selections)
+        name = f'__name__="{self.names[0]}"' if len(self.names) == 1 else f'__name__=~"{"|".join(self.names)}"'
+        matchers = [name] + ([f'job="{job}"'] if job else []) + ([f'call_id="{call_id}"'] if call_id else [])
+        selector = f"{{{', '.join(matchers)}}}"
+        if self.filter:
+            selector = f"{selector} {self.filter}"
         by = ", ".join(("__name__", "call_id") + self.labels)
-        return f"max by ({by}) ({body})"
+        return f"max by ({by}) ({selector})"
 
 
 # The plan of one read: the number of queries is the number of queries per cycle, whatever the calls.
 QUERIES: tuple[Query, ...] = (
-    Query((Selection((TURNS, TURN_P95, AGENT_SPEECH)),), labels=("provider", "tenant")),
-    Query((Selection((ENDED, UNDERFLOWS, FALLBACKS), "> 0"), Selection((BARGE_IN_P95,)),
-           Selection((CODEC_ALIGNMENT,), "< 1"), Selection((BURST,), "> 1"))),
-    Query((Selection((RMS_SPREAD,)),)),
-    Query((Selection((RTT, JITTER, LOSS)),)),
-    Query((Selection((CODEC_INFO,)),), labels=("codec",)),
+    Query((TURNS, TURN_P95, AGENT_SPEECH), labels=("provider", "tenant")),
+    Query((ENDED, UNDERFLOWS, FALLBACKS), "> 0"),
+    Query((BARGE_IN_P95, RMS_SPREAD)),
+    Query((CODEC_ALIGNMENT,), "< 1"),
+    Query((RTT, JITTER, LOSS)),
+    Query((BURST,), "> 1"),
+    Query((CODEC_INFO,), labels=("codec",)),
 )
 
 INPUT_NAMES = tuple(n for q in QUERIES for n in q.names)
@@ -87,7 +78,7 @@ INPUT_NAMES = tuple(n for q in QUERIES for n in q.names)
 
 def single_query() -> tuple[Query, ...]:
     """The same read as one query without the default-value filters (for comparison)."""
-    return (Query((Selection(INPUT_NAMES),), labels=("provider", "tenant", "codec")),)
+    return (Query(INPUT_NAMES, labels=("provider", "tenant", "codec")),)
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 import requests
@@ -30,7 +29,7 @@ class PrometheusClient:
 
     def instant(self, expr: str) -> list[dict]:
         """The result vector of ``expr``; raises QueryError(timeout | http | parse)."""
-        params = {"query": expr, "timeout": f"{self.timeout:g}s"}
+        params = {"query": expr, "timeout": f"{self.timeout:g}"}  # plain seconds: "0.5s" is no Prometheus duration
         try:
             response = self._session().post(f"{self.base_url}/api/v1/query", data=params, timeout=self.timeout)
         except requests.Timeout as exc:
@@ -39,7 +38,7 @@ class PrometheusClient:
             raise QueryError("http", f"request failed: {exc}") from None
         try:
             body = response.json()
-        except (ValueError, json.JSONDecodeError):
+        except ValueError:
             raise QueryError("http" if response.status_code >= 400 else "parse",
                              f"HTTP {response.status_code}, body is not JSON") from None
         if not isinstance(body, dict):

@@ -84,14 +84,14 @@ def prometheus_config(source: Path, ports: dict[str, int], engine: str | None = 
 
 
 def _secret_value(key: str, path: list[str], receiver_name: str | None, receiver_url: str) -> str:
-    """What the demo writes into the secret file a config key names."""
+    """What the demo writes into the secret file a config key names: receiver URLs point at the local
+    receiver (Slack messages under /slack/, webhook payloads under /webhook/), anything else is a
+    throw-away credential."""
     name = receiver_name or "default"
     if key in ("api_url_file", "slack_api_url_file"):
         return f"{receiver_url}/slack/{name}"
-    if key == "url_file" and "webhook_configs" in path:
-        return f"{receiver_url}/webhook/{name}"
     if key == "url_file":
-        return f"{receiver_url}/{path[-2] if len(path) > 1 else 'other'}/{name}"
+        return f"{receiver_url}/{'webhook' if 'webhook_configs' in path else path[-1]}/{name}"
     return "demo-" + secrets.token_hex(8)
 
 

@@ -42,6 +42,7 @@ class Simulator:
         self.speed = speed
         self.fault: str | None = None
         self.affected: set[str] = set()
+        self.played: list[str] = []  # ids of every call this simulator has started
         self.sent = 0
         self.errors: list[str] = []
         self._session = requests.Session()
@@ -224,6 +225,7 @@ class Simulator:
         transport = "webrtc" if rng.random() < 0.2 else "audiosocket"
         codec = "opus" if transport == "webrtc" else "pcmu"
         scope = {"call_id": call_id}
+        self.played.append(call_id)
         yield 0.0, "call.started", {"transport": transport, "codec": codec}, \
             {**scope, "tenant": tenant, "provider": provider.name, "pipeline": provider.pipeline}
         yield 0.0, "state", {"state": "greeting", "audio_capture": True, "tts_gating": True}, scope

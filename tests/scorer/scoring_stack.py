@@ -21,10 +21,13 @@ class Stack:
     def health(self) -> dict:
         return requests.get(f"{self.scorer.url}/health", timeout=5).json()
 
+    def families(self) -> list:
+        text = requests.get(f"{self.scorer.url}/metrics", timeout=5).text
+        return list(text_string_to_metric_families(text))
+
     def samples(self, name: str) -> list:
         """Samples of the scorer's own /metrics whose sample name is ``name``."""
-        text = requests.get(f"{self.scorer.url}/metrics", timeout=5).text
-        return [s for family in text_string_to_metric_families(text) for s in family.samples if s.name == name]
+        return [s for family in self.families() for s in family.samples if s.name == name]
 
 
 def start_stack(tmp_path, exporter_flags=(), scorer_flags=()) -> Stack:

@@ -1,5 +1,6 @@
 """The scorer service: its endpoints, insufficient data, calls leaving, and Prometheus failing."""
 
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -8,10 +9,14 @@ import pytest
 import requests
 
 from exporter import catalogue
-from harness import free_port, post_events, start_scorer, wait_for
+from harness import BIN, free_port, post_events, start_scorer, wait_for
+from scorer.inputs import INPUT_NAMES
 from scorer.model import FACTORS
-
 from scoring_stack import start_stack, stop_stack
+
+FINAL_COUNT = catalogue.metric("ai_agent_call_quality_final_score").name + "_count"
+SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls").name
+QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total").name
 
 
 def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = False) -> list[dict]:
@@ -32,7 +37,7 @@ def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = Fals
 def short_grace_stack(tmp_path):
     s = start_stack(tmp_path, exporter_flags=("--grace-seconds", "2"),
                     scorer_flags=("--call-grace-seconds", "2", "--expire-after-cycles", "3",
-                                  "--max-backoff-seconds", "2", "--query-timeout", "2"))
+                                  "--max-backoff-seconds", "2", "--query-timeout", "1.5"))
     try:
         yield s
     finally:
@@ -55,19 +60,46 @@ def test_scores_insufficient_data_and_calls_leaving(short_grace_stack):
     assert [x.labels["call_id"] for x in s.samples(score)] == ["good-1"]
     assert {x.labels["call_id"]: x.value for x in s.samples(insufficient)} == {"good-1": 0.0, "short-1": 1.0}
     assert {x.labels["factor"] for x in s.samples(penalty)} == set(FACTORS)
-    assert s.samples("ai_agent_scorer_scored_calls")[0].value == 1.0
+    assert s.samples(SCORED_CALLS)[0].value == 1.0
     assert requests.get(f"{s.scorer.url}/ready", timeout=5).status_code == 200
     assert requests.get(f"{s.scorer.url}/calls/nobody", timeout=5).status_code == 404
 
     # The call ends: its final score is observed once; once the exporter drops it, so does the scorer.
     assert post_events(s.exporter.url, [call_events("good-1", 0, end=True)[-1]]).status_code == 200
-    wait_for(lambda: s.samples("ai_agent_call_quality_final_score_count"), 10, what="final score observed")
-    [count] = s.samples("ai_agent_call_quality_final_score_count")
+    wait_for(lambda: s.samples(FINAL_COUNT), 10, what="final score observed")
+    [count] = s.samples(FINAL_COUNT)
     assert count.labels == {"provider": "deepgram", "tenant": "acme"} and count.value == 1.0
+    published = {m.name: set(m.series_names) for m in catalogue.published_by(catalogue.SCORER)}
+    exposed = {x.name for family in s.families() for x in family.samples}
+    assert exposed == set().union(*published.values())
     wait_for(lambda: s.call("good-1") is None, 20, what="the ended call to leave")
     assert [x.labels["call_id"] for x in s.samples(score)] == []
-    assert s.samples("ai_agent_call_quality_final_score_count")[0].value == 1.0
+    assert s.samples(FINAL_COUNT)[0].value == 1.0
     assert s.call("short-1") is not None
+
+
+def test_every_input_is_read_back_when_none_is_at_its_default(short_grace_stack):
+    s = short_grace_stack
+    now = time.time()
+    events = call_events("busy-1", 4, latency=1.2) + [
+        {"type": "audio", "ts": now, "call_id": "busy-1",
+         "attrs": {"stage": "agent_out", "underflow": 2, "fallback": 1, "codec_alignment": False, "rms": 0.1}},
+        {"type": "audio", "ts": now, "call_id": "busy-1", "attrs": {"stage": "agent_out", "rms": 0.02}},
+        {"type": "interruption", "ts": now, "call_id": "busy-1",
+         "attrs": {"kind": "barge_in", "reaction_seconds": 0.7}},
+        {"type": "transport", "ts": now, "call_id": "busy-1",
+         "attrs": {"burst_ratio": 2.5, "codec": "opus", "packet_loss_ratio": 0.03}},
+        {"type": "call.ended", "ts": now, "call_id": "busy-1",
+         "attrs": {"duration_seconds": 30, "reason": "user_hangup"}},
+    ]
+    assert post_events(s.exporter.url, events).status_code == 200
+    found = wait_for(lambda: (c := s.call("busy-1")) and c["ended"] and c, 20, what="the ended call")
+    assert set(found["inputs"]) == set(INPUT_NAMES) - {catalogue.metric("ai_agent_call_codec_info").name}
+    assert found["codec"] == "opus" and found["provider"] == "deepgram" and found["tenant"] == "acme"
+    assert all(found["factors"][f]["penalty"] > 0 for f in FACTORS), found["factors"]
+    assert found["gate_band"] == 2  # p95 1.2 s and underflows bar Excellent; the penalties make it worse
+    assert found["score"] < 60 and found["band_name"] == "poor"
+    assert found["emodel"]["codec"] == "opus" and found["emodel"]["r_factor"] < 85  # 3% bursty loss
 
 
 def test_prometheus_down_degrades_expires_scores_and_recovers(short_grace_stack):
@@ -81,7 +113,7 @@ def test_prometheus_down_degrades_expires_scores_and_recovers(short_grace_stack)
     assert requests.get(f"{s.scorer.url}/calls/live-1", timeout=5).status_code == 503
     assert requests.get(f"{s.scorer.url}/ready", timeout=5).status_code == 503
     assert s.samples(catalogue.metric("ai_agent_call_quality_score").name) == []
-    errors = {x.labels["reason"]: x.value for x in s.samples("ai_agent_scorer_query_errors_total")}
+    errors = {x.labels["reason"]: x.value for x in s.samples(QUERY_ERRORS)}
     assert errors["http"] > 0
     assert s.scorer.process.poll() is None
 
@@ -116,7 +148,7 @@ def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
         with start_scorer(tmp_path, url, "--query-timeout", "0.5", "--max-backoff-seconds", "8") as scorer:
             def timeouts():
                 text = requests.get(f"{scorer.url}/metrics", timeout=5).text
-                line = [l for l in text.splitlines() if l.startswith('ai_agent_scorer_query_errors_total{reason="timeout"}')]
+                line = [x for x in text.splitlines() if x.startswith(QUERY_ERRORS + '{reason="timeout"}')]
                 return float(line[0].split()[-1]) if line else 0.0
             wait_for(lambda: timeouts() >= 4, 15, what="timed-out queries counted")
             health = requests.get(f"{scorer.url}/health", timeout=5).json()
@@ -130,3 +162,12 @@ def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_bad_thresholds_file_stops_the_scorer_at_start(tmp_path):
+    bad = tmp_path / "thresholds.yaml"
+    bad.write_text("penalties: {turn_latency: {start: 5, full: 1}}\n")
+    done = subprocess.run([str(BIN / "voice-scorer"), "--thresholds", str(bad), "--port", str(free_port())],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "thresholds.yaml" in done.stderr and "full" in done.stderr

@@ -1,11 +1,16 @@
 """Loading threshold files over the defaults."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from scorer.model import GOOD, CallInputs, assess
-from scorer.thresholds import DEFAULTS, ThresholdsError, load
+from scorer.thresholds import DEFAULTS, ThresholdsError, from_mapping, load
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "quality-score.md"
 
 
 def test_no_file_is_the_defaults():
@@ -59,3 +64,16 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ThresholdsError):
         load(path)
+
+
+def test_the_documented_defaults_are_the_defaults():
+    block = re.search(r"```yaml\n(.*?)```", DOC.read_text(), re.S).group(1)
+    data = yaml.safe_load(block)
+    assert set(data["emodel"]["codecs"]) == {"amr"}  # the documented example of adding a codec
+    del data["emodel"]["codecs"]
+    assert from_mapping(data) == DEFAULTS
+    table = DOC.read_text()
+    for name in ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment",
+                 "rms_consistency"):
+        c = getattr(DEFAULTS.penalties, name)
+        assert re.search(rf"\| `{name}` \|[^|]*\| {c.start:g} \| {c.full:g} \| {c.maximum:g} \|", table), name

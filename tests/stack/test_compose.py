@@ -93,6 +93,18 @@ def test_every_bind_mount_exists(compose):
         assert host.exists(), f"{name} mounts {host} at {target}, which does not exist"
 
 
+def test_paths_in_the_environment_point_into_existing_mounts(compose):
+    checked = 0
+    for name, service in compose["services"].items():
+        mounts = bind_mounts(service)
+        for key, value in (service.get("environment") or {}).items():
+            for host, target in mounts:
+                if isinstance(value, str) and value.startswith(target + "/"):
+                    assert (host / value[len(target) + 1:]).exists(), f"{name}: {key}={value} does not exist"
+                    checked += 1
+    assert checked
+
+
 def test_named_volumes_are_declared_and_hold_every_state_directory(compose):
     declared = set(compose["volumes"])
     state = {"prometheus": "/prometheus", "alertmanager": "/alertmanager", "grafana": "/var/lib/grafana"}

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import demo  # noqa: E402
-from native_stack import DEFAULT_PORTS, alertmanager_config, prometheus_config  # noqa: E402
+from native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config  # noqa: E402
 from webhook_receiver import WebhookReceiver  # noqa: E402
 
 from exporter.simulator import SCENARIOS  # noqa: E402
@@ -63,6 +63,18 @@ def test_alertmanager_copy_keeps_the_routing_and_points_receivers_at_the_local_r
         assert list(Path(template).parent.glob(Path(template).name)), template
     timed = alertmanager_config(source, tmp_path, "http://127.0.0.1:19095", timings={"group_wait": "1s"})
     assert timed["route"]["group_wait"] == "1s"
+
+
+def test_grafana_provisioning_copy_reads_local_datasources_and_the_project_dashboards(tmp_path):
+    grafana_provisioning(ROOT / "grafana" / "provisioning", tmp_path / "provisioning", LOCAL_PORTS)
+    datasources = {d["uid"]: d for path in (tmp_path / "provisioning" / "datasources").glob("*.y*ml")
+                   for d in yaml.safe_load(path.read_text())["datasources"]}
+    assert datasources["prometheus"]["url"] == "http://127.0.0.1:19090"
+    assert datasources["alertmanager"]["url"] == "http://127.0.0.1:19093"
+    providers = [p for path in (tmp_path / "provisioning" / "dashboards").glob("*.y*ml")
+                 for p in yaml.safe_load(path.read_text())["providers"]]
+    assert providers and all(Path(p["options"]["path"]) == ROOT / "grafana" / "dashboards" for p in providers)
+    assert list((ROOT / "grafana" / "dashboards").glob("*.json"))
 
 
 def test_every_scenario_names_a_shipped_alert():
