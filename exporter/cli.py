@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 
+from exporter.http_service import env_default, serve_until_signalled
 from exporter.mapping import Exporter, Limits
 from exporter.pricing import PriceTable, PriceTableError
 from exporter.server import ExporterServer
@@ -16,42 +16,35 @@ from exporter.server import ExporterServer
 log = logging.getLogger("voice-exporter")
 
 
-def _env(name: str, default):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return type(default)(value) if default is not None else value
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-exporter", description="Bridge voice engine events to Prometheus.")
     d = Limits()
-    p.add_argument("--listen-address", default=_env("EXPORTER_LISTEN_ADDRESS", "127.0.0.1"),
+    p.add_argument("--listen-address", default=env_default("EXPORTER_LISTEN_ADDRESS", "127.0.0.1"),
                    help="address to listen on (EXPORTER_LISTEN_ADDRESS, default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=_env("EXPORTER_PORT", 9470),
+    p.add_argument("--port", type=int, default=env_default("EXPORTER_PORT", 9470),
                    help="port to listen on (EXPORTER_PORT, default 9470)")
-    p.add_argument("--grace-seconds", type=float, default=_env("EXPORTER_GRACE_SECONDS", d.grace_seconds),
+    p.add_argument("--grace-seconds", type=float, default=env_default("EXPORTER_GRACE_SECONDS", d.grace_seconds),
                    help="how long a call's series outlive call.ended (EXPORTER_GRACE_SECONDS)")
-    p.add_argument("--idle-seconds", type=float, default=_env("EXPORTER_IDLE_SECONDS", d.idle_seconds),
+    p.add_argument("--idle-seconds", type=float, default=env_default("EXPORTER_IDLE_SECONDS", d.idle_seconds),
                    help="expire a call with no event for this long (EXPORTER_IDLE_SECONDS)")
-    p.add_argument("--label-limit", type=int, default=_env("EXPORTER_LABEL_LIMIT", d.label_values),
+    p.add_argument("--label-limit", type=int, default=env_default("EXPORTER_LABEL_LIMIT", d.label_values),
                    help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)")
-    p.add_argument("--max-live-calls", type=int, default=_env("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
+    p.add_argument("--max-live-calls", type=int, default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
                    help="refuse events of new calls beyond this many live calls (EXPORTER_MAX_LIVE_CALLS)")
-    p.add_argument("--dedup-seconds", type=float, default=_env("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
+    p.add_argument("--dedup-seconds", type=float, default=env_default("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
                    help="how long an event id is remembered (EXPORTER_DEDUP_SECONDS)")
-    p.add_argument("--max-age-seconds", type=float, default=_env("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
+    p.add_argument("--max-age-seconds", type=float, default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
                    help="refuse events older than this (EXPORTER_MAX_AGE_SECONDS)")
     p.add_argument("--max-future-seconds", type=float,
-                   default=_env("EXPORTER_MAX_FUTURE_SECONDS", d.max_future_seconds),
+                   default=env_default("EXPORTER_MAX_FUTURE_SECONDS", d.max_future_seconds),
                    help="refuse events this far in the future (EXPORTER_MAX_FUTURE_SECONDS)")
-    p.add_argument("--max-body-bytes", type=int, default=_env("EXPORTER_MAX_BODY_BYTES", 5 * 1024 * 1024),
+    p.add_argument("--max-body-bytes", type=int, default=env_default("EXPORTER_MAX_BODY_BYTES", 5 * 1024 * 1024),
                    help="largest request body accepted (EXPORTER_MAX_BODY_BYTES)")
-    p.add_argument("--max-batch", type=int, default=_env("EXPORTER_MAX_BATCH", 10_000),
+    p.add_argument("--max-batch", type=int, default=env_default("EXPORTER_MAX_BATCH", 10_000),
                    help="most events in one request (EXPORTER_MAX_BATCH)")
-    p.add_argument("--price-table", default=_env("EXPORTER_PRICE_TABLE", None),
+    p.add_argument("--price-table", default=env_default("EXPORTER_PRICE_TABLE", None),
                    help="YAML price table laid over the defaults (EXPORTER_PRICE_TABLE)")
-    p.add_argument("--token-file", default=_env("EXPORTER_TOKEN_FILE", None),
+    p.add_argument("--token-file", default=env_default("EXPORTER_TOKEN_FILE", None),
                    help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); "
                         "EXPORTER_TOKEN sets it directly")
     return p.parse_args(argv)
@@ -87,19 +80,10 @@ def main(argv=None) -> int:
             exporter.sweep()
 
     threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-
-    def shutdown(signum, frame):
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
     server.ready.set()
     log.info("listening on http://%s:%d (token %s)", args.listen_address, server.server_address[1],
              "required" if token else "not required")
-    server.serve_forever()
-    server.server_close()
-    log.info("stopped")
+    serve_until_signalled(server, log, stop)
     return 0
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
 from exporter.exposition import CONTENT_TYPE
+from exporter.http_service import Handler, Server
 from exporter.mapping import Exporter
 
 JSON_TYPES = {"application/json"}
@@ -60,10 +59,7 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
     raise BadRequest(415, "Content-Type must be application/json or application/x-ndjson")
 
 
-class ExporterServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class ExporterServer(Server):
     def __init__(self, address, exporter: Exporter, token: str | None = None,
                  max_body_bytes: int = 5 * 1024 * 1024, max_events: int = 10_000):
         super().__init__(address, _Handler)
@@ -74,37 +70,22 @@ class ExporterServer(ThreadingHTTPServer):
         self.ready = threading.Event()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # a response's headers and body go out as separate writes
+class _Handler(Handler):
     server: ExporterServer
-
-    def log_message(self, format, *args):  # access logs would drown the service's own
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload) -> None:
-        self._send(status, json.dumps(payload).encode())
 
     def do_GET(self):
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            self._send(200, self.server.exporter.render(), CONTENT_TYPE)
+            self.send(200, self.server.exporter.render(), CONTENT_TYPE)
         elif path == "/health":
-            self._json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
+            self.send_json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
         elif path == "/ready":
             if self.server.ready.is_set():
-                self._json(200, {"status": "ready"})
+                self.send_json(200, {"status": "ready"})
             else:
-                self._json(503, {"status": "starting"})
+                self.send_json(503, {"status": "starting"})
         else:
-            self._json(404, {"error": "not found"})
+            self.send_json(404, {"error": "not found"})
 
     def do_POST(self):
         server = self.server
@@ -112,27 +93,27 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             self.close_connection = True
-            self._json(411, {"error": "Content-Length is required"})
+            self.send_json(411, {"error": "Content-Length is required"})
             return
         if length > server.max_body_bytes:
             self.close_connection = True  # the unread body makes the connection unusable
-            self._json(413, {"error": f"body larger than {server.max_body_bytes} bytes"})
+            self.send_json(413, {"error": f"body larger than {server.max_body_bytes} bytes"})
             return
         body = self.rfile.read(length)
         if self.path.split("?", 1)[0] != "/v1/events":
-            self._json(404, {"error": "not found"})
+            self.send_json(404, {"error": "not found"})
             return
         if server.token is not None:
             given = self.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {server.token}".encode()):
-                self._json(401, {"error": "missing or wrong bearer token"})
+                self.send_json(401, {"error": "missing or wrong bearer token"})
                 return
         try:
             events, broken = parse_body(body, self.headers.get("Content-Type", ""), server.max_events)
         except BadRequest as exc:
             if exc.status == 400:
                 server.exporter.reject_unparsable(1, "malformed_json")
-            self._json(exc.status, {"error": str(exc)})
+            self.send_json(exc.status, {"error": str(exc)})
             return
         broken_at = {b["index"] for b in broken}
         if broken:
@@ -145,9 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
         payload = {"accepted": accepted, "duplicates": duplicates}
         if rejected:
             payload["rejected"] = rejected
-            self._json(400, payload)
+            self.send_json(400, payload)
         else:
-            self._json(200, payload)
+            self.send_json(200, payload)
 
 
 def _reindex(rejected: list[dict], skipped: set[int]) -> list[dict]:

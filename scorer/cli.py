@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import sys
 import threading
 
 from prometheus_client import disable_created_metrics
 
+from exporter.http_service import env_default, serve_until_signalled
 from scorer.inputs import InputReader
 from scorer.promql import PrometheusClient
 from scorer.server import ScorerServer
@@ -20,35 +19,28 @@ from scorer.thresholds import ThresholdsError, load
 log = logging.getLogger("voice-scorer")
 
 
-def _env(name: str, default):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return type(default)(value) if default is not None else value
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-scorer", description="Score live calls from the exporter's series.")
-    p.add_argument("--prometheus-url", default=_env("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
+    p.add_argument("--prometheus-url", default=env_default("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
                    help="Prometheus to query (SCORER_PROMETHEUS_URL)")
-    p.add_argument("--listen-address", default=_env("SCORER_LISTEN_ADDRESS", "127.0.0.1"),
+    p.add_argument("--listen-address", default=env_default("SCORER_LISTEN_ADDRESS", "127.0.0.1"),
                    help="address to listen on (SCORER_LISTEN_ADDRESS, default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=_env("SCORER_PORT", 9471),
+    p.add_argument("--port", type=int, default=env_default("SCORER_PORT", 9471),
                    help="port to listen on (SCORER_PORT, default 9471)")
-    p.add_argument("--interval", type=float, default=_env("SCORER_INTERVAL", 30.0),
+    p.add_argument("--interval", type=float, default=env_default("SCORER_INTERVAL", 30.0),
                    help="seconds between scoring cycles (SCORER_INTERVAL)")
-    p.add_argument("--query-timeout", type=float, default=_env("SCORER_QUERY_TIMEOUT", 10.0),
+    p.add_argument("--query-timeout", type=float, default=env_default("SCORER_QUERY_TIMEOUT", 10.0),
                    help="seconds a query may take (SCORER_QUERY_TIMEOUT)")
-    p.add_argument("--job", default=_env("SCORER_JOB", "voice_exporter"),
+    p.add_argument("--job", default=env_default("SCORER_JOB", "voice_exporter"),
                    help="Prometheus job of the exporter; empty for any (SCORER_JOB)")
-    p.add_argument("--thresholds", default=_env("SCORER_THRESHOLDS", None),
+    p.add_argument("--thresholds", default=env_default("SCORER_THRESHOLDS", None),
                    help="YAML or JSON file overriding the default thresholds (SCORER_THRESHOLDS)")
-    p.add_argument("--call-grace-seconds", type=float, default=_env("SCORER_CALL_GRACE_SECONDS", 60.0),
+    p.add_argument("--call-grace-seconds", type=float, default=env_default("SCORER_CALL_GRACE_SECONDS", 60.0),
                    help="keep publishing a call this long after its inputs disappear (SCORER_CALL_GRACE_SECONDS)")
-    p.add_argument("--expire-after-cycles", type=int, default=_env("SCORER_EXPIRE_AFTER_CYCLES", 3),
+    p.add_argument("--expire-after-cycles", type=int, default=env_default("SCORER_EXPIRE_AFTER_CYCLES", 3),
                    help="withdraw all scores after this many intervals without a successful read "
                         "(SCORER_EXPIRE_AFTER_CYCLES)")
-    p.add_argument("--max-backoff-seconds", type=float, default=_env("SCORER_MAX_BACKOFF_SECONDS", 300.0),
+    p.add_argument("--max-backoff-seconds", type=float, default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
                    help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)")
     args = p.parse_args(argv)
     if args.interval <= 0 or args.query_timeout <= 0 or args.expire_after_cycles < 1:
@@ -70,21 +62,11 @@ def main(argv=None) -> int:
                     expire_after_cycles=args.expire_after_cycles, max_backoff_seconds=args.max_backoff_seconds)
     server = ScorerServer((args.listen_address, args.port), scorer)
     stop = threading.Event()
-    loop = threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True)
-
-    def shutdown(signum, frame):
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    loop.start()
+    threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True).start()
     log.info("listening on http://%s:%d, scoring every %gs from %s", args.listen_address,
              server.server_address[1], args.interval, args.prometheus_url)
-    server.serve_forever()
-    server.server_close()
+    serve_until_signalled(server, log, stop)
     reader.close()
-    log.info("stopped")
     return 0
 
 
