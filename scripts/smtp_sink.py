@@ -46,7 +46,9 @@ class SmtpSink:
             self._mails.append(mail)
         if self._out is not None:
             stamp = time.strftime("%H:%M:%S", time.localtime(mail.received_at))
-            print(f"[{stamp}] email to {', '.join(mail.recipients)}: {mail.subject}", file=self._out, flush=True)
+            with self._lock:
+                self._out.write(f"[{stamp}] email to {', '.join(mail.recipients)}: {mail.subject}\n")
+                self._out.flush()
 
     def start(self) -> "SmtpSink":
         self._thread = threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True)

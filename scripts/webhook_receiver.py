@@ -67,7 +67,8 @@ def describe(notification: Notification) -> str:
                     lines.append(f"           {key}: {annotations[key]}")
         return "\n".join(lines)
     text = notification.text() or json.dumps(notification.body)
-    return head + ":\n" + "\n".join("  " + line for line in text.splitlines())
+    channel = f" for {notification.body['channel']}" if notification.body.get("channel") else ""
+    return f"{head}{channel}:\n" + "\n".join("  " + line for line in text.splitlines() if line.strip())
 
 
 class WebhookReceiver:
@@ -94,7 +95,9 @@ class WebhookReceiver:
         with self._lock:
             self._notifications.append(notification)
         if self._out is not None:
-            print(describe(notification), file=self._out, flush=True)
+            with self._lock:
+                self._out.write(describe(notification) + "\n")
+                self._out.flush()
 
     def start(self) -> "WebhookReceiver":
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from harness import ALERTMANAGER_BINARY, BIN, Service, free_port, wait_for
-from stack.compose_file import (COMPOSE_FILE, ENV_EXAMPLE, ROOT, MissingVariable, bind_mounts, interpolate,
-                                load, named_volumes, read_env_file, variables)
+from stack.compose_file import (COMPOSE_FILE, ROOT, MissingVariable, bind_mounts, load, named_volumes,
+                                read_env_file, variables)
 
 PLACEHOLDER_PASSWORD = "not-a-real-password"
 BUILT_SERVICES = ("exporter", "scorer", "simulator")

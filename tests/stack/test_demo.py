@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import demo  # noqa: E402
 from native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config  # noqa: E402
+from smtp_sink import SmtpSink  # noqa: E402
 from webhook_receiver import WebhookReceiver  # noqa: E402
 
 from exporter.simulator import SCENARIOS  # noqa: E402
@@ -104,6 +106,25 @@ def test_receiver_prints_and_keeps_webhook_and_slack_notifications():
     assert "ProviderDown severity=critical {'provider': 'deepgram'}" in printed
     assert "summary: A provider is down." in printed
     assert "deepgram stt is down" in printed
+
+
+def test_smtp_sink_accepts_an_authenticated_message_and_prints_its_subject():
+    printed = io.StringIO()
+    sink = SmtpSink("127.0.0.1", 0, out=printed).start()
+    try:
+        host, port = sink.address.split(":")
+        with smtplib.SMTP(host, int(port), timeout=5) as client:
+            client.login("voice-alerts@example.com", "secret")
+            client.sendmail("voice-alerts@example.com", ["voice-team@example.com"],
+                            "Subject: [FIRING] VADConfidenceLow (1)\r\nContent-Type: text/html\r\n\r\n"
+                            "<h3>INFO: Speech confidence is low.</h3>\r\n.leading dot\r\n")
+    finally:
+        sink.stop()
+    [mail] = sink.mails()
+    assert mail.recipients == ["voice-team@example.com"]
+    assert mail.subject == "[FIRING] VADConfidenceLow (1)"
+    assert "Speech confidence is low." in mail.body and "\n.leading dot" in mail.body and "..leading" not in mail.body
+    assert "email to voice-team@example.com: [FIRING] VADConfidenceLow (1)" in printed.getvalue()
 
 
 def free_offset() -> int:
