@@ -9,6 +9,7 @@ is there.
 from __future__ import annotations
 
 import math
+from bisect import insort
 from collections import deque
 
 from exporter import catalogue
@@ -17,9 +18,8 @@ from exporter.exposition import escape, header, label_text
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
 
 
-def p95(values: list[float]) -> float:
-    """Nearest-rank 95th percentile."""
-    ordered = sorted(values)
+def p95(ordered: list[float]) -> float:
+    """Nearest-rank 95th percentile of an ascending list."""
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
@@ -47,12 +47,12 @@ class Call:
         self.state = None
         self.tts_gating = False
         self.audio_capture = False
-        self.turn_latencies: list[float] = []
+        self.turn_latencies: list[float] = []  # ascending, so a scrape reads the p95 without sorting
         self.agent_speech = 0.0
         self.underflows = 0
         self.fallbacks = 0
         self.barge_ins = 0
-        self.reactions: list[float] = []
+        self.reactions: list[float] = []  # ascending
         self.false_interruptions = 0
         self.codec_checks = 0
         self.codec_aligned = 0
@@ -74,6 +74,12 @@ class Call:
         if self._labels is None or self._labels[0] != key:
             self._labels = (key, label_text(catalogue.CALL_LABELS, (self.call_id, *key)))
         return self._labels[1]
+
+    def add_turn(self, latency: float) -> None:
+        insort(self.turn_latencies, latency)
+
+    def add_reaction(self, seconds: float) -> None:
+        insort(self.reactions, seconds)
 
     def add_rms(self, rms: float) -> None:
         level = 20.0 * math.log10(max(rms, 1e-5))
@@ -120,11 +126,23 @@ class Call:
 class CallTable:
     """Live calls by id, with the bookkeeping to expire them."""
 
-    def __init__(self, grace_seconds: float, idle_seconds: float):
+    def __init__(self, grace_seconds: float, idle_seconds: float, remember_removed: int = 100_000):
         self.grace_seconds = grace_seconds
         self.idle_seconds = idle_seconds
         self.calls: dict[str, Call] = {}
         self._ended: deque[tuple[float, str]] = deque()  # (remove at, call_id), in order of ending
+        # Ids of calls removed after their grace period, so a late event does not bring one back.
+        self._removed: set[str] = set()
+        self._removed_order: deque[str] = deque(maxlen=remember_removed)
+
+    def recently_removed(self, call_id: str) -> bool:
+        return call_id in self._removed
+
+    def _remember_removed(self, call_id: str) -> None:
+        if len(self._removed_order) == self._removed_order.maxlen:
+            self._removed.discard(self._removed_order[0])
+        self._removed_order.append(call_id)
+        self._removed.add(call_id)
 
     def mark_ended(self, call: Call, now: float) -> None:
         call.ended = True
@@ -138,6 +156,7 @@ class CallTable:
             call = self.calls.get(call_id)
             if call is not None and call.ended:
                 del self.calls[call_id]
+                self._remember_removed(call_id)
                 yield call, "grace"
         cutoff = now - self.idle_seconds
         idle = [c for c in self.calls.values() if c.last_seen < cutoff and not c.ended]

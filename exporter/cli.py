@@ -31,6 +31,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)")
     p.add_argument("--max-live-calls", type=int, default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
                    help="refuse events of new calls beyond this many live calls (EXPORTER_MAX_LIVE_CALLS)")
+    p.add_argument("--report-ttl-seconds", type=float,
+                   default=env_default("EXPORTER_REPORT_TTL_SECONDS", d.report_ttl_seconds),
+                   help="drop a worker's, breaker's or provider's last reported value after this long without "
+                        "a report (EXPORTER_REPORT_TTL_SECONDS)")
     p.add_argument("--dedup-seconds", type=float, default=env_default("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
                    help="how long an event id is remembered (EXPORTER_DEDUP_SECONDS)")
     p.add_argument("--max-age-seconds", type=float, default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
@@ -69,7 +73,7 @@ def main(argv=None) -> int:
     limits = Limits(label_values=args.label_limit, grace_seconds=args.grace_seconds,
                     idle_seconds=args.idle_seconds, dedup_seconds=args.dedup_seconds,
                     max_live_calls=args.max_live_calls, max_age_seconds=args.max_age_seconds,
-                    max_future_seconds=args.max_future_seconds)
+                    max_future_seconds=args.max_future_seconds, report_ttl_seconds=args.report_ttl_seconds)
     exporter = Exporter(limits, prices)
     server = ExporterServer((args.listen_address, args.port), exporter, token=token,
                             max_body_bytes=args.max_body_bytes, max_events=args.max_batch)

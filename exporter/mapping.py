@@ -38,6 +38,7 @@ class Limits:
     max_live_calls: int = 50_000
     max_age_seconds: float = 3600.0
     max_future_seconds: float = 300.0
+    report_ttl_seconds: float = 300.0  # a last-reported value (worker, breaker, provider up, ...) lasts this long
 
 
 class Exporter:
@@ -53,6 +54,7 @@ class Exporter:
         self.label = LabelLimiter(self.limits.label_values, self._on_fold)
         self._seen_ids: set[str] = set()
         self._seen_order: deque[tuple[float, str]] = deque()
+        self._reported: dict[tuple, float] = {}  # (metric, labels) of last-reported gauges -> when
         self._handlers = {
             "call.started": self._call_started, "call.ended": self._call_ended, "turn": self._turn,
             "latency": self._latency, "usage": self._usage, "cost": self._cost, "audio": self._audio,
@@ -129,7 +131,16 @@ class Exporter:
                 self.fleet.child("ai_agent_exporter_calls_expired_total", reason).inc()
                 removed += 1
             self._forget_ids(now)
+            cutoff = now - self.limits.report_ttl_seconds
+            for key in [k for k, at in self._reported.items() if at < cutoff]:
+                del self._reported[key]
+                self.fleet.remove(key[0], *key[1])
         return removed
+
+    def _report(self, now: float, value: float, name: str, *labels: str) -> None:
+        """Set a gauge that holds the last value somebody reported; it goes away when reports stop."""
+        self.fleet.child(name, *labels).set(value)
+        self._reported[(name, labels)] = now
 
     def _forget_ids(self, now: float) -> None:
         order = self._seen_order
@@ -152,6 +163,8 @@ class Exporter:
         tenant, provider, pipeline = lbl(event, "tenant", call), lbl(event, "provider", call), \
             lbl(event, "pipeline", call)
         if call_id is not None and call is None:
+            if self.table.recently_removed(call_id):
+                raise InvalidEvent("call_expired", f"call {call_id} has ended and its series were removed")
             if len(self.table.calls) >= self.limits.max_live_calls:
                 raise InvalidEvent("too_many_calls",
                                    f"the exporter already tracks {self.limits.max_live_calls} live calls")
@@ -170,7 +183,7 @@ class Exporter:
 
     def _call_started(self, event, attrs, now):
         call = self.table.calls.get(event["call_id"])
-        if call is not None and call.started:
+        if call is not None and (call.started or call.ended):
             raise InvalidEvent("call_already_started", f"call {event['call_id']} has already started")
         call, tenant, provider, pipeline = self._labels(event, now)
         call.tenant, call.provider, call.pipeline = tenant, provider, pipeline
@@ -243,7 +256,7 @@ class Exporter:
         interrupted = attrs.get("interrupted", False)
         if interrupted:
             f.child("ai_agent_interrupted_turns_total", pipeline, provider).inc()
-        call.turn_latencies.append(latency)
+        call.add_turn(latency)
         call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
 
     def _latency(self, event, attrs, now):
@@ -288,20 +301,20 @@ class Exporter:
                 call.fallbacks += attrs["fallback"]
         if "jitter_buffer_depth" in attrs:
             depth = attrs["jitter_buffer_depth"]
-            f.child("ai_agent_streaming_jitter_buffer_depth", provider).set(depth)
+            self._report(now, depth, "ai_agent_streaming_jitter_buffer_depth", provider)
             f.child("ai_agent_jitter_buffer_depth_frames", provider).observe(depth)
         if "codec_alignment" in attrs:
             aligned = attrs["codec_alignment"]
-            f.child("ai_agent_codec_alignment", provider).set(1 if aligned else 0)
+            self._report(now, 1 if aligned else 0, "ai_agent_codec_alignment", provider)
             if call:
                 call.codec_checks += 1
                 call.codec_aligned += 1 if aligned else 0
         if "rms" in attrs:
-            f.child("ai_agent_audio_rms", stage).set(attrs["rms"])
+            self._report(now, attrs["rms"], "ai_agent_audio_rms", stage)
             if call and stage in AGENT_STAGES:
                 call.add_rms(attrs["rms"])
         if "dc_offset" in attrs:
-            f.child("ai_agent_audio_dc_offset", stage).set(attrs["dc_offset"])
+            self._report(now, attrs["dc_offset"], "ai_agent_audio_dc_offset", stage)
         if "vad_confidence" in attrs:
             f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
 
@@ -336,7 +349,7 @@ class Exporter:
             call.barge_ins += 1
             if "reaction_seconds" in attrs:
                 f.child("ai_agent_barge_in_reaction_seconds", provider).observe(attrs["reaction_seconds"])
-                call.reactions.append(attrs["reaction_seconds"])
+                call.add_reaction(attrs["reaction_seconds"])
         else:
             f.child("ai_agent_false_interruptions_total", provider).inc()
             call.false_interruptions += 1
@@ -369,13 +382,13 @@ class Exporter:
                               ("cpu_ratio", "ai_agent_worker_cpu_ratio"),
                               ("active_calls", "ai_agent_worker_active_calls")):
                 if key in attrs:
-                    f.child(name, worker).set(attrs[key])
+                    self._report(now, attrs[key], name, worker)
         if "breaker" in attrs and "breaker_state" in attrs:
             breaker = self.label("breaker", attrs["breaker"])
-            f.child("ai_agent_circuit_breaker_state", breaker).set(BREAKER_STATES[attrs["breaker_state"]])
+            self._report(now, BREAKER_STATES[attrs["breaker_state"]], "ai_agent_circuit_breaker_state", breaker)
         if "service" in attrs and "up" in attrs:
             provider = self._lbl(event, "provider", None)
-            f.child("ai_agent_provider_up", provider, attrs["service"]).set(1 if attrs["up"] else 0)
+            self._report(now, 1 if attrs["up"] else 0, "ai_agent_provider_up", provider, attrs["service"])
 
     def _error(self, event, attrs, now):
         _, _, provider, _ = self._labels(event, now)

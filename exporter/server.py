@@ -45,7 +45,7 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
     if media in NDJSON_TYPES:
         events, broken = [], []
         lines = body.splitlines()
-        if len(lines) > max_events:
+        if sum(1 for line in lines if line.strip()) > max_events:
             raise BadRequest(413, f"a request carries at most {max_events} events")
         for line in lines:
             if not line.strip():
@@ -87,27 +87,28 @@ class _Handler(Handler):
         else:
             self.send_json(404, {"error": "not found"})
 
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer without reading the body, which makes the connection unusable afterwards."""
+        self.close_connection = True
+        self.send_json(status, {"error": message})
+
     def do_POST(self):
         server = self.server
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self.close_connection = True
-            self.send_json(411, {"error": "Content-Length is required"})
-            return
-        if length > server.max_body_bytes:
-            self.close_connection = True  # the unread body makes the connection unusable
-            self.send_json(413, {"error": f"body larger than {server.max_body_bytes} bytes"})
-            return
-        body = self.rfile.read(length)
         if self.path.split("?", 1)[0] != "/v1/events":
-            self.send_json(404, {"error": "not found"})
-            return
+            return self._refuse(404, "not found")
         if server.token is not None:
             given = self.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {server.token}".encode()):
-                self.send_json(401, {"error": "missing or wrong bearer token"})
-                return
+                return self._refuse(401, "missing or wrong bearer token")
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return self._refuse(411, "Content-Length is required")
+        if length < 0:
+            return self._refuse(400, "Content-Length must not be negative")
+        if length > server.max_body_bytes:
+            return self._refuse(413, f"body larger than {server.max_body_bytes} bytes")
+        body = self.rfile.read(length)
         try:
             events, broken = parse_body(body, self.headers.get("Content-Type", ""), server.max_events)
         except BadRequest as exc:

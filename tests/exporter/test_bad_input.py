@@ -205,3 +205,19 @@ def test_the_minimal_event_of_every_type_is_accepted_and_call_scoped_types_need_
         body = post_events(exporter.url, [event]).json()
         assert body["rejected"] == [{"index": 0, "error": f"call_id is required for {etype}"}]
     assert_metrics_clean(exporter.url)
+
+
+def test_a_negative_content_length_is_refused(exporter):
+    host, port = exporter.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: -1\r\n\r\n[]")
+        assert sock.recv(200).startswith(b"HTTP/1.1 400")
+    assert requests.get(f"{exporter.url}/health", timeout=5).status_code == 200
+
+
+def test_blank_ndjson_lines_do_not_count_against_the_batch_limit(tmp_path):
+    with start_exporter(tmp_path, "--max-batch", "2") as service:
+        body = ("\n" * 50 + json.dumps(turn()) + "\n\n").encode()
+        response = post_raw(service.url, body, content_type="application/x-ndjson")
+        assert response.json() == {"accepted": 1, "duplicates": 0}

@@ -177,3 +177,51 @@ def test_a_real_exporter_removes_a_call_after_its_grace_period(tmp_path):
         assert 'call_id="gone"' in requests.get(f"{service.url}/metrics", timeout=5).text
         wait_for(lambda: 'call_id="gone"' not in requests.get(f"{service.url}/metrics", timeout=5).text,
                  timeout=10, what="the ended call's series to disappear")
+
+
+def test_a_call_started_again_after_it_ended_is_refused_and_leaves_no_active_call():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock), ended(clock)])
+    _, _, rejected = exporter.ingest([started(clock)])
+    assert rejected == [{"index": 0, "error": "call c-1 has already started"}]
+    clock.now += 121
+    exporter.sweep()
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 0
+
+
+def test_a_late_event_for_a_removed_call_is_refused_instead_of_bringing_the_call_back():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock), ended(clock)])
+    clock.now += 121
+    exporter.sweep()
+    late = {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": 0.5}}
+    _, _, rejected = exporter.ingest([late])
+    assert rejected == [{"index": 0, "error": "call c-1 has ended and its series were removed"}]
+    assert per_call_names(exporter, "c-1") == set()
+    assert value(exporter, "ai_agent_exporter_events_rejected_total", type="turn", reason="call_expired") == 1
+
+
+def test_last_reported_values_go_away_when_their_reports_stop():
+    clock = Clock()
+    exporter = make(clock, report_ttl_seconds=300)
+    beat = [{"type": "health", "ts": clock.now, "attrs": {"worker": "w-1", "memory_ratio": 0.93}},
+            {"type": "health", "ts": clock.now, "provider": "deepgram", "attrs": {"service": "stt", "up": False}}]
+    exporter.ingest(beat)
+    clock.now += 200
+    exporter.ingest(beat[1:])
+    clock.now += 200
+    exporter.sweep()
+    assert value(exporter, "ai_agent_worker_memory_ratio", worker="w-1") is None
+    assert value(exporter, "ai_agent_provider_up", provider="deepgram", service="stt") == 0
+
+
+def test_turn_p95_is_right_whatever_order_turns_arrive_in():
+    clock = Clock()
+    exporter = make(clock)
+    latencies = [0.9, 0.2, 3.5, 0.4] + [0.5] * 16
+    exporter.ingest([started(clock)] + [{"type": "turn", "ts": clock.now, "call_id": "c-1",
+                                          "attrs": {"latency_seconds": s}} for s in latencies])
+    labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
+    assert value(exporter, "ai_agent_call_turn_response_p95_seconds", **labels) == 0.9

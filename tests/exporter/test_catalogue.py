@@ -37,3 +37,23 @@ def test_metric_lookup_refuses_names_outside_the_contract():
     except KeyError:
         return
     raise AssertionError("a misspelt name was accepted")
+
+
+def test_every_metric_name_written_in_python_code_is_in_the_catalogue():
+    """A misspelt name in a module would otherwise surface only when its code path runs."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    known = catalogue.series_names() | {m.name for m in catalogue.METRICS}
+    pattern = re.compile(r"(?<![:\w])ai_agent_[a-z0-9_]+(?![:\w])")  # not a part of a recording rule's name
+    unknown = []
+    for folder in ("exporter", "scorer", "grafana/builder", "scripts"):
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    for name in pattern.findall(node.value):
+                        if name not in known:
+                            unknown.append(f"{path.relative_to(root)}: {name}")
+    assert unknown == []
