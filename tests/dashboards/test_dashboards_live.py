@@ -3,9 +3,7 @@ simulator plays traffic (with a provider outage in the middle, so failure panels
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import re
 import threading
 import time
 from pathlib import Path
@@ -19,7 +17,6 @@ from harness import prometheus_config, query, start_exporter, start_prometheus, 
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted(str(p) for p in (ROOT / "prometheus" / "rules").glob("*.yml"))
-SCORER_AVAILABLE = importlib.util.find_spec("scorer.cli") is not None
 
 SPEED = 10.0
 TRAFFIC_SECONDS = 40
@@ -35,7 +32,6 @@ ALLOWED_EMPTY = {
     ("voice-audio-quality", "Transport connection losses"):
         "the simulator's traffic never loses a media connection, and the counter only appears on the first loss",
 }
-SCORER_PANELS = re.compile(r"ai_agent_(call_quality|call_mos|call_r_factor|scorer_)")
 
 
 def _substitute(expr: str, variables: dict[str, str]) -> str:
@@ -70,16 +66,13 @@ def live_stack(tmp_path_factory):
     with start_exporter(tmp) as exporter:
         targets = {"voice_exporter": [exporter.url.removeprefix("http://")]}
         with start_prometheus(tmp, prometheus_config(targets, RULE_FILES)) as prometheus:
-            scorer = None
-            try:
-                if SCORER_AVAILABLE:
-                    scorer = start_scorer(tmp, prometheus.url, "--interval", "1")
-                    targets["voice_scorer"] = [scorer.url.removeprefix("http://")]
-                    targets["prometheus"] = [prometheus.url.removeprefix("http://")]
-                    config = prometheus_config(targets, RULE_FILES)
-                    config_file = Path(prometheus.argv[1].removeprefix("--config.file="))
-                    config_file.write_text(yaml.safe_dump(config))
-                    requests.post(prometheus.url + "/-/reload", timeout=10).raise_for_status()
+            with start_scorer(tmp, prometheus.url, "--interval", "1") as scorer:
+                targets["voice_scorer"] = [scorer.url.removeprefix("http://")]
+                targets["prometheus"] = [prometheus.url.removeprefix("http://")]
+                config = prometheus_config(targets, RULE_FILES)
+                config_file = Path(prometheus.argv[1].removeprefix("--config.file="))
+                config_file.write_text(yaml.safe_dump(config))
+                requests.post(prometheus.url + "/-/reload", timeout=10).raise_for_status()
                 sim = Simulator(exporter.url, seed=11, speed=SPEED)
                 player = threading.Thread(target=sim.run, args=(TRAFFIC_SECONDS, 12), daemon=True)
                 started = time.monotonic()
@@ -87,35 +80,28 @@ def live_stack(tmp_path_factory):
                 for at, fault in FAULTS:
                     time.sleep(max(0.0, at - (time.monotonic() - started)))
                     sim.set_fault(fault)
-                if scorer is not None:
-                    wait_for(lambda: query(prometheus.url, "ai_agent_call_quality_final_score_count"), 60,
-                             interval=1, what="a final quality score")
+                wait_for(lambda: query(prometheus.url, "ai_agent_call_quality_final_score_count"), 60,
+                         interval=1, what="a final quality score")
                 time.sleep(max(0.0, TRAFFIC_SECONDS - 5 - (time.monotonic() - started)))
                 yield prometheus, scorer, sim
                 sim.stop()
                 player.join(timeout=20)
                 assert not sim.errors, sim.errors[:3]
-            finally:
-                if scorer is not None:
-                    scorer.stop()
 
 
 def test_every_panel_query_returns_data(live_stack):
-    prometheus, scorer, _ = live_stack
+    prometheus, _, _ = live_stack
     # $call_id: the call with the most per-call series, as an operator would pick a call with a story to tell.
     richest = query(prometheus.url, 'topk(1, count by (call_id) ({__name__=~"ai_agent_call_.+", call_id!=""}))')
     assert richest, "no live call to select in $call_id"
     call_id = richest[0]["metric"]["call_id"]
     variables = {**RANGE_VARIABLES, "call_id": call_id}
 
-    empty, failed, checked, skipped = [], [], 0, 0
+    empty, failed, checked = [], [], 0
     for uid, panel in _panels():
         key = (uid, panel["title"])
         for target in panel["targets"]:
             expr = _substitute(target["expr"], variables)
-            if scorer is None and SCORER_PANELS.search(expr):
-                skipped += 1
-                continue
             try:
                 result = query(prometheus.url, expr)
             except AssertionError as exc:
@@ -126,14 +112,9 @@ def test_every_panel_query_returns_data(live_stack):
                 empty.append(f"{uid} / {panel['title']} [{target['refId']}]: {expr}")
     assert not failed, "\n".join(failed)
     assert not empty, "panels without data:\n" + "\n".join(empty)
-    assert checked > 0 and checked + skipped == sum(len(panel["targets"]) for _, panel in _panels())
+    assert checked == sum(len(panel["targets"]) for _, panel in _panels())
 
 
 def test_allowed_empty_panels_exist():
     panels = {(uid, panel["title"]) for uid, panel in _panels()}
     assert set(ALLOWED_EMPTY) <= panels
-
-
-def test_scorer_is_part_of_the_proof():
-    if not SCORER_AVAILABLE:
-        pytest.skip("scorer.cli is not importable yet: the scorer's panels were skipped in the live test")
