@@ -5,12 +5,21 @@ from pathlib import Path
 
 import pytest
 
-# Test modules import the shared harness as `harness`.  It is registered by hand rather than by putting
-# tests/ on sys.path, where test folders would shadow the project's packages of the same name.
-_spec = importlib.util.spec_from_file_location("harness", Path(__file__).with_name("harness.py"))
-harness = importlib.util.module_from_spec(_spec)
-sys.modules["harness"] = harness
-_spec.loader.exec_module(harness)
+# Test modules import the shared harness as `harness` and the PromQL name reader as `promql_names`.  They are
+# registered by hand rather than by putting tests/ on sys.path, where test folders would shadow the project's
+# packages of the same name.
+
+
+def _register(name: str):
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+harness = _register("harness")
+_register("promql_names")
 
 ALERTMANAGER_BINARY = harness.ALERTMANAGER_BINARY
 start_exporter = harness.start_exporter

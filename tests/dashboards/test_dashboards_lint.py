@@ -135,6 +135,8 @@ def test_recording_rules_the_dashboards_use_exist():
     ('sum by (le) (rate(ai_agent_turns_total{provider=~"$provider"}[$__rate_interval]))', {"ai_agent_turns_total"}),
     ('label_replace(a_b == 1, "band", "Poor", "", "") or x:y:z', {"a_b", "x:y:z"}),
     ('histogram_quantile(0.95, sum by (le) (rate(m_bucket[5m]))) > bool 2', {"m_bucket"}),
+    ('max_over_time(up{job="${job}"}[$__range]) == 1 and on (instance) rate(n_total[$__rate_interval]) * $k',
+     {"up", "n_total"}),
 ])
 def test_metric_name_reader(expr, names):
     assert metric_names(expr) == names

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the rule tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "prometheus"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
@@ -70,10 +72,6 @@ def alert_rules() -> list[Rule]:
     return [r for r in load_rules() if r.alert]
 
 
-def recorded_names() -> set[str]:
-    return {r.record for r in load_rules() if r.record}
-
-
 def unit_test_paths() -> list[Path]:
     return sorted(TESTS_DIR.glob("*-test.yaml"))
 
@@ -112,32 +110,12 @@ def alert_coverage(test_paths: list[Path], rules: list[Rule]) -> AlertCoverage:
     return coverage
 
 
-# --- PromQL, read just far enough to find the metric names and range durations -------------------------
+# --- PromQL: metric names come from the shared reader (tests/promql_names.py); range durations from here --------
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-_MATCHERS = re.compile(r"\{[^{}]*\}")
 _RANGE = re.compile(r"\[([^\]]+)\]")
-_LABEL_LISTS = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_IDENTIFIER = re.compile(r"(?<![\w.:])([a-zA-Z_:][\w:]*)(\s*\()?")
-_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-             "offset", "inf", "nan", "atan2"}
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names an expression selects (function names, keywords and label names excluded)."""
-    text = _STRING.sub('""', expr)
-    text = _MATCHERS.sub("", text)
-    text = _RANGE.sub("", text)
-    text = _LABEL_LISTS.sub("", text)
-    names = set()
-    for match in _IDENTIFIER.finditer(text):
-        name, call = match.groups()
-        if call or name.lower() in _KEYWORDS:
-            continue
-        names.add(name)
-    return names
 
 
 def parse_duration(text: str) -> float:

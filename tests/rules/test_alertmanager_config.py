@@ -1,6 +1,7 @@
 """amtool over alertmanager/alertmanager.yml: validity, the routing table and the notification templates."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -50,6 +51,27 @@ def test_routing_table(labels, receivers):
                          ids=lambda r: f"{r.alert}-{r.labels['severity']}")
 def test_every_alert_reaches_the_receiver_of_its_severity(rule):
     assert routes({"alertname": rule.alert, **rule.labels}) == [RECEIVER_OF_SEVERITY[rule.labels["severity"]]]
+
+
+def test_a_down_endpoint_only_inhibits_alerts_that_keep_its_job_and_instance():
+    """HealthEndpointDown silences alerts about the same target, so every alert it silences must carry the
+    target's job and instance: an alert that aggregates them away would be silenced by no target, or, were
+    the equal list widened to match it, by any target of the cluster."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    [rule] = [r for r in config["inhibit_rules"] if r["source_matchers"] == ['alertname="HealthEndpointDown"']]
+    assert {"job", "instance"} <= set(rule["equal"]), rule["equal"]
+    [matcher] = rule["target_matchers"]
+    names = re.fullmatch(r'alertname=~"([\w|]+)"', matcher).group(1).split("|")
+    rules = {r.alert: r for r in alert_rules()}
+    for name in names:
+        assert name in rules, f"{name} is not an alert rule"
+        for grouping in re.findall(r"\b(?:sum|min|max|avg|count|topk|bottomk|quantile|stddev|stdvar|group)\s*"
+                                   r"(?:(by|without)\s*\(([^)]*)\))?\s*\(", rules[name].expr):
+            kind, labels = grouping
+            kept = {label.strip() for label in labels.split(",")}
+            assert (kind == "by" and {"job", "instance"} <= kept) or \
+                (kind == "without" and not {"job", "instance"} & kept), \
+                f"{name} aggregates away job or instance: {rules[name].expr!r}"
 
 
 def test_secrets_come_from_files_that_have_committed_examples():

@@ -110,9 +110,25 @@ INHIBITED = [
      "ProviderDown for the same provider"),
     (alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d"),
      "the critical TurnLatencySLOBurn page"),
-    (alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
-     "HealthEndpointDown in the same cluster"),
+    (alert(alertname="ProviderDown", severity="critical", cluster="edge", provider="deepgram", service="llm",
+           job="ai_engine", instance="engine:15000"),
+     "HealthEndpointDown for the engine whose series it reads"),
 ]
+# Sent with the inhibited alerts, after HealthEndpointDown for the edge engine is known, and still notified:
+# a down engine does not silence other targets' alerts, fleet-wide symptoms or the same alert from elsewhere.
+NOT_INHIBITED = {
+    "paging": [
+        alert(alertname="ProviderDown", severity="critical", cluster="edge", provider="deepgram", service="stt",
+              job="voice_exporter", instance="exporter:9470"),
+        alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
+    ],
+    "chat": [
+        alert(alertname="TargetDown", severity="warning", cluster="edge", job="voice_scorer",
+              instance="scorer:9471"),
+        alert(alertname="ScorerStale", severity="warning", cluster="edge", job="voice_scorer",
+              instance="scorer:9471"),
+    ],
+}
 
 
 def post(alertmanager_url: str, alerts: list[dict]) -> None:
@@ -133,9 +149,10 @@ def notified(tmp_path_factory):
             post(alertmanager.url, causes)
             wait_for(lambda: len(requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()) == len(causes),
                      timeout=10, what="Alertmanager to hold the first alerts")
-            post(alertmanager.url, [a for a, _ in INHIBITED])
-            expected = {(receiver, identity(a["labels"])) for receiver, alerts in DELIVERED.items()
-                        for a in alerts}
+            later = [a for a, _ in INHIBITED] + [a for alerts in NOT_INHIBITED.values() for a in alerts]
+            post(alertmanager.url, later)
+            expected = {(receiver, identity(a["labels"])) for table in (DELIVERED, NOT_INHIBITED)
+                        for receiver, alerts in table.items() for a in alerts}
             wait_for(lambda: expected <= set(recorder.delivered()), timeout=30, what="every expected notification")
             time.sleep(3)  # several group intervals, for anything that should not arrive to arrive
             state = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()
@@ -163,7 +180,18 @@ def test_inhibited_alert_is_never_notified(notified, sent, reason):
     assert state[who]["state"] == "suppressed" and state[who]["inhibitedBy"], state[who]
 
 
+@pytest.mark.parametrize("sent", [a for alerts in NOT_INHIBITED.values() for a in alerts],
+                         ids=lambda a: a["labels"]["alertname"] + "-" + a["labels"].get("job", "fleet"))
+def test_unrelated_alert_is_not_inhibited_by_a_down_engine(notified, sent):
+    delivered, state = notified
+    who = identity(sent["labels"])
+    receiver = next(r for r, alerts in NOT_INHIBITED.items() if sent in alerts)
+    assert [r for r, a in delivered if a == who] == [receiver], f"{who} should be notified to {receiver}"
+    assert state[who]["state"] == "active" and not state[who]["inhibitedBy"], state[who]
+
+
 def test_nothing_else_is_notified(notified):
     delivered, _ = notified
-    expected = {identity(a["labels"]) for alerts in DELIVERED.values() for a in alerts}
+    expected = {identity(a["labels"]) for table in (DELIVERED, NOT_INHIBITED) for alerts in table.values()
+                for a in alerts}
     assert {a for _, a in delivered} == expected

@@ -109,6 +109,8 @@ def test_lint_notices_an_unknown_metric_a_short_window_and_a_bad_name():
     assert short_ranges("max_over_time(up[1h:10s])", 15) == ["10s"]
     assert metric_names('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le="0.8"}[5m]))) > bool 1') == \
         {"a_bucket"}
+    assert metric_names('a:b:c / ignoring (component) group_left () (sum(rate(d_total[5m])) > 0) and on () e') == \
+        {"a:b:c", "d_total", "e"}
     assert bad_bucket_matchers('rate(ai_agent_turn_response_seconds_bucket{le="0.80"}[5m])') == \
         ["ai_agent_turn_response_seconds{le='0.80'}"]
     assert not bad_bucket_matchers('rate(ai_agent_jitter_buffer_depth_frames_bucket{le="0.0"}[5m])')
