@@ -7,10 +7,11 @@ import email
 import email.policy
 import socketserver
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from typing import TextIO
+
+from local_inbox import LocalInbox
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 
@@ -23,14 +24,9 @@ class Mail:
     body: str
 
 
-class SmtpSink:
+class SmtpSink(LocalInbox):
     def __init__(self, host: str = "127.0.0.1", port: int = 0, out: TextIO | None = sys.stdout):
-        self._lock = threading.Lock()
-        self._mails: list[Mail] = []
-        self._out = out
-        self._server = socketserver.ThreadingTCPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(socketserver.ThreadingTCPServer((host, port), self._handler()), out, "smtp-sink")
 
     @property
     def address(self) -> str:
@@ -38,28 +34,11 @@ class SmtpSink:
         return f"{host}:{port}"
 
     def mails(self) -> list[Mail]:
-        with self._lock:
-            return list(self._mails)
+        return self.items()
 
-    def record(self, mail: Mail) -> None:
-        with self._lock:
-            self._mails.append(mail)
-        if self._out is not None:
-            stamp = time.strftime("%H:%M:%S", time.localtime(mail.received_at))
-            with self._lock:
-                self._out.write(f"[{stamp}] email to {', '.join(mail.recipients)}: {mail.subject}\n")
-                self._out.flush()
-
-    def start(self) -> "SmtpSink":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+    def record_mail(self, mail: Mail) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(mail.received_at))
+        self.record(mail, f"[{stamp}] email to {', '.join(mail.recipients)}: {mail.subject}")
 
     def _handler(self):
         sink = self
@@ -96,7 +75,7 @@ class SmtpSink:
                             return
                         message = email.message_from_bytes(data, policy=email.policy.default)
                         body = message.get_body(("plain", "html"))
-                        sink.record(Mail(time.time(), recipients, str(message.get("Subject", "")),
+                        sink.record_mail(Mail(time.time(), recipients, str(message.get("Subject", "")),
                                          body.get_content() if body is not None else ""))
                         self.reply("250 OK")
                     elif verb == "QUIT":

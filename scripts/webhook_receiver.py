@@ -16,8 +16,12 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import TextIO
+
+from local_inbox import LocalInbox
+
+from exporter.http_service import Handler as JsonHandler
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -71,16 +75,11 @@ def describe(notification: Notification) -> str:
     return f"{head}{channel}:\n" + "\n".join("  " + line for line in text.splitlines() if line.strip())
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalInbox):
     """The receiver as a library: ``start()`` serves on a thread, ``stop()`` shuts it down."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, out: TextIO | None = sys.stdout):
-        self._lock = threading.Lock()
-        self._notifications: list[Notification] = []
-        self._out = out
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(ThreadingHTTPServer((host, port), self._handler()), out, "webhook-receiver")
 
     @property
     def url(self) -> str:
@@ -88,27 +87,10 @@ class WebhookReceiver:
         return f"http://{host}:{port}"
 
     def notifications(self) -> list[Notification]:
-        with self._lock:
-            return list(self._notifications)
+        return self.items()
 
-    def record(self, notification: Notification) -> None:
-        with self._lock:
-            self._notifications.append(notification)
-        if self._out is not None:
-            with self._lock:
-                self._out.write(describe(notification) + "\n")
-                self._out.flush()
-
-    def start(self) -> "WebhookReceiver":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+    def record_notification(self, notification: Notification) -> None:
+        self.record(notification, describe(notification))
 
     def serve_forever(self) -> None:
         self._server.serve_forever()
@@ -116,37 +98,27 @@ class WebhookReceiver:
     def _handler(self):
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY_BYTES:
-                    return self._reply(413, {"error": "body too large"})
+                    return self.send_json(413, {"error": "body too large"})
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
                 except json.JSONDecodeError as exc:
-                    return self._reply(400, {"error": f"not JSON: {exc}"})
+                    return self.send_json(400, {"error": f"not JSON: {exc}"})
                 if not isinstance(body, dict):
-                    return self._reply(400, {"error": "expected a JSON object"})
-                receiver.record(Notification(self.path, time.time(), body, self.headers.get("Authorization")))
-                self._reply(200, {"status": "ok"})
+                    return self.send_json(400, {"error": "expected a JSON object"})
+                notification = Notification(self.path, time.time(), body, self.headers.get("Authorization"))
+                receiver.record_notification(notification)
+                self.send_json(200, {"status": "ok"})
 
             def do_GET(self):
                 if self.path in ("/-/healthy", "/-/ready"):
-                    return self._reply(200, {"status": "ok"})
+                    return self.send_json(200, {"status": "ok"})
                 if self.path == "/notifications":
-                    return self._reply(200, [asdict(n) for n in receiver.notifications()])
-                self._reply(404, {"error": "not found"})
-
-            def _reply(self, status: int, payload) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format, *args):
-                pass
+                    return self.send_json(200, [asdict(n) for n in receiver.notifications()])
+                self.send_json(404, {"error": "not found"})
 
         return Handler
 
