@@ -10,7 +10,7 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY exporter/ exporter/
 COPY scorer/ scorer/
-COPY grafana/builder/ grafana/builder/
+COPY shared/ shared/
 RUN pip install . && rm -rf /src
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin voice

@@ -34,19 +34,19 @@ test-rules: deps venv
 	$(PY) -m pytest tests/rules
 
 generate: venv
-	$(PY) -m exporter.generate
-	$(PY) prometheus/generate.py
-	$(PY) -m dashboards
+	$(PY) -m scripts.generate_reference
+	$(PY) -m prometheus.generate
+	$(PY) -m grafana.builder
 
 dashboards: venv
-	$(PY) -m dashboards
+	$(PY) -m grafana.builder
 
 bench: deps venv
-	$(PY) scripts/bench_exporter.py
-	$(PY) scripts/bench_scorer.py
+	$(PY) -m scripts.bench_exporter
+	$(PY) -m scripts.bench_scorer
 
 demo: deps venv
-	$(PY) scripts/demo.py $(DEMO_ARGS)
+	$(PY) -m scripts.demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

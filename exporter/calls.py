@@ -12,8 +12,8 @@ import math
 from bisect import insort
 from collections import deque
 
-from exporter import catalogue
-from exporter.exposition import escape, header, label_text
+from voice_monitoring.shared import catalogue
+from voice_monitoring.exporter.exposition import escape, header, label_text
 
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
 

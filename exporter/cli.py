@@ -8,10 +8,10 @@ import os
 import sys
 import threading
 
-from exporter.http_service import env_default, serve_until_signalled
-from exporter.mapping import Exporter, Limits
-from exporter.pricing import PriceTable, PriceTableError
-from exporter.server import ExporterServer
+from voice_monitoring.shared.http_service import env_default, serve_until_signalled
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
+from voice_monitoring.exporter.server import ExporterServer
 
 log = logging.getLogger("voice-exporter")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from exporter import catalogue
-from exporter.exposition import header, label_text, sample
+from voice_monitoring.shared import catalogue
+from voice_monitoring.exporter.exposition import header, label_text, sample
 
 
 class CounterValue:

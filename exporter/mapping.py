@@ -9,11 +9,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.calls import Call, CallTable
-from exporter.events import BREAKER_STATES, InvalidEvent, normalize_reason, validate
-from exporter.fleet import FleetMetrics
-from exporter.labels import UNKNOWN, LabelLimiter
-from exporter.pricing import PriceTable
+from voice_monitoring.exporter.calls import Call, CallTable
+from voice_monitoring.exporter.events import BREAKER_STATES, InvalidEvent, normalize_reason, validate
+from voice_monitoring.exporter.fleet import FleetMetrics
+from voice_monitoring.exporter.labels import UNKNOWN, LabelLimiter
+from voice_monitoring.exporter.pricing import PriceTable
 
 log = logging.getLogger("voice-exporter")
 

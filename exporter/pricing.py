@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from exporter.events import SERVICES
+from voice_monitoring.exporter.events import SERVICES
 
 # usage unit -> (price key in the table, factor from the unit to the priced quantity)
 PRICED_AS = {
@@ -66,7 +66,7 @@ class PriceTable:
 
     @classmethod
     def default(cls) -> "PriceTable":
-        text = resources.files("exporter").joinpath("prices.yaml").read_text()
+        text = resources.files("voice_monitoring.exporter").joinpath("prices.yaml").read_text()
         return cls(yaml.safe_load(text))
 
     @classmethod

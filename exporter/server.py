@@ -7,9 +7,9 @@ import threading
 
 import orjson
 
-from exporter.exposition import CONTENT_TYPE
-from exporter.http_service import Handler, Server
-from exporter.mapping import Exporter
+from voice_monitoring.exporter.exposition import CONTENT_TYPE
+from voice_monitoring.shared.http_service import Handler, Server
+from voice_monitoring.exporter.mapping import Exporter
 
 JSON_TYPES = {"application/json"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from prometheus_client.utils import floatToGoString
 
-from exporter import catalogue
+from voice_monitoring.shared import catalogue
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE / "rules.src"

@@ -9,12 +9,12 @@ import threading
 
 from prometheus_client import disable_created_metrics
 
-from exporter.http_service import env_default, serve_until_signalled
-from scorer.inputs import InputReader
-from scorer.promql import PrometheusClient
-from scorer.server import ScorerServer
-from scorer.service import Scorer
-from scorer.thresholds import ThresholdsError, load
+from voice_monitoring.shared.http_service import env_default, serve_until_signalled
+from voice_monitoring.scorer.inputs import InputReader
+from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.server import ScorerServer
+from voice_monitoring.scorer.service import Scorer
+from voice_monitoring.scorer.thresholds import ThresholdsError, load
 
 log = logging.getLogger("voice-scorer")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scorer.thresholds import DEFAULTS, Codec, EModel
+from voice_monitoring.scorer.thresholds import DEFAULTS, Codec, EModel
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from exporter import catalogue
-from scorer.emodel import Transport
-from scorer.model import CallInputs
-from scorer.promql import PrometheusClient, QueryError
+from voice_monitoring.shared import catalogue
+from voice_monitoring.scorer.emodel import Transport
+from voice_monitoring.scorer.model import CallInputs
+from voice_monitoring.scorer.promql import PrometheusClient, QueryError
 
 
 def _name(metric_name: str) -> str:

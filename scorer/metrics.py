@@ -9,8 +9,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from exporter import catalogue
-from scorer.model import FACTORS
+from voice_monitoring.shared import catalogue
+from voice_monitoring.scorer.model import FACTORS
 
 QUERY_ERROR_REASONS = ("timeout", "http", "parse")
 

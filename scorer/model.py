@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scorer.thresholds import DEFAULTS, Curve, Thresholds
+from voice_monitoring.scorer.thresholds import DEFAULTS, Curve, Thresholds
 
 FACTORS = ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency")
 

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from exporter.http_service import Handler, Server
-from scorer.service import Scorer
+from voice_monitoring.shared.http_service import Handler, Server
+from voice_monitoring.scorer.service import Scorer
 
 
 class ScorerServer(Server):

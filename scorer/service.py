@@ -7,12 +7,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from scorer import emodel
-from scorer.inputs import CallSample, InputReader
-from scorer.metrics import ScorerMetrics
-from scorer.model import BAND_NAMES, FACTORS, Assessment, assess
-from scorer.promql import QueryError
-from scorer.thresholds import Thresholds
+from voice_monitoring.scorer import emodel
+from voice_monitoring.scorer.inputs import CallSample, InputReader
+from voice_monitoring.scorer.metrics import ScorerMetrics
+from voice_monitoring.scorer.model import BAND_NAMES, FACTORS, Assessment, assess
+from voice_monitoring.scorer.promql import QueryError
+from voice_monitoring.scorer.thresholds import Thresholds
 
 log = logging.getLogger("voice-scorer")
 

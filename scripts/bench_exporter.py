@@ -9,7 +9,6 @@ Figures are printed beside a baseline measured in the same run (a plain promethe
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import statistics
@@ -21,14 +20,12 @@ from pathlib import Path
 import requests
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from exporter.mapping import Exporter, Limits
-from exporter.server import parse_body
-from exporter.simulator import Simulator
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.server import parse_body
+from voice_monitoring.exporter.simulator import Simulator
+from tests import harness
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("harness", ROOT / "tests" / "harness.py")
-harness = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(harness)
 free_port, wait_for = harness.free_port, harness.wait_for
 
 BATCH = 100

@@ -17,15 +17,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
 
-from exporter import catalogue  # noqa: E402
-from harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for  # noqa: E402
-from scorer.inputs import QUERIES, InputReader, merge, single_query  # noqa: E402
-from scorer.promql import PrometheusClient  # noqa: E402
-from scorer.service import Scorer  # noqa: E402
-from scorer.thresholds import DEFAULTS  # noqa: E402
+from voice_monitoring.shared import catalogue
+from tests.harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for
+from voice_monitoring.scorer.inputs import QUERIES, InputReader, merge, single_query
+from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.service import Scorer
+from voice_monitoring.scorer.thresholds import DEFAULTS
 
 JOB = "voice_exporter"
 TURNS = catalogue.metric("ai_agent_call_turns").name

@@ -20,11 +20,9 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scripts.native_stack import DEFAULT_PORTS, ROOT, NativeStack, Options
 
-from native_stack import DEFAULT_PORTS, ROOT, NativeStack, Options  # noqa: E402
-
-from exporter.simulator import SCENARIOS  # noqa: E402
+from voice_monitoring.exporter.simulator import SCENARIOS
 
 # The shipped alert each fault scenario is expected to raise.
 SCENARIO_ALERTS = {

@@ -23,12 +23,10 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from smtp_sink import SmtpSink  # noqa: E402
-from webhook_receiver import WebhookReceiver  # noqa: E402
+from scripts.processes import ROOT, Service
+from scripts.smtp_sink import SmtpSink
+from scripts.webhook_receiver import WebhookReceiver
 
 # The project's fixed ports (docs/Operators-Manual.md); a test passes free ones instead.
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "exporter": 9470, "scorer": 9471, "grafana": 3000,
@@ -176,55 +174,6 @@ def grafana_provisioning(source: Path, target: Path, ports: dict[str, int]) -> N
 # --- processes -------------------------------------------------------------------------------------
 
 
-class Child:
-    """A child process answering HTTP on loopback; ``stop()`` terminates it, then kills it if it lingers."""
-
-    def __init__(self, name: str, argv: list[str], url: str, ready_path: str, log_dir: Path,
-                 env: dict | None = None):
-        self.name, self.argv, self.url, self.ready_path = name, argv, url, ready_path
-        self.log_path = log_dir / f"{name}.log"
-        self.env = env
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> "Child":
-        with open(self.log_path, "ab") as log:
-            # A session of its own: Ctrl-C reaches the demo, which stops its children in order.
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                            env={**os.environ, **(self.env or {})}, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n"
-                                   + self.log_tail())
-            try:
-                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name} not ready on {self.url} after {timeout:.0f}s; see {self.log_path}")
-
-    def log_tail(self, size: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-size:]
-        except OSError:
-            return ""
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if not self.running():
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
-
-
 @dataclass
 class Options:
     state_dir: Path = ROOT / ".demo"
@@ -249,7 +198,7 @@ class NativeStack:
         self.options = options
         self.state = options.state_dir
         self.logs = self.state / "logs"
-        self.children: list[Child] = []
+        self.children: list[Service] = []
         self.receiver: WebhookReceiver | None = None
         self.smtp: SmtpSink | None = None
         self.simulator = None
@@ -323,7 +272,7 @@ class NativeStack:
         if self.options.with_grafana:
             self._start_grafana()
 
-        from exporter.simulator import Simulator
+        from voice_monitoring.exporter.simulator import Simulator
         self.simulator = Simulator(self.url("exporter"), seed=self.options.seed, speed=self.options.speed,
                                    token=token_file.read_text().strip())
         self._simulator_thread = threading.Thread(target=self.simulator.run, args=(0, self.options.calls),
@@ -357,15 +306,15 @@ class NativeStack:
         self._run("grafana", argv, "grafana", "/api/health", env=env, timeout=120)
 
     def _run(self, name: str, argv: list[str], service: str, ready_path: str, env: dict | None = None,
-             timeout: float = 60.0) -> Child:
-        child = Child(name, argv, self.url(service), ready_path, self.logs, env)
+             timeout: float = 60.0) -> Service:
+        child = Service(name, argv, self.url(service), ready_path, self.logs / f"{name}.log", env, own_session=True)
         self.children.append(child)
         return child.start(timeout)
 
     def set_fault(self, scenario: str | None) -> None:
         self.simulator.set_fault(scenario)
 
-    def failed_children(self) -> list[Child]:
+    def failed_children(self) -> list[Service]:
         return [child for child in self.children if not child.running()]
 
     def stop(self) -> None:

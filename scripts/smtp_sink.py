@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from local_inbox import LocalInbox
+from scripts.local_inbox import LocalInbox
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 

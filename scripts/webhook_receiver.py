@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from http.server import ThreadingHTTPServer
 from typing import TextIO
 
-from local_inbox import LocalInbox
+from scripts.local_inbox import LocalInbox
 
-from exporter.http_service import Handler as JsonHandler
+from voice_monitoring.shared.http_service import Handler as JsonHandler
 
 MAX_BODY_BYTES = 1024 * 1024
 

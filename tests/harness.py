@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import requests
 import yaml
+
+from scripts.processes import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -40,72 +41,23 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str 
                          (f" (last error: {last_error})" if last_error else ""))
 
 
-class Service:
-    """A subprocess that answers HTTP on 127.0.0.1:``port``; a context manager that always stops it."""
-
-    def __init__(self, name: str, argv: list[str], port: int, ready_path: str, log_dir: Path,
-                 env: dict | None = None):
-        self.name = name
-        self.argv = argv
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.ready_path = ready_path
-        self.log_path = Path(log_dir) / f"{name}-{port}.log"
-        self.env = env
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> "Service":
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **(self.env or {})}, cwd=ROOT)
-        log.close()
-
-        def ready():
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-            return requests.get(self.url + self.ready_path, timeout=1).status_code == 200
-
-        try:
-            wait_for(ready, timeout, what=f"{self.name} on {self.url}")
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def __enter__(self) -> "Service":
-        return self if self.process is not None else self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+def local_service(name: str, argv: list[str], port: int, ready_path: str, log_dir: Path,
+                  env: dict | None = None) -> Service:
+    """A process answering HTTP on 127.0.0.1:``port``, logging to ``log_dir``; not started yet."""
+    return Service(name, argv, f"http://127.0.0.1:{port}", ready_path, Path(log_dir) / f"{name}-{port}.log", env)
 
 
 def start_exporter(tmp_path: Path, *flags: str, env: dict | None = None) -> Service:
     port = free_port()
     argv = [str(BIN / "voice-exporter"), "--listen-address", "127.0.0.1", "--port", str(port), *flags]
-    return Service("exporter", argv, port, "/ready", tmp_path, env).start()
+    return local_service("exporter", argv, port, "/ready", tmp_path, env).start()
 
 
 def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str) -> Service:
     port = free_port()
     argv = [str(BIN / "voice-scorer"), "--prometheus-url", prometheus_url, "--listen-address", "127.0.0.1",
             "--port", str(port), *flags]
-    return Service("scorer", argv, port, "/health", tmp_path).start()
+    return local_service("scorer", argv, port, "/health", tmp_path).start()
 
 
 def prometheus_config(targets: dict[str, list[str]], rule_files: list[str] | None = None,
@@ -131,7 +83,7 @@ def start_prometheus(tmp_path: Path, config: dict, *flags: str) -> Service:
     config_path.write_text(yaml.safe_dump(config))
     argv = ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *flags]
-    return Service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60)
+    return local_service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60)
 
 
 def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> Service:
@@ -142,7 +94,7 @@ def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> 
     workdir.mkdir(parents=True)
     argv = [ALERTMANAGER_BINARY, f"--config.file={config_path}", f"--storage.path={workdir}",
             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", *flags]
-    return Service("alertmanager", argv, port, "/-/ready", tmp_path).start()
+    return local_service("alertmanager", argv, port, "/-/ready", tmp_path).start()
 
 
 def query(prom_url: str, expr: str, at: float | None = None) -> list:

@@ -1,6 +1,6 @@
 """A voice-engine simulator that drives the exporter with realistic traffic and fault scenarios."""
 
-from exporter.simulator.profiles import MATRIX, SCENARIOS
-from exporter.simulator.traffic import Simulator
+from voice_monitoring.exporter.simulator.profiles import MATRIX, SCENARIOS
+from voice_monitoring.exporter.simulator.traffic import Simulator
 
 __all__ = ["MATRIX", "SCENARIOS", "Simulator"]

@@ -7,8 +7,8 @@ import signal
 import sys
 import threading
 
-from exporter.simulator.profiles import SCENARIOS
-from exporter.simulator.traffic import Simulator
+from voice_monitoring.exporter.simulator.profiles import SCENARIOS
+from voice_monitoring.exporter.simulator.traffic import Simulator
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import requests
 
-from exporter.simulator.profiles import (END_REASONS, KINDS, MATRIX, PROVIDERS, SCENARIOS, TENANTS,
+from voice_monitoring.exporter.simulator.profiles import (END_REASONS, KINDS, MATRIX, PROVIDERS, SCENARIOS, TENANTS,
                                          TRAFFIC_MIX, WORKERS, Kind, Provider)
 
 HEARTBEAT_SECONDS = 5.0

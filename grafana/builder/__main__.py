@@ -1,15 +1,15 @@
-"""Write every dashboard as JSON: ``python -m dashboards [--out DIR]``."""
+"""Write every dashboard as JSON: ``python -m grafana.builder [--out DIR]``."""
 
 import argparse
 from pathlib import Path
 
-from dashboards.catalog import write_all
+from grafana.builder.catalog import write_all
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "dashboards"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m grafana.builder", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for the JSON files")
     args = parser.parse_args()
     for path in write_all(args.out):

@@ -1,10 +1,10 @@
 """Audio Quality: levels by stage, byte rates, codec alignment, VAD confidence, transport and MOS."""
 
-from dashboards import alert_thresholds as th
-from dashboards import board, units
-from dashboards.panels import (CRITICAL, OK, WARNING, bargauge_panel, below, query, row, stat_panel, steps,
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, units
+from grafana.builder.panels import (CRITICAL, OK, WARNING, bargauge_panel, below, query, row, stat_panel, steps,
                                timeseries_panel, value_text)
-from dashboards.promql import RANGE, agg, increase, quantile, rate, sel
+from grafana.builder.promql import RANGE, agg, increase, quantile, rate, sel
 
 UID = "voice-audio-quality"
 PROV = {"provider": "$provider"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.models import dashboard as md
 
-from dashboards import promql
-from dashboards.panels import DATASOURCE
+from grafana.builder import promql
+from grafana.builder.panels import DATASOURCE
 
 TAG = "voice-agent"
 

@@ -1,11 +1,11 @@
 """Call detail: one call's score, band and each factor's penalty over its life, with the inputs behind them."""
 
-from dashboards import alert_thresholds as th
-from dashboards import board, units
-from dashboards.call_quality import BAND_NAMES, SCORE_BANDS
-from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, query, row, stat_panel, steps,
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, units
+from grafana.builder.call_quality import BAND_NAMES, SCORE_BANDS
+from grafana.builder.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, query, row, stat_panel, steps,
                                table_panel, timeseries_panel, value_text)
-from dashboards.promql import sel
+from grafana.builder.promql import sel
 
 UID = "voice-call-detail"
 CALL = {"call_id": "=$call_id"}

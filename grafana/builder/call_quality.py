@@ -2,11 +2,11 @@
 
 from grafana_foundation_sdk.builders import dashboard
 
-from dashboards import alert_thresholds as th
-from dashboards import board, promql, units
-from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, heatmap_panel, organize, query, row, stat_panel, steps, table_panel, timeseries_panel, transformation,
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, promql, units
+from grafana.builder.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, heatmap_panel, organize, query, row, stat_panel, steps, table_panel, timeseries_panel, transformation,
                                value_text)
-from dashboards.promql import RANGE, increase, recorded, sel
+from grafana.builder.promql import RANGE, increase, recorded, sel
 
 UID = "voice-call-quality"
 P = '{provider=~"$provider"}'

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import (audio_quality, call_detail, call_quality, conversation_flow, cost_tracking, overview,
+from grafana.builder import (audio_quality, call_detail, call_quality, conversation_flow, cost_tracking, overview,
                         provider_performance)
 
 DASHBOARDS = {module.UID: module for module in (overview, call_quality, provider_performance, audio_quality,

@@ -1,9 +1,9 @@
 """Conversation Flow: conversation states, mic gating and capture, barge-ins, false interruptions, turns."""
 
-from dashboards import board, units
-from dashboards.panels import (OK, WARNING, piechart_panel, query, row, stat_panel, state_timeline_panel, steps,
+from grafana.builder import board, units
+from grafana.builder.panels import (OK, WARNING, piechart_panel, query, row, stat_panel, state_timeline_panel, steps,
                                timeseries_panel)
-from dashboards.promql import RANGE, agg, increase, quantile, rate, recorded
+from grafana.builder.promql import RANGE, agg, increase, quantile, rate, recorded
 
 UID = "voice-conversation-flow"
 FILTER = {"provider": "$provider", "pipeline": "$pipeline"}

@@ -1,9 +1,9 @@
 """Cost Tracking: spend per call, tenant, vendor and service, cost per call-minute, month to date."""
 
-from dashboards import alert_thresholds as th
-from dashboards import board, promql, units
-from dashboards.panels import above, bargauge_panel, query, row, stat_panel, timeseries_panel
-from dashboards.promql import RANGE, increase, mean, quantile, rate, sel
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, promql, units
+from grafana.builder.panels import above, bargauge_panel, query, row, stat_panel, timeseries_panel
+from grafana.builder.promql import RANGE, increase, mean, quantile, rate, sel
 
 UID = "voice-cost-tracking"
 T = {"tenant": "$tenant"}

@@ -1,10 +1,10 @@
 """System Overview: traffic, provider mix, transport, and the health of everything the stack watches."""
 
-from dashboards import alert_thresholds as th
-from dashboards import board, units
-from dashboards.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, piechart_panel, query, row, stat_panel,
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, units
+from grafana.builder.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, piechart_panel, query, row, stat_panel,
                                steps, table_panel, timeseries_panel, value_text)
-from dashboards.promql import RANGE, agg, increase, recorded, sel
+from grafana.builder.promql import RANGE, agg, increase, recorded, sel
 
 UID = "voice-system-overview"
 P = {"provider": "$provider"}

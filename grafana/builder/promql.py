@@ -6,7 +6,7 @@ functions here only write the text.
 
 from __future__ import annotations
 
-from exporter import catalogue
+from voice_monitoring.shared import catalogue
 
 RATE_INTERVAL = "$__rate_interval"
 RANGE = "$__range"

@@ -1,10 +1,10 @@
 """Provider Performance: component latencies side by side, failures, up/down, and cost per call by provider."""
 
-from dashboards import alert_thresholds as th
-from dashboards import board, units
-from dashboards.panels import (CRITICAL, OK, above, below, query, row, stat_panel, state_timeline_panel,
+from grafana.builder import alert_thresholds as th
+from grafana.builder import board, units
+from grafana.builder.panels import (CRITICAL, OK, above, below, query, row, stat_panel, state_timeline_panel,
                                steps, timeseries_panel, value_text)
-from dashboards.promql import rate, recorded, sel
+from grafana.builder.promql import rate, recorded, sel
 
 UID = "voice-provider-performance"
 P = '{provider=~"$provider"}'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter import catalogue
+from voice_monitoring.shared import catalogue
 
 GRAFANA_UNIT = {
     "seconds": "s",

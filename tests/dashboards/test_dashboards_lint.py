@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dashboards import build_all, promql
-from dashboard_promql import counters, known_names, metric_names, recorded_names
+from grafana.builder import build_all, promql
+from tests.dashboards.dashboard_promql import counters, known_names, metric_names, recorded_names
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = build_all()

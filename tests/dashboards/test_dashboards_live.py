@@ -12,8 +12,10 @@ import pytest
 import requests
 import yaml
 
-from dashboards import build_all
-from harness import prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
+from grafana.builder import build_all
+from tests.harness import prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
+
+pytestmark = pytest.mark.binaries
 
 ROOT = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted(str(p) for p in (ROOT / "prometheus" / "rules").glob("*.yml"))
@@ -60,7 +62,7 @@ def _panels():
 
 @pytest.fixture(scope="module")
 def live_stack(tmp_path_factory):
-    from exporter.simulator import Simulator
+    from voice_monitoring.exporter.simulator import Simulator
 
     tmp = tmp_path_factory.mktemp("dashboards-live")
     with start_exporter(tmp) as exporter:

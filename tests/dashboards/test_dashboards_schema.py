@@ -6,7 +6,7 @@ import json
 import jsonschema
 import pytest
 
-from dashboards import build_all
+from grafana.builder import build_all
 
 BOARDS = build_all()
 # Panel types whose schema file has a different name.

@@ -7,7 +7,9 @@ import time
 import pytest
 import requests
 
-from harness import post_events, promtool_lint, start_exporter
+from tests.harness import post_events, promtool_lint, start_exporter
+
+pytestmark = pytest.mark.binaries
 
 
 def metrics_text(url: str) -> str:
@@ -183,7 +185,7 @@ def test_unknown_paths_and_methods_do_not_crash(exporter):
 
 def minimal_event(etype: str) -> dict:
     """The smallest valid event of a type: its required attributes only, call_id only where required."""
-    from exporter import events
+    from voice_monitoring.exporter import events
     samples = {"number": 1, "integer": 1, "boolean": True, "string": "x"}
     attrs = {key: (field.choices[0] if field.kind == "enum" else samples[field.kind])
              for key, field in events.TYPES[etype].items() if field.required}
@@ -196,7 +198,7 @@ def minimal_event(etype: str) -> dict:
 
 
 def test_the_minimal_event_of_every_type_is_accepted_and_call_scoped_types_need_a_call(exporter):
-    from exporter import events
+    from voice_monitoring.exporter import events
     batch = [minimal_event(t) for t in events.TYPES]
     assert post_events(exporter.url, batch).json() == {"accepted": len(batch), "duplicates": 0}
     for etype in events.CALL_SCOPED:

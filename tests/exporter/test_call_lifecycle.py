@@ -4,9 +4,9 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.mapping import Exporter, Limits
-from exporter.pricing import PriceTable
-from harness import post_events, start_exporter, wait_for
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.pricing import PriceTable
+from tests.harness import post_events, start_exporter, wait_for
 
 
 class Clock:

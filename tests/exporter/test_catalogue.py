@@ -1,7 +1,7 @@
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import catalogue
-from exporter.mapping import Exporter
+from voice_monitoring.shared import catalogue
+from voice_monitoring.exporter.mapping import Exporter
 
 
 def test_every_name_is_namespaced_and_unique():
@@ -49,7 +49,7 @@ def test_every_metric_name_written_in_python_code_is_in_the_catalogue():
     known = catalogue.series_names() | {m.name for m in catalogue.METRICS}
     pattern = re.compile(r"(?<![:\w])ai_agent_[a-z0-9_]+(?![:\w])")  # not a part of a recording rule's name
     unknown = []
-    for folder in ("exporter", "scorer", "grafana/builder", "scripts"):
+    for folder in ("exporter", "scorer", "shared", "grafana/builder", "prometheus", "scripts"):
         for path in (root / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -1,9 +1,12 @@
 """The hand-written exposition is what Prometheus and promtool expect."""
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.fleet import FleetMetrics
-from harness import promtool_lint
+from voice_monitoring.exporter.fleet import FleetMetrics
+from tests.harness import promtool_lint
+
+pytestmark = pytest.mark.binaries
 
 
 def test_histogram_buckets_are_cumulative_with_le_inclusive_upper_bounds():

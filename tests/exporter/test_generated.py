@@ -2,7 +2,7 @@
 
 import pytest
 
-from exporter import generate
+from scripts import generate_reference as generate
 
 
 @pytest.mark.parametrize("path", list(generate.ARTEFACTS), ids=lambda p: p.name)
@@ -12,7 +12,7 @@ def test_committed_artefact_matches_the_code(path):
 
 
 def test_metrics_reference_lists_every_catalogued_metric():
-    from exporter import catalogue
+    from voice_monitoring.shared import catalogue
     text = generate.metrics_doc()
     for m in catalogue.METRICS:
         assert f"`{m.name}`" in text

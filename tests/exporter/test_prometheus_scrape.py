@@ -1,10 +1,13 @@
 """A real Prometheus scrapes the exporter while the simulator plays traffic."""
 
+import pytest
 import threading
 
-from exporter import catalogue
-from exporter.simulator import Simulator
-from harness import prometheus_config, promtool_lint, query, start_prometheus, wait_for
+from voice_monitoring.shared import catalogue
+from voice_monitoring.exporter.simulator import Simulator
+from tests.harness import prometheus_config, promtool_lint, query, start_prometheus, wait_for
+
+pytestmark = pytest.mark.binaries
 
 
 def test_prometheus_sees_fleet_and_per_call_series_from_simulated_traffic(exporter, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the rule tests)
+from tests.promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the rule tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "prometheus"

@@ -7,7 +7,9 @@ import subprocess
 import pytest
 import yaml
 
-from rule_files import ALERTMANAGER_CONFIG, ROOT, TEMPLATES_DIR, alert_rules
+from tests.rules.rule_files import ALERTMANAGER_CONFIG, ROOT, TEMPLATES_DIR, alert_rules
+
+pytestmark = pytest.mark.binaries
 
 # Where alertmanager/secrets/ is mounted; the secret paths are absolute (see alertmanager.yml).
 MOUNTED_SECRETS = "/etc/alertmanager/secrets/"

@@ -14,8 +14,10 @@ import pytest
 import requests
 import yaml
 
-from harness import start_alertmanager, wait_for
-from rule_files import ALERTMANAGER_CONFIG
+from tests.harness import start_alertmanager, wait_for
+from tests.rules.rule_files import ALERTMANAGER_CONFIG
+
+pytestmark = pytest.mark.binaries
 
 
 class Recorder:

@@ -1,21 +1,18 @@
 """prometheus/generate.py: the committed rules match thresholds.yml, and the generator refuses mistakes."""
 
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from rule_files import PROMETHEUS_DIR, ROOT
+from tests.rules.rule_files import PROMETHEUS_DIR, ROOT
 
-spec = importlib.util.spec_from_file_location("generate_rules", PROMETHEUS_DIR / "generate.py")
-generate = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(generate)
+from prometheus import generate
 
 
 def test_committed_rules_match_the_sources_and_thresholds():
-    result = subprocess.run([sys.executable, "prometheus/generate.py", "--check"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "prometheus.generate", "--check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 

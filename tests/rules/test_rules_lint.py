@@ -6,8 +6,8 @@ import pytest
 import yaml
 from prometheus_client.utils import floatToGoString
 
-from exporter import catalogue
-from rule_files import (DASHBOARD_UIDS, PROMETHEUS_CONFIG, SEVERITIES, alert_rules, anchor, load_rules,
+from voice_monitoring.shared import catalogue
+from tests.rules.rule_files import (DASHBOARD_UIDS, PROMETHEUS_CONFIG, SEVERITIES, alert_rules, anchor, load_rules,
                         metric_names, parse_duration, range_durations, recorded_names, runbook_sections)
 
 THRESHOLDS = yaml.safe_load((PROMETHEUS_CONFIG.parent / "thresholds.yml").read_text())

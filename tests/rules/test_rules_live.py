@@ -1,13 +1,16 @@
 """prometheus/prometheus.yml and the rules, loaded by a real Prometheus scraping a real exporter."""
 
+import pytest
 import threading
 
 import requests
 import yaml
 
-from exporter.simulator import Simulator
-from harness import query, start_prometheus, wait_for
-from rule_files import PROMETHEUS_CONFIG, RULES_DIR, load_rules
+from voice_monitoring.exporter.simulator import Simulator
+from tests.harness import query, start_prometheus, wait_for
+from tests.rules.rule_files import PROMETHEUS_CONFIG, RULES_DIR, load_rules
+
+pytestmark = pytest.mark.binaries
 
 
 def live_config(exporter_target: str) -> dict:

@@ -4,8 +4,10 @@ import subprocess
 
 import pytest
 
-from rule_files import (PROMETHEUS_CONFIG, TESTS_DIR, alert_coverage, alert_rules, rule_file_paths,
+from tests.rules.rule_files import (PROMETHEUS_CONFIG, TESTS_DIR, alert_coverage, alert_rules, rule_file_paths,
                         unit_test_paths)
+
+pytestmark = pytest.mark.binaries
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:

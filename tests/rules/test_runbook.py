@@ -6,8 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from exporter import catalogue
-from rule_files import alert_rules, metric_names, recorded_names, runbook_sections
+from voice_monitoring.shared import catalogue
+from tests.rules.rule_files import alert_rules, metric_names, recorded_names, runbook_sections
 
 ALERT_NAMES = sorted({r.alert for r in alert_rules()})
 PARTS = ("**Meaning.**", "**Confirm.**", "**Likely causes.**", "**Fixes.**")
@@ -39,6 +39,7 @@ def test_runbook_queries_read_known_metrics(name):
         assert metric_names(query) <= known, f"{query!r} reads {metric_names(query) - known}"
 
 
+@pytest.mark.binaries
 def test_runbook_queries_parse(tmp_path):
     rules = [{"record": f"runbook:query:{i}", "expr": q}
              for i, q in enumerate(q for body in runbook_sections().values() for q in queries(body))]

@@ -1,11 +1,6 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from scoring_stack import start_stack, stop_stack  # noqa: E402
+from tests.scorer.scoring_stack import start_stack, stop_stack
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import Service, prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
+from tests.harness import Service, prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
 
 
 @dataclass

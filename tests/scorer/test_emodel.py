@@ -2,8 +2,8 @@
 
 import pytest
 
-from scorer.emodel import Transport, delay_impairment, equipment_impairment, estimate, one_way_delay, r_to_mos
-from scorer.thresholds import DEFAULTS
+from voice_monitoring.scorer.emodel import Transport, delay_impairment, equipment_impairment, estimate, one_way_delay, r_to_mos
+from voice_monitoring.scorer.thresholds import DEFAULTS
 
 
 @pytest.mark.parametrize("r,mos", [(93.2, 4.41), (90, 4.34), (80, 4.02), (70, 3.60), (60, 3.10), (50, 2.58)])

@@ -2,9 +2,9 @@
 
 import pytest
 
-from scorer.model import (EXCELLENT, FACTORS, FAIR, GOOD, POOR, CallInputs, assess, gate_band, score_band,
+from voice_monitoring.scorer.model import (EXCELLENT, FACTORS, FAIR, GOOD, POOR, CallInputs, assess, gate_band, score_band,
                           smoothstep)
-from scorer.thresholds import DEFAULTS, Curve
+from voice_monitoring.scorer.thresholds import DEFAULTS, Curve
 
 
 def clean(**changes) -> CallInputs:

@@ -5,8 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness import free_port
-from scorer.promql import PrometheusClient, QueryError
+from tests.harness import free_port
+from voice_monitoring.scorer.promql import PrometheusClient, QueryError
 
 ANSWERS = {
     "/ok/api/v1/query": (200, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),

@@ -2,11 +2,13 @@
 
 import pytest
 
-from exporter import catalogue
-from exporter.simulator import SCENARIOS, Simulator
-from harness import query, wait_for
-from scorer.inputs import TURN_P95, TURNS, UNDERFLOWS
-from scorer.model import EXCELLENT, CallInputs, gate_band, score_band
+from voice_monitoring.shared import catalogue
+from voice_monitoring.exporter.simulator import SCENARIOS, Simulator
+from tests.harness import query, wait_for
+from voice_monitoring.scorer.inputs import TURN_P95, TURNS, UNDERFLOWS
+from voice_monitoring.scorer.model import EXCELLENT, CallInputs, gate_band, score_band
+
+pytestmark = pytest.mark.binaries
 
 SPEED = 10.0
 FINAL_COUNT = catalogue.metric("ai_agent_call_quality_final_score").name + "_count"

@@ -8,11 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from exporter import catalogue
-from harness import BIN, free_port, post_events, start_scorer, wait_for
-from scorer.inputs import INPUT_NAMES
-from scorer.model import FACTORS
-from scoring_stack import start_stack, stop_stack
+from voice_monitoring.shared import catalogue
+from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
+from voice_monitoring.scorer.inputs import INPUT_NAMES
+from voice_monitoring.scorer.model import FACTORS
+from tests.scorer.scoring_stack import start_stack, stop_stack
+
+pytestmark = pytest.mark.binaries
 
 FINAL_COUNT = catalogue.metric("ai_agent_call_quality_final_score").name + "_count"
 SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls").name

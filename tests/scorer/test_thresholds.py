@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scorer.model import GOOD, CallInputs, assess
-from scorer.thresholds import DEFAULTS, ThresholdsError, from_mapping, load
+from voice_monitoring.scorer.model import GOOD, CallInputs, assess
+from voice_monitoring.scorer.thresholds import DEFAULTS, ThresholdsError, from_mapping, load
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "quality-score.md"
 

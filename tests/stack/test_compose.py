@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness import ALERTMANAGER_BINARY, BIN, Service, free_port, wait_for
-from stack.compose_file import (COMPOSE_FILE, ROOT, MissingVariable, bind_mounts, load, named_volumes,
+from tests.harness import ALERTMANAGER_BINARY, BIN, free_port, local_service, wait_for
+from tests.stack.compose_file import (COMPOSE_FILE, ROOT, MissingVariable, bind_mounts, load, named_volumes,
                                 read_env_file, variables)
+
+pytestmark = pytest.mark.binaries
 
 PLACEHOLDER_PASSWORD = "not-a-real-password"
 BUILT_SERVICES = ("exporter", "scorer", "simulator")
@@ -154,9 +156,11 @@ def test_the_image_copies_every_package_and_dockerignore_lets_them_in():
     package_dirs = setuptools.get("package-dir", {})
     copied = re.findall(r"^COPY (\S+) ", (ROOT / "Dockerfile").read_text(), re.M)
     for package in setuptools["packages"]:
-        top = package.split(".")[0]
-        directory = package_dirs.get(top, top).rstrip("/") + "/"
+        mapped = max((name for name in package_dirs if package == name or package.startswith(name + ".")), key=len)
+        directory = package_dirs[mapped].rstrip("/") + "/"
         assert directory in copied, f"the Dockerfile does not copy {directory} (package {package})"
+    build_only = [source for source in copied if source.startswith(("grafana/", "prometheus/", "scripts/", "tests/"))]
+    assert not build_only, f"the image holds build-only code: {build_only}"
     allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")]
     assert "*" in (ROOT / ".dockerignore").read_text().splitlines(), ".dockerignore is not an allow-list"
     for source in copied:
@@ -194,7 +198,7 @@ def test_prometheus_accepts_every_flag(compose, tmp_path):
     service = compose["services"]["prometheus"]
     port = free_port()
     argv = ["prometheus", *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}")]
-    with Service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60) as prometheus:
+    with local_service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60) as prometheus:
         flags = requests.get(f"{prometheus.url}/api/v1/status/flags", timeout=5).json()["data"]
         assert flags["storage.tsdb.retention.time"] == "30d"
         assert flags["web.enable-lifecycle"] == "true"
@@ -210,7 +214,7 @@ def test_alertmanager_accepts_every_flag(compose, tmp_path):
     config_dir = tmp_path / "mounts" / "etc_alertmanager"
     if not (config_dir / "secrets").exists():
         shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
-    with Service("alertmanager", argv, port, "/-/ready", tmp_path).start() as alertmanager:
+    with local_service("alertmanager", argv, port, "/-/ready", tmp_path).start() as alertmanager:
         status = requests.get(f"{alertmanager.url}/api/v2/status", timeout=5).json()
         assert "route" in status["config"]["original"]
 
@@ -236,13 +240,13 @@ def test_scorer_accepts_its_flags(compose, tmp_path):
         name, _, value = flag.partition("=")
         argv.append(f"{name}={replaced.get(name, value)}")
     assert set(replaced) <= {flag.partition("=")[0] for flag in command[1:]}
-    service = Service("scorer", argv, port, "/health", tmp_path)
+    service = local_service("scorer", argv, port, "/health", tmp_path)
     log = open(service.log_path, "wb")
     service.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     log.close()
     try:
         def listening():
-            assert service.process.poll() is None, f"voice-scorer exited:\n{service.log()}"
+            assert service.process.poll() is None, f"voice-scorer exited:\n{service.log_tail()}"
             return requests.get(service.url + "/health", timeout=1).status_code in (200, 503)
         wait_for(listening, 20, what="voice-scorer to listen")
     finally:
@@ -257,7 +261,7 @@ def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
     token_file.write_text("")
     env = {**{k: str(v) for k, v in environment.items()}, "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
            "EXPORTER_PORT": str(port), "EXPORTER_TOKEN_FILE": str(token_file)}
-    with Service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
+    with local_service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
         pass
 
 

@@ -3,6 +3,7 @@ starts, stops by itself or on Ctrl-C, and leaves no process behind."""
 
 from __future__ import annotations
 
+import pytest
 import io
 import os
 import signal
@@ -16,17 +17,17 @@ from pathlib import Path
 import requests
 import yaml
 
-from harness import wait_for
+from tests.harness import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts import demo
+from scripts.native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config
+from scripts.smtp_sink import SmtpSink
+from scripts.webhook_receiver import WebhookReceiver
 
-import demo  # noqa: E402
-from native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config  # noqa: E402
-from smtp_sink import SmtpSink  # noqa: E402
-from webhook_receiver import WebhookReceiver  # noqa: E402
+from voice_monitoring.exporter.simulator import SCENARIOS
 
-from exporter.simulator import SCENARIOS  # noqa: E402
+pytestmark = pytest.mark.binaries
 
 LOCAL_PORTS = {"prometheus": 19090, "alertmanager": 19093, "exporter": 19470, "scorer": 19471, "grafana": 13000,
                "receiver": 19095}
@@ -151,7 +152,7 @@ def _listening(port: int) -> bool:
 
 def run_demo(tmp_path, *args) -> tuple[subprocess.Popen, int]:
     offset = free_offset()
-    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "demo.py"), "--no-grafana",
+    process = subprocess.Popen([sys.executable, "-m", "scripts.demo", "--no-grafana",
                                 "--port-offset", str(offset), "--state-dir", str(tmp_path / ".demo"), *args],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
     return process, offset

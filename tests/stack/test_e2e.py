@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter import catalogue
-from harness import free_port, query, wait_for
+from voice_monitoring.shared import catalogue
+from tests.harness import free_port, query, wait_for
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from scripts.native_stack import DEFAULT_PORTS, NativeStack, Options
 
-from native_stack import DEFAULT_PORTS, NativeStack, Options  # noqa: E402
+pytestmark = pytest.mark.binaries
 
 FAULT = "provider_outage"
 FAULTY_PROVIDER = "deepgram"

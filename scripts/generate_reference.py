@@ -1,4 +1,4 @@
-"""``python -m exporter.generate``: write the event JSON Schema and docs/metrics.md from the code."""
+"""``python -m scripts.generate_reference``: write the event JSON Schema and docs/metrics.md from the code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from exporter import catalogue, events
+from voice_monitoring.exporter import events
+from voice_monitoring.shared import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "exporter" / "schema" / "events-v1.schema.json"
@@ -29,7 +30,7 @@ def metrics_doc() -> str:
     lines = [
         "# Metrics reference",
         "",
-        "<!-- Generated from exporter/catalogue.py by `make generate`; do not edit by hand. -->",
+        "<!-- Generated from shared/catalogue.py by `make generate`; do not edit by hand. -->",
         "",
         "Every metric the stack publishes. `exporter` metrics come from `voice-exporter`, `scorer` metrics "
         "from `voice-scorer`. Latencies are in seconds; latency histograms have buckets "

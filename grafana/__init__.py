@@ -1,0 +1,1 @@
+"""Build tools for the Grafana dashboards (not part of the installed distribution)."""

@@ -1,0 +1,1 @@
+"""Build tools for the Prometheus rules (not part of the installed distribution)."""
