@@ -6,11 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help deps venv test test-rules generate dashboards bench demo clean
+.PHONY: help deps venv lint format test test-rules generate dashboards bench demo clean
 
 help:
 	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
 	@echo "make test        run every test (installs what is missing)"
+	@echo "make lint        ruff check and ruff format --check (part of make test)"
+	@echo "make format      ruff fix and format the tree"
 	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
 	@echo "make generate    regenerate the event schema, metrics reference, rule files and dashboards"
 	@echo "make dashboards  regenerate grafana/dashboards/*.json from grafana/builder/"
@@ -27,8 +29,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: deps venv
+test: deps venv lint
 	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 test-rules: deps venv
 	$(PY) -m pytest tests/rules

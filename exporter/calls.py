@@ -12,8 +12,8 @@ import math
 from bisect import insort
 from collections import deque
 
-from voice_monitoring.shared import catalogue
 from voice_monitoring.exporter.exposition import escape, header, label_text
+from voice_monitoring.shared import catalogue
 
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
 
@@ -25,11 +25,40 @@ def p95(ordered: list[float]) -> float:
 
 class Call:
     __slots__ = (
-        "call_id", "tenant", "provider", "pipeline", "model", "transport", "codec",
-        "started", "started_at", "ended", "last_seen", "state", "tts_gating", "audio_capture",
-        "turn_latencies", "agent_speech", "underflows", "fallbacks", "barge_ins", "reactions",
-        "false_interruptions", "codec_checks", "codec_aligned", "rms_n", "rms_mean", "rms_m2",
-        "rtt", "jitter", "loss", "burst", "reported_cost", "estimated_cost", "usage", "_labels",
+        "call_id",
+        "tenant",
+        "provider",
+        "pipeline",
+        "model",
+        "transport",
+        "codec",
+        "started",
+        "started_at",
+        "ended",
+        "last_seen",
+        "state",
+        "tts_gating",
+        "audio_capture",
+        "turn_latencies",
+        "agent_speech",
+        "underflows",
+        "fallbacks",
+        "barge_ins",
+        "reactions",
+        "false_interruptions",
+        "codec_checks",
+        "codec_aligned",
+        "rms_n",
+        "rms_mean",
+        "rms_m2",
+        "rtt",
+        "jitter",
+        "loss",
+        "burst",
+        "reported_cost",
+        "estimated_cost",
+        "usage",
+        "_labels",
     )
 
     def __init__(self, call_id: str, tenant: str, provider: str, pipeline: str, now: float):
@@ -175,8 +204,8 @@ class CallTable:
             labels = call.label_text()
             for name, value, extra in call.series():
                 if extra:
-                    names = _PER_CALL[name].labels[len(catalogue.CALL_LABELS):]
-                    extra_text = "".join(f',{n}="{escape(v)}"' for n, v in zip(names, extra))
+                    names = _PER_CALL[name].labels[len(catalogue.CALL_LABELS) :]
+                    extra_text = "".join(f',{n}="{escape(v)}"' for n, v in zip(names, extra, strict=False))
                     lines[name].append(f"{name}{{{labels}{extra_text}}} {float(value)!r}")
                 else:
                     lines[name].append(f"{name}{{{labels}}} {float(value)!r}")

@@ -8,10 +8,10 @@ import os
 import sys
 import threading
 
-from voice_monitoring.shared.http_service import env_default, serve_until_signalled
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
+from voice_monitoring.shared.http_service import env_default, serve_until_signalled
 
 log = logging.getLogger("voice-exporter")
 
@@ -19,38 +19,88 @@ log = logging.getLogger("voice-exporter")
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-exporter", description="Bridge voice engine events to Prometheus.")
     d = Limits()
-    p.add_argument("--listen-address", default=env_default("EXPORTER_LISTEN_ADDRESS", "127.0.0.1"),
-                   help="address to listen on (EXPORTER_LISTEN_ADDRESS, default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=env_default("EXPORTER_PORT", 9470),
-                   help="port to listen on (EXPORTER_PORT, default 9470)")
-    p.add_argument("--grace-seconds", type=float, default=env_default("EXPORTER_GRACE_SECONDS", d.grace_seconds),
-                   help="how long a call's series outlive call.ended (EXPORTER_GRACE_SECONDS)")
-    p.add_argument("--idle-seconds", type=float, default=env_default("EXPORTER_IDLE_SECONDS", d.idle_seconds),
-                   help="expire a call with no event for this long (EXPORTER_IDLE_SECONDS)")
-    p.add_argument("--label-limit", type=int, default=env_default("EXPORTER_LABEL_LIMIT", d.label_values),
-                   help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)")
-    p.add_argument("--max-live-calls", type=int, default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
-                   help="refuse events of new calls beyond this many live calls (EXPORTER_MAX_LIVE_CALLS)")
-    p.add_argument("--report-ttl-seconds", type=float,
-                   default=env_default("EXPORTER_REPORT_TTL_SECONDS", d.report_ttl_seconds),
-                   help="drop a worker's, breaker's or provider's last reported value after this long without "
-                        "a report (EXPORTER_REPORT_TTL_SECONDS)")
-    p.add_argument("--dedup-seconds", type=float, default=env_default("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
-                   help="how long an event id is remembered (EXPORTER_DEDUP_SECONDS)")
-    p.add_argument("--max-age-seconds", type=float, default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
-                   help="refuse events older than this (EXPORTER_MAX_AGE_SECONDS)")
-    p.add_argument("--max-future-seconds", type=float,
-                   default=env_default("EXPORTER_MAX_FUTURE_SECONDS", d.max_future_seconds),
-                   help="refuse events this far in the future (EXPORTER_MAX_FUTURE_SECONDS)")
-    p.add_argument("--max-body-bytes", type=int, default=env_default("EXPORTER_MAX_BODY_BYTES", 5 * 1024 * 1024),
-                   help="largest request body accepted (EXPORTER_MAX_BODY_BYTES)")
-    p.add_argument("--max-batch", type=int, default=env_default("EXPORTER_MAX_BATCH", 10_000),
-                   help="most events in one request (EXPORTER_MAX_BATCH)")
-    p.add_argument("--price-table", default=env_default("EXPORTER_PRICE_TABLE", None),
-                   help="YAML price table laid over the defaults (EXPORTER_PRICE_TABLE)")
-    p.add_argument("--token-file", default=env_default("EXPORTER_TOKEN_FILE", None),
-                   help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); "
-                        "EXPORTER_TOKEN sets it directly")
+    p.add_argument(
+        "--listen-address",
+        default=env_default("EXPORTER_LISTEN_ADDRESS", "127.0.0.1"),
+        help="address to listen on (EXPORTER_LISTEN_ADDRESS, default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=env_default("EXPORTER_PORT", 9470),
+        help="port to listen on (EXPORTER_PORT, default 9470)",
+    )
+    p.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=env_default("EXPORTER_GRACE_SECONDS", d.grace_seconds),
+        help="how long a call's series outlive call.ended (EXPORTER_GRACE_SECONDS)",
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=env_default("EXPORTER_IDLE_SECONDS", d.idle_seconds),
+        help="expire a call with no event for this long (EXPORTER_IDLE_SECONDS)",
+    )
+    p.add_argument(
+        "--label-limit",
+        type=int,
+        default=env_default("EXPORTER_LABEL_LIMIT", d.label_values),
+        help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)",
+    )
+    p.add_argument(
+        "--max-live-calls",
+        type=int,
+        default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
+        help="refuse events of new calls beyond this many live calls (EXPORTER_MAX_LIVE_CALLS)",
+    )
+    p.add_argument(
+        "--report-ttl-seconds",
+        type=float,
+        default=env_default("EXPORTER_REPORT_TTL_SECONDS", d.report_ttl_seconds),
+        help="drop a worker's, breaker's or provider's last reported value after this long without "
+        "a report (EXPORTER_REPORT_TTL_SECONDS)",
+    )
+    p.add_argument(
+        "--dedup-seconds",
+        type=float,
+        default=env_default("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
+        help="how long an event id is remembered (EXPORTER_DEDUP_SECONDS)",
+    )
+    p.add_argument(
+        "--max-age-seconds",
+        type=float,
+        default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
+        help="refuse events older than this (EXPORTER_MAX_AGE_SECONDS)",
+    )
+    p.add_argument(
+        "--max-future-seconds",
+        type=float,
+        default=env_default("EXPORTER_MAX_FUTURE_SECONDS", d.max_future_seconds),
+        help="refuse events this far in the future (EXPORTER_MAX_FUTURE_SECONDS)",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=env_default("EXPORTER_MAX_BODY_BYTES", 5 * 1024 * 1024),
+        help="largest request body accepted (EXPORTER_MAX_BODY_BYTES)",
+    )
+    p.add_argument(
+        "--max-batch",
+        type=int,
+        default=env_default("EXPORTER_MAX_BATCH", 10_000),
+        help="most events in one request (EXPORTER_MAX_BATCH)",
+    )
+    p.add_argument(
+        "--price-table",
+        default=env_default("EXPORTER_PRICE_TABLE", None),
+        help="YAML price table laid over the defaults (EXPORTER_PRICE_TABLE)",
+    )
+    p.add_argument(
+        "--token-file",
+        default=env_default("EXPORTER_TOKEN_FILE", None),
+        help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
+    )
     return p.parse_args(argv)
 
 
@@ -70,13 +120,24 @@ def main(argv=None) -> int:
     except (PriceTableError, OSError) as exc:
         print(f"voice-exporter: {exc}", file=sys.stderr)
         return 2
-    limits = Limits(label_values=args.label_limit, grace_seconds=args.grace_seconds,
-                    idle_seconds=args.idle_seconds, dedup_seconds=args.dedup_seconds,
-                    max_live_calls=args.max_live_calls, max_age_seconds=args.max_age_seconds,
-                    max_future_seconds=args.max_future_seconds, report_ttl_seconds=args.report_ttl_seconds)
+    limits = Limits(
+        label_values=args.label_limit,
+        grace_seconds=args.grace_seconds,
+        idle_seconds=args.idle_seconds,
+        dedup_seconds=args.dedup_seconds,
+        max_live_calls=args.max_live_calls,
+        max_age_seconds=args.max_age_seconds,
+        max_future_seconds=args.max_future_seconds,
+        report_ttl_seconds=args.report_ttl_seconds,
+    )
     exporter = Exporter(limits, prices)
-    server = ExporterServer((args.listen_address, args.port), exporter, token=token,
-                            max_body_bytes=args.max_body_bytes, max_events=args.max_batch)
+    server = ExporterServer(
+        (args.listen_address, args.port),
+        exporter,
+        token=token,
+        max_body_bytes=args.max_body_bytes,
+        max_events=args.max_batch,
+    )
     stop = threading.Event()
 
     def sweeper():
@@ -85,8 +146,12 @@ def main(argv=None) -> int:
 
     threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
     server.ready.set()
-    log.info("listening on http://%s:%d (token %s)", args.listen_address, server.server_address[1],
-             "required" if token else "not required")
+    log.info(
+        "listening on http://%s:%d (token %s)",
+        args.listen_address,
+        server.server_address[1],
+        "required" if token else "not required",
+    )
     serve_until_signalled(server, log, stop)
     return 0
 

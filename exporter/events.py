@@ -60,6 +60,7 @@ class Field:
                 if high is not None and value > high:
                     return f"must be <= {high:g}"
                 return None
+
             return check_number
         if kind == "boolean":
             return lambda value: None if value is True or value is False else "must be true or false"
@@ -74,6 +75,7 @@ class Field:
             if len(value) > MAX_LABEL_LENGTH:
                 return f"must be at most {MAX_LABEL_LENGTH} characters"
             return None
+
         return check_string
 
     def json_schema(self) -> dict[str, Any]:
@@ -174,8 +176,7 @@ TYPES: dict[str, dict[str, Field]] = {
     },
     "interruption": {
         "kind": Field("enum", "What happened.", True, choices=("barge_in", "false_interruption")),
-        "reaction_seconds": _seconds("Barge-in reaction: caller starts speaking to agent audio stopping",
-                                     maximum=60.0),
+        "reaction_seconds": _seconds("Barge-in reaction: caller starts speaking to agent audio stopping", maximum=60.0),
     },
     "state": {
         "state": Field("enum", "Conversation state.", choices=CONVERSATION_STATES),
@@ -185,8 +186,7 @@ TYPES: dict[str, dict[str, Field]] = {
     "health": {
         "worker": Field("string", "Worker name."),
         "memory_ratio": _ratio("Worker memory use of its limit"),
-        "cpu_ratio": Field("number", "Worker CPU use of its allowance (may exceed 1 briefly).", minimum=0,
-                           maximum=64),
+        "cpu_ratio": Field("number", "Worker CPU use of its allowance (may exceed 1 briefly).", minimum=0, maximum=64),
         "active_calls": _count("Calls the worker handles."),
         "breaker": Field("string", "Circuit breaker name."),
         "breaker_state": Field("enum", "Circuit breaker state.", choices=tuple(BREAKER_STATES)),
@@ -196,15 +196,19 @@ TYPES: dict[str, dict[str, Field]] = {
     "error": {
         "component": Field("string", "Component that failed (stt, llm, tts, transport, ...).", True),
         "kind": Field("string", "Kind of error (timeout, rate_limited, http_5xx, ...).", True),
-        "service": Field("enum", "Service the failed request went to, when it was a provider request.",
-                         choices=SERVICES),
+        "service": Field(
+            "enum", "Service the failed request went to, when it was a provider request.", choices=SERVICES
+        ),
     },
 }
 
 # Attributes that only make sense together.
 TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
-    "health": (("worker", "memory_ratio", "cpu_ratio", "active_calls"), ("breaker", "breaker_state"),
-               ("service", "up")),
+    "health": (
+        ("worker", "memory_ratio", "cpu_ratio", "active_calls"),
+        ("breaker", "breaker_state"),
+        ("service", "up"),
+    ),
 }
 
 ENVELOPE["type"] = Field("enum", "Event type.", True, choices=tuple(TYPES))
@@ -240,9 +244,11 @@ class InvalidEvent(ValueError):
 _ENVELOPE_CHECKS = {key: field.check for key, field in ENVELOPE.items()}
 # type -> (attribute checks, required attributes, whether call_id is required)
 _TYPE_CHECKS = {
-    etype: ({key: field.check for key, field in spec.items()},
-            tuple(key for key, field in spec.items() if field.required),
-            etype in CALL_SCOPED)
+    etype: (
+        {key: field.check for key, field in spec.items()},
+        tuple(key for key, field in spec.items() if field.required),
+        etype in CALL_SCOPED,
+    )
     for etype, spec in TYPES.items()
 }
 _TYPE_NAMES = ", ".join(TYPES)
@@ -297,8 +303,7 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
         for group in TOGETHER["health"]:
             present = [k for k in group if k in attrs]
             if present and group[0] not in attrs:
-                raise InvalidEvent("missing_field",
-                                   f"attrs.{group[0]} is required with {', '.join(present)}")
+                raise InvalidEvent("missing_field", f"attrs.{group[0]} is required with {', '.join(present)}")
     return event
 
 
@@ -327,7 +332,7 @@ def json_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": f"Voice engine event, schema {SCHEMA_VERSION}",
         "description": "One event sent to the exporter's POST /v1/events. A request body is one event, "
-                       "a JSON array of events, or NDJSON (one event per line).",
+        "a JSON array of events, or NDJSON (one event per line).",
         "type": "object",
         "required": ["type", "ts"],
         "additionalProperties": False,

@@ -12,7 +12,7 @@ def escape(value: str) -> str:
 
 def label_text(names, values) -> str:
     """``name="value",...`` for the inside of the braces."""
-    return ",".join(f'{name}="{escape(value)}"' for name, value in zip(names, values))
+    return ",".join(f'{name}="{escape(value)}"' for name, value in zip(names, values, strict=False))
 
 
 def header(name: str, help: str, type: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from voice_monitoring.shared import catalogue
 from voice_monitoring.exporter.exposition import header, label_text, sample
+from voice_monitoring.shared import catalogue
 
 
 class CounterValue:
@@ -54,8 +54,7 @@ class FleetMetrics:
     """Every catalogued exporter metric that is not per-call; ``child(name, *labels)`` is its series."""
 
     def __init__(self):
-        self._metrics = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER)
-                         if m.scope != catalogue.PER_CALL}
+        self._metrics = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER) if m.scope != catalogue.PER_CALL}
         self._series: dict[str, dict[tuple[str, ...], object]] = {name: {} for name in self._metrics}
         self._children: dict[tuple, object] = {}
         for m in self._metrics.values():
@@ -89,7 +88,7 @@ class FleetMetrics:
                     continue
                 prefix = text + "," if text else ""
                 cumulative = 0
-                for bound, count in zip(m.buckets, value.counts):
+                for bound, count in zip(m.buckets, value.counts, strict=False):
                     cumulative += count
                     out.append(sample(f"{name}_bucket", f'{prefix}le="{float(bound)!r}"', cumulative) + "\n")
                 out.append(sample(f"{name}_bucket", f'{prefix}le="+Inf"', value.count) + "\n")

@@ -23,8 +23,13 @@ TURN_COMPONENTS = (
     ("tts_ttfb_seconds", "tts_ttfb", "tts"),
     ("endpointing_seconds", "endpointing", None),
 )
-SERVICE_OF_COMPONENT = {"stt": "stt", "llm_ttft": "llm", "tts_ttfb": "tts", "network": "transport",
-                        "endpointing": "stt"}
+SERVICE_OF_COMPONENT = {
+    "stt": "stt",
+    "llm_ttft": "llm",
+    "tts_ttfb": "tts",
+    "network": "transport",
+    "endpointing": "stt",
+}
 AGENT_STAGES = ("tts_out", "agent_out")
 
 
@@ -56,10 +61,18 @@ class Exporter:
         self._seen_order: deque[tuple[float, str]] = deque()
         self._reported: dict[tuple, float] = {}  # (metric, labels) of last-reported gauges -> when
         self._handlers = {
-            "call.started": self._call_started, "call.ended": self._call_ended, "turn": self._turn,
-            "latency": self._latency, "usage": self._usage, "cost": self._cost, "audio": self._audio,
-            "transport": self._transport, "interruption": self._interruption, "state": self._state,
-            "health": self._health, "error": self._error,
+            "call.started": self._call_started,
+            "call.ended": self._call_ended,
+            "turn": self._turn,
+            "latency": self._latency,
+            "usage": self._usage,
+            "cost": self._cost,
+            "audio": self._audio,
+            "transport": self._transport,
+            "interruption": self._interruption,
+            "state": self._state,
+            "health": self._health,
+            "error": self._error,
         }
 
     # --- ingest -----------------------------------------------------------------
@@ -88,7 +101,7 @@ class Exporter:
                         raise
                     except Exception as exc:  # a bug of ours must not take the batch or the service down
                         log.exception("applying a %s event failed", etype)
-                        raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}")
+                        raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}") from exc
                 except InvalidEvent as exc:
                     rejected.append({"index": index, "error": str(exc)})
                     label = etype if isinstance(etype, str) and etype in self._handlers else "unknown"
@@ -160,14 +173,18 @@ class Exporter:
         call_id = event.get("call_id")
         call = self.table.calls.get(call_id) if call_id is not None else None
         lbl = self._lbl
-        tenant, provider, pipeline = lbl(event, "tenant", call), lbl(event, "provider", call), \
-            lbl(event, "pipeline", call)
+        tenant, provider, pipeline = (
+            lbl(event, "tenant", call),
+            lbl(event, "provider", call),
+            lbl(event, "pipeline", call),
+        )
         if call_id is not None and call is None:
             if self.table.recently_removed(call_id):
                 raise InvalidEvent("call_expired", f"call {call_id} has ended and its series were removed")
             if len(self.table.calls) >= self.limits.max_live_calls:
-                raise InvalidEvent("too_many_calls",
-                                   f"the exporter already tracks {self.limits.max_live_calls} live calls")
+                raise InvalidEvent(
+                    "too_many_calls", f"the exporter already tracks {self.limits.max_live_calls} live calls"
+                )
             call = self.table.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
         if call is not None:
             call.last_seen = now
@@ -205,8 +222,9 @@ class Exporter:
             raise InvalidEvent("call_already_ended", f"call {event['call_id']} has already ended")
         call, tenant, provider, pipeline = self._labels(event, now)
         f = self.fleet
-        f.child("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline,
-                normalize_reason(attrs["reason"])).inc()
+        f.child(
+            "ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, normalize_reason(attrs["reason"])
+        ).inc()
         f.child("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
         self._settle(call)
         f.child("ai_agent_call_cost_usd", call.tenant).observe(call.running_cost())
@@ -277,8 +295,9 @@ class Exporter:
             self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
             return
         call.usage.append((service, provider, unit, model, quantity))
-        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + \
-            self.prices.price(service, provider, model, unit, quantity)
+        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + self.prices.price(
+            service, provider, model, unit, quantity
+        )
 
     def _cost(self, event, attrs, now):
         call, tenant, provider, _ = self._labels(event, now)
@@ -375,12 +394,13 @@ class Exporter:
             call.audio_capture = capture
 
     def _health(self, event, attrs, now):
-        f = self.fleet
         if "worker" in attrs:
             worker = self.label("worker", attrs["worker"])
-            for key, name in (("memory_ratio", "ai_agent_worker_memory_ratio"),
-                              ("cpu_ratio", "ai_agent_worker_cpu_ratio"),
-                              ("active_calls", "ai_agent_worker_active_calls")):
+            for key, name in (
+                ("memory_ratio", "ai_agent_worker_memory_ratio"),
+                ("cpu_ratio", "ai_agent_worker_cpu_ratio"),
+                ("active_calls", "ai_agent_worker_active_calls"),
+            ):
                 if key in attrs:
                     self._report(now, attrs[key], name, worker)
         if "breaker" in attrs and "breaker_state" in attrs:
@@ -393,8 +413,9 @@ class Exporter:
     def _error(self, event, attrs, now):
         _, _, provider, _ = self._labels(event, now)
         f = self.fleet
-        f.child("ai_agent_errors_total", self.label("component", attrs["component"]),
-                self.label("kind", attrs["kind"])).inc()
+        f.child(
+            "ai_agent_errors_total", self.label("component", attrs["component"]), self.label("kind", attrs["kind"])
+        ).inc()
         if "service" in attrs:
             status = "timeout" if "timeout" in attrs["kind"] else "error"
             f.child("ai_agent_provider_requests_total", provider, attrs["service"], status).inc()

@@ -65,12 +65,12 @@ class PriceTable:
         return found
 
     @classmethod
-    def default(cls) -> "PriceTable":
+    def default(cls) -> PriceTable:
         text = resources.files("voice_monitoring.exporter").joinpath("prices.yaml").read_text()
         return cls(yaml.safe_load(text))
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "PriceTable":
+    def load(cls, path: str | Path | None) -> PriceTable:
         """The default table, with the services and providers of ``path`` laid over it."""
         table = cls.default()._table
         if path:

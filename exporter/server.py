@@ -8,8 +8,8 @@ import threading
 import orjson
 
 from voice_monitoring.exporter.exposition import CONTENT_TYPE
-from voice_monitoring.shared.http_service import Handler, Server
 from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.shared.http_service import Handler, Server
 
 JSON_TYPES = {"application/json"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
@@ -60,8 +60,14 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
 
 
 class ExporterServer(Server):
-    def __init__(self, address, exporter: Exporter, token: str | None = None,
-                 max_body_bytes: int = 5 * 1024 * 1024, max_events: int = 10_000):
+    def __init__(
+        self,
+        address,
+        exporter: Exporter,
+        token: str | None = None,
+        max_body_bytes: int = 5 * 1024 * 1024,
+        max_events: int = 10_000,
+    ):
         super().__init__(address, _Handler)
         self.exporter = exporter
         self.token = token
@@ -119,8 +125,7 @@ class _Handler(Handler):
         broken_at = {b["index"] for b in broken}
         if broken:
             server.exporter.reject_unparsable(len(broken), "malformed_json")
-        accepted, duplicates, rejected = server.exporter.ingest([e for i, e in enumerate(events)
-                                                                if i not in broken_at])
+        accepted, duplicates, rejected = server.exporter.ingest([e for i, e in enumerate(events) if i not in broken_at])
         if broken:
             rejected = _reindex(rejected, broken_at) + broken
             rejected.sort(key=lambda r: r["index"])

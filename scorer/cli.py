@@ -9,39 +9,74 @@ import threading
 
 from prometheus_client import disable_created_metrics
 
-from voice_monitoring.shared.http_service import env_default, serve_until_signalled
 from voice_monitoring.scorer.inputs import InputReader
 from voice_monitoring.scorer.promql import PrometheusClient
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
 from voice_monitoring.scorer.thresholds import ThresholdsError, load
+from voice_monitoring.shared.http_service import env_default, serve_until_signalled
 
 log = logging.getLogger("voice-scorer")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-scorer", description="Score live calls from the exporter's series.")
-    p.add_argument("--prometheus-url", default=env_default("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
-                   help="Prometheus to query (SCORER_PROMETHEUS_URL)")
-    p.add_argument("--listen-address", default=env_default("SCORER_LISTEN_ADDRESS", "127.0.0.1"),
-                   help="address to listen on (SCORER_LISTEN_ADDRESS, default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=env_default("SCORER_PORT", 9471),
-                   help="port to listen on (SCORER_PORT, default 9471)")
-    p.add_argument("--interval", type=float, default=env_default("SCORER_INTERVAL", 30.0),
-                   help="seconds between scoring cycles (SCORER_INTERVAL)")
-    p.add_argument("--query-timeout", type=float, default=env_default("SCORER_QUERY_TIMEOUT", 10.0),
-                   help="seconds a query may take (SCORER_QUERY_TIMEOUT)")
-    p.add_argument("--job", default=env_default("SCORER_JOB", "voice_exporter"),
-                   help="Prometheus job of the exporter; empty for any (SCORER_JOB)")
-    p.add_argument("--thresholds", default=env_default("SCORER_THRESHOLDS", None),
-                   help="YAML or JSON file overriding the default thresholds (SCORER_THRESHOLDS)")
-    p.add_argument("--call-grace-seconds", type=float, default=env_default("SCORER_CALL_GRACE_SECONDS", 60.0),
-                   help="keep publishing a call this long after its inputs disappear (SCORER_CALL_GRACE_SECONDS)")
-    p.add_argument("--expire-after-cycles", type=int, default=env_default("SCORER_EXPIRE_AFTER_CYCLES", 3),
-                   help="withdraw all scores after this many intervals without a successful read "
-                        "(SCORER_EXPIRE_AFTER_CYCLES)")
-    p.add_argument("--max-backoff-seconds", type=float, default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
-                   help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)")
+    p.add_argument(
+        "--prometheus-url",
+        default=env_default("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
+        help="Prometheus to query (SCORER_PROMETHEUS_URL)",
+    )
+    p.add_argument(
+        "--listen-address",
+        default=env_default("SCORER_LISTEN_ADDRESS", "127.0.0.1"),
+        help="address to listen on (SCORER_LISTEN_ADDRESS, default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=env_default("SCORER_PORT", 9471),
+        help="port to listen on (SCORER_PORT, default 9471)",
+    )
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=env_default("SCORER_INTERVAL", 30.0),
+        help="seconds between scoring cycles (SCORER_INTERVAL)",
+    )
+    p.add_argument(
+        "--query-timeout",
+        type=float,
+        default=env_default("SCORER_QUERY_TIMEOUT", 10.0),
+        help="seconds a query may take (SCORER_QUERY_TIMEOUT)",
+    )
+    p.add_argument(
+        "--job",
+        default=env_default("SCORER_JOB", "voice_exporter"),
+        help="Prometheus job of the exporter; empty for any (SCORER_JOB)",
+    )
+    p.add_argument(
+        "--thresholds",
+        default=env_default("SCORER_THRESHOLDS", None),
+        help="YAML or JSON file overriding the default thresholds (SCORER_THRESHOLDS)",
+    )
+    p.add_argument(
+        "--call-grace-seconds",
+        type=float,
+        default=env_default("SCORER_CALL_GRACE_SECONDS", 60.0),
+        help="keep publishing a call this long after its inputs disappear (SCORER_CALL_GRACE_SECONDS)",
+    )
+    p.add_argument(
+        "--expire-after-cycles",
+        type=int,
+        default=env_default("SCORER_EXPIRE_AFTER_CYCLES", 3),
+        help="withdraw all scores after this many intervals without a successful read (SCORER_EXPIRE_AFTER_CYCLES)",
+    )
+    p.add_argument(
+        "--max-backoff-seconds",
+        type=float,
+        default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
+        help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)",
+    )
     args = p.parse_args(argv)
     if args.interval <= 0 or args.query_timeout <= 0 or args.expire_after_cycles < 1:
         p.error("--interval and --query-timeout must be positive, --expire-after-cycles at least 1")
@@ -58,13 +93,24 @@ def main(argv=None) -> int:
         print(f"voice-scorer: {exc}", file=sys.stderr)
         return 2
     reader = InputReader(PrometheusClient(args.prometheus_url, args.query_timeout), job=args.job or None)
-    scorer = Scorer(reader, thresholds, interval=args.interval, call_grace_seconds=args.call_grace_seconds,
-                    expire_after_cycles=args.expire_after_cycles, max_backoff_seconds=args.max_backoff_seconds)
+    scorer = Scorer(
+        reader,
+        thresholds,
+        interval=args.interval,
+        call_grace_seconds=args.call_grace_seconds,
+        expire_after_cycles=args.expire_after_cycles,
+        max_backoff_seconds=args.max_backoff_seconds,
+    )
     server = ScorerServer((args.listen_address, args.port), scorer)
     stop = threading.Event()
     threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True).start()
-    log.info("listening on http://%s:%d, scoring every %gs from %s", args.listen_address,
-             server.server_address[1], args.interval, args.prometheus_url)
+    log.info(
+        "listening on http://%s:%d, scoring every %gs from %s",
+        args.listen_address,
+        server.server_address[1],
+        args.interval,
+        args.prometheus_url,
+    )
     serve_until_signalled(server, log, stop)
     reader.close()
     return 0

@@ -47,7 +47,7 @@ def delay_impairment(ta_seconds: float, params: EModel = DEFAULTS.emodel) -> flo
     if ta_ms <= 100.0:
         return params.id_baseline
     x = math.log10(ta_ms / 100.0) / math.log10(2.0)
-    idd = 25.0 * ((1.0 + x ** 6) ** (1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0) ** 6) ** (1.0 / 6.0) + 2.0)
+    idd = 25.0 * ((1.0 + x**6) ** (1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0) ** 6) ** (1.0 / 6.0) + 2.0)
     return params.id_baseline + idd
 
 

@@ -15,10 +15,10 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from voice_monitoring.shared import catalogue
 from voice_monitoring.scorer.emodel import Transport
 from voice_monitoring.scorer.model import CallInputs
 from voice_monitoring.scorer.promql import PrometheusClient, QueryError
+from voice_monitoring.shared import catalogue
 
 
 def _name(metric_name: str) -> str:
@@ -39,6 +39,7 @@ JITTER = _name("ai_agent_call_transport_jitter_seconds")
 LOSS = _name("ai_agent_call_transport_packet_loss_ratio")
 BURST = _name("ai_agent_call_transport_burst_ratio")
 CODEC_INFO = _name("ai_agent_call_codec_info")
+
 
 @dataclass(frozen=True)
 class Query:
@@ -147,8 +148,14 @@ def merge(results: list[list[dict]]) -> dict[str, CallSample]:
 class InputReader:
     """Reads all calls' inputs: ``len(queries)`` instant queries per read, sent concurrently."""
 
-    def __init__(self, client: PrometheusClient, job: str | None = "voice_exporter",
-                 queries: tuple[Query, ...] = QUERIES, on_query=None, on_error=None):
+    def __init__(
+        self,
+        client: PrometheusClient,
+        job: str | None = "voice_exporter",
+        queries: tuple[Query, ...] = QUERIES,
+        on_query=None,
+        on_error=None,
+    ):
         self.client = client
         self.queries = [q.expr(job) for q in queries]
         self.on_query = on_query or (lambda: None)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from voice_monitoring.shared import catalogue
 from voice_monitoring.scorer.model import FACTORS
+from voice_monitoring.shared import catalogue
 
 QUERY_ERROR_REASONS = ("timeout", "http", "parse")
 
@@ -40,7 +40,8 @@ class _PerCallCollector:
 
     def collect(self):
         score, band, penalty, insufficient, mos, r_factor = (
-            _family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR))
+            _family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)
+        )
         for record in self._records():
             labels = [record.call_id, record.provider, record.tenant]
             a = record.assessment
@@ -64,10 +65,12 @@ class ScorerMetrics:
         self.registry = registry or CollectorRegistry()
         self.registry.register(_PerCallCollector(records))
         r = self.registry
-        self.final_score = Histogram(FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels,
-                                     buckets=FINAL_SCORE.buckets, registry=r)
-        self.cycle_seconds = Histogram(CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels,
-                                       buckets=CYCLE_SECONDS.buckets, registry=r)
+        self.final_score = Histogram(
+            FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels, buckets=FINAL_SCORE.buckets, registry=r
+        )
+        self.cycle_seconds = Histogram(
+            CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels, buckets=CYCLE_SECONDS.buckets, registry=r
+        )
         self.last_success = Gauge(LAST_SUCCESS.name, LAST_SUCCESS.help, LAST_SUCCESS.labels, registry=r)
         self.queries = Counter(QUERIES.name, QUERIES.help, QUERIES.labels, registry=r)
         self.query_errors = Counter(QUERY_ERRORS.name, QUERY_ERRORS.help, QUERY_ERRORS.labels, registry=r)

@@ -39,8 +39,9 @@ class PrometheusClient:
         try:
             body = response.json()
         except ValueError:
-            raise QueryError("http" if response.status_code >= 400 else "parse",
-                             f"HTTP {response.status_code}, body is not JSON") from None
+            raise QueryError(
+                "http" if response.status_code >= 400 else "parse", f"HTTP {response.status_code}, body is not JSON"
+            ) from None
         if not isinstance(body, dict):
             raise QueryError("parse", f"HTTP {response.status_code}, body is not a JSON object")
         if response.status_code >= 400 or body.get("status") != "success":

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from voice_monitoring.shared.http_service import Handler, Server
 from voice_monitoring.scorer.service import Scorer
+from voice_monitoring.shared.http_service import Handler, Server
 
 
 class ScorerServer(Server):
@@ -32,13 +32,15 @@ class _Handler(Handler):
             else:
                 self.send_json(503, {"status": "not ready", "health": scorer.health()})
         elif path.startswith("/calls/") and len(path) > len("/calls/"):
-            call_id = unquote(path[len("/calls/"):])
+            call_id = unquote(path[len("/calls/") :])
             found = scorer.call(call_id)
             if found is not None:
                 self.send_json(200, found)
             elif scorer.expired:
-                self.send_json(503, {"error": "scores expired: no successful read of Prometheus recently",
-                                 "health": scorer.health()})
+                self.send_json(
+                    503,
+                    {"error": "scores expired: no successful read of Prometheus recently", "health": scorer.health()},
+                )
             else:
                 self.send_json(404, {"error": f"no live call {call_id!r}"})
         else:

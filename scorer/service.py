@@ -32,36 +32,57 @@ class CallRecord:
     def to_json(self, th: Thresholds) -> dict:
         a = self.assessment
         factors = {
-            name: {"value": round(a.values[name], 4),
-                   "penalty": round(a.penalties[name], 3) if not a.insufficient_data else None,
-                   "max": getattr(th.penalties, name).maximum}
+            name: {
+                "value": round(a.values[name], 4),
+                "penalty": round(a.penalties[name], 3) if not a.insufficient_data else None,
+                "max": getattr(th.penalties, name).maximum,
+            }
             for name in FACTORS
         }
         out = {
-            "call_id": self.call_id, "provider": self.provider, "tenant": self.tenant,
-            "ended": self.ended, "insufficient_data": a.insufficient_data,
+            "call_id": self.call_id,
+            "provider": self.provider,
+            "tenant": self.tenant,
+            "ended": self.ended,
+            "insufficient_data": a.insufficient_data,
             "score": round(a.score, 2) if a.score is not None else None,
-            "band": a.band, "band_name": BAND_NAMES[a.band] if a.band is not None else None,
-            "score_band": a.score_band, "gate_band": a.gate_band,
+            "band": a.band,
+            "band_name": BAND_NAMES[a.band] if a.band is not None else None,
+            "score_band": a.score_band,
+            "gate_band": a.gate_band,
             "factors": factors,
             "inputs": dict(sorted(self.sample.values.items())),
             "codec": self.sample.codec,
             "updated_at": self.last_seen,
         }
         e = self.estimate
-        out["emodel"] = None if e is None else {
-            "r_factor": round(e.r_factor, 2), "mos": round(e.mos, 3),
-            "one_way_delay_seconds": round(e.one_way_delay_seconds, 4),
-            "delay_impairment": round(e.delay_impairment, 3),
-            "equipment_impairment": round(e.equipment_impairment, 3), "codec": e.codec,
-        }
+        out["emodel"] = (
+            None
+            if e is None
+            else {
+                "r_factor": round(e.r_factor, 2),
+                "mos": round(e.mos, 3),
+                "one_way_delay_seconds": round(e.one_way_delay_seconds, 4),
+                "delay_impairment": round(e.delay_impairment, 3),
+                "equipment_impairment": round(e.equipment_impairment, 3),
+                "codec": e.codec,
+            }
+        )
         return out
 
 
 class Scorer:
-    def __init__(self, reader: InputReader, thresholds: Thresholds, interval: float = 30.0,
-                 call_grace_seconds: float = 60.0, expire_after_cycles: int = 3,
-                 max_backoff_seconds: float = 300.0, clock=time.time, metrics: ScorerMetrics | None = None):
+    def __init__(
+        self,
+        reader: InputReader,
+        thresholds: Thresholds,
+        interval: float = 30.0,
+        call_grace_seconds: float = 60.0,
+        expire_after_cycles: int = 3,
+        max_backoff_seconds: float = 300.0,
+        clock=time.time,
+        metrics: ScorerMetrics | None = None,
+    ):
         self.reader = reader
         self.thresholds = thresholds
         self.interval = interval
@@ -129,8 +150,16 @@ class Scorer:
     def _record(self, sample: CallSample, now: float) -> CallRecord:
         transport = sample.transport()
         estimate = emodel.estimate(transport, self.thresholds.emodel) if transport.measured() else None
-        return CallRecord(sample.call_id, sample.provider, sample.tenant, sample.ended,
-                          assess(sample.inputs(), self.thresholds), estimate, sample, now)
+        return CallRecord(
+            sample.call_id,
+            sample.provider,
+            sample.tenant,
+            sample.ended,
+            assess(sample.inputs(), self.thresholds),
+            estimate,
+            sample,
+            now,
+        )
 
     def _observe_final_scores(self, records) -> None:
         for record in records:

@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import requests
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram
 
+from tests import harness
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.server import parse_body
 from voice_monitoring.exporter.simulator import Simulator
-from tests import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 free_port, wait_for = harness.free_port, harness.wait_for
@@ -33,8 +33,13 @@ BATCH = 100
 
 def baseline_observe_per_second(n: int = 300_000) -> float:
     registry = CollectorRegistry()
-    h = Histogram("bench_seconds", "baseline", ["pipeline", "provider"], registry=registry,
-                  buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0))
+    h = Histogram(
+        "bench_seconds",
+        "baseline",
+        ["pipeline", "provider"],
+        registry=registry,
+        buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0),
+    )
     start = time.process_time()
     for i in range(n):
         h.labels("cascade", "deepgram").observe(0.1 + (i % 50) / 10)
@@ -43,7 +48,7 @@ def baseline_observe_per_second(n: int = 300_000) -> float:
 
 def simulated_batches(calls: int) -> list[bytes]:
     events = Simulator("http://127.0.0.1:1", seed=11).generate(calls)
-    return [json.dumps(events[i:i + BATCH]).encode() for i in range(0, len(events), BATCH)]
+    return [json.dumps(events[i : i + BATCH]).encode() for i in range(0, len(events), BATCH)]
 
 
 def ingest_per_second(batches: list[bytes]) -> tuple[float, int]:
@@ -66,14 +71,29 @@ def render_ms(live_calls: int) -> tuple[float, int]:
         batch = []
         for i in range(start, min(start + 1000, live_calls)):
             c = {"call_id": f"call-{i:06d}"}
-            batch.append({"type": "call.started", "ts": now, "tenant": "acme", "provider": "deepgram",
-                          "pipeline": "cascade", "attrs": {"codec": "pcmu"}, **c})
-            batch += [{"type": "turn", "ts": now, "attrs": {"latency_seconds": 0.5 + j / 10}, **c}
-                      for j in range(4)]
-            batch.append({"type": "audio", "ts": now, "attrs": {"underflow": 1, "codec_alignment": True,
-                                                               "rms": 0.1}, **c})
-            batch.append({"type": "transport", "ts": now, "attrs": {"rtt_seconds": 0.05, "jitter_seconds": 0.004,
-                                                                   "packet_loss_ratio": 0.001}, **c})
+            batch.append(
+                {
+                    "type": "call.started",
+                    "ts": now,
+                    "tenant": "acme",
+                    "provider": "deepgram",
+                    "pipeline": "cascade",
+                    "attrs": {"codec": "pcmu"},
+                    **c,
+                }
+            )
+            batch += [{"type": "turn", "ts": now, "attrs": {"latency_seconds": 0.5 + j / 10}, **c} for j in range(4)]
+            batch.append(
+                {"type": "audio", "ts": now, "attrs": {"underflow": 1, "codec_alignment": True, "rms": 0.1}, **c}
+            )
+            batch.append(
+                {
+                    "type": "transport",
+                    "ts": now,
+                    "attrs": {"rtt_seconds": 0.05, "jitter_seconds": 0.004, "packet_loss_ratio": 0.001},
+                    **c,
+                }
+            )
         exporter.ingest(batch)
     times, size = [], 0
     for _ in range(5):
@@ -94,9 +114,19 @@ def http_figures(batches: list[bytes], churn_calls: int) -> dict:
     """Against a real exporter process: ingest over HTTP, latency per batch, memory through call churn."""
     port = free_port()
     grace = 3
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "voice-exporter"), "--port", str(port),
-                             "--grace-seconds", str(grace), "--max-live-calls", "200000"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "voice-exporter"),
+            "--port",
+            str(port),
+            "--grace-seconds",
+            str(grace),
+            "--max-live-calls",
+            "200000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     out = {}
     try:
@@ -125,12 +155,16 @@ def http_figures(batches: list[bytes], churn_calls: int) -> dict:
                 batch = []
                 for i in range(first, first + 200):
                     c = {"call_id": f"churn{round_}-{i:07d}"}
-                    batch.append({"type": "call.started", "ts": now, "tenant": "acme", "provider": "deepgram",
-                                  **c})
-                    batch += [{"type": "turn", "ts": now, "attrs": {"latency_seconds": 0.6}, **c}
-                              for _ in range(3)]
-                    batch.append({"type": "call.ended", "ts": now,
-                                  "attrs": {"duration_seconds": 30, "reason": "user_hangup"}, **c})
+                    batch.append({"type": "call.started", "ts": now, "tenant": "acme", "provider": "deepgram", **c})
+                    batch += [{"type": "turn", "ts": now, "attrs": {"latency_seconds": 0.6}, **c} for _ in range(3)]
+                    batch.append(
+                        {
+                            "type": "call.ended",
+                            "ts": now,
+                            "attrs": {"duration_seconds": 30, "reason": "user_hangup"},
+                            **c,
+                        }
+                    )
                 assert session.post(f"{url}/v1/events", json=batch).status_code == 200
                 if first % 10_000 == 0:
                     peak = max(peak, rss_mib(proc.pid))
@@ -163,24 +197,30 @@ def main() -> int:
     baseline = max(baselines)
     best, count = max(rates)
     print(f"baseline: prometheus_client labelled observe()    {baseline:12,.0f} /s")
-    print(f"ingest in-process, batches of {BATCH}, simulator mix {best:12,.0f} events/s "
-          f"({best / baseline:.2f}x baseline; {count:,} events, best of 3)")
+    print(
+        f"ingest in-process, batches of {BATCH}, simulator mix {best:12,.0f} events/s "
+        f"({best / baseline:.2f}x baseline; {count:,} events, best of 3)"
+    )
     for calls in (1000, 10_000):
         ms, size = render_ms(calls)
         print(f"/metrics render with {calls:>6,} live calls          {ms:9.1f} ms ({size / 1e6:.1f} MB)")
     figures = http_figures(batches[:400], churn)
-    print(f"ingest over HTTP (1 client, keep-alive)          {figures['http_events_per_s']:12,.0f} events/s "
-          f"({figures['http_events_per_s'] / baseline:.2f}x baseline)")
-    print(f"ingest latency per batch of {BATCH}: p50 {figures['batch_p50_ms']:.2f} ms, "
-          f"p99 {figures['batch_p99_ms']:.2f} ms")
+    print(
+        f"ingest over HTTP (1 client, keep-alive)          {figures['http_events_per_s']:12,.0f} events/s "
+        f"({figures['http_events_per_s'] / baseline:.2f}x baseline)"
+    )
+    print(
+        f"ingest latency per batch of {BATCH}: p50 {figures['batch_p50_ms']:.2f} ms, "
+        f"p99 {figures['batch_p99_ms']:.2f} ms"
+    )
     print(f"resident memory, two rounds of a churn of {churn:,} calls each (4 turns, grace 3 s):")
-    print(f"  before {figures['rss_start']:.1f} MiB ({figures['live_before_churn']} live calls left by the "
-          f"HTTP phase)")
+    print(f"  before {figures['rss_start']:.1f} MiB ({figures['live_before_churn']} live calls left by the HTTP phase)")
     for r in (1, 2):
-        print(f"  round {r}: peak {figures[f'rss_during_{r}']:.1f} MiB, after grace {figures[f'rss_after_{r}']:.1f} "
-              f"MiB, live calls {figures[f'live_after_{r}']}")
-    print(f"  growth from round 1 to round 2 after grace: "
-          f"{figures['rss_after_2'] - figures['rss_after_1']:+.1f} MiB")
+        print(
+            f"  round {r}: peak {figures[f'rss_during_{r}']:.1f} MiB, after grace {figures[f'rss_after_{r}']:.1f} "
+            f"MiB, live calls {figures[f'live_after_{r}']}"
+        )
+    print(f"  growth from round 1 to round 2 after grace: {figures['rss_after_2'] - figures['rss_after_1']:+.1f} MiB")
     return 0
 
 

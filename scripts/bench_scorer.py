@@ -16,33 +16,68 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from voice_monitoring.shared import catalogue
 from tests.harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for
 from voice_monitoring.scorer.inputs import QUERIES, InputReader, merge, single_query
 from voice_monitoring.scorer.promql import PrometheusClient
 from voice_monitoring.scorer.service import Scorer
 from voice_monitoring.scorer.thresholds import DEFAULTS
+from voice_monitoring.shared import catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
 
 JOB = "voice_exporter"
 TURNS = catalogue.metric("ai_agent_call_turns").name
 
 
 def call_events(call_id: str, rng: random.Random, now: float) -> list[dict]:
-    events = [{"type": "call.started", "ts": now, "call_id": call_id, "tenant": rng.choice(("acme", "globex")),
-               "provider": rng.choice(("deepgram", "openai_realtime")), "attrs": {"codec": "pcmu"}}]
+    events = [
+        {
+            "type": "call.started",
+            "ts": now,
+            "call_id": call_id,
+            "tenant": rng.choice(("acme", "globex")),
+            "provider": rng.choice(("deepgram", "openai_realtime")),
+            "attrs": {"codec": "pcmu"},
+        }
+    ]
     for _ in range(rng.randint(2, 5)):
-        events.append({"type": "turn", "ts": now, "call_id": call_id,
-                       "attrs": {"latency_seconds": round(rng.uniform(0.5, 2.0), 3),
-                                 "agent_speech_seconds": round(rng.uniform(2, 6), 2)}})
-        events.append({"type": "audio", "ts": now, "call_id": call_id,
-                       "attrs": {"stage": "agent_out", "rms": round(rng.uniform(0.05, 0.2), 4),
-                                 "underflow": int(rng.random() < 0.1), "codec_alignment": True}})
-    events.append({"type": "transport", "ts": now, "call_id": call_id,
-                   "attrs": {"rtt_seconds": round(rng.uniform(0.04, 0.2), 3),
-                             "jitter_seconds": round(rng.uniform(0.002, 0.02), 4),
-                             "packet_loss_ratio": round(rng.uniform(0, 0.02), 4), "burst_ratio": 1.0}})
+        events.append(
+            {
+                "type": "turn",
+                "ts": now,
+                "call_id": call_id,
+                "attrs": {
+                    "latency_seconds": round(rng.uniform(0.5, 2.0), 3),
+                    "agent_speech_seconds": round(rng.uniform(2, 6), 2),
+                },
+            }
+        )
+        events.append(
+            {
+                "type": "audio",
+                "ts": now,
+                "call_id": call_id,
+                "attrs": {
+                    "stage": "agent_out",
+                    "rms": round(rng.uniform(0.05, 0.2), 4),
+                    "underflow": int(rng.random() < 0.1),
+                    "codec_alignment": True,
+                },
+            }
+        )
+    events.append(
+        {
+            "type": "transport",
+            "ts": now,
+            "call_id": call_id,
+            "attrs": {
+                "rtt_seconds": round(rng.uniform(0.04, 0.2), 3),
+                "jitter_seconds": round(rng.uniform(0.002, 0.02), 4),
+                "packet_loss_ratio": round(rng.uniform(0, 0.02), 4),
+                "burst_ratio": 1.0,
+            },
+        }
+    )
     return events
 
 
@@ -75,8 +110,13 @@ def time_batched(prom_url: str, cycles: int, queries=QUERIES) -> dict:
     finally:
         reader.close()
     queries = scorer.metrics.registry.get_sample_value(catalogue.metric("ai_agent_scorer_queries_total").name) / cycles
-    return {"seconds": statistics.median(durations), "worst": max(durations), "queries": queries,
-            "calls": len(scorer.records), "scored": sum(r.assessment.score is not None for r in scorer.records.values())}
+    return {
+        "seconds": statistics.median(durations),
+        "worst": max(durations),
+        "queries": queries,
+        "calls": len(scorer.records),
+        "scored": sum(r.assessment.score is not None for r in scorer.records.values()),
+    }
 
 
 def time_per_call(prom_url: str, limit_seconds: float) -> dict:
@@ -102,8 +142,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000,10000", help="live call counts to measure, ascending")
     p.add_argument("--cycles", type=int, default=5, help="scoring cycles timed per size")
-    p.add_argument("--baseline-limit", type=float, default=60.0,
-                   help="seconds the one-query-per-call baseline may run before it is extrapolated")
+    p.add_argument(
+        "--baseline-limit",
+        type=float,
+        default=60.0,
+        help="seconds the one-query-per-call baseline may run before it is extrapolated",
+    )
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     rng = random.Random(5)
@@ -120,27 +164,47 @@ def main(argv=None) -> int:
                     began = time.perf_counter()
                     load_calls(exporter.url, loaded, size - loaded, rng)
                     loaded = size
-                    print(f"posted {size} calls in {time.perf_counter() - began:.1f}s; waiting for a scrape",
-                          file=sys.stderr, flush=True)
-                    wait_for(lambda: live_calls(prom.url) >= size, 120, interval=1.0,
-                             what=f"{size} calls in Prometheus")
+                    print(
+                        f"posted {size} calls in {time.perf_counter() - began:.1f}s; waiting for a scrape",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    wait_for(
+                        lambda size=size: live_calls(prom.url) >= size,
+                        120,
+                        interval=1.0,
+                        what=f"{size} calls in Prometheus",
+                    )
                     batched = time_batched(prom.url, args.cycles)
                     single = time_batched(prom.url, args.cycles, queries=single_query())
                     baseline = time_per_call(prom.url, args.baseline_limit)
                     rows.append((size, batched, single, baseline))
                     print(f"measured {size}", file=sys.stderr, flush=True)
     print()
-    print("Scorer cycle: batched instant queries vs one query per call (median of "
-          f"{args.cycles} cycles; same exporter and Prometheus)")
+    print(
+        "Scorer cycle: batched instant queries vs one query per call (median of "
+        f"{args.cycles} cycles; same exporter and Prometheus)"
+    )
     header = ("live calls", "scored", "batched s", "worst s", "queries", "1-query s", "per-call s", "per-call queries")
     print(" | ".join(f"{h:>12}" for h in header))
     ok = True
     for size, batched, single, baseline in rows:
         mark = "*" if baseline["extrapolated"] else ""
-        print(" | ".join(f"{v:>12}" for v in (
-            size, batched["scored"], f"{batched['seconds']:.3f}", f"{batched['worst']:.3f}",
-            f"{batched['queries']:.0f}", f"{single['seconds']:.3f}", f"{baseline['seconds']:.2f}{mark}",
-            baseline["queries"])))
+        print(
+            " | ".join(
+                f"{v:>12}"
+                for v in (
+                    size,
+                    batched["scored"],
+                    f"{batched['seconds']:.3f}",
+                    f"{batched['worst']:.3f}",
+                    f"{batched['queries']:.0f}",
+                    f"{single['seconds']:.3f}",
+                    f"{baseline['seconds']:.2f}{mark}",
+                    baseline["queries"],
+                )
+            )
+        )
         if size >= 10_000:
             ok = ok and batched["seconds"] < 3.0 and batched["queries"] <= 12
     if any(b["extrapolated"] for *_, b in rows):

@@ -21,7 +21,6 @@ from pathlib import Path
 import yaml
 
 from scripts.native_stack import DEFAULT_PORTS, ROOT, NativeStack, Options
-
 from voice_monitoring.exporter.simulator import SCENARIOS
 
 # The shipped alert each fault scenario is expected to raise.
@@ -63,20 +62,33 @@ def busy_ports(ports: dict[str, int]) -> list[str]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="demo", description=__doc__.split("\n\n")[0])
-    p.add_argument("--scenario", choices=sorted(SCENARIOS),
-                   help="play this fault after a short warm-up, then stop it, so an alert fires and resolves")
-    p.add_argument("--fault-seconds", type=float, default=None,
-                   help="how long the fault lasts (default: the alert's for: plus 3 minutes)")
+    p.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIOS),
+        help="play this fault after a short warm-up, then stop it, so an alert fires and resolves",
+    )
+    p.add_argument(
+        "--fault-seconds",
+        type=float,
+        default=None,
+        help="how long the fault lasts (default: the alert's for: plus 3 minutes)",
+    )
     p.add_argument("--duration", type=float, default=0, help="stop by itself after this many seconds (0: never)")
     p.add_argument("--calls", type=int, default=10, help="concurrent simulated calls (default 10)")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time compression (default 1)")
     p.add_argument("--seed", type=int, default=1, help="simulator seed")
-    p.add_argument("--engine", metavar="HOST:PORT",
-                   help="also scrape a real voice engine's /metrics here (job ai_engine)")
-    p.add_argument("--receiver-port", type=int, default=DEFAULT_PORTS["receiver"],
-                   help=f"port of the local webhook receiver (default {DEFAULT_PORTS['receiver']})")
-    p.add_argument("--port-offset", type=int, default=0,
-                   help="add this to every port, to run beside another stack (default 0)")
+    p.add_argument(
+        "--engine", metavar="HOST:PORT", help="also scrape a real voice engine's /metrics here (job ai_engine)"
+    )
+    p.add_argument(
+        "--receiver-port",
+        type=int,
+        default=DEFAULT_PORTS["receiver"],
+        help=f"port of the local webhook receiver (default {DEFAULT_PORTS['receiver']})",
+    )
+    p.add_argument(
+        "--port-offset", type=int, default=0, help="add this to every port, to run beside another stack (default 0)"
+    )
     p.add_argument("--no-grafana", action="store_true", help="do not start Grafana even when it is installed")
     p.add_argument("--state-dir", type=Path, default=ROOT / ".demo", help="state folder (default .demo/)")
     return p.parse_args(argv)
@@ -95,8 +107,10 @@ def banner(stack: NativeStack, args) -> str:
         f"  email sink     {stack.smtp.address}            the email digest's messages, printed below",
     ]
     if stack.grafana_password:
-        lines.append(f"  Grafana        {stack.url('grafana')}   user admin, password in "
-                     f"{stack.state / 'grafana' / 'admin_password'}")
+        lines.append(
+            f"  Grafana        {stack.url('grafana')}   user admin, password in "
+            f"{stack.state / 'grafana' / 'admin_password'}"
+        )
     else:
         reason = "--no-grafana" if args.no_grafana else stack.grafana_missing_reason
         lines.append(f"  Grafana        not started ({reason}); use the Prometheus and Alertmanager UIs above,")
@@ -114,8 +128,11 @@ def main(argv=None) -> int:
     ports = {name: port + args.port_offset for name, port in {**DEFAULT_PORTS, "receiver": args.receiver_port}.items()}
     busy = busy_ports({k: v for k, v in ports.items() if k != "grafana" or not args.no_grafana})
     if busy:
-        print(f"demo: ports already in use: {', '.join(busy)} (another demo, or Debian's own services: "
-              "sudo systemctl stop prometheus prometheus-alertmanager)", file=sys.stderr)
+        print(
+            f"demo: ports already in use: {', '.join(busy)} (another demo, or Debian's own services: "
+            "sudo systemctl stop prometheus prometheus-alertmanager)",
+            file=sys.stderr,
+        )
         return 2
     alert = SCENARIO_ALERTS.get(args.scenario) if args.scenario else None
     rules = alert_rules()
@@ -127,8 +144,15 @@ def main(argv=None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
 
-    options = Options(state_dir=args.state_dir, ports=ports, engine=args.engine, calls=args.calls,
-                      speed=args.speed, seed=args.seed, with_grafana=not args.no_grafana)
+    options = Options(
+        state_dir=args.state_dir,
+        ports=ports,
+        engine=args.engine,
+        calls=args.calls,
+        speed=args.speed,
+        seed=args.seed,
+        with_grafana=not args.no_grafana,
+    )
     stack = NativeStack(options)
     print(f"starting the stack (logs in {args.state_dir / 'logs'}) ...", flush=True)
     try:
@@ -140,11 +164,14 @@ def main(argv=None) -> int:
             hold = seconds(rules[alert].get("for", "0s"))
             length = args.fault_seconds if args.fault_seconds is not None else hold + 180
             fault_on, fault_off = started + WARM_UP_SECONDS, started + WARM_UP_SECONDS + length
-            print(f"\nScenario {args.scenario}: {SCENARIOS[args.scenario].description}.\n"
-                  f"  It starts in {WARM_UP_SECONDS} s and lasts {length:.0f} s.  Expect {alert} "
-                  f"(for: {rules[alert].get('for', '0s')}) to fire at {stack.url('prometheus')}/alerts, "
-                  "then its notification below; the resolved notification follows once the fault stops "
-                  "(after the route's group_interval).", flush=True)
+            print(
+                f"\nScenario {args.scenario}: {SCENARIOS[args.scenario].description}.\n"
+                f"  It starts in {WARM_UP_SECONDS} s and lasts {length:.0f} s.  Expect {alert} "
+                f"(for: {rules[alert].get('for', '0s')}) to fire at {stack.url('prometheus')}/alerts, "
+                "then its notification below; the resolved notification follows once the fault stops "
+                "(after the route's group_interval).",
+                flush=True,
+            )
         while not stop.wait(1.0):
             now = time.monotonic()
             if fault_on is not None and now >= fault_on:
@@ -153,14 +180,20 @@ def main(argv=None) -> int:
                 fault_on = None
             if fault_off is not None and fault_on is None and now >= fault_off:
                 stack.set_fault(None)
-                print(f"[{time.strftime('%H:%M:%S')}] fault {args.scenario} stopped; waiting for the resolved "
-                      "notification", flush=True)
+                print(
+                    f"[{time.strftime('%H:%M:%S')}] fault {args.scenario} stopped; waiting for the resolved "
+                    "notification",
+                    flush=True,
+                )
                 fault_off = None
             failed = stack.failed_children()
             if failed:
                 for child in failed:
-                    print(f"demo: {child.name} stopped unexpectedly; last lines of {child.log_path}:\n"
-                          f"{child.log_tail(1500)}", file=sys.stderr)
+                    print(
+                        f"demo: {child.name} stopped unexpectedly; last lines of {child.log_path}:\n"
+                        f"{child.log_tail(1500)}",
+                        file=sys.stderr,
+                    )
                 return 1
             if args.duration and now - started >= args.duration:
                 break

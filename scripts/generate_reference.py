@@ -15,9 +15,12 @@ METRICS_DOC_PATH = ROOT / "docs" / "metrics.md"
 
 _SCOPES = (
     (catalogue.FLEET, "Fleet metrics", "Aggregated over calls; never labelled with `call_id`."),
-    (catalogue.PER_CALL, "Per-call series",
-     "One series per live call, labelled `call_id`, `provider`, `tenant`; removed after the call's grace "
-     "period (default 2 minutes after `call.ended`) or idle timeout (default 10 minutes without events)."),
+    (
+        catalogue.PER_CALL,
+        "Per-call series",
+        "One series per live call, labelled `call_id`, `provider`, `tenant`; removed after the call's grace "
+        "period (default 2 minutes after `call.ended`) or idle timeout (default 10 minutes without events).",
+    ),
     (catalogue.SELF, "Self-metrics", "The health of the exporter and the scorer themselves."),
 )
 
@@ -34,12 +37,19 @@ def metrics_doc() -> str:
         "",
         "Every metric the stack publishes. `exporter` metrics come from `voice-exporter`, `scorer` metrics "
         "from `voice-scorer`. Latencies are in seconds; latency histograms have buckets "
-        + ", ".join(f"{b:g}" for b in catalogue.LATENCY_BUCKETS) + " s.",
+        + ", ".join(f"{b:g}" for b in catalogue.LATENCY_BUCKETS)
+        + " s.",
         "",
     ]
     for scope, title, blurb in _SCOPES:
-        lines += [f"## {title}", "", blurb, "", "| name | type | labels | unit | published by | help |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            f"## {title}",
+            "",
+            blurb,
+            "",
+            "| name | type | labels | unit | published by | help |",
+            "|---|---|---|---|---|---|",
+        ]
         for m in catalogue.METRICS:
             if m.scope != scope:
                 continue

@@ -8,31 +8,38 @@ written there pointing its Slack and webhook receivers at a local webhook receiv
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
 import yaml
 
-BIN = Path(sys.executable).parent
 from scripts.processes import ROOT, Service
 from scripts.smtp_sink import SmtpSink
 from scripts.webhook_receiver import WebhookReceiver
 
+BIN = Path(sys.executable).parent
+
 # The project's fixed ports (docs/Operators-Manual.md); a test passes free ones instead.
-DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "exporter": 9470, "scorer": 9471, "grafana": 3000,
-                 "receiver": 9095, "smtp": 9025}
-JOB_SERVICES = {"prometheus": "prometheus", "alertmanager": "alertmanager", "voice_exporter": "exporter",
-                "voice_scorer": "scorer"}
+DEFAULT_PORTS = {
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "exporter": 9470,
+    "scorer": 9471,
+    "grafana": 3000,
+    "receiver": 9095,
+    "smtp": 9025,
+}
+JOB_SERVICES = {
+    "prometheus": "prometheus",
+    "alertmanager": "alertmanager",
+    "voice_exporter": "exporter",
+    "voice_scorer": "scorer",
+}
 ENGINE_JOB = "ai_engine"
 
 
@@ -47,8 +54,9 @@ def grafana_binary() -> str | None:
 # --- configuration copies --------------------------------------------------------------------------
 
 
-def prometheus_config(source: Path, ports: dict[str, int], engine: str | None = None,
-                      interval: str | None = None) -> dict:
+def prometheus_config(
+    source: Path, ports: dict[str, int], engine: str | None = None, interval: str | None = None
+) -> dict:
     """``source`` with every target on loopback, rule files as absolute paths; without ``engine``
     (host:port of a real voice engine) the engine's job is left out, as no engine runs here."""
     config = yaml.safe_load(source.read_text())
@@ -93,8 +101,9 @@ def _secret_value(key: str, path: list[str], receiver_name: str | None, receiver
     return "demo-" + secrets.token_hex(8)
 
 
-def alertmanager_config(source: Path, target_dir: Path, receiver_url: str, smtp: str | None = None,
-                        timings: dict[str, str] | None = None) -> dict:
+def alertmanager_config(
+    source: Path, target_dir: Path, receiver_url: str, smtp: str | None = None, timings: dict[str, str] | None = None
+) -> dict:
     """``source`` with its secret files written under ``target_dir`` (pointing at the local receiver),
     its templates read from the project, and email sent to ``smtp`` (host:port) when given.
     ``timings`` (group_wait, group_interval, repeat_interval) overrides the routing tree's timers, for tests."""
@@ -139,12 +148,14 @@ def alertmanager_config(source: Path, target_dir: Path, receiver_url: str, smtp:
                 email["require_tls"] = False
     config["templates"] = [str((source.parent / t).resolve()) for t in config.get("templates", [])]
     if timings:
+
         def retime(route):
             for key, value in timings.items():
                 if key in route or route is config["route"]:
                     route[key] = value
             for child in route.get("routes", []):
                 retime(child)
+
         retime(config["route"])
     return config
 
@@ -209,13 +220,13 @@ class NativeStack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.options.ports[service]}"
 
-    def __enter__(self) -> "NativeStack":
+    def __enter__(self) -> NativeStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "NativeStack":
+    def start(self) -> NativeStack:
         try:
             self._start()
         except BaseException:
@@ -233,50 +244,99 @@ class NativeStack:
 
         am_dir = self.state / "alertmanager"
         am_dir.mkdir(exist_ok=True)
-        am_config = alertmanager_config(self.options.alertmanager_config, am_dir, self.receiver.url,
-                                        smtp=self.smtp.address, timings=self.options.alertmanager_timings)
+        am_config = alertmanager_config(
+            self.options.alertmanager_config,
+            am_dir,
+            self.receiver.url,
+            smtp=self.smtp.address,
+            timings=self.options.alertmanager_timings,
+        )
         (am_dir / "alertmanager.yml").write_text(yaml.safe_dump(am_config, sort_keys=False))
         binary = alertmanager_binary()
         if binary is None:
             raise RuntimeError("prometheus-alertmanager is not installed (scripts/install-deps.sh installs it)")
-        self._run("alertmanager", [binary, f"--config.file={am_dir / 'alertmanager.yml'}",
-                                   f"--storage.path={am_dir / 'data'}",
-                                   f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
-                                   f"--web.external-url={self.url('alertmanager')}", "--cluster.listen-address="],
-                  "alertmanager", "/-/ready")
+        self._run(
+            "alertmanager",
+            [
+                binary,
+                f"--config.file={am_dir / 'alertmanager.yml'}",
+                f"--storage.path={am_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{ports['alertmanager']}",
+                f"--web.external-url={self.url('alertmanager')}",
+                "--cluster.listen-address=",
+            ],
+            "alertmanager",
+            "/-/ready",
+        )
 
         token_file = self.state / "exporter_token"
         if not token_file.exists():
             token_file.write_text(secrets.token_urlsafe(24) + "\n")
             token_file.chmod(0o600)
-        self._run("exporter", [str(BIN / "voice-exporter"), "--listen-address", "127.0.0.1",
-                               "--port", str(ports["exporter"]), "--token-file", str(token_file)],
-                  "exporter", "/ready")
+        self._run(
+            "exporter",
+            [
+                str(BIN / "voice-exporter"),
+                "--listen-address",
+                "127.0.0.1",
+                "--port",
+                str(ports["exporter"]),
+                "--token-file",
+                str(token_file),
+            ],
+            "exporter",
+            "/ready",
+        )
 
         prom_dir = self.state / "prometheus"
         prom_dir.mkdir(exist_ok=True)
-        prom_config = prometheus_config(self.options.prometheus_config, ports, self.options.engine,
-                                        self.options.interval)
+        prom_config = prometheus_config(
+            self.options.prometheus_config, ports, self.options.engine, self.options.interval
+        )
         (prom_dir / "prometheus.yml").write_text(yaml.safe_dump(prom_config, sort_keys=False))
-        self._run("prometheus", ["prometheus", f"--config.file={prom_dir / 'prometheus.yml'}",
-                                 f"--storage.tsdb.path={prom_dir / 'data'}", "--storage.tsdb.retention.time=30d",
-                                 f"--web.listen-address=127.0.0.1:{ports['prometheus']}", "--web.enable-lifecycle",
-                                 f"--web.external-url={self.url('prometheus')}"],
-                  "prometheus", "/-/ready")
+        self._run(
+            "prometheus",
+            [
+                "prometheus",
+                f"--config.file={prom_dir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={prom_dir / 'data'}",
+                "--storage.tsdb.retention.time=30d",
+                f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+                "--web.enable-lifecycle",
+                f"--web.external-url={self.url('prometheus')}",
+            ],
+            "prometheus",
+            "/-/ready",
+        )
 
-        self._run("scorer", [str(BIN / "voice-scorer"), "--prometheus-url", self.url("prometheus"),
-                             "--listen-address", "127.0.0.1", "--port", str(ports["scorer"]),
-                             "--interval", str(self.options.scorer_interval)],
-                  "scorer", "/health")
+        self._run(
+            "scorer",
+            [
+                str(BIN / "voice-scorer"),
+                "--prometheus-url",
+                self.url("prometheus"),
+                "--listen-address",
+                "127.0.0.1",
+                "--port",
+                str(ports["scorer"]),
+                "--interval",
+                str(self.options.scorer_interval),
+            ],
+            "scorer",
+            "/health",
+        )
 
         if self.options.with_grafana:
             self._start_grafana()
 
         from voice_monitoring.exporter.simulator import Simulator
-        self.simulator = Simulator(self.url("exporter"), seed=self.options.seed, speed=self.options.speed,
-                                   token=token_file.read_text().strip())
-        self._simulator_thread = threading.Thread(target=self.simulator.run, args=(0, self.options.calls),
-                                                  name="simulator", daemon=True)
+
+        self.simulator = Simulator(
+            self.url("exporter"), seed=self.options.seed, speed=self.options.speed, token=token_file.read_text().strip()
+        )
+        self._simulator_thread = threading.Thread(
+            target=self.simulator.run, args=(0, self.options.calls), name="simulator", daemon=True
+        )
         self._simulator_thread.start()
 
     def _start_grafana(self) -> None:
@@ -293,20 +353,33 @@ class NativeStack:
             password_file.chmod(0o600)
         self.grafana_password = password_file.read_text().strip()
         argv = [binary, "server"] if Path(binary).name == "grafana" else [binary]
-        home = next((p for p in (Path("/usr/share/grafana"), Path(binary).resolve().parent.parent)
-                     if (p / "conf" / "defaults.ini").exists()), None)
+        home = next(
+            (
+                p
+                for p in (Path("/usr/share/grafana"), Path(binary).resolve().parent.parent)
+                if (p / "conf" / "defaults.ini").exists()
+            ),
+            None,
+        )
         if home is not None:
             argv.append(f"--homepath={home}")
-        env = {"GF_PATHS_DATA": str(grafana_dir / "data"), "GF_PATHS_LOGS": str(grafana_dir / "logs"),
-               "GF_PATHS_PLUGINS": str(grafana_dir / "plugins"),
-               "GF_PATHS_PROVISIONING": str(grafana_dir / "provisioning"),
-               "GF_SERVER_HTTP_ADDR": "127.0.0.1", "GF_SERVER_HTTP_PORT": str(self.options.ports["grafana"]),
-               "GF_SECURITY_ADMIN_PASSWORD": self.grafana_password, "GF_AUTH_ANONYMOUS_ENABLED": "false",
-               "GF_USERS_ALLOW_SIGN_UP": "false", "GF_ANALYTICS_REPORTING_ENABLED": "false"}
+        env = {
+            "GF_PATHS_DATA": str(grafana_dir / "data"),
+            "GF_PATHS_LOGS": str(grafana_dir / "logs"),
+            "GF_PATHS_PLUGINS": str(grafana_dir / "plugins"),
+            "GF_PATHS_PROVISIONING": str(grafana_dir / "provisioning"),
+            "GF_SERVER_HTTP_ADDR": "127.0.0.1",
+            "GF_SERVER_HTTP_PORT": str(self.options.ports["grafana"]),
+            "GF_SECURITY_ADMIN_PASSWORD": self.grafana_password,
+            "GF_AUTH_ANONYMOUS_ENABLED": "false",
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+        }
         self._run("grafana", argv, "grafana", "/api/health", env=env, timeout=120)
 
-    def _run(self, name: str, argv: list[str], service: str, ready_path: str, env: dict | None = None,
-             timeout: float = 60.0) -> Service:
+    def _run(
+        self, name: str, argv: list[str], service: str, ready_path: str, env: dict | None = None, timeout: float = 60.0
+    ) -> Service:
         child = Service(name, argv, self.url(service), ready_path, self.logs / f"{name}.log", env, own_session=True)
         self.children.append(child)
         return child.start(timeout)

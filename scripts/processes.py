@@ -20,8 +20,16 @@ class Service:
     first or is not ready in time.  ``stop()`` sends SIGTERM, then SIGKILL if the process lingers.
     """
 
-    def __init__(self, name: str, argv: list[str], url: str, ready_path: str, log_path: Path,
-                 env: dict | None = None, own_session: bool = False):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        url: str,
+        ready_path: str,
+        log_path: Path,
+        env: dict | None = None,
+        own_session: bool = False,
+    ):
         self.name, self.argv, self.url, self.ready_path = name, argv, url, ready_path
         self.port = int(url.rsplit(":", 1)[1])
         self.log_path = Path(log_path)
@@ -32,14 +40,20 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> Service:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                            env={**os.environ, **(self.env or {})},
-                                            start_new_session=self.own_session)
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env={**os.environ, **(self.env or {})},
+                start_new_session=self.own_session,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n" + self.log_tail()
+                )
             try:
                 if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return self
@@ -47,8 +61,9 @@ class Service:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.name} not ready on {self.url} after {timeout:.0f}s; see {self.log_path}:\n"
-                           + self.log_tail())
+        raise RuntimeError(
+            f"{self.name} not ready on {self.url} after {timeout:.0f}s; see {self.log_path}:\n" + self.log_tail()
+        )
 
     def log_tail(self, size: int = 4000) -> str:
         try:

@@ -75,8 +75,14 @@ class SmtpSink(LocalInbox):
                             return
                         message = email.message_from_bytes(data, policy=email.policy.default)
                         body = message.get_body(("plain", "html"))
-                        sink.record_mail(Mail(time.time(), recipients, str(message.get("Subject", "")),
-                                         body.get_content() if body is not None else ""))
+                        sink.record_mail(
+                            Mail(
+                                time.time(),
+                                recipients,
+                                str(message.get("Subject", "")),
+                                body.get_content() if body is not None else "",
+                            )
+                        )
                         self.reply("250 OK")
                     elif verb == "QUIT":
                         self.reply("221 bye")

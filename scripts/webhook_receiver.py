@@ -20,7 +20,6 @@ from http.server import ThreadingHTTPServer
 from typing import TextIO
 
 from scripts.local_inbox import LocalInbox
-
 from voice_monitoring.shared.http_service import Handler as JsonHandler
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,8 +34,13 @@ class Notification:
 
     @property
     def kind(self) -> str:
-        return "webhook" if "alerts" in self.body else "slack" if ("text" in self.body or "attachments" in self.body) \
+        return (
+            "webhook"
+            if "alerts" in self.body
+            else "slack"
+            if ("text" in self.body or "attachments" in self.body)
             else "unknown"
+        )
 
     def alerts(self) -> list[dict]:
         """The alerts of a webhook notification (a Slack message carries rendered text only)."""
@@ -58,14 +62,18 @@ def describe(notification: Notification) -> str:
     head = f"[{stamp}] {notification.kind} notification on {notification.path}"
     if notification.kind == "webhook":
         body = notification.body
-        lines = [f"{head}: {body.get('status', '?').upper()} group {body.get('groupLabels', {})} "
-                 f"receiver {body.get('receiver', '?')}"]
+        lines = [
+            f"{head}: {body.get('status', '?').upper()} group {body.get('groupLabels', {})} "
+            f"receiver {body.get('receiver', '?')}"
+        ]
         for alert in notification.alerts():
             labels = alert.get("labels", {})
             annotations = alert.get("annotations", {})
             others = {k: v for k, v in labels.items() if k not in ("alertname", "severity")}
-            lines.append(f"  {alert.get('status', '?'):8} {labels.get('alertname', '?')} "
-                         f"severity={labels.get('severity', '?')} {others}")
+            lines.append(
+                f"  {alert.get('status', '?'):8} {labels.get('alertname', '?')} "
+                f"severity={labels.get('severity', '?')} {others}"
+            )
             for key in ("summary", "description", "runbook_url"):
                 if annotations.get(key):
                     lines.append(f"           {key}: {annotations[key]}")

@@ -37,12 +37,14 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str 
         except Exception as exc:  # the service may not be up yet
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}" +
-                         (f" (last error: {last_error})" if last_error else ""))
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
-def local_service(name: str, argv: list[str], port: int, ready_path: str, log_dir: Path,
-                  env: dict | None = None) -> Service:
+def local_service(
+    name: str, argv: list[str], port: int, ready_path: str, log_dir: Path, env: dict | None = None
+) -> Service:
     """A process answering HTTP on 127.0.0.1:``port``, logging to ``log_dir``; not started yet."""
     return Service(name, argv, f"http://127.0.0.1:{port}", ready_path, Path(log_dir) / f"{name}-{port}.log", env)
 
@@ -55,18 +57,29 @@ def start_exporter(tmp_path: Path, *flags: str, env: dict | None = None) -> Serv
 
 def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str) -> Service:
     port = free_port()
-    argv = [str(BIN / "voice-scorer"), "--prometheus-url", prometheus_url, "--listen-address", "127.0.0.1",
-            "--port", str(port), *flags]
+    argv = [
+        str(BIN / "voice-scorer"),
+        "--prometheus-url",
+        prometheus_url,
+        "--listen-address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *flags,
+    ]
     return local_service("scorer", argv, port, "/health", tmp_path).start()
 
 
-def prometheus_config(targets: dict[str, list[str]], rule_files: list[str] | None = None,
-                      interval: str = "1s", alertmanagers: list[str] | None = None) -> dict:
+def prometheus_config(
+    targets: dict[str, list[str]],
+    rule_files: list[str] | None = None,
+    interval: str = "1s",
+    alertmanagers: list[str] | None = None,
+) -> dict:
     """A Prometheus configuration scraping ``targets`` ({job: [host:port]}) every ``interval``."""
     config = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": hosts}]}
-                           for job, hosts in targets.items()],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": hosts}]} for job, hosts in targets.items()],
     }
     if rule_files:
         config["rule_files"] = [str(Path(f).resolve()) for f in rule_files]
@@ -81,8 +94,14 @@ def start_prometheus(tmp_path: Path, config: dict, *flags: str) -> Service:
     workdir.mkdir(parents=True)
     config_path = workdir / "prometheus.yml"
     config_path.write_text(yaml.safe_dump(config))
-    argv = ["prometheus", f"--config.file={config_path}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *flags]
+    argv = [
+        "prometheus",
+        f"--config.file={config_path}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.enable-lifecycle",
+        *flags,
+    ]
     return local_service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60)
 
 
@@ -92,8 +111,14 @@ def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> 
     port = free_port()
     workdir = Path(tmp_path) / f"alertmanager-{port}"
     workdir.mkdir(parents=True)
-    argv = [ALERTMANAGER_BINARY, f"--config.file={config_path}", f"--storage.path={workdir}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", *flags]
+    argv = [
+        ALERTMANAGER_BINARY,
+        f"--config.file={config_path}",
+        f"--storage.path={workdir}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+        *flags,
+    ]
     return local_service("alertmanager", argv, port, "/-/ready", tmp_path).start()
 
 

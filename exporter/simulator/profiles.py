@@ -20,19 +20,34 @@ class Provider:
 
 
 PROVIDERS = {
-    "deepgram": Provider("deepgram", "cascade", stt=0.18, llm_ttft=0.32, tts_ttfb=0.12, endpointing=0.20,
-                         network=0.04,
-                         vendors={"stt": ("deepgram", None), "llm": ("openai", "gpt-4o-mini"),
-                                  "tts": ("elevenlabs", None)}),
-    "openai_realtime": Provider("openai_realtime", "realtime", stt=None, llm_ttft=0.42, tts_ttfb=None,
-                                endpointing=0.18, network=0.04,
-                                vendors={"llm": ("openai_realtime", "gpt-4o-realtime")}, reports_cost=True),
+    "deepgram": Provider(
+        "deepgram",
+        "cascade",
+        stt=0.18,
+        llm_ttft=0.32,
+        tts_ttfb=0.12,
+        endpointing=0.20,
+        network=0.04,
+        vendors={"stt": ("deepgram", None), "llm": ("openai", "gpt-4o-mini"), "tts": ("elevenlabs", None)},
+    ),
+    "openai_realtime": Provider(
+        "openai_realtime",
+        "realtime",
+        stt=None,
+        llm_ttft=0.42,
+        tts_ttfb=None,
+        endpointing=0.18,
+        network=0.04,
+        vendors={"llm": ("openai_realtime", "gpt-4o-realtime")},
+        reports_cost=True,
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Kind:
     """A kind of conversation, as the validation matrix names them."""
+
     name: str
     duration: float  # seconds
     user_speech: tuple[float, float]
@@ -48,11 +63,20 @@ class Kind:
 
 KINDS = {
     "simple_qa": Kind("simple_qa", 30, (1.5, 3.0), (2.0, 4.0)),
-    "complex_conversation": Kind("complex_conversation", 60, (2.5, 5.0), (4.0, 7.0), llm_extra=0.12,
-                                 underflow_chance=0.05, rms_spread_db=1.5),
-    "noisy_background": Kind("noisy_background", 30, (2.0, 4.0), (2.0, 4.0), false_interruption_chance=0.35,
-                             underflow_chance=0.15, rms_spread_db=3.5, vad_confidence=(0.45, 0.75),
-                             packet_loss=0.01),
+    "complex_conversation": Kind(
+        "complex_conversation", 60, (2.5, 5.0), (4.0, 7.0), llm_extra=0.12, underflow_chance=0.05, rms_spread_db=1.5
+    ),
+    "noisy_background": Kind(
+        "noisy_background",
+        30,
+        (2.0, 4.0),
+        (2.0, 4.0),
+        false_interruption_chance=0.35,
+        underflow_chance=0.15,
+        rms_spread_db=3.5,
+        vad_confidence=(0.45, 0.75),
+        packet_loss=0.01,
+    ),
     "barge_in_test": Kind("barge_in_test", 30, (1.5, 3.0), (3.0, 5.0), barge_in_chance=0.6),
 }
 
@@ -65,11 +89,15 @@ MATRIX = (
 )
 
 # Normal traffic mixes the kinds with these weights and random durations.
-TRAFFIC_MIX = (("simple_qa", 0.45), ("complex_conversation", 0.35), ("noisy_background", 0.1),
-               ("barge_in_test", 0.1))
+TRAFFIC_MIX = (("simple_qa", 0.45), ("complex_conversation", 0.35), ("noisy_background", 0.1), ("barge_in_test", 0.1))
 TENANTS = ("acme", "globex", "initech")
-END_REASONS = (("caller hung up", 0.7), ("agent_hangup", 0.2), ("transferred to human", 0.05),
-               ("silence timeout", 0.03), ("pipeline error", 0.02))
+END_REASONS = (
+    ("caller hung up", 0.7),
+    ("agent_hangup", 0.2),
+    ("transferred to human", 0.05),
+    ("silence timeout", 0.03),
+    ("pipeline error", 0.02),
+)
 WORKERS = ("worker-1", "worker-2", "worker-3")
 
 
@@ -81,11 +109,13 @@ class Fault:
 
 
 SCENARIOS = {
-    f.name: f for f in (
+    f.name: f
+    for f in (
         Fault("latency_spike", "the LLM behind deepgram calls answers 6x slower (turn p95 well above 2 s)"),
         Fault("underflow_storm", "deepgram calls' playback buffer underflows several times a second"),
-        Fault("provider_outage", "deepgram's STT is down: health reports it down, requests time out, "
-                                 "calls end in error"),
+        Fault(
+            "provider_outage", "deepgram's STT is down: health reports it down, requests time out, calls end in error"
+        ),
         Fault("circuit_breaker_open", "the deepgram STT circuit breaker opens"),
         Fault("codec_mismatch", "deepgram calls run with a misaligned codec and sample rate"),
         Fault("memory_pressure", "worker-1 runs at 92% of its memory limit"),

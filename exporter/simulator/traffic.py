@@ -9,12 +9,22 @@ import random
 import threading
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import requests
 
-from voice_monitoring.exporter.simulator.profiles import (END_REASONS, KINDS, MATRIX, PROVIDERS, SCENARIOS, TENANTS,
-                                         TRAFFIC_MIX, WORKERS, Kind, Provider)
+from voice_monitoring.exporter.simulator.profiles import (
+    END_REASONS,
+    KINDS,
+    MATRIX,
+    PROVIDERS,
+    SCENARIOS,
+    TENANTS,
+    TRAFFIC_MIX,
+    WORKERS,
+    Kind,
+    Provider,
+)
 
 HEARTBEAT_SECONDS = 5.0
 BATCH_SECONDS = 0.1
@@ -24,7 +34,7 @@ Step = tuple[float, str, dict, dict]
 
 
 def _pick(rng: random.Random, weighted) -> str:
-    names, weights = zip(*weighted)
+    names, weights = zip(*weighted, strict=False)
     return rng.choices(names, weights)[0]
 
 
@@ -87,8 +97,12 @@ class Simulator:
             if not self._stop.is_set() and (duration == 0 or time.monotonic() - start < duration):
                 add_call()
 
-        self._play(queue, seq, until=lambda: self._stop.is_set() or
-                   (duration and time.monotonic() - start >= duration), on_call_end=on_end)
+        self._play(
+            queue,
+            seq,
+            until=lambda: self._stop.is_set() or (duration and time.monotonic() - start >= duration),
+            on_call_end=on_end,
+        )
         return set(self.affected)
 
     def play_scenario(self, name: str, calls: int = 10, duration: float = 60.0) -> set[str]:
@@ -112,7 +126,9 @@ class Simulator:
                 call_id = f"matrix-{provider}-{kind_name}-{self._run}"
                 expected[call_id] = (kind_name, minimum)
                 kind = KINDS[kind_name]
-                script = self._call_script(call_id, provider, kind, kind.duration, f"{self.seed}-{provider}-{kind_name}")
+                script = self._call_script(
+                    call_id, provider, kind, kind.duration, f"{self.seed}-{provider}-{kind_name}"
+                )
                 self._push(queue, seq, now, script)
         self._play(queue, seq, until=lambda: self._stop.is_set())
         return expected
@@ -124,8 +140,9 @@ class Simulator:
         for _ in range(calls):
             kind = KINDS[_pick(self.rng, TRAFFIC_MIX)]
             call_id = f"sim-{self._run}-{next(self._ids):06d}"
-            script = self._call_script(call_id, self.rng.choice(list(PROVIDERS)), kind, kind.duration,
-                                       f"{self.seed}-{self.rng.random()}")
+            script = self._call_script(
+                call_id, self.rng.choice(list(PROVIDERS)), kind, kind.duration, f"{self.seed}-{self.rng.random()}"
+            )
             self._push(queue, seq, 0.0, script)
         out = []
         while queue:
@@ -198,17 +215,32 @@ class Simulator:
                 memory = rng.uniform(0.35, 0.6)
                 if self.fault == "memory_pressure" and worker == "worker-1":
                     memory = rng.uniform(0.9, 0.95)
-                yield t, "health", {"worker": worker, "memory_ratio": round(memory, 3),
-                                    "cpu_ratio": round(rng.uniform(0.2, 0.6), 3),
-                                    "active_calls": rng.randint(2, 8)}, {}
+                yield (
+                    t,
+                    "health",
+                    {
+                        "worker": worker,
+                        "memory_ratio": round(memory, 3),
+                        "cpu_ratio": round(rng.uniform(0.2, 0.6), 3),
+                        "active_calls": rng.randint(2, 8),
+                    },
+                    {},
+                )
             for provider in PROVIDERS.values():
                 for service in ("stt", "llm", "tts") if provider.pipeline == "cascade" else ("llm",):
                     down = self.fault == "provider_outage" and provider.name == "deepgram" and service == "stt"
                     yield t, "health", {"service": service, "up": not down}, {"provider": provider.name}
-                    broken = self.fault in ("circuit_breaker_open", "provider_outage") and \
-                        provider.name == "deepgram" and service == "stt"
-                    yield t, "health", {"breaker": f"{provider.name}_{service}",
-                                        "breaker_state": "open" if broken else "closed"}, {}
+                    broken = (
+                        self.fault in ("circuit_breaker_open", "provider_outage")
+                        and provider.name == "deepgram"
+                        and service == "stt"
+                    )
+                    yield (
+                        t,
+                        "health",
+                        {"breaker": f"{provider.name}_{service}", "breaker_state": "open" if broken else "closed"},
+                        {},
+                    )
             t += HEARTBEAT_SECONDS
 
     def _faulty(self, call_id: str, provider: Provider, *names: str) -> bool:
@@ -217,8 +249,9 @@ class Simulator:
             return True
         return False
 
-    def _call_script(self, call_id: str, provider_name: str, kind: Kind, duration: float,
-                     script_seed: str) -> Iterator[Step]:
+    def _call_script(
+        self, call_id: str, provider_name: str, kind: Kind, duration: float, script_seed: str
+    ) -> Iterator[Step]:
         rng = random.Random(script_seed)
         provider = PROVIDERS[provider_name]
         tenant = rng.choice(TENANTS)
@@ -226,8 +259,12 @@ class Simulator:
         codec = "opus" if transport == "webrtc" else "pcmu"
         scope = {"call_id": call_id}
         self.played.append(call_id)
-        yield 0.0, "call.started", {"transport": transport, "codec": codec}, \
-            {**scope, "tenant": tenant, "provider": provider.name, "pipeline": provider.pipeline}
+        yield (
+            0.0,
+            "call.started",
+            {"transport": transport, "codec": codec},
+            {**scope, "tenant": tenant, "provider": provider.name, "pipeline": provider.pipeline},
+        )
         yield 0.0, "state", {"state": "greeting", "audio_capture": True, "tts_gating": True}, scope
         base_level = rng.uniform(-24, -18)
         t = rng.uniform(2.0, 3.0)  # greeting
@@ -238,8 +275,12 @@ class Simulator:
             user = rng.uniform(*kind.user_speech)
             t += user
             if provider.pipeline == "cascade":
-                yield t, "usage", {"service": "stt", "unit": "audio_seconds", "quantity": round(user, 2)}, \
-                    {**scope, "provider": provider.vendors["stt"][0]}
+                yield (
+                    t,
+                    "usage",
+                    {"service": "stt", "unit": "audio_seconds", "quantity": round(user, 2)},
+                    {**scope, "provider": provider.vendors["stt"][0]},
+                )
             yield t, "state", {"state": "processing"}, scope
             if self._faulty(call_id, provider, "provider_outage"):
                 yield t, "error", {"component": "stt", "kind": "timeout", "service": "stt"}, scope
@@ -261,19 +302,31 @@ class Simulator:
             yield t + agent / 2, "audio", self._audio(rng, call_id, provider, kind, base_level, agent), scope
             yield t + agent / 2, "transport", self._transport(rng, kind, codec, agent + user), scope
             if interrupted:
-                yield t + agent, "interruption", {"kind": "barge_in",
-                                                  "reaction_seconds": round(rng.uniform(0.22, 0.42), 3)}, scope
+                yield (
+                    t + agent,
+                    "interruption",
+                    {"kind": "barge_in", "reaction_seconds": round(rng.uniform(0.22, 0.42), 3)},
+                    scope,
+                )
             elif rng.random() < kind.false_interruption_chance:
                 yield t + agent / 3, "interruption", {"kind": "false_interruption"}, scope
             t += agent
         if ended_reason is None:
             ended_reason = _pick(rng, END_REASONS)
         t = min(t, max(duration, t))
-        yield t, "usage", {"service": "transport", "unit": "minutes", "quantity": round(t / 60, 3)}, \
-            {**scope, "provider": "twilio"}
+        yield (
+            t,
+            "usage",
+            {"service": "transport", "unit": "minutes", "quantity": round(t / 60, 3)},
+            {**scope, "provider": "twilio"},
+        )
         if provider.reports_cost:
-            yield t, "cost", {"service": "llm", "usd": round(0.06 * t / 60 + rng.uniform(0, 0.01), 4)}, \
-                {**scope, "provider": provider.vendors["llm"][0]}
+            yield (
+                t,
+                "cost",
+                {"service": "llm", "usd": round(0.06 * t / 60 + rng.uniform(0, 0.01), 4)},
+                {**scope, "provider": provider.vendors["llm"][0]},
+            )
         yield t, "call.ended", {"duration_seconds": round(t, 2), "reason": ended_reason}, scope
 
     def _turn(self, rng: random.Random, call_id: str, provider: Provider, kind: Kind) -> dict:
@@ -300,13 +353,25 @@ class Simulator:
         tokens_in = tokens_context
         if self._faulty(call_id, provider, "cost_spike"):
             model, tokens_in = "gpt-4o", tokens_context * 40
-        yield t, "usage", {"service": "llm", "unit": "tokens_in", "quantity": tokens_in}, \
-            {**scope, "provider": llm_vendor, "model": model}
-        yield t, "usage", {"service": "llm", "unit": "tokens_out", "quantity": rng.randint(30, 140)}, \
-            {**scope, "provider": llm_vendor, "model": model}
+        yield (
+            t,
+            "usage",
+            {"service": "llm", "unit": "tokens_in", "quantity": tokens_in},
+            {**scope, "provider": llm_vendor, "model": model},
+        )
+        yield (
+            t,
+            "usage",
+            {"service": "llm", "unit": "tokens_out", "quantity": rng.randint(30, 140)},
+            {**scope, "provider": llm_vendor, "model": model},
+        )
         if "tts" in provider.vendors:
-            yield t, "usage", {"service": "tts", "unit": "characters", "quantity": int(agent * 15)}, \
-                {**scope, "provider": provider.vendors["tts"][0]}
+            yield (
+                t,
+                "usage",
+                {"service": "tts", "unit": "characters", "quantity": int(agent * 15)},
+                {**scope, "provider": provider.vendors["tts"][0]},
+            )
 
     def _audio(self, rng, call_id, provider, kind, base_level, agent) -> dict:
         underflows = 1 if rng.random() < kind.underflow_chance else 0

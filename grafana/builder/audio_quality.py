@@ -2,8 +2,19 @@
 
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, units
-from grafana.builder.panels import (CRITICAL, OK, WARNING, bargauge_panel, below, query, row, stat_panel, steps,
-                               timeseries_panel, value_text)
+from grafana.builder.panels import (
+    CRITICAL,
+    OK,
+    WARNING,
+    bargauge_panel,
+    below,
+    query,
+    row,
+    stat_panel,
+    steps,
+    timeseries_panel,
+    value_text,
+)
 from grafana.builder.promql import RANGE, agg, increase, quantile, rate, sel
 
 UID = "voice-audio-quality"
@@ -14,63 +25,144 @@ MOS_COLOURS = steps(CRITICAL, (3.6, WARNING), (4.0, OK))
 
 def build():
     return (
-        board.new(UID, "Voice Agent / Audio Quality",
-                  "The audio path: levels, byte rates, codec alignment, voice activity and the transport's MOS.",
-                  board.provider())
+        board.new(
+            UID,
+            "Voice Agent / Audio Quality",
+            "The audio path: levels, byte rates, codec alignment, voice activity and the transport's MOS.",
+            board.provider(),
+        )
         .with_row(row("Levels"))
-        .with_panel(timeseries_panel("RMS level by stage", "Last reported RMS level of the audio at each stage "
-                                     "(caller in, STT in, TTS out, agent out), full scale 100%.",
-                                     units.of("ai_agent_audio_rms"),
-                                     query(agg("max", "ai_agent_audio_rms", ("stage",)), "{{stage}}"), w=12))
-        .with_panel(timeseries_panel("DC offset by stage", "Last reported DC offset at each stage, full scale 100%; "
-                                     "a persistent offset points at a faulty capture or resampler.",
-                                     units.of("ai_agent_audio_dc_offset"),
-                                     query(agg("max", "ai_agent_audio_dc_offset", ("stage",)), "{{stage}}"), w=12))
-        .with_panel(timeseries_panel("Audio bytes in/out", "Audio bytes received from (rx) and sent to (tx) callers, "
-                                     "per second.", units.rate_of("ai_agent_audio_bytes_total"),
-                                     query(rate("ai_agent_audio_bytes_total", ("provider", "direction"), **PROV),
-                                           "{{provider}} {{direction}}"), w=12))
-        .with_panel(stat_panel("Codec alignment", "Whether each provider's codec and sample rate match the call's; "
-                               "ProviderCodecMismatch fires on misalignment.", "none",
-                               query(sel("ai_agent_codec_alignment", **PROV), "{{provider}}", instant=True),
-                               thresholds=steps(CRITICAL, (1, OK)),
-                               mappings=value_text({0: ("misaligned", CRITICAL), 1: ("aligned", OK)}), w=6, h=8))
-        .with_panel(stat_panel("Aligned codec checks", "Share of live calls' codec checks that were aligned, by "
-                               "provider.", units.of("ai_agent_call_codec_alignment_ratio"),
-                               query(agg("avg", "ai_agent_call_codec_alignment_ratio", ("provider",), **PROV),
-                                     "{{provider}}", instant=True),
-                               thresholds=steps(CRITICAL, (0.9, WARNING), (1, OK)), w=6, h=8))
+        .with_panel(
+            timeseries_panel(
+                "RMS level by stage",
+                "Last reported RMS level of the audio at each stage "
+                "(caller in, STT in, TTS out, agent out), full scale 100%.",
+                units.of("ai_agent_audio_rms"),
+                query(agg("max", "ai_agent_audio_rms", ("stage",)), "{{stage}}"),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "DC offset by stage",
+                "Last reported DC offset at each stage, full scale 100%; "
+                "a persistent offset points at a faulty capture or resampler.",
+                units.of("ai_agent_audio_dc_offset"),
+                query(agg("max", "ai_agent_audio_dc_offset", ("stage",)), "{{stage}}"),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Audio bytes in/out",
+                "Audio bytes received from (rx) and sent to (tx) callers, per second.",
+                units.rate_of("ai_agent_audio_bytes_total"),
+                query(
+                    rate("ai_agent_audio_bytes_total", ("provider", "direction"), **PROV), "{{provider}} {{direction}}"
+                ),
+                w=12,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Codec alignment",
+                "Whether each provider's codec and sample rate match the call's; "
+                "ProviderCodecMismatch fires on misalignment.",
+                "none",
+                query(sel("ai_agent_codec_alignment", **PROV), "{{provider}}", instant=True),
+                thresholds=steps(CRITICAL, (1, OK)),
+                mappings=value_text({0: ("misaligned", CRITICAL), 1: ("aligned", OK)}),
+                w=6,
+                h=8,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Aligned codec checks",
+                "Share of live calls' codec checks that were aligned, by provider.",
+                units.of("ai_agent_call_codec_alignment_ratio"),
+                query(
+                    agg("avg", "ai_agent_call_codec_alignment_ratio", ("provider",), **PROV),
+                    "{{provider}}",
+                    instant=True,
+                ),
+                thresholds=steps(CRITICAL, (0.9, WARNING), (1, OK)),
+                w=6,
+                h=8,
+            )
+        )
         .with_row(row("Voice activity"))
-        .with_panel(bargauge_panel("VAD confidence distribution", "Voice activity detection confidence of speech "
-                                   "frames in the time range, by confidence bucket.", "short",
-                                   query(increase("ai_agent_vad_confidence", ("le",), RANGE, "_bucket"), "{{le}}",
-                                         instant=True, fmt="heatmap"), w=12))
-        .with_panel(timeseries_panel("Median VAD confidence", "Median confidence of speech frames; VADConfidenceLow "
-                                     "fires below the line.", units.of("ai_agent_vad_confidence"),
-                                     query(quantile(0.5, "ai_agent_vad_confidence"), "median"),
-                                     thresholds=below(th.value("vad_confidence_median")), threshold_lines=True,
-                                     w=12).min(0).max(1))
+        .with_panel(
+            bargauge_panel(
+                "VAD confidence distribution",
+                "Voice activity detection confidence of speech frames in the time range, by confidence bucket.",
+                "short",
+                query(
+                    increase("ai_agent_vad_confidence", ("le",), RANGE, "_bucket"),
+                    "{{le}}",
+                    instant=True,
+                    fmt="heatmap",
+                ),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Median VAD confidence",
+                "Median confidence of speech frames; VADConfidenceLow fires below the line.",
+                units.of("ai_agent_vad_confidence"),
+                query(quantile(0.5, "ai_agent_vad_confidence"), "median"),
+                thresholds=below(th.value("vad_confidence_median")),
+                threshold_lines=True,
+                w=12,
+            )
+            .min(0)
+            .max(1)
+        )
         .with_row(row("Transport"))
-        .with_panel(timeseries_panel("MOS estimate", "E-model (ITU-T G.107) MOS estimated by the scorer from each "
-                                     "live call's transport: mean and worst call by provider.", "none",
-                                     query(agg("avg", "ai_agent_call_mos_estimate", ("provider",), **PROV),
-                                           "mean {{provider}}"),
-                                     query(agg("min", "ai_agent_call_mos_estimate", ("provider",), **PROV),
-                                           "worst {{provider}}"),
-                                     thresholds=MOS_COLOURS, threshold_lines=True, w=12).min(1).max(4.5))
-        .with_panel(timeseries_panel("Transport RTT and jitter p95", "Round-trip time and interarrival jitter of the "
-                                     "media transport, p95 by provider.", "s",
-                                     query(quantile(0.95, "ai_agent_transport_rtt_seconds", ("provider",), **PROV),
-                                           "RTT {{provider}}"),
-                                     query(quantile(0.95, "ai_agent_transport_jitter_seconds", ("provider",), **PROV),
-                                           "jitter {{provider}}"), w=12))
-        .with_panel(timeseries_panel("Packet loss p95", "Packet loss ratio of transport reports, p95 by provider.",
-                                     units.of("ai_agent_transport_packet_loss_ratio"),
-                                     query(quantile(0.95, "ai_agent_transport_packet_loss_ratio", ("provider",),
-                                                    **PROV), "{{provider}}"), w=12))
-        .with_panel(timeseries_panel("Transport connection losses", "Media connections (AudioSocket, RTP, WebRTC) "
-                                     "lost mid-call, per second.",
-                                     units.rate_of("ai_agent_transport_connection_losses_total"),
-                                     query(rate("ai_agent_transport_connection_losses_total", ("provider",), **PROV),
-                                           "{{provider}}"), w=12))
+        .with_panel(
+            timeseries_panel(
+                "MOS estimate",
+                "E-model (ITU-T G.107) MOS estimated by the scorer from each "
+                "live call's transport: mean and worst call by provider.",
+                "none",
+                query(agg("avg", "ai_agent_call_mos_estimate", ("provider",), **PROV), "mean {{provider}}"),
+                query(agg("min", "ai_agent_call_mos_estimate", ("provider",), **PROV), "worst {{provider}}"),
+                thresholds=MOS_COLOURS,
+                threshold_lines=True,
+                w=12,
+            )
+            .min(1)
+            .max(4.5)
+        )
+        .with_panel(
+            timeseries_panel(
+                "Transport RTT and jitter p95",
+                "Round-trip time and interarrival jitter of the media transport, p95 by provider.",
+                "s",
+                query(quantile(0.95, "ai_agent_transport_rtt_seconds", ("provider",), **PROV), "RTT {{provider}}"),
+                query(
+                    quantile(0.95, "ai_agent_transport_jitter_seconds", ("provider",), **PROV), "jitter {{provider}}"
+                ),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Packet loss p95",
+                "Packet loss ratio of transport reports, p95 by provider.",
+                units.of("ai_agent_transport_packet_loss_ratio"),
+                query(quantile(0.95, "ai_agent_transport_packet_loss_ratio", ("provider",), **PROV), "{{provider}}"),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Transport connection losses",
+                "Media connections (AudioSocket, RTP, WebRTC) lost mid-call, per second.",
+                units.rate_of("ai_agent_transport_connection_losses_total"),
+                query(rate("ai_agent_transport_connection_losses_total", ("provider",), **PROV), "{{provider}}"),
+                w=12,
+            )
+        )
     )

@@ -11,25 +11,48 @@ from grafana.builder.panels import DATASOURCE
 TAG = "voice-agent"
 
 
-def new(uid: str, title: str, description: str, *variables: dashboard.QueryVariable,
-        time_from: str = "now-1h") -> dashboard.Dashboard:
-    board = (dashboard.Dashboard(title).uid(uid).description(description).tags([TAG])
-             .time(time_from, "now").refresh("30s").timezone("browser")
-             .tooltip(md.DashboardCursorSync.CROSSHAIR)
-             .link(dashboard.DashboardLink("Voice Agent dashboards").type(md.DashboardLinkType.DASHBOARDS)
-                   .tags([TAG]).as_dropdown(True).include_vars(True).keep_time(True)))
+def new(
+    uid: str, title: str, description: str, *variables: dashboard.QueryVariable, time_from: str = "now-1h"
+) -> dashboard.Dashboard:
+    board = (
+        dashboard.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags([TAG])
+        .time(time_from, "now")
+        .refresh("30s")
+        .timezone("browser")
+        .tooltip(md.DashboardCursorSync.CROSSHAIR)
+        .link(
+            dashboard.DashboardLink("Voice Agent dashboards")
+            .type(md.DashboardLinkType.DASHBOARDS)
+            .tags([TAG])
+            .as_dropdown(True)
+            .include_vars(True)
+            .keep_time(True)
+        )
+    )
     for variable in variables:
         board = board.with_variable(variable)
     return board
 
 
 def _label_variable(var: str, label: str, metric: str, multi: bool = True) -> dashboard.QueryVariable:
-    v = (dashboard.QueryVariable(var).label(label).datasource(DATASOURCE)
-         .query(f"label_values({metric}, {var})")
-         .refresh(md.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(md.VariableSort.ALPHABETICAL_ASC))
+    v = (
+        dashboard.QueryVariable(var)
+        .label(label)
+        .datasource(DATASOURCE)
+        .query(f"label_values({metric}, {var})")
+        .refresh(md.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(md.VariableSort.ALPHABETICAL_ASC)
+    )
     if multi:
-        v = v.multi(True).include_all(True).all_value(".*").current(
-            md.VariableOption(selected=True, text="All", value="$__all"))
+        v = (
+            v.multi(True)
+            .include_all(True)
+            .all_value(".*")
+            .current(md.VariableOption(selected=True, text="All", value="$__all"))
+        )
     return v
 
 

@@ -3,8 +3,21 @@
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, units
 from grafana.builder.call_quality import BAND_NAMES, SCORE_BANDS
-from grafana.builder.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, organize, query, row, stat_panel, steps,
-                               table_panel, timeseries_panel, value_text)
+from grafana.builder.panels import (
+    CRITICAL,
+    OK,
+    WARNING,
+    above,
+    bargauge_panel,
+    organize,
+    query,
+    row,
+    stat_panel,
+    steps,
+    table_panel,
+    timeseries_panel,
+    value_text,
+)
 from grafana.builder.promql import sel
 
 UID = "voice-call-detail"
@@ -22,76 +35,219 @@ def _series(title: str, description: str, metric: str, legend: str, **kw):
 def build():
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
     return (
-        board.new(UID, "Voice Agent / Call detail",
-                  "One call, chosen with $call_id: its quality score, band and the penalty of each factor over the "
-                  "call's life, and the measurements behind them.", board.call_id(), time_from="now-30m")
+        board.new(
+            UID,
+            "Voice Agent / Call detail",
+            "One call, chosen with $call_id: its quality score, band and the penalty of each factor over the "
+            "call's life, and the measurements behind them.",
+            board.call_id(),
+            time_from="now-30m",
+        )
         .with_row(row("Verdict"))
-        .with_panel(stat_panel("Quality score", "The scorer's current score for the call, 0 (worst) to 100.",
-                               units.of("ai_agent_call_quality_score"),
-                               query(_call("ai_agent_call_quality_score"), "score"), thresholds=SCORE_BANDS, w=4)
-                    .min(0).max(100))
-        .with_panel(stat_panel("Band", "Poor below 60, Fair from 60, Good from 75, Excellent from 90.", "none",
-                               query(_call("ai_agent_call_quality_band"), "band"),
-                               thresholds=steps(CRITICAL, (1, WARNING), (2, "yellow"), (3, OK)),
-                               mappings=BAND_NAMES, w=4))
-        .with_panel(stat_panel("MOS estimate", "E-model MOS from the call's transport (1 to 4.5).", "none",
-                               query(_call("ai_agent_call_mos_estimate"), "MOS"),
-                               thresholds=steps(CRITICAL, (3.6, WARNING), (4.0, OK)), w=4))
-        .with_panel(stat_panel("Turns", "Turns completed so far.", units.of("ai_agent_call_turns"),
-                               query(_call("ai_agent_call_turns"), "turns"), w=4))
-        .with_panel(stat_panel("Running cost", "Cost of the call so far.", units.of("ai_agent_call_running_cost_usd"),
-                               query(_call("ai_agent_call_running_cost_usd"), "cost"), w=4))
-        .with_panel(stat_panel("Status", "Live, or ended (the call's series linger for the grace period).", "none",
-                               query(_call("ai_agent_call_ended"), "ended"),
-                               mappings=value_text({0: ("live", OK), 1: ("ended", "blue")}), w=4))
-        .with_panel(table_panel("Call", "Provider, tenant and codec of the call, and when it started.", "dateTimeAsIso",
-                                query(f"{_call('ai_agent_call_codec_info')} * on (call_id) group_left "
-                                      f"{_call('ai_agent_call_started_timestamp_seconds')} * 1000",
-                                      instant=True, fmt="table"), h=4)
-                    .with_transformation(organize(("Time", "__name__", "job", "instance"),
-                                                  {"Value": "started"})))
+        .with_panel(
+            stat_panel(
+                "Quality score",
+                "The scorer's current score for the call, 0 (worst) to 100.",
+                units.of("ai_agent_call_quality_score"),
+                query(_call("ai_agent_call_quality_score"), "score"),
+                thresholds=SCORE_BANDS,
+                w=4,
+            )
+            .min(0)
+            .max(100)
+        )
+        .with_panel(
+            stat_panel(
+                "Band",
+                "Poor below 60, Fair from 60, Good from 75, Excellent from 90.",
+                "none",
+                query(_call("ai_agent_call_quality_band"), "band"),
+                thresholds=steps(CRITICAL, (1, WARNING), (2, "yellow"), (3, OK)),
+                mappings=BAND_NAMES,
+                w=4,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "MOS estimate",
+                "E-model MOS from the call's transport (1 to 4.5).",
+                "none",
+                query(_call("ai_agent_call_mos_estimate"), "MOS"),
+                thresholds=steps(CRITICAL, (3.6, WARNING), (4.0, OK)),
+                w=4,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Turns",
+                "Turns completed so far.",
+                units.of("ai_agent_call_turns"),
+                query(_call("ai_agent_call_turns"), "turns"),
+                w=4,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Running cost",
+                "Cost of the call so far.",
+                units.of("ai_agent_call_running_cost_usd"),
+                query(_call("ai_agent_call_running_cost_usd"), "cost"),
+                w=4,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Status",
+                "Live, or ended (the call's series linger for the grace period).",
+                "none",
+                query(_call("ai_agent_call_ended"), "ended"),
+                mappings=value_text({0: ("live", OK), 1: ("ended", "blue")}),
+                w=4,
+            )
+        )
+        .with_panel(
+            table_panel(
+                "Call",
+                "Provider, tenant and codec of the call, and when it started.",
+                "dateTimeAsIso",
+                query(
+                    f"{_call('ai_agent_call_codec_info')} * on (call_id) group_left "
+                    f"{_call('ai_agent_call_started_timestamp_seconds')} * 1000",
+                    instant=True,
+                    fmt="table",
+                ),
+                h=4,
+            ).with_transformation(organize(("Time", "__name__", "job", "instance"), {"Value": "started"}))
+        )
         .with_row(row("Score over the call's life"))
-        .with_panel(_series("Score", "Quality score over time; the colours mark the bands.",
-                            "ai_agent_call_quality_score", "score", thresholds=SCORE_BANDS, threshold_lines=True)
-                    .min(0).max(100))
-        .with_panel(timeseries_panel("Penalty by factor", "Points each factor takes off the score, stacked: the "
-                                     "tallest band is what hurts the call.", units.of("ai_agent_call_quality_penalty"),
-                                     query(_call("ai_agent_call_quality_penalty"), "{{factor}}"), stack=True,
-                                     calcs=("lastNotNull", "max")))
-        .with_panel(bargauge_panel("Penalties now", "Each factor's current penalty, biggest first.",
-                                   units.of("ai_agent_call_quality_penalty"),
-                                   query(f"sort_desc({_call('ai_agent_call_quality_penalty')})", "{{factor}}",
-                                         instant=True), thresholds=steps(OK, (5, WARNING), (10, CRITICAL)), w=12))
-        .with_panel(stat_panel("Insufficient data", "1 while the call has too few turns to be scored.", "none",
-                               query(_call("ai_agent_call_quality_insufficient_data"), "insufficient data"),
-                               mappings=value_text({0: ("scored", OK), 1: ("too few turns", WARNING)}), w=12, h=8))
+        .with_panel(
+            _series(
+                "Score",
+                "Quality score over time; the colours mark the bands.",
+                "ai_agent_call_quality_score",
+                "score",
+                thresholds=SCORE_BANDS,
+                threshold_lines=True,
+            )
+            .min(0)
+            .max(100)
+        )
+        .with_panel(
+            timeseries_panel(
+                "Penalty by factor",
+                "Points each factor takes off the score, stacked: the tallest band is what hurts the call.",
+                units.of("ai_agent_call_quality_penalty"),
+                query(_call("ai_agent_call_quality_penalty"), "{{factor}}"),
+                stack=True,
+                calcs=("lastNotNull", "max"),
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "Penalties now",
+                "Each factor's current penalty, biggest first.",
+                units.of("ai_agent_call_quality_penalty"),
+                query(f"sort_desc({_call('ai_agent_call_quality_penalty')})", "{{factor}}", instant=True),
+                thresholds=steps(OK, (5, WARNING), (10, CRITICAL)),
+                w=12,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Insufficient data",
+                "1 while the call has too few turns to be scored.",
+                "none",
+                query(_call("ai_agent_call_quality_insufficient_data"), "insufficient data"),
+                mappings=value_text({0: ("scored", OK), 1: ("too few turns", WARNING)}),
+                w=12,
+                h=8,
+            )
+        )
         .with_row(row("Inputs"))
-        .with_panel(_series("Turn response p95", "p95 of the call's turn latency so far.",
-                            "ai_agent_call_turn_response_p95_seconds", "turn p95",
-                            thresholds=above(turn_warn, turn_crit), threshold_lines=True, w=8))
-        .with_panel(_series("Barge-in reaction p95", "p95 of the call's barge-in reaction so far.",
-                            "ai_agent_call_barge_in_reaction_p95_seconds", "barge-in p95",
-                            thresholds=above(th.value("barge_in_reaction_p95_seconds")), threshold_lines=True, w=8))
-        .with_panel(timeseries_panel("Streaming events", "Underflows, streaming fallbacks, barge-ins and false "
-                                     "interruptions so far in the call.", units.of("ai_agent_call_underflow_events"),
-                                     query(_call("ai_agent_call_underflow_events"), "underflows"),
-                                     query(_call("ai_agent_call_streaming_fallbacks"), "fallbacks"),
-                                     query(_call("ai_agent_call_barge_ins"), "barge-ins"),
-                                     query(_call("ai_agent_call_false_interruptions"), "false interruptions"),
-                                     calcs=(), w=8))
-        .with_panel(_series("Codec alignment", "Share of the call's codec checks that were aligned.",
-                            "ai_agent_call_codec_alignment_ratio", "aligned", w=8).min(0).max(1))
-        .with_panel(_series("Agent level spread", "Standard deviation of the agent's per-turn audio level.",
-                            "ai_agent_call_rms_spread_db", "RMS spread", w=8))
-        .with_panel(timeseries_panel("Transport", "Last reported RTT and jitter of the call's media transport.", "s",
-                                     query(_call("ai_agent_call_transport_rtt_seconds"), "RTT"),
-                                     query(_call("ai_agent_call_transport_jitter_seconds"), "jitter"),
-                                     calcs=(), w=8))
-        .with_panel(timeseries_panel("Packet loss", "Last reported packet loss and loss burst ratio.", "percentunit",
-                                     query(_call("ai_agent_call_transport_packet_loss_ratio"), "loss"),
-                                     query(_call("ai_agent_call_transport_burst_ratio"), "burst ratio"),
-                                     calcs=(), w=12))
-        .with_panel(_series("Agent speech", "Seconds the agent has spoken so far.",
-                            "ai_agent_call_agent_speech_seconds", "agent speech", w=12))
+        .with_panel(
+            _series(
+                "Turn response p95",
+                "p95 of the call's turn latency so far.",
+                "ai_agent_call_turn_response_p95_seconds",
+                "turn p95",
+                thresholds=above(turn_warn, turn_crit),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            _series(
+                "Barge-in reaction p95",
+                "p95 of the call's barge-in reaction so far.",
+                "ai_agent_call_barge_in_reaction_p95_seconds",
+                "barge-in p95",
+                thresholds=above(th.value("barge_in_reaction_p95_seconds")),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Streaming events",
+                "Underflows, streaming fallbacks, barge-ins and false interruptions so far in the call.",
+                units.of("ai_agent_call_underflow_events"),
+                query(_call("ai_agent_call_underflow_events"), "underflows"),
+                query(_call("ai_agent_call_streaming_fallbacks"), "fallbacks"),
+                query(_call("ai_agent_call_barge_ins"), "barge-ins"),
+                query(_call("ai_agent_call_false_interruptions"), "false interruptions"),
+                calcs=(),
+                w=8,
+            )
+        )
+        .with_panel(
+            _series(
+                "Codec alignment",
+                "Share of the call's codec checks that were aligned.",
+                "ai_agent_call_codec_alignment_ratio",
+                "aligned",
+                w=8,
+            )
+            .min(0)
+            .max(1)
+        )
+        .with_panel(
+            _series(
+                "Agent level spread",
+                "Standard deviation of the agent's per-turn audio level.",
+                "ai_agent_call_rms_spread_db",
+                "RMS spread",
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Transport",
+                "Last reported RTT and jitter of the call's media transport.",
+                "s",
+                query(_call("ai_agent_call_transport_rtt_seconds"), "RTT"),
+                query(_call("ai_agent_call_transport_jitter_seconds"), "jitter"),
+                calcs=(),
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Packet loss",
+                "Last reported packet loss and loss burst ratio.",
+                "percentunit",
+                query(_call("ai_agent_call_transport_packet_loss_ratio"), "loss"),
+                query(_call("ai_agent_call_transport_burst_ratio"), "burst ratio"),
+                calcs=(),
+                w=12,
+            )
+        )
+        .with_panel(
+            _series(
+                "Agent speech",
+                "Seconds the agent has spoken so far.",
+                "ai_agent_call_agent_speech_seconds",
+                "agent speech",
+                w=12,
+            )
+        )
     )
-

@@ -4,8 +4,23 @@ from grafana_foundation_sdk.builders import dashboard
 
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, promql, units
-from grafana.builder.panels import (CRITICAL, OK, WARNING, above, bargauge_panel, heatmap_panel, organize, query, row, stat_panel, steps, table_panel, timeseries_panel, transformation,
-                               value_text)
+from grafana.builder.panels import (
+    CRITICAL,
+    OK,
+    WARNING,
+    above,
+    bargauge_panel,
+    heatmap_panel,
+    organize,
+    query,
+    row,
+    stat_panel,
+    steps,
+    table_panel,
+    timeseries_panel,
+    transformation,
+    value_text,
+)
 from grafana.builder.promql import RANGE, increase, recorded, sel
 
 UID = "voice-call-quality"
@@ -22,80 +37,174 @@ def percentiles(metric: str) -> list:
 def band_names() -> str:
     """The band of each call as a ``band`` label, so a table shows its name."""
     band = sel("ai_agent_call_quality_band")
-    return " or ".join(f'label_replace({band} == {value}, "band", "{text}", "", "")'
-                       for value, (text, _) in enumerate(BANDS))
+    return " or ".join(
+        f'label_replace({band} == {value}, "band", "{text}", "", "")' for value, (text, _) in enumerate(BANDS)
+    )
 
 
 def call_link():
-    return (dashboard.DashboardLink("Open call detail")
-            .url("/d/voice-call-detail/call-detail?var-call_id=${__data.fields.call_id}&${__url_time_range}"))
+    return dashboard.DashboardLink("Open call detail").url(
+        "/d/voice-call-detail/call-detail?var-call_id=${__data.fields.call_id}&${__url_time_range}"
+    )
 
 
 def build():
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
     worst = f"bottomk(10, {sel('ai_agent_call_quality_score', provider='$provider')})"
     return (
-        board.new(UID, "Voice Agent / Call Quality",
-                  "How calls sound and feel: turn latency, streaming health and the quality scorer's verdicts.",
-                  board.provider(), board.pipeline())
+        board.new(
+            UID,
+            "Voice Agent / Call Quality",
+            "How calls sound and feel: turn latency, streaming health and the quality scorer's verdicts.",
+            board.provider(),
+            board.pipeline(),
+        )
         .with_row(row("Latency"))
-        .with_panel(timeseries_panel("Turn response latency", "User stops speaking to agent starts speaking, "
-                                     "p50/p95/p99 by provider over 5 minutes. p95 above 2 s warns, above 5 s pages.",
-                                     "s", *percentiles("ai_agent_turn_response_seconds"),
-                                     thresholds=above(turn_warn, turn_crit), threshold_lines=True, w=8))
-        .with_panel(timeseries_panel("STT to TTS latency", "Final transcript to first synthesized byte, p50/p95/p99 "
-                                     "by provider.", "s", *percentiles("ai_agent_stt_to_tts_seconds"),
-                                     thresholds=above(turn_warn, turn_crit), threshold_lines=True, w=8))
-        .with_panel(timeseries_panel("Barge-in reaction", "Caller starts speaking over the agent to the agent "
-                                     "stopping, p50/p95/p99 by provider. SlowBargeInReaction fires on p95 above the line.",
-                                     "s", *percentiles("ai_agent_barge_in_reaction_seconds"),
-                                     thresholds=above(th.value("barge_in_reaction_p95_seconds")),
-                                     threshold_lines=True, w=8))
+        .with_panel(
+            timeseries_panel(
+                "Turn response latency",
+                "User stops speaking to agent starts speaking, "
+                "p50/p95/p99 by provider over 5 minutes. p95 above 2 s warns, above 5 s pages.",
+                "s",
+                *percentiles("ai_agent_turn_response_seconds"),
+                thresholds=above(turn_warn, turn_crit),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "STT to TTS latency",
+                "Final transcript to first synthesized byte, p50/p95/p99 by provider.",
+                "s",
+                *percentiles("ai_agent_stt_to_tts_seconds"),
+                thresholds=above(turn_warn, turn_crit),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Barge-in reaction",
+                "Caller starts speaking over the agent to the agent "
+                "stopping, p50/p95/p99 by provider. SlowBargeInReaction fires on p95 above the line.",
+                "s",
+                *percentiles("ai_agent_barge_in_reaction_seconds"),
+                thresholds=above(th.value("barge_in_reaction_p95_seconds")),
+                threshold_lines=True,
+                w=8,
+            )
+        )
         .with_row(row("Streaming"))
-        .with_panel(timeseries_panel("Underflow rate", "Playback buffer underflows per second by provider; "
-                                     "HighUnderflowRate fires above the line.", "eps",
-                                     query(recorded("provider:ai_agent_stream_underflow_events:rate5m") + P,
-                                           "{{provider}}"),
-                                     thresholds=above(th.value("underflow_rate_per_second")), threshold_lines=True,
-                                     w=8))
-        .with_panel(timeseries_panel("Streaming fallbacks per turn", "Falls back from streaming to buffered playback, "
-                                     "per turn; StreamingFallbacksFrequent fires above the line.", "percentunit",
-                                     query(recorded("provider:ai_agent_streaming_fallbacks_per_turn:ratio_rate5m") + P,
-                                           "{{provider}}"),
-                                     thresholds=above(th.value("fallbacks_per_turn_ratio")), threshold_lines=True,
-                                     w=8))
-        .with_panel(stat_panel("Streaming fallbacks", "Streaming fallbacks in the time range, by provider.",
-                               units.of("ai_agent_call_streaming_fallbacks"),
-                               query(increase("ai_agent_streaming_fallbacks_total", ("provider",), RANGE,
-                                              provider="$provider"), "{{provider}}", instant=True), w=8, h=8))
-        .with_panel(heatmap_panel("Jitter buffer depth", "Distribution of reported jitter buffer depths (frames) "
-                                  "over time; a band at 0 means underruns.", units.of("ai_agent_streaming_jitter_buffer_depth"),
-                                  query(increase("ai_agent_jitter_buffer_depth_frames", ("le",), promql.RATE_INTERVAL,
-                                                 "_bucket", provider="$provider"), "{{le}}", fmt="heatmap"),
-                                  w=24))
+        .with_panel(
+            timeseries_panel(
+                "Underflow rate",
+                "Playback buffer underflows per second by provider; HighUnderflowRate fires above the line.",
+                "eps",
+                query(recorded("provider:ai_agent_stream_underflow_events:rate5m") + P, "{{provider}}"),
+                thresholds=above(th.value("underflow_rate_per_second")),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Streaming fallbacks per turn",
+                "Falls back from streaming to buffered playback, "
+                "per turn; StreamingFallbacksFrequent fires above the line.",
+                "percentunit",
+                query(recorded("provider:ai_agent_streaming_fallbacks_per_turn:ratio_rate5m") + P, "{{provider}}"),
+                thresholds=above(th.value("fallbacks_per_turn_ratio")),
+                threshold_lines=True,
+                w=8,
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Streaming fallbacks",
+                "Streaming fallbacks in the time range, by provider.",
+                units.of("ai_agent_call_streaming_fallbacks"),
+                query(
+                    increase("ai_agent_streaming_fallbacks_total", ("provider",), RANGE, provider="$provider"),
+                    "{{provider}}",
+                    instant=True,
+                ),
+                w=8,
+                h=8,
+            )
+        )
+        .with_panel(
+            heatmap_panel(
+                "Jitter buffer depth",
+                "Distribution of reported jitter buffer depths (frames) over time; a band at 0 means underruns.",
+                units.of("ai_agent_streaming_jitter_buffer_depth"),
+                query(
+                    increase(
+                        "ai_agent_jitter_buffer_depth_frames",
+                        ("le",),
+                        promql.RATE_INTERVAL,
+                        "_bucket",
+                        provider="$provider",
+                    ),
+                    "{{le}}",
+                    fmt="heatmap",
+                ),
+                w=24,
+            )
+        )
         .with_row(row("Quality score"))
-        .with_panel(bargauge_panel("Final score distribution", "Final quality scores of calls that ended in the time "
-                                   "range, by score bucket.", "short",
-                                   query(increase("ai_agent_call_quality_final_score", ("le",), RANGE, "_bucket",
-                                                  provider="$provider"), "{{le}}", instant=True, fmt="heatmap"),
-                                   w=12))
-        .with_panel(timeseries_panel("Mean final score", "Mean final quality score of calls ended in the last 30 "
-                                     "minutes, by provider; CallQualityDegraded fires below 75.", "none",
-                                     query(recorded("provider:ai_agent_call_quality_final_score:mean_rate30m") + P,
-                                           "{{provider}}"),
-                                     thresholds=SCORE_BANDS, threshold_lines=True, w=12).min(0).max(100))
-        .with_panel(table_panel("Worst calls now", "The ten live or recently ended calls with the lowest quality "
-                                "score, their band and the factor that costs them most. Click a call to open it.",
-                                "none",
-                                query(worst, instant=True, fmt="table"),
-                                query(f"({band_names()}) and on (call_id) {worst}", instant=True, fmt="table"),
-                                query(f"topk by (call_id) (1, {sel('ai_agent_call_quality_penalty')}) "
-                                      f"and on (call_id) {worst}", instant=True, fmt="table"),
-                                thresholds=SCORE_BANDS, h=10)
-                    .with_transformation(transformation("merge"))
-                    .with_transformation(organize(("Time", "__name__", "job", "instance", "Value #B"),
-                                                  {"Value #A": "score",
-                                                   "factor": "main penalty", "Value #C": "penalty points"}))
-                    .with_transformation(transformation("sortBy", sort=[{"field": "score", "desc": False}]))
-                    .data_links([call_link()]))
+        .with_panel(
+            bargauge_panel(
+                "Final score distribution",
+                "Final quality scores of calls that ended in the time range, by score bucket.",
+                "short",
+                query(
+                    increase("ai_agent_call_quality_final_score", ("le",), RANGE, "_bucket", provider="$provider"),
+                    "{{le}}",
+                    instant=True,
+                    fmt="heatmap",
+                ),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Mean final score",
+                "Mean final quality score of calls ended in the last 30 "
+                "minutes, by provider; CallQualityDegraded fires below 75.",
+                "none",
+                query(recorded("provider:ai_agent_call_quality_final_score:mean_rate30m") + P, "{{provider}}"),
+                thresholds=SCORE_BANDS,
+                threshold_lines=True,
+                w=12,
+            )
+            .min(0)
+            .max(100)
+        )
+        .with_panel(
+            table_panel(
+                "Worst calls now",
+                "The ten live or recently ended calls with the lowest quality "
+                "score, their band and the factor that costs them most. Click a call to open it.",
+                "none",
+                query(worst, instant=True, fmt="table"),
+                query(f"({band_names()}) and on (call_id) {worst}", instant=True, fmt="table"),
+                query(
+                    f"topk by (call_id) (1, {sel('ai_agent_call_quality_penalty')}) and on (call_id) {worst}",
+                    instant=True,
+                    fmt="table",
+                ),
+                thresholds=SCORE_BANDS,
+                h=10,
+            )
+            .with_transformation(transformation("merge"))
+            .with_transformation(
+                organize(
+                    ("Time", "__name__", "job", "instance", "Value #B"),
+                    {"Value #A": "score", "factor": "main penalty", "Value #C": "penalty points"},
+                )
+            )
+            .with_transformation(transformation("sortBy", sort=[{"field": "score", "desc": False}]))
+            .data_links([call_link()])
+        )
     )

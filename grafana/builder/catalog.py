@@ -7,11 +7,28 @@ from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from grafana.builder import (audio_quality, call_detail, call_quality, conversation_flow, cost_tracking, overview,
-                        provider_performance)
+from grafana.builder import (
+    audio_quality,
+    call_detail,
+    call_quality,
+    conversation_flow,
+    cost_tracking,
+    overview,
+    provider_performance,
+)
 
-DASHBOARDS = {module.UID: module for module in (overview, call_quality, provider_performance, audio_quality,
-                                                   conversation_flow, cost_tracking, call_detail)}
+DASHBOARDS = {
+    module.UID: module
+    for module in (
+        overview,
+        call_quality,
+        provider_performance,
+        audio_quality,
+        conversation_flow,
+        cost_tracking,
+        call_detail,
+    )
+}
 
 
 def build_all() -> dict[str, dict]:

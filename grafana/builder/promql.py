@@ -69,8 +69,7 @@ def quantile(q: float, metric: str, by=(), window: str = RATE_INTERVAL, **labels
 def mean(metric: str, by=(), window: str = RATE_INTERVAL, **labels) -> str:
     """Mean of a histogram's observations over the window."""
     fn = "increase" if window == RANGE else "rate"
-    return (f"{rate(metric, by, window, '_sum', fn, **labels)}\n  /\n"
-            f"{rate(metric, by, window, '_count', fn, **labels)}")
+    return f"{rate(metric, by, window, '_sum', fn, **labels)}\n  /\n{rate(metric, by, window, '_count', fn, **labels)}"
 
 
 def agg(op: str, metric: str, by=(), **labels) -> str:

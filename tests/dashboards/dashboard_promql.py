@@ -5,8 +5,8 @@ Metric names and recorded names come from the reader the rule lint uses too (tes
 
 from __future__ import annotations
 
-from voice_monitoring.shared import catalogue
 from tests.promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the dashboard tests)
+from voice_monitoring.shared import catalogue
 
 PROMETHEUS_SERIES = {"up", "ALERTS", "ALERTS_FOR_STATE"}
 

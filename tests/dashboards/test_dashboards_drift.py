@@ -9,8 +9,9 @@ COMMITTED = ROOT / "grafana" / "dashboards"
 
 
 def test_committed_json_matches_the_code(tmp_path):
-    subprocess.run([sys.executable, "-m", "grafana.builder", "--out", str(tmp_path)], check=True, cwd=ROOT,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "grafana.builder", "--out", str(tmp_path)], check=True, cwd=ROOT, capture_output=True
+    )
     generated = {p.name: p.read_text() for p in tmp_path.glob("*.json")}
     committed = {p.name: p.read_text() for p in COMMITTED.glob("*.json")}
     assert generated, "the generator wrote nothing"

@@ -11,10 +11,30 @@ from tests.dashboards.dashboard_promql import counters, known_names, metric_name
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = build_all()
-EXPECTED_UIDS = {"voice-system-overview", "voice-call-quality", "voice-provider-performance", "voice-audio-quality",
-                 "voice-conversation-flow", "voice-cost-tracking", "voice-call-detail"}
-CURRENT_PANEL_TYPES = {"row", "timeseries", "stat", "table", "heatmap", "state-timeline", "piechart", "bargauge",
-                       "gauge", "histogram", "text", "status-history", "barchart"}
+EXPECTED_UIDS = {
+    "voice-system-overview",
+    "voice-call-quality",
+    "voice-provider-performance",
+    "voice-audio-quality",
+    "voice-conversation-flow",
+    "voice-cost-tracking",
+    "voice-call-detail",
+}
+CURRENT_PANEL_TYPES = {
+    "row",
+    "timeseries",
+    "stat",
+    "table",
+    "heatmap",
+    "state-timeline",
+    "piechart",
+    "bargauge",
+    "gauge",
+    "histogram",
+    "text",
+    "status-history",
+    "barchart",
+}
 GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__range", "__all", "__data", "__url_time_range", "__value"}
 VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
@@ -70,8 +90,10 @@ def test_every_variable_used_is_defined():
         defined = {v["name"] for v in board.get("templating", {}).get("list", [])}
         used = set()
         for panel in _panels(board):
-            texts = [t["expr"] for t in panel.get("targets", [])] + [panel.get("title", ""),
-                                                                    panel.get("description", "")]
+            texts = [t["expr"] for t in panel.get("targets", [])] + [
+                panel.get("title", ""),
+                panel.get("description", ""),
+            ]
             for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links", []):
                 texts.append(link["url"])
             for text in texts:
@@ -102,9 +124,10 @@ def test_counters_are_always_inside_rate_or_increase():
     for uid, panel, target in _targets():
         for counter in counters():
             for match in re.finditer(rf"\b{counter}\b", target["expr"]):
-                before = target["expr"][:match.start()]
-                assert re.search(r"\b(?:rate|irate|increase)\(\s*$", before), \
+                before = target["expr"][: match.start()]
+                assert re.search(r"\b(?:rate|irate|increase)\(\s*$", before), (
                     f"{uid} / {panel['title']}: {counter} outside rate/increase in {target['expr']!r}"
+                )
 
 
 def test_rate_windows_use_rate_interval():
@@ -131,13 +154,18 @@ def test_recording_rules_the_dashboards_use_exist():
     assert not missing, f"recording rules used by dashboards but not in prometheus/rules/: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("expr,names", [
-    ('sum by (le) (rate(ai_agent_turns_total{provider=~"$provider"}[$__rate_interval]))', {"ai_agent_turns_total"}),
-    ('label_replace(a_b == 1, "band", "Poor", "", "") or x:y:z', {"a_b", "x:y:z"}),
-    ('histogram_quantile(0.95, sum by (le) (rate(m_bucket[5m]))) > bool 2', {"m_bucket"}),
-    ('max_over_time(up{job="${job}"}[$__range]) == 1 and on (instance) rate(n_total[$__rate_interval]) * $k',
-     {"up", "n_total"}),
-])
+@pytest.mark.parametrize(
+    "expr,names",
+    [
+        ('sum by (le) (rate(ai_agent_turns_total{provider=~"$provider"}[$__rate_interval]))', {"ai_agent_turns_total"}),
+        ('label_replace(a_b == 1, "band", "Poor", "", "") or x:y:z', {"a_b", "x:y:z"}),
+        ("histogram_quantile(0.95, sum by (le) (rate(m_bucket[5m]))) > bool 2", {"m_bucket"}),
+        (
+            'max_over_time(up{job="${job}"}[$__range]) == 1 and on (instance) rate(n_total[$__rate_interval]) * $k',
+            {"up", "n_total"},
+        ),
+    ],
+)
 def test_metric_name_reader(expr, names):
     assert metric_names(expr) == names
 
@@ -145,7 +173,8 @@ def test_metric_name_reader(expr, names):
 def test_worst_calls_link_to_the_call_detail_view():
     table = next(p for p in _panels(BOARDS["voice-call-quality"]) if p["title"] == "Worst calls now")
     urls = [link["url"] for link in table["fieldConfig"]["defaults"]["links"]]
-    assert any(url.startswith("/d/voice-call-detail/") and "var-call_id=${__data.fields.call_id}" in url
-               for url in urls), urls
+    assert any(
+        url.startswith("/d/voice-call-detail/") and "var-call_id=${__data.fields.call_id}" in url for url in urls
+    ), urls
     detail = BOARDS["voice-call-detail"]
     assert "call_id" in {v["name"] for v in detail["templating"]["list"]}

@@ -31,8 +31,10 @@ RANGE_VARIABLES = {"provider": ".*", "tenant": ".*", "pipeline": ".*"}
 
 # (dashboard uid, panel title) -> why it may legitimately return nothing in this scenario.
 ALLOWED_EMPTY = {
-    ("voice-audio-quality", "Transport connection losses"):
-        "the simulator's traffic never loses a media connection, and the counter only appears on the first loss",
+    (
+        "voice-audio-quality",
+        "Transport connection losses",
+    ): "the simulator's traffic never loses a media connection, and the counter only appears on the first loss",
 }
 
 
@@ -67,28 +69,34 @@ def live_stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards-live")
     with start_exporter(tmp) as exporter:
         targets = {"voice_exporter": [exporter.url.removeprefix("http://")]}
-        with start_prometheus(tmp, prometheus_config(targets, RULE_FILES)) as prometheus:
-            with start_scorer(tmp, prometheus.url, "--interval", "1") as scorer:
-                targets["voice_scorer"] = [scorer.url.removeprefix("http://")]
-                targets["prometheus"] = [prometheus.url.removeprefix("http://")]
-                config = prometheus_config(targets, RULE_FILES)
-                config_file = Path(prometheus.argv[1].removeprefix("--config.file="))
-                config_file.write_text(yaml.safe_dump(config))
-                requests.post(prometheus.url + "/-/reload", timeout=10).raise_for_status()
-                sim = Simulator(exporter.url, seed=11, speed=SPEED)
-                player = threading.Thread(target=sim.run, args=(TRAFFIC_SECONDS, 12), daemon=True)
-                started = time.monotonic()
-                player.start()
-                for at, fault in FAULTS:
-                    time.sleep(max(0.0, at - (time.monotonic() - started)))
-                    sim.set_fault(fault)
-                wait_for(lambda: query(prometheus.url, "ai_agent_call_quality_final_score_count"), 60,
-                         interval=1, what="a final quality score")
-                time.sleep(max(0.0, TRAFFIC_SECONDS - 5 - (time.monotonic() - started)))
-                yield prometheus, scorer, sim
-                sim.stop()
-                player.join(timeout=20)
-                assert not sim.errors, sim.errors[:3]
+        with (
+            start_prometheus(tmp, prometheus_config(targets, RULE_FILES)) as prometheus,
+            start_scorer(tmp, prometheus.url, "--interval", "1") as scorer,
+        ):
+            targets["voice_scorer"] = [scorer.url.removeprefix("http://")]
+            targets["prometheus"] = [prometheus.url.removeprefix("http://")]
+            config = prometheus_config(targets, RULE_FILES)
+            config_file = Path(prometheus.argv[1].removeprefix("--config.file="))
+            config_file.write_text(yaml.safe_dump(config))
+            requests.post(prometheus.url + "/-/reload", timeout=10).raise_for_status()
+            sim = Simulator(exporter.url, seed=11, speed=SPEED)
+            player = threading.Thread(target=sim.run, args=(TRAFFIC_SECONDS, 12), daemon=True)
+            started = time.monotonic()
+            player.start()
+            for at, fault in FAULTS:
+                time.sleep(max(0.0, at - (time.monotonic() - started)))
+                sim.set_fault(fault)
+            wait_for(
+                lambda: query(prometheus.url, "ai_agent_call_quality_final_score_count"),
+                60,
+                interval=1,
+                what="a final quality score",
+            )
+            time.sleep(max(0.0, TRAFFIC_SECONDS - 5 - (time.monotonic() - started)))
+            yield prometheus, scorer, sim
+            sim.stop()
+            player.join(timeout=20)
+            assert not sim.errors, sim.errors[:3]
 
 
 def test_every_panel_query_returns_data(live_stack):

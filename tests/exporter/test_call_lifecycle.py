@@ -4,9 +4,9 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness import post_events, start_exporter, wait_for
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
-from tests.harness import post_events, start_exporter, wait_for
 
 
 class Clock:
@@ -34,13 +34,25 @@ def per_call_names(exporter, call_id):
 
 
 def started(clock, call_id="c-1", **extra):
-    return {"type": "call.started", "ts": clock.now, "call_id": call_id, "tenant": "acme",
-            "provider": "deepgram", "pipeline": "cascade", "attrs": {"transport": "audiosocket"}, **extra}
+    return {
+        "type": "call.started",
+        "ts": clock.now,
+        "call_id": call_id,
+        "tenant": "acme",
+        "provider": "deepgram",
+        "pipeline": "cascade",
+        "attrs": {"transport": "audiosocket"},
+        **extra,
+    }
 
 
 def ended(clock, call_id="c-1", reason="caller hung up", duration=60.0):
-    return {"type": "call.ended", "ts": clock.now, "call_id": call_id,
-            "attrs": {"duration_seconds": duration, "reason": reason}}
+    return {
+        "type": "call.ended",
+        "ts": clock.now,
+        "call_id": call_id,
+        "attrs": {"duration_seconds": duration, "reason": reason},
+    }
 
 
 def make(clock, **limits):
@@ -58,8 +70,17 @@ def test_series_stay_for_the_grace_period_after_the_call_ends_then_go():
     exporter.ingest([ended(clock)])
     assert value(exporter, "ai_agent_call_ended", call_id="c-1", provider="deepgram", tenant="acme") == 1
     assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 0
-    assert value(exporter, "ai_agent_calls_ended_total", tenant="acme", provider="deepgram",
-                 pipeline="cascade", reason="user_hangup") == 1
+    assert (
+        value(
+            exporter,
+            "ai_agent_calls_ended_total",
+            tenant="acme",
+            provider="deepgram",
+            pipeline="cascade",
+            reason="user_hangup",
+        )
+        == 1
+    )
     clock.now += 119
     assert exporter.sweep() == 0 and per_call_names(exporter, "c-1")
     clock.now += 2
@@ -72,8 +93,12 @@ def test_series_stay_for_the_grace_period_after_the_call_ends_then_go():
 def test_a_silent_call_expires_after_the_idle_timeout_and_leaves_the_live_gauges():
     clock = Clock()
     exporter = make(clock, idle_seconds=600)
-    state = {"type": "state", "ts": clock.now, "call_id": "c-1",
-             "attrs": {"state": "speaking", "tts_gating": True, "audio_capture": True}}
+    state = {
+        "type": "state",
+        "ts": clock.now,
+        "call_id": "c-1",
+        "attrs": {"state": "speaking", "tts_gating": True, "audio_capture": True},
+    }
     exporter.ingest([started(clock), state])
     assert value(exporter, "ai_agent_conversation_state", state="speaking") == 1
     assert value(exporter, "ai_agent_tts_gating_active") == 1
@@ -95,16 +120,18 @@ def test_a_call_is_started_and_ended_once():
     exporter = make(clock)
     _, _, rejected = exporter.ingest([started(clock), started(clock), ended(clock), ended(clock)])
     assert [(r["index"], r["error"]) for r in rejected] == [
-        (1, "call c-1 has already started"), (3, "call c-1 has already ended")]
-    assert value(exporter, "ai_agent_calls_started_total", tenant="acme", provider="deepgram",
-                 pipeline="cascade") == 1
+        (1, "call c-1 has already started"),
+        (3, "call c-1 has already ended"),
+    ]
+    assert value(exporter, "ai_agent_calls_started_total", tenant="acme", provider="deepgram", pipeline="cascade") == 1
 
 
 def test_events_inherit_the_labels_of_their_call():
     clock = Clock()
     exporter = make(clock)
-    exporter.ingest([started(clock), {"type": "turn", "ts": clock.now, "call_id": "c-1",
-                                      "attrs": {"latency_seconds": 0.4}}])
+    exporter.ingest(
+        [started(clock), {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": 0.4}}]
+    )
     assert value(exporter, "ai_agent_turn_response_seconds_count", pipeline="cascade", provider="deepgram") == 1
 
 
@@ -113,12 +140,28 @@ def test_usage_without_a_cost_event_is_priced_at_call_end_and_reported_cost_wins
     exporter = make(clock)
     prices = PriceTable.default()
     usage = [
-        {"type": "usage", "ts": clock.now, "call_id": "c-1", "provider": "deepgram",
-         "attrs": {"service": "stt", "unit": "audio_seconds", "quantity": 120}},
-        {"type": "usage", "ts": clock.now, "call_id": "c-1", "provider": "openai", "model": "gpt-4o-mini",
-         "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 10_000}},
-        {"type": "cost", "ts": clock.now, "call_id": "c-1", "provider": "openai",
-         "attrs": {"service": "llm", "usd": 0.5}},
+        {
+            "type": "usage",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "provider": "deepgram",
+            "attrs": {"service": "stt", "unit": "audio_seconds", "quantity": 120},
+        },
+        {
+            "type": "usage",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 10_000},
+        },
+        {
+            "type": "cost",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "provider": "openai",
+            "attrs": {"service": "llm", "usd": 0.5},
+        },
     ]
     exporter.ingest([started(clock)] + usage)
     stt = prices.price("stt", "deepgram", None, "audio_seconds", 120)
@@ -127,8 +170,9 @@ def test_usage_without_a_cost_event_is_priced_at_call_end_and_reported_cost_wins
     running = value(exporter, "ai_agent_call_running_cost_usd", call_id="c-1", provider="deepgram", tenant="acme")
     assert abs(running - (stt + 0.5)) < 1e-9
     exporter.ingest([ended(clock)])
-    assert abs(value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="deepgram",
-                     service="stt") - stt) < 1e-12
+    assert (
+        abs(value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="deepgram", service="stt") - stt) < 1e-12
+    )
     assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="openai", service="llm") == 0.5
     assert value(exporter, "ai_agent_call_cost_usd_count", tenant="acme") == 1
     assert abs(value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") - (stt + 0.5)) < 1e-9
@@ -147,13 +191,23 @@ def test_per_call_values_describe_the_call():
     exporter = make(clock)
     c = {"call_id": "c-1"}
     events = [started(clock)]
-    events += [{"type": "turn", "ts": clock.now, **c, "attrs": {"latency_seconds": s, "agent_speech_seconds": 2}}
-               for s in (0.5, 0.6, 0.7, 3.0)]
-    events += [{"type": "audio", "ts": clock.now, **c, "attrs": {"underflow": 2, "codec_alignment": a, "rms": r}}
-               for a, r in ((True, 0.1), (False, 0.01))]
+    events += [
+        {"type": "turn", "ts": clock.now, **c, "attrs": {"latency_seconds": s, "agent_speech_seconds": 2}}
+        for s in (0.5, 0.6, 0.7, 3.0)
+    ]
+    events += [
+        {"type": "audio", "ts": clock.now, **c, "attrs": {"underflow": 2, "codec_alignment": a, "rms": r}}
+        for a, r in ((True, 0.1), (False, 0.01))
+    ]
     events += [{"type": "interruption", "ts": clock.now, **c, "attrs": {"kind": "barge_in", "reaction_seconds": 0.3}}]
-    events += [{"type": "transport", "ts": clock.now, **c,
-                "attrs": {"rtt_seconds": 0.1, "packet_loss_ratio": 0.02, "codec": "pcmu"}}]
+    events += [
+        {
+            "type": "transport",
+            "ts": clock.now,
+            **c,
+            "attrs": {"rtt_seconds": 0.1, "packet_loss_ratio": 0.02, "codec": "pcmu"},
+        }
+    ]
     assert exporter.ingest(events)[0] == len(events)
     labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
     assert value(exporter, "ai_agent_call_turns", **labels) == 4
@@ -170,13 +224,26 @@ def test_per_call_values_describe_the_call():
 def test_a_real_exporter_removes_a_call_after_its_grace_period(tmp_path):
     with start_exporter(tmp_path, "--grace-seconds", "1") as service:
         now = time.time()
-        post_events(service.url, [{"type": "call.started", "ts": now, "call_id": "gone"},
-                                  {"type": "call.ended", "ts": now, "call_id": "gone",
-                                   "attrs": {"duration_seconds": 3, "reason": "agent_hangup"}}])
+        post_events(
+            service.url,
+            [
+                {"type": "call.started", "ts": now, "call_id": "gone"},
+                {
+                    "type": "call.ended",
+                    "ts": now,
+                    "call_id": "gone",
+                    "attrs": {"duration_seconds": 3, "reason": "agent_hangup"},
+                },
+            ],
+        )
         import requests
+
         assert 'call_id="gone"' in requests.get(f"{service.url}/metrics", timeout=5).text
-        wait_for(lambda: 'call_id="gone"' not in requests.get(f"{service.url}/metrics", timeout=5).text,
-                 timeout=10, what="the ended call's series to disappear")
+        wait_for(
+            lambda: 'call_id="gone"' not in requests.get(f"{service.url}/metrics", timeout=5).text,
+            timeout=10,
+            what="the ended call's series to disappear",
+        )
 
 
 def test_a_call_started_again_after_it_ended_is_refused_and_leaves_no_active_call():
@@ -206,8 +273,10 @@ def test_a_late_event_for_a_removed_call_is_refused_instead_of_bringing_the_call
 def test_last_reported_values_go_away_when_their_reports_stop():
     clock = Clock()
     exporter = make(clock, report_ttl_seconds=300)
-    beat = [{"type": "health", "ts": clock.now, "attrs": {"worker": "w-1", "memory_ratio": 0.93}},
-            {"type": "health", "ts": clock.now, "provider": "deepgram", "attrs": {"service": "stt", "up": False}}]
+    beat = [
+        {"type": "health", "ts": clock.now, "attrs": {"worker": "w-1", "memory_ratio": 0.93}},
+        {"type": "health", "ts": clock.now, "provider": "deepgram", "attrs": {"service": "stt", "up": False}},
+    ]
     exporter.ingest(beat)
     clock.now += 200
     exporter.ingest(beat[1:])
@@ -221,7 +290,9 @@ def test_turn_p95_is_right_whatever_order_turns_arrive_in():
     clock = Clock()
     exporter = make(clock)
     latencies = [0.9, 0.2, 3.5, 0.4] + [0.5] * 16
-    exporter.ingest([started(clock)] + [{"type": "turn", "ts": clock.now, "call_id": "c-1",
-                                          "attrs": {"latency_seconds": s}} for s in latencies])
+    exporter.ingest(
+        [started(clock)]
+        + [{"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": s}} for s in latencies]
+    )
     labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
     assert value(exporter, "ai_agent_call_turn_response_p95_seconds", **labels) == 0.9

@@ -1,7 +1,7 @@
 from prometheus_client.parser import text_string_to_metric_families
 
-from voice_monitoring.shared import catalogue
 from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.shared import catalogue
 
 
 def test_every_name_is_namespaced_and_unique():

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from voice_monitoring.exporter import events
 from tests.harness import post_events
+from voice_monitoring.exporter import events
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 SCHEMA = Path(__file__).resolve().parents[2] / "exporter" / "schema" / "events-v1.schema.json"

@@ -3,8 +3,8 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from voice_monitoring.exporter.fleet import FleetMetrics
 from tests.harness import promtool_lint
+from voice_monitoring.exporter.fleet import FleetMetrics
 
 pytestmark = pytest.mark.binaries
 
@@ -14,9 +14,12 @@ def test_histogram_buckets_are_cumulative_with_le_inclusive_upper_bounds():
     h = fleet.child("ai_agent_turn_response_seconds", "cascade", "deepgram")
     for v in (0.05, 0.8, 0.81, 100.0):
         h.observe(v)
-    samples = {(s.name, s.labels.get("le")): s.value
-               for f in text_string_to_metric_families(fleet.render()) if f.name == "ai_agent_turn_response_seconds"
-               for s in f.samples}
+    samples = {
+        (s.name, s.labels.get("le")): s.value
+        for f in text_string_to_metric_families(fleet.render())
+        if f.name == "ai_agent_turn_response_seconds"
+        for s in f.samples
+    }
     assert samples[("ai_agent_turn_response_seconds_bucket", "0.1")] == 1
     assert samples[("ai_agent_turn_response_seconds_bucket", "0.8")] == 2
     assert samples[("ai_agent_turn_response_seconds_bucket", "1.0")] == 3

@@ -13,6 +13,7 @@ def test_committed_artefact_matches_the_code(path):
 
 def test_metrics_reference_lists_every_catalogued_metric():
     from voice_monitoring.shared import catalogue
+
     text = generate.metrics_doc()
     for m in catalogue.METRICS:
         assert f"`{m.name}`" in text

@@ -20,8 +20,15 @@ RUNBOOK = ROOT / "docs" / "Runbook.md"
 TESTS_DIR = Path(__file__).resolve().parent
 
 SEVERITIES = ("critical", "warning", "info")
-DASHBOARD_UIDS = ("voice-system-overview", "voice-call-quality", "voice-provider-performance", "voice-audio-quality",
-                  "voice-conversation-flow", "voice-cost-tracking", "voice-call-detail")
+DASHBOARD_UIDS = (
+    "voice-system-overview",
+    "voice-call-quality",
+    "voice-provider-performance",
+    "voice-audio-quality",
+    "voice-conversation-flow",
+    "voice-cost-tracking",
+    "voice-call-detail",
+)
 
 
 @dataclass
@@ -135,6 +142,7 @@ def range_durations(expr: str) -> list[str]:
 
 
 # --- the runbook ---------------------------------------------------------------------------------------------
+
 
 def runbook_sections(text: str | None = None) -> dict[str, str]:
     """{section title: body} for every '## ' section."""

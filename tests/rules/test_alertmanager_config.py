@@ -29,28 +29,43 @@ ROUTING_TABLE = [
 
 
 def routes(labels: dict) -> list[str]:
-    result = subprocess.run(["amtool", "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
-                             *(f"{k}={v}" for k, v in labels.items())],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            "amtool",
+            "config",
+            "routes",
+            "test",
+            f"--config.file={ALERTMANAGER_CONFIG}",
+            *(f"{k}={v}" for k, v in labels.items()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().split(",")
 
 
 def test_config_is_valid():
-    result = subprocess.run(["amtool", "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+        ["amtool", "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 receivers" in result.stdout and "4 inhibit rules" in result.stdout
 
 
-@pytest.mark.parametrize("labels,receivers", ROUTING_TABLE, ids=lambda x: ",".join(f"{v}" for v in x.values())
-                         if isinstance(x, dict) else None)
+@pytest.mark.parametrize(
+    "labels,receivers",
+    ROUTING_TABLE,
+    ids=lambda x: ",".join(f"{v}" for v in x.values()) if isinstance(x, dict) else None,
+)
 def test_routing_table(labels, receivers):
     assert routes(labels) == receivers
 
 
-@pytest.mark.parametrize("rule", [r for r in alert_rules() if r.alert != "Watchdog"],
-                         ids=lambda r: f"{r.alert}-{r.labels['severity']}")
+@pytest.mark.parametrize(
+    "rule", [r for r in alert_rules() if r.alert != "Watchdog"], ids=lambda r: f"{r.alert}-{r.labels['severity']}"
+)
 def test_every_alert_reaches_the_receiver_of_its_severity(rule):
     assert routes({"alertname": rule.alert, **rule.labels}) == [RECEIVER_OF_SEVERITY[rule.labels["severity"]]]
 
@@ -67,13 +82,16 @@ def test_a_down_endpoint_only_inhibits_alerts_that_keep_its_job_and_instance():
     rules = {r.alert: r for r in alert_rules()}
     for name in names:
         assert name in rules, f"{name} is not an alert rule"
-        for grouping in re.findall(r"\b(?:sum|min|max|avg|count|topk|bottomk|quantile|stddev|stdvar|group)\s*"
-                                   r"(?:(by|without)\s*\(([^)]*)\))?\s*\(", rules[name].expr):
+        for grouping in re.findall(
+            r"\b(?:sum|min|max|avg|count|topk|bottomk|quantile|stddev|stdvar|group)\s*"
+            r"(?:(by|without)\s*\(([^)]*)\))?\s*\(",
+            rules[name].expr,
+        ):
             kind, labels = grouping
             kept = {label.strip() for label in labels.split(",")}
-            assert (kind == "by" and {"job", "instance"} <= kept) or \
-                (kind == "without" and not {"job", "instance"} & kept), \
-                f"{name} aggregates away job or instance: {rules[name].expr!r}"
+            assert (kind == "by" and {"job", "instance"} <= kept) or (
+                kind == "without" and not {"job", "instance"} & kept
+            ), f"{name} aggregates away job or instance: {rules[name].expr!r}"
 
 
 def test_secrets_come_from_files_that_have_committed_examples():
@@ -103,23 +121,33 @@ def test_every_receiver_sends_resolved_notifications_except_the_digest_and_the_h
 
 
 SAMPLE = {
-    "receiver": "chat", "status": "firing", "externalURL": "http://127.0.0.1:9093",
+    "receiver": "chat",
+    "status": "firing",
+    "externalURL": "http://127.0.0.1:9093",
     "groupLabels": {"alertname": "HighTurnResponseLatency"},
     "commonLabels": {"alertname": "HighTurnResponseLatency", "severity": "warning"},
     "commonAnnotations": {},
     "alerts": [
-        {"status": "firing",
-         "labels": {"alertname": "HighTurnResponseLatency", "severity": "warning", "provider": "deepgram"},
-         "annotations": {"summary": "Callers are waiting too long for the agent to answer.",
-                         "description": "p95 turn response latency for provider deepgram is 2.95s.",
-                         "runbook_url": "docs/Runbook.md#highturnresponselatency",
-                         "dashboard_url": "http://127.0.0.1:3000/d/voice-call-quality"}},
-        {"status": "resolved",
-         "labels": {"alertname": "HighTurnResponseLatency", "severity": "warning", "provider": "openai realtime"},
-         "annotations": {"summary": "Callers are waiting too long for the agent to answer.",
-                         "description": "p95 turn response latency for provider openai realtime is 2.10s.",
-                         "runbook_url": "docs/Runbook.md#highturnresponselatency",
-                         "dashboard_url": "http://127.0.0.1:3000/d/voice-call-quality"}},
+        {
+            "status": "firing",
+            "labels": {"alertname": "HighTurnResponseLatency", "severity": "warning", "provider": "deepgram"},
+            "annotations": {
+                "summary": "Callers are waiting too long for the agent to answer.",
+                "description": "p95 turn response latency for provider deepgram is 2.95s.",
+                "runbook_url": "docs/Runbook.md#highturnresponselatency",
+                "dashboard_url": "http://127.0.0.1:3000/d/voice-call-quality",
+            },
+        },
+        {
+            "status": "resolved",
+            "labels": {"alertname": "HighTurnResponseLatency", "severity": "warning", "provider": "openai realtime"},
+            "annotations": {
+                "summary": "Callers are waiting too long for the agent to answer.",
+                "description": "p95 turn response latency for provider openai realtime is 2.10s.",
+                "runbook_url": "docs/Runbook.md#highturnresponselatency",
+                "dashboard_url": "http://127.0.0.1:3000/d/voice-call-quality",
+            },
+        },
     ],
 }
 
@@ -127,9 +155,20 @@ SAMPLE = {
 def render(tmp_path, text: str, kind: str = "text") -> str:
     data = tmp_path / "data.json"
     data.write_text(json.dumps(SAMPLE))
-    result = subprocess.run(["amtool", "template", "render", f"--template.glob={TEMPLATES_DIR}/*.tmpl",
-                             f"--template.text={text}", f"--template.data={data}", f"--template.type={kind}"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            "amtool",
+            "template",
+            "render",
+            f"--template.glob={TEMPLATES_DIR}/*.tmpl",
+            f"--template.text={text}",
+            f"--template.data={data}",
+            f"--template.type={kind}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -147,15 +186,16 @@ def test_slack_message_lists_each_alert_with_its_links(tmp_path):
     assert "Affected: provider=deepgram" in first
     assert "<docs/Runbook.md#highturnresponselatency|Runbook>" in first
     assert "<http://127.0.0.1:3000/d/voice-call-quality|Dashboard>" in first
-    assert ("<http://127.0.0.1:9093/#/silences/new?filter=%7Balertname%3D%22HighTurnResponseLatency%22%2C"
-            "provider%3D%22deepgram%22%2Cseverity%3D%22warning%22%7D|Silence>") in first
+    assert (
+        "<http://127.0.0.1:9093/#/silences/new?filter=%7Balertname%3D%22HighTurnResponseLatency%22%2C"
+        "provider%3D%22deepgram%22%2Cseverity%3D%22warning%22%7D|Silence>"
+    ) in first
     assert second.startswith("*WARNING RESOLVED*: ")
     assert "provider%3D%22openai+realtime%22" in second
 
 
 def test_email_digest_lists_each_alert(tmp_path):
-    assert render(tmp_path, '{{ template "voice.email.subject" . }}').strip() == \
-        "[FIRING] HighTurnResponseLatency (2)"
+    assert render(tmp_path, '{{ template "voice.email.subject" . }}').strip() == "[FIRING] HighTurnResponseLatency (2)"
     html = render(tmp_path, '{{ template "voice.email.html" . }}', "html")
     assert html.count("<h3>WARNING: Callers are waiting too long for the agent to answer.</h3>") == 2
     assert html.count('<a href="docs/Runbook.md#highturnresponselatency">Runbook</a>') == 2

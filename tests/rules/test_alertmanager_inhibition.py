@@ -7,7 +7,7 @@ a local recorder and the group timings are shortened so the test takes seconds.
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -46,8 +46,11 @@ class Recorder:
     def delivered(self) -> list[tuple[str, str]]:
         """(receiver, alert identity) for every alert in every notification so far."""
         with self.lock:
-            return [(receiver, identity(alert["labels"]))
-                    for receiver, body in self.notifications for alert in body["alerts"]]
+            return [
+                (receiver, identity(alert["labels"]))
+                for receiver, body in self.notifications
+                for alert in body["alerts"]
+            ]
 
     def __enter__(self):
         self.thread.start()
@@ -66,8 +69,9 @@ def config_for(recorder_url: str) -> dict:
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
     config.pop("global", None)
     config.pop("templates", None)
-    config["receivers"] = [{"name": r["name"], "webhook_configs": [{"url": f"{recorder_url}/{r['name']}"}]}
-                           for r in config["receivers"]]
+    config["receivers"] = [
+        {"name": r["name"], "webhook_configs": [{"url": f"{recorder_url}/{r['name']}"}]} for r in config["receivers"]
+    ]
 
     def shorten(route):
         for key in ("group_wait", "group_interval"):
@@ -83,9 +87,13 @@ def config_for(recorder_url: str) -> dict:
 
 def alert(**labels) -> dict:
     labels.setdefault("cluster", "voice")
-    now = datetime.now(timezone.utc)
-    return {"labels": labels, "annotations": {"summary": f"{labels['alertname']} test alert."},
-            "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat()}
+    now = datetime.now(UTC)
+    return {
+        "labels": labels,
+        "annotations": {"summary": f"{labels['alertname']} test alert."},
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+    }
 
 
 DELIVERED = {
@@ -93,8 +101,13 @@ DELIVERED = {
         alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="elevenlabs"),
         alert(alertname="ProviderDown", severity="critical", provider="deepgram", service="stt"),
         alert(alertname="TurnLatencySLOBurn", severity="critical", window="1h"),
-        alert(alertname="HealthEndpointDown", severity="critical", cluster="edge", job="ai_engine",
-              instance="engine:15000"),
+        alert(
+            alertname="HealthEndpointDown",
+            severity="critical",
+            cluster="edge",
+            job="ai_engine",
+            instance="engine:15000",
+        ),
         alert(alertname="CallFailureRateHigh", severity="critical", provider="openai_realtime"),
     ],
     "chat": [
@@ -106,29 +119,46 @@ DELIVERED = {
 }
 # Each silenced alert, and what silences it.
 INHIBITED = [
-    (alert(alertname="HighTurnResponseLatency", severity="warning", provider="elevenlabs"),
-     "its critical twin CriticalTurnResponseLatency"),
-    (alert(alertname="ComponentLowSuccessRate", severity="warning", provider="deepgram", service="tts"),
-     "ProviderDown for the same provider"),
-    (alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d"),
-     "the critical TurnLatencySLOBurn page"),
-    (alert(alertname="ProviderDown", severity="critical", cluster="edge", provider="deepgram", service="llm",
-           job="ai_engine", instance="engine:15000"),
-     "HealthEndpointDown for the engine whose series it reads"),
+    (
+        alert(alertname="HighTurnResponseLatency", severity="warning", provider="elevenlabs"),
+        "its critical twin CriticalTurnResponseLatency",
+    ),
+    (
+        alert(alertname="ComponentLowSuccessRate", severity="warning", provider="deepgram", service="tts"),
+        "ProviderDown for the same provider",
+    ),
+    (alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d"), "the critical TurnLatencySLOBurn page"),
+    (
+        alert(
+            alertname="ProviderDown",
+            severity="critical",
+            cluster="edge",
+            provider="deepgram",
+            service="llm",
+            job="ai_engine",
+            instance="engine:15000",
+        ),
+        "HealthEndpointDown for the engine whose series it reads",
+    ),
 ]
 # Sent with the inhibited alerts, after HealthEndpointDown for the edge engine is known, and still notified:
 # a down engine does not silence other targets' alerts, fleet-wide symptoms or the same alert from elsewhere.
 NOT_INHIBITED = {
     "paging": [
-        alert(alertname="ProviderDown", severity="critical", cluster="edge", provider="deepgram", service="stt",
-              job="voice_exporter", instance="exporter:9470"),
+        alert(
+            alertname="ProviderDown",
+            severity="critical",
+            cluster="edge",
+            provider="deepgram",
+            service="stt",
+            job="voice_exporter",
+            instance="exporter:9470",
+        ),
         alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
     ],
     "chat": [
-        alert(alertname="TargetDown", severity="warning", cluster="edge", job="voice_scorer",
-              instance="scorer:9471"),
-        alert(alertname="ScorerStale", severity="warning", cluster="edge", job="voice_scorer",
-              instance="scorer:9471"),
+        alert(alertname="TargetDown", severity="warning", cluster="edge", job="voice_scorer", instance="scorer:9471"),
+        alert(alertname="ScorerStale", severity="warning", cluster="edge", job="voice_scorer", instance="scorer:9471"),
     ],
 }
 
@@ -149,12 +179,19 @@ def notified(tmp_path_factory):
             # knows the inhibiting alert, and a symptom whose group flushes before that is notified.
             causes = [a for alerts in DELIVERED.values() for a in alerts]
             post(alertmanager.url, causes)
-            wait_for(lambda: len(requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()) == len(causes),
-                     timeout=10, what="Alertmanager to hold the first alerts")
+            wait_for(
+                lambda: len(requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()) == len(causes),
+                timeout=10,
+                what="Alertmanager to hold the first alerts",
+            )
             later = [a for a, _ in INHIBITED] + [a for alerts in NOT_INHIBITED.values() for a in alerts]
             post(alertmanager.url, later)
-            expected = {(receiver, identity(a["labels"])) for table in (DELIVERED, NOT_INHIBITED)
-                        for receiver, alerts in table.items() for a in alerts}
+            expected = {
+                (receiver, identity(a["labels"]))
+                for table in (DELIVERED, NOT_INHIBITED)
+                for receiver, alerts in table.items()
+                for a in alerts
+            }
             wait_for(lambda: expected <= set(recorder.delivered()), timeout=30, what="every expected notification")
             time.sleep(3)  # several group intervals, for anything that should not arrive to arrive
             state = requests.get(f"{alertmanager.url}/api/v2/alerts", timeout=10).json()
@@ -173,8 +210,9 @@ def test_each_alert_reaches_its_receiver_exactly_once(notified, receiver):
             assert deliveries == [receiver], f"{who} went to {deliveries}"
 
 
-@pytest.mark.parametrize("sent,reason", INHIBITED, ids=[a["labels"]["alertname"] + "-" + r.split()[-1]
-                                                         for a, r in INHIBITED])
+@pytest.mark.parametrize(
+    "sent,reason", INHIBITED, ids=[a["labels"]["alertname"] + "-" + r.split()[-1] for a, r in INHIBITED]
+)
 def test_inhibited_alert_is_never_notified(notified, sent, reason):
     delivered, state = notified
     who = identity(sent["labels"])
@@ -182,8 +220,11 @@ def test_inhibited_alert_is_never_notified(notified, sent, reason):
     assert state[who]["state"] == "suppressed" and state[who]["inhibitedBy"], state[who]
 
 
-@pytest.mark.parametrize("sent", [a for alerts in NOT_INHIBITED.values() for a in alerts],
-                         ids=lambda a: a["labels"]["alertname"] + "-" + a["labels"].get("job", "fleet"))
+@pytest.mark.parametrize(
+    "sent",
+    [a for alerts in NOT_INHIBITED.values() for a in alerts],
+    ids=lambda a: a["labels"]["alertname"] + "-" + a["labels"].get("job", "fleet"),
+)
 def test_unrelated_alert_is_not_inhibited_by_a_down_engine(notified, sent):
     delivered, state = notified
     who = identity(sent["labels"])
@@ -194,6 +235,7 @@ def test_unrelated_alert_is_not_inhibited_by_a_down_engine(notified, sent):
 
 def test_nothing_else_is_notified(notified):
     delivered, _ = notified
-    expected = {identity(a["labels"]) for table in (DELIVERED, NOT_INHIBITED) for alerts in table.values()
-                for a in alerts}
+    expected = {
+        identity(a["labels"]) for table in (DELIVERED, NOT_INHIBITED) for alerts in table.values() for a in alerts
+    }
     assert {a for _, a in delivered} == expected

@@ -6,14 +6,14 @@ import sys
 import pytest
 import yaml
 
-from tests.rules.rule_files import PROMETHEUS_DIR, ROOT
-
 from prometheus import generate
+from tests.rules.rule_files import ROOT
 
 
 def test_committed_rules_match_the_sources_and_thresholds():
-    result = subprocess.run([sys.executable, "-m", "prometheus.generate", "--check"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "prometheus.generate", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 

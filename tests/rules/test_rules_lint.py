@@ -6,16 +6,33 @@ import pytest
 import yaml
 from prometheus_client.utils import floatToGoString
 
+from tests.rules.rule_files import (
+    DASHBOARD_UIDS,
+    PROMETHEUS_CONFIG,
+    SEVERITIES,
+    alert_rules,
+    anchor,
+    load_rules,
+    metric_names,
+    parse_duration,
+    range_durations,
+    recorded_names,
+    runbook_sections,
+)
 from voice_monitoring.shared import catalogue
-from tests.rules.rule_files import (DASHBOARD_UIDS, PROMETHEUS_CONFIG, SEVERITIES, alert_rules, anchor, load_rules,
-                        metric_names, parse_duration, range_durations, recorded_names, runbook_sections)
 
 THRESHOLDS = yaml.safe_load((PROMETHEUS_CONFIG.parent / "thresholds.yml").read_text())
 GRAFANA_URL = THRESHOLDS["links"]["grafana_url"]
 RUNBOOK_URL = THRESHOLDS["links"]["runbook_url"]
 # Series Prometheus and Alertmanager publish about themselves, and the ones Prometheus synthesizes.
-PLATFORM_METRICS = {"up", "ALERTS", "ALERTS_FOR_STATE", "prometheus_rule_evaluation_failures_total",
-                    "alertmanager_notifications_total", "alertmanager_notifications_failed_total"}
+PLATFORM_METRICS = {
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "prometheus_rule_evaluation_failures_total",
+    "alertmanager_notifications_total",
+    "alertmanager_notifications_failed_total",
+}
 CAMEL_CASE = re.compile(r"^[A-Z][a-z0-9]*(?:[A-Z]+[a-z0-9]*)*$")
 RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z0-9_]+$")
 
@@ -107,12 +124,15 @@ def test_lint_notices_an_unknown_metric_a_short_window_and_a_bad_name():
     assert unknown_metrics(expr) == {"ai_agent_turns_totl"}
     assert short_ranges(expr, 15) == ["30s"]
     assert short_ranges("max_over_time(up[1h:10s])", 15) == ["10s"]
-    assert metric_names('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le="0.8"}[5m]))) > bool 1') == \
-        {"a_bucket"}
-    assert metric_names('a:b:c / ignoring (component) group_left () (sum(rate(d_total[5m])) > 0) and on () e') == \
-        {"a:b:c", "d_total", "e"}
-    assert bad_bucket_matchers('rate(ai_agent_turn_response_seconds_bucket{le="0.80"}[5m])') == \
-        ["ai_agent_turn_response_seconds{le='0.80'}"]
+    assert metric_names('histogram_quantile(0.95, sum by (le) (rate(a_bucket{le="0.8"}[5m]))) > bool 1') == {"a_bucket"}
+    assert metric_names("a:b:c / ignoring (component) group_left () (sum(rate(d_total[5m])) > 0) and on () e") == {
+        "a:b:c",
+        "d_total",
+        "e",
+    }
+    assert bad_bucket_matchers('rate(ai_agent_turn_response_seconds_bucket{le="0.80"}[5m])') == [
+        "ai_agent_turn_response_seconds{le='0.80'}"
+    ]
     assert not bad_bucket_matchers('rate(ai_agent_jitter_buffer_depth_frames_bucket{le="0.0"}[5m])')
     assert not CAMEL_CASE.match("high_turn_latency")
     assert CAMEL_CASE.match("VADConfidenceLow") and CAMEL_CASE.match("TurnLatencySLOBurn")

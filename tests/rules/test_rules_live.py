@@ -1,14 +1,14 @@
 """prometheus/prometheus.yml and the rules, loaded by a real Prometheus scraping a real exporter."""
 
-import pytest
 import threading
 
+import pytest
 import requests
 import yaml
 
-from voice_monitoring.exporter.simulator import Simulator
 from tests.harness import query, start_prometheus, wait_for
 from tests.rules.rule_files import PROMETHEUS_CONFIG, RULES_DIR, load_rules
+from voice_monitoring.exporter.simulator import Simulator
 
 pytestmark = pytest.mark.binaries
 
@@ -30,14 +30,23 @@ def test_rules_evaluate_cleanly_on_real_exporter_series_and_normal_traffic_raise
         player = threading.Thread(target=sim.run, args=(15, 6))
         player.start()
         try:
-            p95 = wait_for(lambda: query(prom.url, "provider:ai_agent_turn_response_seconds:p95_rate5m"),
-                           timeout=40, what="the recorded turn latency p95")
+            p95 = wait_for(
+                lambda: query(prom.url, "provider:ai_agent_turn_response_seconds:p95_rate5m"),
+                timeout=40,
+                what="the recorded turn latency p95",
+            )
             assert {r["metric"]["provider"] for r in p95} == {"deepgram", "openai_realtime"}
-            slow = wait_for(lambda: query(prom.url, "fleet:ai_agent_turn_response_slow:ratio_rate5m"),
-                            timeout=20, what="the SLO's slow-turn ratio (the le label the rules match)")
+            slow = wait_for(
+                lambda: query(prom.url, "fleet:ai_agent_turn_response_slow:ratio_rate5m"),
+                timeout=20,
+                what="the SLO's slow-turn ratio (the le label the rules match)",
+            )
             assert 0 <= float(slow[0]["value"][1]) < 1
-            wait_for(lambda: query(prom.url, "tenant_provider:ai_agent_cost_usd_per_minute:rate5m"), timeout=20,
-                     what="the recorded spend per minute")
+            wait_for(
+                lambda: query(prom.url, "tenant_provider:ai_agent_cost_usd_per_minute:rate5m"),
+                timeout=20,
+                what="the recorded spend per minute",
+            )
         finally:
             sim.stop()
             player.join(30)

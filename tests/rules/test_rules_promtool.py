@@ -4,8 +4,14 @@ import subprocess
 
 import pytest
 
-from tests.rules.rule_files import (PROMETHEUS_CONFIG, TESTS_DIR, alert_coverage, alert_rules, rule_file_paths,
-                        unit_test_paths)
+from tests.rules.rule_files import (
+    PROMETHEUS_CONFIG,
+    TESTS_DIR,
+    alert_coverage,
+    alert_rules,
+    rule_file_paths,
+    unit_test_paths,
+)
 
 pytestmark = pytest.mark.binaries
 
@@ -40,8 +46,7 @@ def coverage():
 
 @pytest.mark.parametrize("rule", alert_rules(), ids=lambda r: "-".join([r.alert, *map(str, r.labels.values())]))
 def test_every_alert_rule_has_a_firing_case(rule, coverage):
-    assert rule.key in coverage.firing, \
-        f"no promtool case expects {rule.alert} with labels {rule.labels} to fire"
+    assert rule.key in coverage.firing, f"no promtool case expects {rule.alert} with labels {rule.labels} to fire"
 
 
 # The dead man's switch fires always and can have no quiet case; anything else needs one.

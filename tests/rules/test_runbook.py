@@ -6,14 +6,19 @@ import subprocess
 import pytest
 import yaml
 
-from voice_monitoring.shared import catalogue
 from tests.rules.rule_files import alert_rules, metric_names, recorded_names, runbook_sections
+from voice_monitoring.shared import catalogue
 
 ALERT_NAMES = sorted({r.alert for r in alert_rules()})
 PARTS = ("**Meaning.**", "**Confirm.**", "**Likely causes.**", "**Fixes.**")
 PROMQL_BLOCK = re.compile(r"```promql\n(.*?)```", re.S)
-PLATFORM_METRICS = {"up", "ALERTS", "prometheus_rule_evaluation_failures_total",
-                    "alertmanager_notifications_total", "alertmanager_notifications_failed_total"}
+PLATFORM_METRICS = {
+    "up",
+    "ALERTS",
+    "prometheus_rule_evaluation_failures_total",
+    "alertmanager_notifications_total",
+    "alertmanager_notifications_failed_total",
+}
 
 
 def queries(body: str) -> list[str]:
@@ -41,8 +46,10 @@ def test_runbook_queries_read_known_metrics(name):
 
 @pytest.mark.binaries
 def test_runbook_queries_parse(tmp_path):
-    rules = [{"record": f"runbook:query:{i}", "expr": q}
-             for i, q in enumerate(q for body in runbook_sections().values() for q in queries(body))]
+    rules = [
+        {"record": f"runbook:query:{i}", "expr": q}
+        for i, q in enumerate(q for body in runbook_sections().values() for q in queries(body))
+    ]
     path = tmp_path / "runbook-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "runbook", "rules": rules}]}))
     result = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True, timeout=60)

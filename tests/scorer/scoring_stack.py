@@ -36,8 +36,11 @@ def start_stack(tmp_path, exporter_flags=(), scorer_flags=()) -> Stack:
         host = exporter.url.split("//", 1)[1]
         prometheus = start_prometheus(tmp_path, prometheus_config({"voice_exporter": [host]}))
         try:
-            wait_for(lambda: query(prometheus.url, 'up{job="voice_exporter"} == 1'), 60,
-                     what="Prometheus scraping the exporter")
+            wait_for(
+                lambda: query(prometheus.url, 'up{job="voice_exporter"} == 1'),
+                60,
+                what="Prometheus scraping the exporter",
+            )
             scorer = start_scorer(tmp_path, prometheus.url, "--interval", "1", *scorer_flags)
         except BaseException:
             prometheus.stop()

@@ -2,7 +2,14 @@
 
 import pytest
 
-from voice_monitoring.scorer.emodel import Transport, delay_impairment, equipment_impairment, estimate, one_way_delay, r_to_mos
+from voice_monitoring.scorer.emodel import (
+    Transport,
+    delay_impairment,
+    equipment_impairment,
+    estimate,
+    one_way_delay,
+    r_to_mos,
+)
 from voice_monitoring.scorer.thresholds import DEFAULTS
 
 
@@ -28,15 +35,16 @@ def test_one_way_delay_is_half_rtt_plus_jitter_buffer_plus_packetization():
     # 100 ms + 2 x 30 ms jitter buffer + 20 ms packet + 5 ms look-ahead
     assert one_way_delay(t, params, params.codec("g729")) == pytest.approx(0.185)
     # the jitter buffer never goes below its 20 ms floor
-    assert one_way_delay(Transport(rtt_seconds=0.0, jitter_seconds=0.0), params, params.codec("pcmu")) == \
-        pytest.approx(0.04)
+    assert one_way_delay(Transport(rtt_seconds=0.0, jitter_seconds=0.0), params, params.codec("pcmu")) == pytest.approx(
+        0.04
+    )
 
 
 def test_delay_impairment_is_flat_to_100ms_then_grows():
     base = DEFAULTS.emodel.id_baseline
     assert delay_impairment(0.05) == base and delay_impairment(0.1) == base
     values = [delay_impairment(ms / 1000) for ms in range(100, 801, 50)]
-    assert all(b > a for a, b in zip(values[1:], values[2:]))
+    assert all(b > a for a, b in zip(values[1:], values[2:], strict=False))
     assert delay_impairment(0.2) - base == pytest.approx(3.04, abs=0.02)
     assert delay_impairment(0.4) - base > 10
 

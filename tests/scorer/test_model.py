@@ -2,8 +2,18 @@
 
 import pytest
 
-from voice_monitoring.scorer.model import (EXCELLENT, FACTORS, FAIR, GOOD, POOR, CallInputs, assess, gate_band, score_band,
-                          smoothstep)
+from voice_monitoring.scorer.model import (
+    EXCELLENT,
+    FACTORS,
+    FAIR,
+    GOOD,
+    POOR,
+    CallInputs,
+    assess,
+    gate_band,
+    score_band,
+    smoothstep,
+)
 from voice_monitoring.scorer.thresholds import DEFAULTS, Curve
 
 
@@ -42,8 +52,8 @@ def test_curves_are_zero_at_start_full_at_full_monotone_and_continuous(curve):
     assert smoothstep(curve, curve.full * 10 + 100) == curve.maximum
     steps = [curve.start + (curve.full - curve.start) * i / 200 for i in range(201)]
     values = [smoothstep(curve, x) for x in steps]
-    assert all(b >= a for a, b in zip(values, values[1:]))
-    assert max(b - a for a, b in zip(values, values[1:])) < curve.maximum / 50
+    assert all(b >= a for a, b in zip(values, values[1:], strict=False))
+    assert max(b - a for a, b in zip(values, values[1:], strict=False)) < curve.maximum / 50
     assert smoothstep(curve, (curve.start + curve.full) / 2) == pytest.approx(curve.maximum / 2)
 
 
@@ -99,18 +109,36 @@ def test_little_agent_speech_does_not_blow_up_the_underflow_rate():
     assert a.penalties["underflows"] < 20.0
 
 
-@pytest.mark.parametrize("score,band", [
-    (100.0, EXCELLENT), (90.0, EXCELLENT), (89.99, GOOD), (75.0, GOOD), (74.99, FAIR),
-    (60.0, FAIR), (59.99, POOR), (0.0, POOR),
-])
+@pytest.mark.parametrize(
+    "score,band",
+    [
+        (100.0, EXCELLENT),
+        (90.0, EXCELLENT),
+        (89.99, GOOD),
+        (75.0, GOOD),
+        (74.99, FAIR),
+        (60.0, FAIR),
+        (59.99, POOR),
+        (0.0, POOR),
+    ],
+)
 def test_score_band_boundaries(score, band):
     assert score_band(score) == band
 
 
-@pytest.mark.parametrize("p95,underflows,band", [
-    (0.99, 0, EXCELLENT), (1.0, 0, GOOD), (0.5, 1, GOOD), (1.99, 0, GOOD), (2.0, 0, FAIR),
-    (2.99, 0, FAIR), (3.0, 0, POOR), (8.0, 0, POOR),
-])
+@pytest.mark.parametrize(
+    "p95,underflows,band",
+    [
+        (0.99, 0, EXCELLENT),
+        (1.0, 0, GOOD),
+        (0.5, 1, GOOD),
+        (1.99, 0, GOOD),
+        (2.0, 0, FAIR),
+        (2.99, 0, FAIR),
+        (3.0, 0, POOR),
+        (8.0, 0, POOR),
+    ],
+)
 def test_gate_boundaries(p95, underflows, band):
     assert gate_band(clean(turn_p95_seconds=p95, underflows=underflows)) == band
 

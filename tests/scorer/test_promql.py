@@ -48,9 +48,16 @@ def test_a_good_answer_is_its_result(answers):
     assert PrometheusClient(answers + "/ok", timeout=2).instant("up") == []
 
 
-@pytest.mark.parametrize("path,reason", [
-    ("/garbage", "parse"), ("/matrix", "parse"), ("/bad", "http"), ("/overloaded", "http"), ("/slow", "timeout"),
-])
+@pytest.mark.parametrize(
+    "path,reason",
+    [
+        ("/garbage", "parse"),
+        ("/matrix", "parse"),
+        ("/bad", "http"),
+        ("/overloaded", "http"),
+        ("/slow", "timeout"),
+    ],
+)
 def test_failures_carry_their_reason(answers, path, reason):
     with pytest.raises(QueryError) as failure:
         PrometheusClient(answers + path, timeout=2).instant("up")

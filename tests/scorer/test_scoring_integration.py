@@ -2,11 +2,11 @@
 
 import pytest
 
-from voice_monitoring.shared import catalogue
-from voice_monitoring.exporter.simulator import SCENARIOS, Simulator
 from tests.harness import query, wait_for
+from voice_monitoring.exporter.simulator import SCENARIOS, Simulator
 from voice_monitoring.scorer.inputs import TURN_P95, TURNS, UNDERFLOWS
 from voice_monitoring.scorer.model import EXCELLENT, CallInputs, gate_band, score_band
+from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
 
@@ -16,11 +16,13 @@ FINAL_COUNT = catalogue.metric("ai_agent_call_quality_final_score").name + "_cou
 
 def scored_when_final(stack, call_ids, timeout=60.0) -> dict[str, dict]:
     """Each call's /calls answer once the scorer has seen it end with a score."""
+
     def all_final():
         found = {c: stack.call(c) for c in call_ids}
         if all(f is not None and f["ended"] and f["score"] is not None for f in found.values()):
             return found
         return None
+
     return wait_for(all_final, timeout, interval=0.5, what=f"final scores of {sorted(call_ids)}")
 
 
@@ -39,9 +41,13 @@ def test_validation_matrix_lands_in_its_expected_bands(stack):
         # The band a score above the minimum earns, unless a gate (p95, underflows) bars it.
         p95 = query(stack.prometheus.url, f'{TURN_P95}{{call_id="{call_id}"}}')
         underflows = query(stack.prometheus.url, f'{UNDERFLOWS}{{call_id="{call_id}"}}')
-        gates = gate_band(CallInputs(turns=r["inputs"][TURNS],
-                                     turn_p95_seconds=float(p95[0]["value"][1]),
-                                     underflows=float(underflows[0]["value"][1])))
+        gates = gate_band(
+            CallInputs(
+                turns=r["inputs"][TURNS],
+                turn_p95_seconds=float(p95[0]["value"][1]),
+                underflows=float(underflows[0]["value"][1]),
+            )
+        )
         assert r["band"] == min(score_band(r["score"]), gates), f"{kind}: {r}"
         assert r["band"] >= min(score_band(minimum + 0.01), gates), f"{kind}: {r}"
         assert r["emodel"] is not None and 4.0 < r["emodel"]["mos"] <= 4.5
@@ -78,8 +84,11 @@ def test_a_fault_costs_the_affected_calls_points_on_its_factor(stack, scenario):
         found = {c: stack.call(c) for c in ids}
         return {c: f for c, f in found.items() if f is not None and f["score"] is not None}
 
-    hit = wait_for(lambda: scored(affected) if len(scored(affected)) >= enough else None, 30,
-                   what=f"scores of calls hit by {scenario}")
+    hit = wait_for(
+        lambda: scored(affected) if len(scored(affected)) >= enough else None,
+        30,
+        what=f"scores of calls hit by {scenario}",
+    )
     fine = scored(healthy)
     assert fine, "no unaffected call was scored to compare with"
     worst_healthy = max(f["factors"][factor]["penalty"] for f in fine.values())

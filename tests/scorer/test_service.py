@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from voice_monitoring.shared import catalogue
 from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
+from tests.scorer.scoring_stack import start_stack, stop_stack
 from voice_monitoring.scorer.inputs import INPUT_NAMES
 from voice_monitoring.scorer.model import FACTORS
-from tests.scorer.scoring_stack import start_stack, stop_stack
+from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
 
@@ -23,23 +23,61 @@ QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total").name
 
 def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = False) -> list[dict]:
     now = time.time()
-    events = [{"type": "call.started", "ts": now, "call_id": call_id, "tenant": "acme", "provider": "deepgram",
-               "attrs": {"codec": "pcmu"}}]
-    events += [{"type": "turn", "ts": now, "call_id": call_id,
-                "attrs": {"latency_seconds": latency, "agent_speech_seconds": 4.0}} for _ in range(turns)]
-    events.append({"type": "transport", "ts": now, "call_id": call_id,
-                   "attrs": {"rtt_seconds": 0.06, "jitter_seconds": 0.004, "packet_loss_ratio": 0.0}})
+    events = [
+        {
+            "type": "call.started",
+            "ts": now,
+            "call_id": call_id,
+            "tenant": "acme",
+            "provider": "deepgram",
+            "attrs": {"codec": "pcmu"},
+        }
+    ]
+    events += [
+        {
+            "type": "turn",
+            "ts": now,
+            "call_id": call_id,
+            "attrs": {"latency_seconds": latency, "agent_speech_seconds": 4.0},
+        }
+        for _ in range(turns)
+    ]
+    events.append(
+        {
+            "type": "transport",
+            "ts": now,
+            "call_id": call_id,
+            "attrs": {"rtt_seconds": 0.06, "jitter_seconds": 0.004, "packet_loss_ratio": 0.0},
+        }
+    )
     if end:
-        events.append({"type": "call.ended", "ts": now, "call_id": call_id,
-                       "attrs": {"duration_seconds": 30, "reason": "user_hangup"}})
+        events.append(
+            {
+                "type": "call.ended",
+                "ts": now,
+                "call_id": call_id,
+                "attrs": {"duration_seconds": 30, "reason": "user_hangup"},
+            }
+        )
     return events
 
 
 @pytest.fixture
 def short_grace_stack(tmp_path):
-    s = start_stack(tmp_path, exporter_flags=("--grace-seconds", "2"),
-                    scorer_flags=("--call-grace-seconds", "2", "--expire-after-cycles", "3",
-                                  "--max-backoff-seconds", "2", "--query-timeout", "1.5"))
+    s = start_stack(
+        tmp_path,
+        exporter_flags=("--grace-seconds", "2"),
+        scorer_flags=(
+            "--call-grace-seconds",
+            "2",
+            "--expire-after-cycles",
+            "3",
+            "--max-backoff-seconds",
+            "2",
+            "--query-timeout",
+            "1.5",
+        ),
+    )
     try:
         yield s
     finally:
@@ -84,15 +122,31 @@ def test_every_input_is_read_back_when_none_is_at_its_default(short_grace_stack)
     s = short_grace_stack
     now = time.time()
     events = call_events("busy-1", 4, latency=1.2) + [
-        {"type": "audio", "ts": now, "call_id": "busy-1",
-         "attrs": {"stage": "agent_out", "underflow": 2, "fallback": 1, "codec_alignment": False, "rms": 0.1}},
+        {
+            "type": "audio",
+            "ts": now,
+            "call_id": "busy-1",
+            "attrs": {"stage": "agent_out", "underflow": 2, "fallback": 1, "codec_alignment": False, "rms": 0.1},
+        },
         {"type": "audio", "ts": now, "call_id": "busy-1", "attrs": {"stage": "agent_out", "rms": 0.02}},
-        {"type": "interruption", "ts": now, "call_id": "busy-1",
-         "attrs": {"kind": "barge_in", "reaction_seconds": 0.7}},
-        {"type": "transport", "ts": now, "call_id": "busy-1",
-         "attrs": {"burst_ratio": 2.5, "codec": "opus", "packet_loss_ratio": 0.03}},
-        {"type": "call.ended", "ts": now, "call_id": "busy-1",
-         "attrs": {"duration_seconds": 30, "reason": "user_hangup"}},
+        {
+            "type": "interruption",
+            "ts": now,
+            "call_id": "busy-1",
+            "attrs": {"kind": "barge_in", "reaction_seconds": 0.7},
+        },
+        {
+            "type": "transport",
+            "ts": now,
+            "call_id": "busy-1",
+            "attrs": {"burst_ratio": 2.5, "codec": "opus", "packet_loss_ratio": 0.03},
+        },
+        {
+            "type": "call.ended",
+            "ts": now,
+            "call_id": "busy-1",
+            "attrs": {"duration_seconds": 30, "reason": "user_hangup"},
+        },
     ]
     assert post_events(s.exporter.url, events).status_code == 200
     found = wait_for(lambda: (c := s.call("busy-1")) and c["ended"] and c, 20, what="the ended call")
@@ -148,10 +202,12 @@ def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         with start_scorer(tmp_path, url, "--query-timeout", "0.5", "--max-backoff-seconds", "8") as scorer:
+
             def timeouts():
                 text = requests.get(f"{scorer.url}/metrics", timeout=5).text
                 line = [x for x in text.splitlines() if x.startswith(QUERY_ERRORS + '{reason="timeout"}')]
                 return float(line[0].split()[-1]) if line else 0.0
+
             wait_for(lambda: timeouts() >= 4, 15, what="timed-out queries counted")
             health = requests.get(f"{scorer.url}/health", timeout=5).json()
             assert health["status"] == "degraded" and health["last_success"] is None
@@ -169,7 +225,11 @@ def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
 def test_a_bad_thresholds_file_stops_the_scorer_at_start(tmp_path):
     bad = tmp_path / "thresholds.yaml"
     bad.write_text("penalties: {turn_latency: {start: 5, full: 1}}\n")
-    done = subprocess.run([str(BIN / "voice-scorer"), "--thresholds", str(bad), "--port", str(free_port())],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [str(BIN / "voice-scorer"), "--thresholds", str(bad), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "thresholds.yaml" in done.stderr and "full" in done.stderr

@@ -14,8 +14,16 @@ import pytest
 import requests
 
 from tests.harness import ALERTMANAGER_BINARY, BIN, free_port, local_service, wait_for
-from tests.stack.compose_file import (COMPOSE_FILE, ROOT, MissingVariable, bind_mounts, load, named_volumes,
-                                read_env_file, variables)
+from tests.stack.compose_file import (
+    COMPOSE_FILE,
+    ROOT,
+    MissingVariable,
+    bind_mounts,
+    load,
+    named_volumes,
+    read_env_file,
+    variables,
+)
 
 pytestmark = pytest.mark.binaries
 
@@ -40,8 +48,11 @@ def console_scripts() -> dict[str, str]:
 
 
 def test_compose_file_matches_the_compose_specification():
-    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-                             str(COMPOSE_FILE)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -88,8 +99,9 @@ def test_images_are_pinned(compose):
 
 
 def test_every_bind_mount_exists(compose):
-    mounts = [(name, host, target) for name, service in compose["services"].items()
-              for host, target in bind_mounts(service)]
+    mounts = [
+        (name, host, target) for name, service in compose["services"].items() for host, target in bind_mounts(service)
+    ]
     assert mounts, "no bind mounts found"
     for name, host, target in mounts:
         assert host.exists(), f"{name} mounts {host} at {target}, which does not exist"
@@ -102,7 +114,7 @@ def test_paths_in_the_environment_point_into_existing_mounts(compose):
         for key, value in (service.get("environment") or {}).items():
             for host, target in mounts:
                 if isinstance(value, str) and value.startswith(target + "/"):
-                    assert (host / value[len(target) + 1:]).exists(), f"{name}: {key}={value} does not exist"
+                    assert (host / value[len(target) + 1 :]).exists(), f"{name}: {key}={value} does not exist"
                     checked += 1
     assert checked
 
@@ -111,7 +123,9 @@ def test_named_volumes_are_declared_and_hold_every_state_directory(compose):
     declared = set(compose["volumes"])
     state = {"prometheus": "/prometheus", "alertmanager": "/alertmanager", "grafana": "/var/lib/grafana"}
     for name, target in state.items():
-        assert target in [t for _, t in named_volumes(compose["services"][name])], f"{name} keeps state outside a volume"
+        assert target in [t for _, t in named_volumes(compose["services"][name])], (
+            f"{name} keeps state outside a volume"
+        )
     for service in compose["services"].values():
         for source, _ in named_volumes(service):
             assert source in declared
@@ -188,7 +202,7 @@ def translate(command: list[str], service: dict, tmp_path: Path, listen_flag: st
         name, sep, value = flag.partition("=")
         for target in sorted(paths, key=len, reverse=True):
             if value == target or value.startswith(target + "/"):
-                value = str(paths[target]) + value[len(target):]
+                value = str(paths[target]) + value[len(target) :]
                 break
         translated.append(name + sep + value)
     return translated + [listen_flag]
@@ -209,8 +223,10 @@ def test_prometheus_accepts_every_flag(compose, tmp_path):
 def test_alertmanager_accepts_every_flag(compose, tmp_path):
     service = compose["services"]["alertmanager"]
     port = free_port()
-    argv = [ALERTMANAGER_BINARY,
-            *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}")]
+    argv = [
+        ALERTMANAGER_BINARY,
+        *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}"),
+    ]
     config_dir = tmp_path / "mounts" / "etc_alertmanager"
     if not (config_dir / "secrets").exists():
         shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
@@ -233,21 +249,25 @@ def test_alertmanager_secret_files_have_committed_examples():
 def test_scorer_accepts_its_flags(compose, tmp_path):
     command = compose["services"]["scorer"]["command"]
     port = free_port()
-    replaced = {"--prometheus-url": f"http://127.0.0.1:{free_port()}", "--listen-address": "127.0.0.1",
-                "--port": str(port)}
+    replaced = {
+        "--prometheus-url": f"http://127.0.0.1:{free_port()}",
+        "--listen-address": "127.0.0.1",
+        "--port": str(port),
+    }
     argv = [str(BIN / command[0])]
     for flag in command[1:]:
         name, _, value = flag.partition("=")
         argv.append(f"{name}={replaced.get(name, value)}")
     assert set(replaced) <= {flag.partition("=")[0] for flag in command[1:]}
     service = local_service("scorer", argv, port, "/health", tmp_path)
-    log = open(service.log_path, "wb")
-    service.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    log.close()
+    with open(service.log_path, "wb") as log:
+        service.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
+
         def listening():
             assert service.process.poll() is None, f"voice-scorer exited:\n{service.log_tail()}"
             return requests.get(service.url + "/health", timeout=1).status_code in (200, 503)
+
         wait_for(listening, 20, what="voice-scorer to listen")
     finally:
         service.stop()
@@ -259,8 +279,12 @@ def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
     port = free_port()
     token_file = tmp_path / "token"
     token_file.write_text("")
-    env = {**{k: str(v) for k, v in environment.items()}, "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
-           "EXPORTER_PORT": str(port), "EXPORTER_TOKEN_FILE": str(token_file)}
+    env = {
+        **{k: str(v) for k, v in environment.items()},
+        "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
+        "EXPORTER_PORT": str(port),
+        "EXPORTER_TOKEN_FILE": str(token_file),
+    }
     with local_service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
         pass
 

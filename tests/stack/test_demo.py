@@ -3,7 +3,6 @@ starts, stops by itself or on Ctrl-C, and leaves no process behind."""
 
 from __future__ import annotations
 
-import pytest
 import io
 import os
 import signal
@@ -14,40 +13,53 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
-from tests.harness import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 from scripts import demo
 from scripts.native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config
 from scripts.smtp_sink import SmtpSink
 from scripts.webhook_receiver import WebhookReceiver
-
+from tests.harness import wait_for
 from voice_monitoring.exporter.simulator import SCENARIOS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.binaries
 
-LOCAL_PORTS = {"prometheus": 19090, "alertmanager": 19093, "exporter": 19470, "scorer": 19471, "grafana": 13000,
-               "receiver": 19095}
+LOCAL_PORTS = {
+    "prometheus": 19090,
+    "alertmanager": 19093,
+    "exporter": 19470,
+    "scorer": 19471,
+    "grafana": 13000,
+    "receiver": 19095,
+}
 
 
 def test_prometheus_copy_keeps_the_rules_and_puts_every_target_on_loopback():
     source = ROOT / "prometheus" / "prometheus.yml"
     original = yaml.safe_load(source.read_text())
     config = prometheus_config(source, LOCAL_PORTS)
-    targets = {job["job_name"]: [t for s in job["static_configs"] for t in s["targets"]]
-               for job in config["scrape_configs"]}
-    assert targets == {"prometheus": ["127.0.0.1:19090"], "alertmanager": ["127.0.0.1:19093"],
-                       "voice_exporter": ["127.0.0.1:19470"], "voice_scorer": ["127.0.0.1:19471"]}
+    targets = {
+        job["job_name"]: [t for s in job["static_configs"] for t in s["targets"]] for job in config["scrape_configs"]
+    }
+    assert targets == {
+        "prometheus": ["127.0.0.1:19090"],
+        "alertmanager": ["127.0.0.1:19093"],
+        "voice_exporter": ["127.0.0.1:19470"],
+        "voice_scorer": ["127.0.0.1:19471"],
+    }
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:19093"]
     assert config["global"] == original["global"]
-    assert [Path(p).relative_to(source.parent) for p in config["rule_files"]] == \
-        [Path(p) for p in original["rule_files"]]
+    assert [Path(p).relative_to(source.parent) for p in config["rule_files"]] == [
+        Path(p) for p in original["rule_files"]
+    ]
     with_engine = prometheus_config(source, LOCAL_PORTS, engine="127.0.0.1:15000", interval="1s")
-    assert [j for j in with_engine["scrape_configs"] if j["job_name"] == "ai_engine"][0]["static_configs"] == \
-        [{"targets": ["127.0.0.1:15000"]}]
+    assert [j for j in with_engine["scrape_configs"] if j["job_name"] == "ai_engine"][0]["static_configs"] == [
+        {"targets": ["127.0.0.1:15000"]}
+    ]
     assert with_engine["global"]["evaluation_interval"] == "1s"
 
 
@@ -70,12 +82,18 @@ def test_alertmanager_copy_keeps_the_routing_and_points_receivers_at_the_local_r
 
 def test_grafana_provisioning_copy_reads_local_datasources_and_the_project_dashboards(tmp_path):
     grafana_provisioning(ROOT / "grafana" / "provisioning", tmp_path / "provisioning", LOCAL_PORTS)
-    datasources = {d["uid"]: d for path in (tmp_path / "provisioning" / "datasources").glob("*.y*ml")
-                   for d in yaml.safe_load(path.read_text())["datasources"]}
+    datasources = {
+        d["uid"]: d
+        for path in (tmp_path / "provisioning" / "datasources").glob("*.y*ml")
+        for d in yaml.safe_load(path.read_text())["datasources"]
+    }
     assert datasources["prometheus"]["url"] == "http://127.0.0.1:19090"
     assert datasources["alertmanager"]["url"] == "http://127.0.0.1:19093"
-    providers = [p for path in (tmp_path / "provisioning" / "dashboards").glob("*.y*ml")
-                 for p in yaml.safe_load(path.read_text())["providers"]]
+    providers = [
+        p
+        for path in (tmp_path / "provisioning" / "dashboards").glob("*.y*ml")
+        for p in yaml.safe_load(path.read_text())["providers"]
+    ]
     assert providers and all(Path(p["options"]["path"]) == ROOT / "grafana" / "dashboards" for p in providers)
     assert list((ROOT / "grafana" / "dashboards").glob("*.json"))
 
@@ -91,10 +109,18 @@ def test_receiver_prints_and_keeps_webhook_and_slack_notifications():
     printed = io.StringIO()
     receiver = WebhookReceiver("127.0.0.1", 0, out=printed).start()
     try:
-        webhook = {"status": "firing", "receiver": "pager", "groupLabels": {"alertname": "ProviderDown"},
-                   "alerts": [{"status": "firing", "labels": {"alertname": "ProviderDown", "severity": "critical",
-                                                              "provider": "deepgram"},
-                               "annotations": {"summary": "A provider is down."}}]}
+        webhook = {
+            "status": "firing",
+            "receiver": "pager",
+            "groupLabels": {"alertname": "ProviderDown"},
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {"alertname": "ProviderDown", "severity": "critical", "provider": "deepgram"},
+                    "annotations": {"summary": "A provider is down."},
+                }
+            ],
+        }
         assert requests.post(receiver.url + "/webhook/pager", json=webhook, timeout=5).status_code == 200
         slack = {"attachments": [{"title": "[FIRING:1] ProviderDown", "text": "deepgram stt is down"}]}
         assert requests.post(receiver.url + "/slack/chat", json=slack, timeout=5).status_code == 200
@@ -116,9 +142,12 @@ def test_smtp_sink_accepts_an_authenticated_message_and_prints_its_subject():
         host, port = sink.address.split(":")
         with smtplib.SMTP(host, int(port), timeout=5) as client:
             client.login("voice-alerts@example.com", "secret")
-            client.sendmail("voice-alerts@example.com", ["voice-team@example.com"],
-                            "Subject: [FIRING] VADConfidenceLow (1)\r\nContent-Type: text/html\r\n\r\n"
-                            "<h3>INFO: Speech confidence is low.</h3>\r\n.leading dot\r\n")
+            client.sendmail(
+                "voice-alerts@example.com",
+                ["voice-team@example.com"],
+                "Subject: [FIRING] VADConfidenceLow (1)\r\nContent-Type: text/html\r\n\r\n"
+                "<h3>INFO: Speech confidence is low.</h3>\r\n.leading dot\r\n",
+            )
     finally:
         sink.stop()
     [mail] = sink.mails()
@@ -152,9 +181,23 @@ def _listening(port: int) -> bool:
 
 def run_demo(tmp_path, *args) -> tuple[subprocess.Popen, int]:
     offset = free_offset()
-    process = subprocess.Popen([sys.executable, "-m", "scripts.demo", "--no-grafana",
-                                "--port-offset", str(offset), "--state-dir", str(tmp_path / ".demo"), *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.demo",
+            "--no-grafana",
+            "--port-offset",
+            str(offset),
+            "--state-dir",
+            str(tmp_path / ".demo"),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
     return process, offset
 
 
@@ -173,6 +216,7 @@ def test_ctrl_c_stops_every_child(tmp_path):
     process, offset = run_demo(tmp_path, "--scenario", "memory_pressure")
     lines = []
     try:
+
         def banner_printed():
             lines.append(process.stdout.readline())
             assert process.poll() is None, "the demo exited:\n" + "".join(lines) + process.stdout.read()

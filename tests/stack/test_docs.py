@@ -47,8 +47,13 @@ def test_the_guide_covers_every_dashboard():
 
 def test_the_guide_lists_every_alert():
     guide = (DOCS / "Monitoring-Guide.md").read_text()
-    alerts = [rule["alert"] for path in sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
-              for group in yaml.safe_load(path.read_text())["groups"] for rule in group["rules"] if "alert" in rule]
+    alerts = [
+        rule["alert"]
+        for path in sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
     assert alerts
     listed = set(re.findall(r"\b[A-Z][A-Za-z]+\b", guide))
     assert set(alerts) - listed == set()
