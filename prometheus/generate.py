@@ -3,7 +3,8 @@
     .venv/bin/python prometheus/generate.py           # regenerate
     .venv/bin/python prometheus/generate.py --check   # exit 1 when the committed rules are out of date
 
-``${name}`` in a source file is replaced by a threshold or link of that name; ``$labels``, ``$value`` and
+``${name}`` in a source file is replaced by a threshold or link of that name, or by a value derived from
+them or from the shared quality bands (``quality_score_mean`` is the lowest score of Good); ``$labels``, ``$value`` and
 other Go template variables are left alone.  Every placeholder must be known and every threshold used.
 """
 
@@ -17,6 +18,7 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 from voice_monitoring.shared import catalogue
+from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = HERE / "rules.src"
@@ -45,6 +47,7 @@ def load_values(path: Path = THRESHOLDS) -> tuple[dict[str, object], set[str]]:
     values["slo_turn_latency_le"] = floatToGoString(slo_seconds)
     values["slo_error_budget_ratio"] = budget
     values["slo_error_budget_percent"] = f"{budget * 100:g}"
+    values["quality_score_mean"] = f"{QUALITY_BANDS.good:g}"  # CallQualityDegraded: a mean below Good
     return values, set(thresholds)
 
 

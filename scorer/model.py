@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voice_monitoring.scorer.thresholds import DEFAULTS, Curve, Thresholds
+from voice_monitoring.shared import quality_bands
+from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 FACTORS = ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency")
 
-POOR, FAIR, GOOD, EXCELLENT = 0, 1, 2, 3
-BAND_NAMES = ("poor", "fair", "good", "excellent")
+POOR, FAIR, GOOD, EXCELLENT = (band.level for band in quality_bands.ALL)
+BAND_NAMES = tuple(band.name.lower() for band in quality_bands.ALL)
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,8 @@ def penalties(values: dict[str, float], th: Thresholds = DEFAULTS) -> dict[str, 
     return {name: smoothstep(getattr(th.penalties, name), values[name]) for name in FACTORS}
 
 
-def score_band(score: float, th: Thresholds = DEFAULTS) -> int:
-    b = th.bands
-    if score >= b.excellent:
-        return EXCELLENT
-    if score >= b.good:
-        return GOOD
-    if score >= b.fair:
-        return FAIR
-    return POOR
+def score_band(score: float) -> int:
+    return QUALITY_BANDS.of(score).level
 
 
 def gate_band(inputs: CallInputs, th: Thresholds = DEFAULTS) -> int:
@@ -102,6 +97,6 @@ def assess(inputs: CallInputs, th: Thresholds = DEFAULTS) -> Assessment:
         return Assessment(True, None, None, None, None, values, {})
     taken = penalties(values, th)
     score = max(0.0, 100.0 - sum(taken.values()))
-    by_score = score_band(score, th)
+    by_score = score_band(score)
     by_gates = gate_band(inputs, th)
     return Assessment(False, score, min(by_score, by_gates), by_score, by_gates, values, taken)

@@ -44,15 +44,6 @@ class Penalties:
 
 
 @dataclass(frozen=True)
-class Bands:
-    """Lowest score of each band; below ``fair`` is Poor."""
-
-    excellent: float = 90.0
-    good: float = 75.0
-    fair: float = 60.0
-
-
-@dataclass(frozen=True)
 class Gates:
     """Conditions a call must also meet to be in a band, whatever its score."""
 
@@ -107,7 +98,6 @@ class Thresholds:
     min_turns: int = 3
     min_agent_minutes: float = 0.5  # floor of the underflow-rate denominator
     penalties: Penalties = field(default_factory=Penalties)
-    bands: Bands = field(default_factory=Bands)
     gates: Gates = field(default_factory=Gates)
     emodel: EModel = field(default_factory=EModel)
 
@@ -185,7 +175,10 @@ def from_mapping(data: Any, base: Thresholds = DEFAULTS) -> Thresholds:
     if "penalties" in data:
         changes["penalties"] = _overlay_penalties(base.penalties, data.pop("penalties"))
     if "bands" in data:
-        changes["bands"] = _overlay_numbers("bands", base.bands, data.pop("bands"))
+        raise ThresholdsError(
+            "bands are not a scoring parameter: they are set once in shared/quality_bands.py, "
+            "which the dashboards and alerts read too"
+        )
     if "gates" in data:
         changes["gates"] = _overlay_numbers("gates", base.gates, data.pop("gates"))
     if "emodel" in data:
@@ -193,9 +186,6 @@ def from_mapping(data: Any, base: Thresholds = DEFAULTS) -> Thresholds:
     if data:
         raise ThresholdsError(f"unknown keys: {', '.join(sorted(data))}")
     result = replace(base, **changes)
-    b = result.bands
-    if not 100 >= b.excellent > b.good > b.fair >= 0:
-        raise ThresholdsError("bands must satisfy 100 >= excellent > good > fair >= 0")
     g = result.gates
     if not g.excellent_p95_seconds <= g.good_p95_seconds <= g.fair_p95_seconds:
         raise ThresholdsError("gates must satisfy excellent_p95 <= good_p95 <= fair_p95")

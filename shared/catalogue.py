@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from voice_monitoring.shared import quality_bands
+
 NAMESPACE = "ai_agent"
 
 LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
@@ -313,7 +315,7 @@ METRICS: tuple[Metric, ...] = (
     _call("ai_agent_call_quality_score", "Call quality score, 0 (worst) to 100 (best).", "score", publisher=SCORER),
     _call(
         "ai_agent_call_quality_band",
-        "Call quality band (0 Poor, 1 Fair, 2 Good, 3 Excellent).",
+        f"Call quality band ({', '.join(f'{b.level} {b.name}' for b in quality_bands.ALL)}).",
         "band",
         publisher=SCORER,
     ),

@@ -2,7 +2,7 @@
 
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, units
-from grafana.builder.call_quality import BAND_NAMES, SCORE_BANDS
+from grafana.builder.call_quality import BAND_LEVELS, BAND_NAMES, SCORE_BANDS
 from grafana.builder.panels import (
     CRITICAL,
     OK,
@@ -19,6 +19,7 @@ from grafana.builder.panels import (
     value_text,
 )
 from grafana.builder.promql import sel
+from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 UID = "voice-call-detail"
 CALL = {"call_id": "=$call_id"}
@@ -59,10 +60,10 @@ def build():
         .with_panel(
             stat_panel(
                 "Band",
-                "Poor below 60, Fair from 60, Good from 75, Excellent from 90.",
+                QUALITY_BANDS.describe() + ".",
                 "none",
                 query(_call("ai_agent_call_quality_band"), "band"),
-                thresholds=steps(CRITICAL, (1, WARNING), (2, "yellow"), (3, OK)),
+                thresholds=BAND_LEVELS,
                 mappings=BAND_NAMES,
                 w=4,
             )

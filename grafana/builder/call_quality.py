@@ -5,9 +5,6 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, promql, units
 from grafana.builder.panels import (
-    CRITICAL,
-    OK,
-    WARNING,
     above,
     bargauge_panel,
     heatmap_panel,
@@ -22,12 +19,14 @@ from grafana.builder.panels import (
     value_text,
 )
 from grafana.builder.promql import RANGE, increase, recorded, sel
+from voice_monitoring.shared import quality_bands
+from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 UID = "voice-call-quality"
 P = '{provider=~"$provider"}'
-SCORE_BANDS = steps(CRITICAL, (60, WARNING), (75, "yellow"), (90, OK))
-BANDS = (("Poor", CRITICAL), ("Fair", WARNING), ("Good", "yellow"), ("Excellent", OK))
-BAND_NAMES = value_text(dict(enumerate(BANDS)))
+SCORE_BANDS = steps(quality_bands.POOR.colour, *((QUALITY_BANDS.lowest(b), b.colour) for b in quality_bands.ALL[1:]))
+BAND_LEVELS = steps(quality_bands.POOR.colour, *((b.level, b.colour) for b in quality_bands.ALL[1:]))
+BAND_NAMES = value_text({b.level: (b.name, b.colour) for b in quality_bands.ALL})
 
 
 def percentiles(metric: str) -> list:
@@ -37,9 +36,7 @@ def percentiles(metric: str) -> list:
 def band_names() -> str:
     """The band of each call as a ``band`` label, so a table shows its name."""
     band = sel("ai_agent_call_quality_band")
-    return " or ".join(
-        f'label_replace({band} == {value}, "band", "{text}", "", "")' for value, (text, _) in enumerate(BANDS)
-    )
+    return " or ".join(f'label_replace({band} == {b.level}, "band", "{b.name}", "", "")' for b in quality_bands.ALL)
 
 
 def call_link():
@@ -171,7 +168,7 @@ def build():
             timeseries_panel(
                 "Mean final score",
                 "Mean final quality score of calls ended in the last 30 "
-                "minutes, by provider; CallQualityDegraded fires below 75.",
+                f"minutes, by provider; CallQualityDegraded fires below {QUALITY_BANDS.good:g}.",
                 "none",
                 query(recorded("provider:ai_agent_call_quality_final_score:mean_rate30m") + P, "{{provider}}"),
                 thresholds=SCORE_BANDS,
