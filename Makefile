@@ -1,5 +1,5 @@
 # The two set-up commands: `make demo` (the native stack) and `make test` (the whole suite).
-# Both install what they need: Debian's prometheus and prometheus-alertmanager, and a virtualenv in .venv.
+# Both install what they need: Debian's prometheus, prometheus-alertmanager and victoria-metrics, and a virtualenv in .venv.
 
 PYTHON ?= python3
 VENV := .venv

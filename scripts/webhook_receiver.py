@@ -5,6 +5,11 @@
 Alertmanager's webhook receiver posts its JSON payload (status, alerts with labels and annotations);
 its Slack receiver posts the rendered message (text, attachments).  Both are accepted on any path, printed,
 and kept in memory; ``GET /notifications`` returns them as JSON.
+
+The receiver is idempotent, as a receiver behind an Alertmanager cluster must be: HA delivery is at least once,
+so a notification repeated by another peer (same path, group, status, alerts and start times) is acknowledged
+and counted but kept once, and a "firing" that arrives after the "resolved" of the same alerts is stale and
+set aside the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass
 from http.server import ThreadingHTTPServer
 from typing import TextIO
@@ -23,6 +29,8 @@ from scripts.local_inbox import LocalInbox
 from voice_monitoring.shared.http_service import Handler as JsonHandler
 
 MAX_BODY_BYTES = 1024 * 1024
+# Notifications remembered for recognising repeats; the oldest are forgotten first.
+REMEMBERED = 10_000
 
 
 @dataclass
@@ -42,6 +50,16 @@ class Notification:
             else "unknown"
         )
 
+    def identity(self) -> tuple:
+        """What makes two deliveries the same notification: Alertmanager peers differ only in externalURL."""
+        if self.kind != "webhook":
+            return (self.path, json.dumps(self.body, sort_keys=True))
+        alerts = sorted((_alert_id(a), a.get("status", ""), a.get("startsAt", "")) for a in self.alerts())
+        return (self.path, self.body.get("groupKey"), self.body.get("status"), tuple(alerts))
+
+    def alert_keys(self) -> set[tuple]:
+        return {(self.path, _alert_id(a), a.get("startsAt", "")) for a in self.alerts()}
+
     def alerts(self) -> list[dict]:
         """The alerts of a webhook notification (a Slack message carries rendered text only)."""
         return self.body.get("alerts", [])
@@ -55,6 +73,10 @@ class Notification:
             for field in attachment.get("fields", []):
                 parts.append(f"{field.get('title', '')}: {field.get('value', '')}")
         return "\n".join(part for part in parts if part)
+
+
+def _alert_id(alert: dict) -> str:
+    return alert.get("fingerprint") or json.dumps(alert.get("labels", {}), sort_keys=True)
 
 
 def describe(notification: Notification) -> str:
@@ -88,6 +110,11 @@ class WebhookReceiver(LocalInbox):
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, out: TextIO | None = sys.stdout):
         super().__init__(ThreadingHTTPServer((host, port), self._handler()), out, "webhook-receiver")
+        self._seen: OrderedDict[tuple, None] = OrderedDict()
+        self._resolved: OrderedDict[tuple, None] = OrderedDict()
+        self.deliveries: deque[Notification] = deque(maxlen=REMEMBERED)  # repeats included
+        self.repeats = 0
+        self.stale = 0
 
     @property
     def url(self) -> str:
@@ -97,8 +124,24 @@ class WebhookReceiver(LocalInbox):
     def notifications(self) -> list[Notification]:
         return self.items()
 
-    def record_notification(self, notification: Notification) -> None:
+    def record_notification(self, notification: Notification) -> str:
+        """Keep a new notification; count a repeat or a stale "firing". Returns which of the three it was."""
+        with self._lock:
+            self.deliveries.append(notification)
+            identity = notification.identity()
+            if identity in self._seen:
+                self.repeats += 1
+                return "repeat"
+            _remember(self._seen, identity)
+            keys = notification.alert_keys()
+            if notification.body.get("status") == "firing" and keys and keys <= self._resolved.keys():
+                self.stale += 1
+                return "stale"
+            if notification.body.get("status") == "resolved":
+                for key in keys:
+                    _remember(self._resolved, key)
         self.record(notification, describe(notification))
+        return "new"
 
     def serve_forever(self) -> None:
         self._server.serve_forever()
@@ -118,8 +161,8 @@ class WebhookReceiver(LocalInbox):
                 if not isinstance(body, dict):
                     return self.send_json(400, {"error": "expected a JSON object"})
                 notification = Notification(self.path, time.time(), body, self.headers.get("Authorization"))
-                receiver.record_notification(notification)
-                self.send_json(200, {"status": "ok"})
+                outcome = receiver.record_notification(notification)
+                self.send_json(200, {"status": "ok" if outcome == "new" else outcome})
 
             def do_GET(self):
                 if self.path in ("/-/healthy", "/-/ready"):
@@ -129,6 +172,12 @@ class WebhookReceiver(LocalInbox):
                 self.send_json(404, {"error": "not found"})
 
         return Handler
+
+
+def _remember(memory: OrderedDict, key: tuple) -> None:
+    memory[key] = None
+    while len(memory) > REMEMBERED:
+        memory.popitem(last=False)
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,7 @@ import pytest
 from tests.harness import ALERTMANAGER_BINARY, start_exporter
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-BINARIES = ("prometheus", "promtool", "amtool")
+BINARIES = ("prometheus", "promtool", "amtool", "victoria-metrics")
 
 
 def missing_binaries() -> list[str]:
