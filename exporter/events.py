@@ -24,7 +24,7 @@ CONVERSATION_STATES = ("greeting", "listening", "processing", "speaking")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 REQUEST_STATUSES = ("ok", "error", "timeout")
 TRANSPORTS = ("audiosocket", "external_media", "webrtc", "sip")
-DIRECTIONS = ("rx", "tx")
+DIRECTIONS = {"rx": "received", "tx": "sent"}  # audio byte directions: label value -> verb
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,12 @@ TYPES: dict[str, dict[str, Field]] = {
         "packet_loss_ratio": _ratio("Packet loss"),
         "burst_ratio": Field("number", "Packet loss burstiness (1 random, >1 bursty).", minimum=1.0, maximum=100.0),
         "codec": Field("string", "Media codec (pcmu, pcma, g722, opus, ...)."),
-        "bytes_rx": Field("integer", "Audio bytes received since the last report.", minimum=0, maximum=1e12),
-        "bytes_tx": Field("integer", "Audio bytes sent since the last report.", minimum=0, maximum=1e12),
+        **{
+            f"bytes_{direction}": Field(
+                "integer", f"Audio bytes {verb} since the last report.", minimum=0, maximum=1e12
+            )
+            for direction, verb in DIRECTIONS.items()
+        },
         "connection_lost": Field("boolean", "The media connection dropped."),
     },
     "interruption": {

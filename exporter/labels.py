@@ -1,4 +1,4 @@
-"""Bounding label cardinality: each label keeps at most N distinct values, the rest become ``other``."""
+"""Label folding: each label keeps at most N distinct values, the rest become ``other``."""
 
 from __future__ import annotations
 
@@ -23,3 +23,10 @@ class LabelLimiter:
             return value
         self._on_fold(label)
         return OTHER
+
+    def of_event(self, event: dict, key: str, call=None) -> str:
+        """The event's ``key`` label, folded; inherited from its call when the event omits it, else unknown."""
+        value = event.get(key)
+        if value is None:
+            return getattr(call, key) if call is not None else UNKNOWN
+        return self(key, value)

@@ -84,7 +84,7 @@ class _Handler(Handler):
         if path == "/metrics":
             self.send(200, self.server.exporter.render(), CONTENT_TYPE)
         elif path == "/health":
-            self.send_json(200, {"status": "ok", "live_calls": len(self.server.exporter.table.calls)})
+            self.send_json(200, {"status": "ok", "live_calls": self.server.exporter.live_calls})
         elif path == "/ready":
             if self.server.ready.is_set():
                 self.send_json(200, {"status": "ready"})

@@ -1,0 +1,222 @@
+"""Where an event becomes a metric: one handler per event type.
+
+A handler gets a validated event, its ``attrs`` and the time of ingest, and updates the fleet metrics
+and the state of the event's call.  call.started and call.ended belong to the call's lifecycle.
+"""
+
+from __future__ import annotations
+
+from voice_monitoring.exporter.events import BREAKER_STATES, DIRECTIONS
+from voice_monitoring.exporter.expiry import ReportedGauges
+from voice_monitoring.exporter.fleet import FleetMetrics
+from voice_monitoring.exporter.labels import LabelLimiter
+from voice_monitoring.exporter.lifecycle import CallLifecycle
+from voice_monitoring.exporter.pricing import PriceTable
+
+TURN_COMPONENTS = (
+    ("stt_seconds", "stt", "stt"),
+    ("llm_ttft_seconds", "llm_ttft", "llm"),
+    ("tts_ttfb_seconds", "tts_ttfb", "tts"),
+    ("endpointing_seconds", "endpointing", None),
+)
+SERVICE_OF_COMPONENT = {
+    "stt": "stt",
+    "llm_ttft": "llm",
+    "tts_ttfb": "tts",
+    "network": "transport",
+    "endpointing": "stt",
+}
+AGENT_STAGES = ("tts_out", "agent_out")
+
+
+class EventHandlers:
+    def __init__(
+        self,
+        fleet: FleetMetrics,
+        lifecycle: CallLifecycle,
+        label: LabelLimiter,
+        prices: PriceTable,
+        reported: ReportedGauges,
+    ):
+        self.fleet = fleet
+        self.lifecycle = lifecycle
+        self.label = label
+        self.prices = prices
+        self.reported = reported
+        self.by_type = {
+            "call.started": lifecycle.start,
+            "call.ended": lifecycle.end,
+            "turn": self.turn,
+            "latency": self.latency,
+            "usage": self.usage,
+            "cost": self.cost,
+            "audio": self.audio,
+            "transport": self.transport,
+            "interruption": self.interruption,
+            "state": self.state,
+            "health": self.health,
+            "error": self.error,
+        }
+
+    def turn(self, event, attrs, now):
+        call, _, provider, pipeline = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        latency = attrs["latency_seconds"]
+        f.child("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
+        f.child("ai_agent_turns_total", pipeline, provider).inc()
+        if "stt_to_tts_seconds" in attrs:
+            f.child("ai_agent_stt_to_tts_seconds", pipeline, provider).observe(attrs["stt_to_tts_seconds"])
+        for key, component, service in TURN_COMPONENTS:
+            if key in attrs:
+                f.child("ai_agent_component_latency_seconds", component, provider).observe(attrs[key])
+                if service:
+                    f.child("ai_agent_provider_requests_total", provider, service, "ok").inc()
+        if attrs.get("interrupted", False):
+            f.child("ai_agent_interrupted_turns_total", pipeline, provider).inc()
+        call.add_turn(latency)
+        call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
+
+    def latency(self, event, attrs, now):
+        _, _, provider, _ = self.lifecycle.resolve(event, now)
+        component = attrs["component"]
+        self.fleet.child("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
+        service = attrs.get("service") or SERVICE_OF_COMPONENT[component]
+        self.fleet.child("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
+
+    def usage(self, event, attrs, now):
+        call, tenant, provider, _ = self.lifecycle.resolve(event, now)
+        service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
+        self.fleet.child("ai_agent_usage_total", provider, service, unit).inc(quantity)
+        model = event.get("model")
+        if call is None:
+            usd = self.prices.price(service, provider, model, unit, quantity)
+            self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
+            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
+            return
+        call.usage.append((service, provider, unit, model, quantity))
+        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + self.prices.price(
+            service, provider, model, unit, quantity
+        )
+
+    def cost(self, event, attrs, now):
+        call, tenant, provider, _ = self.lifecycle.resolve(event, now)
+        service, usd = attrs["service"], attrs["usd"]
+        self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
+        if call is not None:
+            call.reported_cost[service] = call.reported_cost.get(service, 0.0) + usd
+
+    def audio(self, event, attrs, now):
+        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        report = self.reported.report
+        stage = attrs.get("stage", "agent_out")
+        if attrs.get("underflow"):
+            f.child("ai_agent_stream_underflow_events_total", provider).inc(attrs["underflow"])
+            if call:
+                call.underflows += attrs["underflow"]
+        if attrs.get("fallback"):
+            f.child("ai_agent_streaming_fallbacks_total", provider).inc(attrs["fallback"])
+            if call:
+                call.fallbacks += attrs["fallback"]
+        if "jitter_buffer_depth" in attrs:
+            depth = attrs["jitter_buffer_depth"]
+            report(now, depth, "ai_agent_streaming_jitter_buffer_depth", provider)
+            f.child("ai_agent_jitter_buffer_depth_frames", provider).observe(depth)
+        if "codec_alignment" in attrs:
+            aligned = attrs["codec_alignment"]
+            report(now, 1 if aligned else 0, "ai_agent_codec_alignment", provider)
+            if call:
+                call.codec_checks += 1
+                call.codec_aligned += 1 if aligned else 0
+        if "rms" in attrs:
+            report(now, attrs["rms"], "ai_agent_audio_rms", stage)
+            if call and stage in AGENT_STAGES:
+                call.add_rms(attrs["rms"])
+        if "dc_offset" in attrs:
+            report(now, attrs["dc_offset"], "ai_agent_audio_dc_offset", stage)
+        if "vad_confidence" in attrs:
+            f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
+
+    def transport(self, event, attrs, now):
+        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        if "rtt_seconds" in attrs:
+            f.child("ai_agent_transport_rtt_seconds", provider).observe(attrs["rtt_seconds"])
+        if "jitter_seconds" in attrs:
+            f.child("ai_agent_transport_jitter_seconds", provider).observe(attrs["jitter_seconds"])
+        if "packet_loss_ratio" in attrs:
+            f.child("ai_agent_transport_packet_loss_ratio", provider).observe(attrs["packet_loss_ratio"])
+        for direction in DIRECTIONS:
+            count = attrs.get(f"bytes_{direction}")
+            if count:
+                f.child("ai_agent_audio_bytes_total", provider, direction).inc(count)
+        if attrs.get("connection_lost"):
+            f.child("ai_agent_transport_connection_losses_total", provider).inc()
+        if call is not None:
+            call.rtt = attrs.get("rtt_seconds", call.rtt)
+            call.jitter = attrs.get("jitter_seconds", call.jitter)
+            call.loss = attrs.get("packet_loss_ratio", call.loss)
+            call.burst = attrs.get("burst_ratio", call.burst)
+            if "codec" in attrs:
+                call.codec = self.label("codec", attrs["codec"])
+
+    def interruption(self, event, attrs, now):
+        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        if attrs["kind"] == "barge_in":
+            f.child("ai_agent_barge_in_events_total", provider).inc()
+            call.barge_ins += 1
+            if "reaction_seconds" in attrs:
+                f.child("ai_agent_barge_in_reaction_seconds", provider).observe(attrs["reaction_seconds"])
+                call.add_reaction(attrs["reaction_seconds"])
+        else:
+            f.child("ai_agent_false_interruptions_total", provider).inc()
+            call.false_interruptions += 1
+
+    def state(self, event, attrs, now):
+        call, _, _, _ = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        if call.ended:
+            return
+        state = attrs.get("state")
+        if state is not None and state != call.state:
+            if call.state is not None:
+                f.child("ai_agent_conversation_state", call.state).dec()
+            f.child("ai_agent_conversation_state", state).inc()
+            call.state = state
+        gating = attrs.get("tts_gating")
+        if gating is not None and gating != call.tts_gating:
+            f.child("ai_agent_tts_gating_active").inc(1 if gating else -1)
+            call.tts_gating = gating
+        capture = attrs.get("audio_capture")
+        if capture is not None and capture != call.audio_capture:
+            f.child("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
+            call.audio_capture = capture
+
+    def health(self, event, attrs, now):
+        report = self.reported.report
+        if "worker" in attrs:
+            worker = self.label("worker", attrs["worker"])
+            for key, name in (
+                ("memory_ratio", "ai_agent_worker_memory_ratio"),
+                ("cpu_ratio", "ai_agent_worker_cpu_ratio"),
+                ("active_calls", "ai_agent_worker_active_calls"),
+            ):
+                if key in attrs:
+                    report(now, attrs[key], name, worker)
+        if "breaker" in attrs and "breaker_state" in attrs:
+            breaker = self.label("breaker", attrs["breaker"])
+            report(now, BREAKER_STATES[attrs["breaker_state"]], "ai_agent_circuit_breaker_state", breaker)
+        if "service" in attrs and "up" in attrs:
+            provider = self.label.of_event(event, "provider")
+            report(now, 1 if attrs["up"] else 0, "ai_agent_provider_up", provider, attrs["service"])
+
+    def error(self, event, attrs, now):
+        _, _, provider, _ = self.lifecycle.resolve(event, now)
+        f = self.fleet
+        f.child(
+            "ai_agent_errors_total", self.label("component", attrs["component"]), self.label("kind", attrs["kind"])
+        ).inc()
+        if "service" in attrs:
+            status = "timeout" if "timeout" in attrs["kind"] else "error"
+            f.child("ai_agent_provider_requests_total", provider, attrs["service"], status).inc()

@@ -1,0 +1,123 @@
+"""A call's life: the call an event belongs to (created on first sight), call.started, call.ended,
+the cost settled at the end, and the live gauges a call holds while it is in progress."""
+
+from __future__ import annotations
+
+from voice_monitoring.exporter.calls import Call
+from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
+from voice_monitoring.exporter.expiry import CallExpiry
+from voice_monitoring.exporter.fleet import FleetMetrics
+from voice_monitoring.exporter.labels import LabelLimiter
+from voice_monitoring.exporter.pricing import PriceTable
+
+
+class CallLifecycle:
+    def __init__(
+        self,
+        fleet: FleetMetrics,
+        label: LabelLimiter,
+        prices: PriceTable,
+        expiry: CallExpiry,
+        max_live_calls: int,
+    ):
+        self.fleet = fleet
+        self.label = label
+        self.prices = prices
+        self.expiry = expiry
+        self.max_live_calls = max_live_calls
+        self.calls: dict[str, Call] = {}
+
+    def resolve(self, event: dict, now: float) -> tuple[Call | None, str, str, str]:
+        """The event's call (created on first sight) and its tenant, provider and pipeline labels.
+
+        A label the event omits is inherited from its call, else ``unknown``.
+        """
+        call_id = event.get("call_id")
+        call = self.calls.get(call_id) if call_id is not None else None
+        of_event = self.label.of_event
+        tenant, provider, pipeline = (
+            of_event(event, "tenant", call),
+            of_event(event, "provider", call),
+            of_event(event, "pipeline", call),
+        )
+        if call_id is not None and call is None:
+            if self.expiry.recently_removed(call_id):
+                raise InvalidEvent("call_expired", f"call {call_id} has ended and its series were removed")
+            if len(self.calls) >= self.max_live_calls:
+                raise InvalidEvent("too_many_calls", f"the exporter already tracks {self.max_live_calls} live calls")
+            call = self.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
+        if call is not None:
+            call.last_seen = now
+        return call, tenant, provider, pipeline
+
+    def start(self, event: dict, attrs: dict, now: float) -> None:
+        call = self.calls.get(event["call_id"])
+        if call is not None and (call.started or call.ended):
+            raise InvalidEvent("call_already_started", f"call {event['call_id']} has already started")
+        call, tenant, provider, pipeline = self.resolve(event, now)
+        call.tenant, call.provider, call.pipeline = tenant, provider, pipeline
+        call.model = event.get("model")
+        call.started = True
+        call.started_at = event["ts"]
+        f = self.fleet
+        f.child("ai_agent_calls_started_total", tenant, provider, pipeline).inc()
+        f.child("ai_agent_active_calls", tenant, provider).inc()
+        call.transport = attrs.get("transport")
+        if call.transport:
+            f.child("ai_agent_active_calls_by_transport", call.transport).inc()
+        if "codec" in attrs:
+            call.codec = self.label("codec", attrs["codec"])
+
+    def end(self, event: dict, attrs: dict, now: float) -> None:
+        existing = self.calls.get(event["call_id"])
+        if existing is not None and existing.ended:
+            raise InvalidEvent("call_already_ended", f"call {event['call_id']} has already ended")
+        call, _, _, _ = self.resolve(event, now)
+        f = self.fleet
+        f.child(
+            "ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, normalize_reason(attrs["reason"])
+        ).inc()
+        f.child("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
+        self.settle(call)
+        f.child("ai_agent_call_cost_usd", call.tenant).observe(call.running_cost())
+        self.leave_live_gauges(call)
+        call.ended = True
+        self.expiry.ended(call, now)
+
+    def settle(self, call: Call) -> None:
+        """Book the priced cost of services that reported no cost of their own."""
+        for service, provider, unit, model, quantity in call.usage:
+            if service in call.reported_cost:
+                continue
+            usd = self.prices.price(service, provider, model, unit, quantity)
+            self.fleet.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
+            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
+        call.usage = []
+
+    def leave_live_gauges(self, call: Call) -> None:
+        f = self.fleet
+        if call.started:
+            f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
+            if call.transport:
+                f.child("ai_agent_active_calls_by_transport", call.transport).dec()
+            call.started = False
+        if call.state is not None:
+            f.child("ai_agent_conversation_state", call.state).dec()
+            call.state = None
+        if call.tts_gating:
+            f.child("ai_agent_tts_gating_active").dec()
+            call.tts_gating = False
+        if call.audio_capture:
+            f.child("ai_agent_audio_capture_enabled").dec()
+            call.audio_capture = False
+
+    def expire(self, now: float) -> int:
+        """Remove calls past their grace period or idle timeout; returns how many were removed."""
+        removed = 0
+        for call, reason in list(self.expiry.expired(self.calls, now)):
+            if reason == "idle":
+                self.settle(call)
+                self.leave_live_gauges(call)
+            self.fleet.child("ai_agent_exporter_calls_expired_total", reason).inc()
+            removed += 1
+        return removed
