@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help deps venv lint format test test-rules generate dashboards bench demo clean
+.PHONY: help deps validators venv lint format test test-rules generate dashboards bench demo clean
 
 help:
 	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
@@ -14,12 +14,15 @@ help:
 	@echo "make lint        ruff check and ruff format --check (part of make test)"
 	@echo "make format      ruff fix and format the tree"
 	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
-	@echo "make generate    regenerate the event schema, metrics reference, rule files and dashboards"
+	@echo "make generate    regenerate the event schema, metrics reference, rule files, dashboards and deploy/kubernetes/"
 	@echo "make dashboards  regenerate grafana/dashboards/*.json from grafana/builder/"
 	@echo "make bench       run the benchmarks and print figures"
 
 deps:
 	@scripts/install-deps.sh
+
+validators:
+	@scripts/install-validators.sh
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +32,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: deps venv lint
+test: deps validators venv lint
 	$(PY) -m pytest
 
 lint: venv
@@ -47,6 +50,7 @@ generate: venv
 	$(PY) -m scripts.generate_reference
 	$(PY) -m prometheus.generate
 	$(PY) -m grafana.builder
+	$(PY) -m deploy.kubernetes.generate
 
 dashboards: venv
 	$(PY) -m grafana.builder

@@ -8,6 +8,7 @@ from tests.harness import ALERTMANAGER_BINARY, start_exporter
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 BINARIES = ("prometheus", "promtool", "amtool", "victoria-metrics")
+KUBERNETES_VALIDATORS = Path(__file__).resolve().parent / "kubernetes" / "node_modules" / "@kubernetes-models"
 
 
 def missing_binaries() -> list[str]:
@@ -17,23 +18,33 @@ def missing_binaries() -> list[str]:
     return missing
 
 
+def missing_kubernetes_tools() -> list[str]:
+    missing = [name for name in ("kubectl", "node") if shutil.which(name) is None]
+    if not KUBERNETES_VALIDATORS.is_dir():
+        missing.append("the npm package in tests/kubernetes")
+    return missing
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``binaries`` run the real Prometheus and Alertmanager binaries.
+    """Tests marked ``binaries`` run the real Prometheus and Alertmanager binaries; tests marked ``kubernetes``
+    run kubectl and the npm validators.
 
     Where they are missing such tests skip with the reason, except in CI, where a skip would hide a broken
     install: there the run stops at once.
     """
-    missing = missing_binaries()
-    if not missing:
-        return
-    needing = [item for item in items if item.get_closest_marker("binaries")]
-    if not needing:
-        return
-    reason = f"missing binaries {', '.join(missing)}: run scripts/install-deps.sh (make test does it for you)"
-    if os.environ.get("CI"):
-        raise pytest.UsageError(f"CI: {reason}")
-    for item in needing:
-        item.add_marker(pytest.mark.skip(reason=reason))
+    needs = [
+        ("binaries", missing_binaries(), "scripts/install-deps.sh"),
+        ("kubernetes", missing_kubernetes_tools(), "scripts/install-validators.sh"),
+    ]
+    for marker, missing, installer in needs:
+        needing = [item for item in items if item.get_closest_marker(marker)]
+        if not missing or not needing:
+            continue
+        reason = f"missing {', '.join(missing)}: run {installer} (make test does it for you)"
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"CI: {reason}")
+        for item in needing:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

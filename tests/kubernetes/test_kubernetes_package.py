@@ -1,0 +1,164 @@
+"""deploy/kubernetes/ rendered by kubectl and checked offline: kubernetes-validate for the core kinds, the
+prometheus-operator schemas for PrometheusRule and ServiceMonitor, promtool for the rules and amtool for the
+Alertmanager configuration; and the objects carry exactly the stack's rules and dashboards."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.kubernetes.rendered import OPERATOR_GROUP, PACKAGE, ROOT, by_kind, kustomize, operator_schema_errors
+
+pytestmark = pytest.mark.kubernetes
+KUBERNETES_VERSION = "1.30.0"
+
+
+@pytest.fixture(scope="module")
+def base() -> list[dict]:
+    return kustomize(PACKAGE / "base")
+
+
+@pytest.fixture(scope="module")
+def alertmanager() -> list[dict]:
+    return kustomize(PACKAGE / "alertmanager")
+
+
+def core_errors(obj: dict) -> str | None:
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return f"{exc.path}: {exc.message}"
+    return None
+
+
+def test_kubectl_renders_every_kind_into_its_namespace(base, alertmanager):
+    kinds = sorted({obj["kind"] for obj in base})
+    assert kinds == ["ConfigMap", "Deployment", "Namespace", "PrometheusRule", "Service", "ServiceMonitor"]
+    for obj in base:
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"]["namespace"] == "voice-monitoring", obj["metadata"]["name"]
+    assert [(o["kind"], o["metadata"]["namespace"]) for o in alertmanager] == [("Secret", "monitoring")]
+
+
+def test_core_kinds_pass_kubernetes_validate(base, alertmanager):
+    core = [obj for obj in base + alertmanager if not obj["apiVersion"].startswith(OPERATOR_GROUP)]
+    assert len(core) >= 6
+    errors = {f"{o['kind']}/{o['metadata']['name']}": core_errors(o) for o in core}
+    assert {name: error for name, error in errors.items() if error} == {}
+
+
+def test_kubernetes_validate_rejects_a_broken_deployment(base):
+    deployment = copy.deepcopy(by_kind(base, "Deployment")["voice-exporter"])
+    deployment["spec"]["replicas"] = "one"
+    assert core_errors(deployment)
+    deployment = copy.deepcopy(by_kind(base, "Deployment")["voice-exporter"])
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
+    assert core_errors(deployment)
+
+
+def test_custom_resources_pass_the_prometheus_operator_schemas(base):
+    custom = [obj for obj in base if obj["apiVersion"].startswith(OPERATOR_GROUP)]
+    assert sorted({obj["kind"] for obj in custom}) == ["PrometheusRule", "ServiceMonitor"]
+    assert operator_schema_errors(custom) == {}
+
+
+def test_the_prometheus_operator_schemas_reject_broken_objects(base):
+    monitor = copy.deepcopy(by_kind(base, "ServiceMonitor")["voice-exporter"])
+    monitor["spec"]["endpoints"][0]["interval"] = "every 15 seconds"
+    rule = copy.deepcopy(next(iter(by_kind(base, "PrometheusRule").values())))
+    rule["spec"]["groups"][0]["rules"][0]["for"] = 300
+    errors = operator_schema_errors([monitor, rule])
+    assert set(errors) == {"ServiceMonitor/voice-exporter", f"PrometheusRule/{rule['metadata']['name']}"}
+    assert "interval" in errors["ServiceMonitor/voice-exporter"]
+
+
+@pytest.mark.binaries
+def test_promtool_accepts_the_rules_taken_from_the_rendered_objects(base, tmp_path):
+    rules = by_kind(base, "PrometheusRule")
+    paths = []
+    for name, obj in rules.items():
+        path = tmp_path / f"{name}.yml"
+        path.write_text(yaml.safe_dump({"groups": obj["spec"]["groups"]}))
+        paths.append(str(path))
+    result = subprocess.run(["promtool", "check", "rules", *paths], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(rules)
+
+
+def test_the_prometheus_rules_carry_exactly_the_rule_files(base):
+    files = {f"voice-{p.stem}": yaml.safe_load(p.read_text()) for p in (ROOT / "prometheus" / "rules").glob("*.yml")}
+    rules = by_kind(base, "PrometheusRule")
+    assert files and sorted(rules) == sorted(files)
+    for name, obj in rules.items():
+        assert obj["spec"] == files[name], name
+        assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_the_config_maps_carry_exactly_the_dashboards(base):
+    boards = {p.name: p.read_text() for p in (ROOT / "grafana" / "dashboards").glob("*.json")}
+    maps = by_kind(base, "ConfigMap")
+    carried = {}
+    for obj in maps.values():
+        assert obj["metadata"]["labels"]["grafana_dashboard"] == "1"
+        carried.update(obj["data"])
+    assert boards and carried == boards
+    assert all(json.loads(text)["uid"] for text in carried.values())
+
+
+def test_each_service_monitor_selects_its_service_and_keeps_the_prometheus_job_name(base):
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    services = by_kind(base, "Service")
+    monitors = by_kind(base, "ServiceMonitor")
+    assert sorted(monitors) == ["voice-exporter", "voice-scorer"]
+    for name, monitor in monitors.items():
+        selected = [
+            s
+            for s in services.values()
+            if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
+        ]
+        assert [s["metadata"]["name"] for s in selected] == [name]
+        service = selected[0]
+        assert service["metadata"]["labels"][monitor["spec"]["jobLabel"]] in jobs
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+        assert endpoint["interval"] == config["global"]["scrape_interval"]
+        assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_deployments_run_the_image_as_its_non_root_user_with_probes(base):
+    user = int(re.findall(r"^USER\s+(\d+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[-1])
+    services = by_kind(base, "Service")
+    for name, deployment in by_kind(base, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == user != 0
+        (container,) = pod["containers"]
+        assert container["args"] == [name]
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+        assert deployment["spec"]["selector"]["matchLabels"] == services[name]["spec"]["selector"]
+
+
+@pytest.mark.binaries
+def test_amtool_accepts_the_alertmanager_configuration_as_the_operator_mounts_it(alertmanager, tmp_path):
+    (secret,) = alertmanager
+    data = secret["stringData"]
+    config = data.pop("alertmanager.yaml")
+    assert data, "no notification templates in the Secret"
+    for name, text in data.items():
+        (tmp_path / name).write_text(text)
+    assert "/etc/alertmanager/secrets/voice-alertmanager-secrets/" in config
+    config_path = tmp_path / "alertmanager.yaml"
+    config_path.write_text(config.replace("/etc/alertmanager/config/", f"{tmp_path}/"))
+    result = subprocess.run(["amtool", "check-config", str(config_path)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f" - {len(data)} templates\n  SUCCESS" in result.stdout, result.stdout
