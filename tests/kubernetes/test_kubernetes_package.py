@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 
@@ -162,3 +163,20 @@ def test_amtool_accepts_the_alertmanager_configuration_as_the_operator_mounts_it
     result = subprocess.run(["amtool", "check-config", str(config_path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f" - {len(data)} templates\n  SUCCESS" in result.stdout, result.stdout
+
+
+def test_the_overlay_in_the_scaling_guide_renders_and_relabels(tmp_path):
+    guide = (ROOT / "docs" / "Scaling.md").read_text()
+    (overlay,) = re.findall(r"```yaml\n# overlay/kustomization.yaml\n(.*?)```", guide, re.S)
+    base = os.path.relpath(PACKAGE / "base", tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(overlay.replace("- ../base\n", f"- {base}\n"))
+    objects = kustomize(tmp_path)
+    for obj in objects:
+        if obj["apiVersion"].startswith(OPERATOR_GROUP):
+            assert obj["metadata"]["labels"]["release"] == "prom", obj["metadata"]["name"]
+    scorer = by_kind(objects, "Deployment")["voice-scorer"]["spec"]["template"]["spec"]["containers"][0]
+    assert scorer["image"] == "registry.example.com/voice-agent-monitoring:0.1.0"
+    assert {"name": "SCORER_PROMETHEUS_URL", "value": "http://prom-kube-prometheus-prometheus.monitoring.svc:9090"} in (
+        scorer["env"]
+    )
+    assert len([e for e in scorer["env"] if e["name"] == "SCORER_PROMETHEUS_URL"]) == 1
