@@ -83,7 +83,7 @@ class Call:
         self.burst = None
         self.reported_cost: dict[str, float] = {}  # service -> usd reported by cost events
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
-        self.usage: list[tuple[str, str, str, str | None, float]] = []  # service, provider, unit, model, qty
+        self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]
         self._labels: tuple[tuple[str, str], str] | None = None
 
     def label_text(self) -> str:

@@ -62,16 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "a report (EXPORTER_REPORT_TTL_SECONDS)",
     )
     p.add_argument(
-        "--dedup-seconds",
-        type=float,
-        default=env_default("EXPORTER_DEDUP_SECONDS", d.dedup_seconds),
-        help="how long an event id is remembered (EXPORTER_DEDUP_SECONDS)",
-    )
-    p.add_argument(
         "--max-age-seconds",
         type=float,
         default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
-        help="refuse events older than this (EXPORTER_MAX_AGE_SECONDS)",
+        help="refuse events older than this; an event id is remembered until a retry of its event would be "
+        "refused, this plus --max-future-seconds (EXPORTER_MAX_AGE_SECONDS)",
     )
     p.add_argument(
         "--max-future-seconds",
@@ -124,7 +119,6 @@ def main(argv=None) -> int:
         label_values=args.label_limit,
         grace_seconds=args.grace_seconds,
         idle_seconds=args.idle_seconds,
-        dedup_seconds=args.dedup_seconds,
         max_live_calls=args.max_live_calls,
         max_age_seconds=args.max_age_seconds,
         max_future_seconds=args.max_future_seconds,

@@ -114,7 +114,10 @@ ENVELOPE: dict[str, Field] = {
     "model": Field("string", "Model used, when relevant."),
     "pipeline": Field("string", "Pipeline name; inherited from call.started when omitted."),
     "component": Field("string", "Engine component the event comes from."),
-    "id": Field("string", "Event id: an event whose id was already seen within the dedup window is ignored."),
+    "id": Field(
+        "string",
+        "Event id: an event whose id was already accepted is ignored, for as long as the event could be accepted.",
+    ),
 }
 
 # Types whose events must carry call_id.

@@ -93,10 +93,14 @@ class EventHandlers:
             self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
             self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
             return
-        call.usage.append((service, provider, unit, model, quantity))
-        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + self.prices.price(
-            service, provider, model, unit, quantity
-        )
+        usd = self.prices.price(service, provider, model, unit, quantity)
+        priced = call.usage.get((service, provider))
+        if priced is None:
+            call.usage[(service, provider)] = [usd, 1]
+        else:
+            priced[0] += usd
+            priced[1] += 1
+        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + usd
 
     def cost(self, event, attrs, now):
         call, tenant, provider, _ = self.lifecycle.resolve(event, now)

@@ -8,7 +8,6 @@ from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
 from voice_monitoring.exporter.expiry import CallExpiry
 from voice_monitoring.exporter.fleet import FleetMetrics
 from voice_monitoring.exporter.labels import LabelLimiter
-from voice_monitoring.exporter.pricing import PriceTable
 
 
 class CallLifecycle:
@@ -16,13 +15,11 @@ class CallLifecycle:
         self,
         fleet: FleetMetrics,
         label: LabelLimiter,
-        prices: PriceTable,
         expiry: CallExpiry,
         max_live_calls: int,
     ):
         self.fleet = fleet
         self.label = label
-        self.prices = prices
         self.expiry = expiry
         self.max_live_calls = max_live_calls
         self.calls: dict[str, Call] = {}
@@ -86,13 +83,12 @@ class CallLifecycle:
 
     def settle(self, call: Call) -> None:
         """Book the priced cost of services that reported no cost of their own."""
-        for service, provider, unit, model, quantity in call.usage:
+        for (service, provider), (usd, events) in call.usage.items():
             if service in call.reported_cost:
                 continue
-            usd = self.prices.price(service, provider, model, unit, quantity)
             self.fleet.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
-            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
-        call.usage = []
+            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc(events)
+        call.usage = {}
 
     def leave_live_gauges(self, call: Call) -> None:
         f = self.fleet

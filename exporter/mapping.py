@@ -35,7 +35,6 @@ class Limits:
     label_values: int = 100
     grace_seconds: float = 120.0
     idle_seconds: float = 600.0
-    dedup_seconds: float = 600.0
     dedup_max_ids: int = 1_000_000
     max_live_calls: int = 50_000
     max_age_seconds: float = 3600.0
@@ -53,16 +52,21 @@ class Exporter:
         self.lock = threading.Lock()
         self.fleet = FleetMetrics()
         self.label = LabelLimiter(limits.label_values, self._on_fold)
-        self.ids = EventIds(limits.dedup_max_ids)
+        self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")
+        self.ids = EventIds(limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total"))
         self.reported = ReportedGauges(self.fleet, limits.report_ttl_seconds)
         self.lifecycle = CallLifecycle(
             self.fleet,
             self.label,
-            self.prices,
             CallExpiry(limits.grace_seconds, limits.idle_seconds),
             limits.max_live_calls,
         )
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
+
+    @property
+    def dedup_seconds(self) -> float:
+        """How long an event id is remembered: until a retry of the event would be refused as too old."""
+        return self.limits.max_age_seconds + self.limits.max_future_seconds
 
     @property
     def live_calls(self) -> int:
@@ -101,7 +105,7 @@ class Exporter:
                     fleet.child("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                     continue
                 if event_id is not None:
-                    self.ids.remember(event_id, now + limits.dedup_seconds)
+                    self.ids.remember(event_id, now + self.dedup_seconds)
                 accepted += 1
                 accepted_by_type[etype] = accepted_by_type.get(etype, 0) + 1
             for etype, count in accepted_by_type.items():
@@ -132,6 +136,10 @@ class Exporter:
             self.ids.forget_expired(now)
             self.reported.expire(now)
         return removed
+
+    def _counter(self, name: str):
+        """A function that counts one more of the unlabelled counter ``name``."""
+        return self.fleet.child(name).inc
 
     def _on_fold(self, label: str) -> None:
         self.fleet.child("ai_agent_exporter_label_values_folded_total", label).inc()

@@ -7,6 +7,7 @@ Prices are US dollars per minute (stt, transport, platform), per 1,000 tokens
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class PriceTableError(ValueError):
 
 
 class PriceTable:
-    def __init__(self, table: dict):
+    def __init__(self, table: dict, cache_limit: int = 10_000, on_uncached: Callable[[], None] = lambda: None):
         if not isinstance(table, dict):
             raise PriceTableError("the price table must be a mapping of service to providers")
         for service, providers in table.items():
@@ -46,23 +47,40 @@ class PriceTable:
                     if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
                         raise PriceTableError(f"{service}.{provider}.{key}: price must be a number >= 0")
         self._table = table
+        # (service, provider) -> the models priced on their own: any other model is priced as its provider,
+        # so the cache below is keyed on a bounded set whatever free text arrives as ``model``.
+        self._models: dict[tuple[str, str], set[str]] = {}
+        for service, providers in table.items():
+            for name in providers:
+                provider, _, model = name.partition("/")
+                if model:
+                    self._models.setdefault((service, provider), set()).add(model)
         self._unit_prices: dict[tuple, float] = {}
+        self.cache_limit = cache_limit
+        self.on_uncached = on_uncached  # called when a price is looked up without caching (the cache is full)
 
     def unit_price(self, service: str, provider: str, model: str | None, unit: str) -> float:
         """Dollars per one ``unit`` of usage (most specific entry: provider/model, provider, default)."""
+        if model is not None and model not in self._models.get((service, provider), ()):
+            model = None
         key = (service, provider, model, unit)
         found = self._unit_prices.get(key)
         if found is None:
-            found = 0.0
-            providers = self._table.get(service, {})
-            price_key, factor = PRICED_AS[unit]
-            for name in ((f"{provider}/{model}" if model else None), provider, "default"):
-                prices = providers.get(name) if name else None
-                if prices and price_key in prices:
-                    found = prices[price_key] * factor
-                    break
-            self._unit_prices[key] = found
+            found = self._look_up(service, provider, model, unit)
+            if len(self._unit_prices) < self.cache_limit:
+                self._unit_prices[key] = found
+            else:
+                self.on_uncached()
         return found
+
+    def _look_up(self, service: str, provider: str, model: str | None, unit: str) -> float:
+        providers = self._table.get(service, {})
+        price_key, factor = PRICED_AS[unit]
+        for name in ((f"{provider}/{model}" if model else None), provider, "default"):
+            prices = providers.get(name) if name else None
+            if prices and price_key in prices:
+                return prices[price_key] * factor
+        return 0.0
 
     @classmethod
     def default(cls) -> PriceTable:

@@ -289,6 +289,20 @@ METRICS: tuple[Metric, ...] = (
         scope=SELF,
     ),
     _c(
+        "ai_agent_exporter_dedup_ids_evicted_total",
+        [],
+        "Event ids forgotten before their dedup window ended because the id memory was full.",
+        "ids",
+        scope=SELF,
+    ),
+    _c(
+        "ai_agent_exporter_price_cache_overflow_total",
+        [],
+        "Usage prices looked up without caching because the price cache was full.",
+        "lookups",
+        scope=SELF,
+    ),
+    _c(
         "ai_agent_exporter_label_values_folded_total",
         ["label"],
         "Label values folded into 'other' because the label reached its limit.",

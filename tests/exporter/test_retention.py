@@ -1,0 +1,114 @@
+"""What the exporter remembers is bounded, and a retry is deduplicated for as long as it would be accepted."""
+
+import tracemalloc
+
+from tests.exporter.test_call_lifecycle import Clock, make, value
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.pricing import PriceTable
+
+
+def turn(clock, event_id, call_id="c-1"):
+    return {"type": "turn", "ts": clock.now, "call_id": call_id, "id": event_id, "attrs": {"latency_seconds": 0.4}}
+
+
+def test_a_retry_is_a_duplicate_for_as_long_as_the_event_is_young_enough_to_be_accepted():
+    clock = Clock()
+    exporter = make(clock)
+    event = turn(clock, "evt-1")
+    assert exporter.ingest([event])[:2] == (1, 0)
+    clock.now += exporter.limits.max_age_seconds - 1  # the oldest retry still accepted
+    accepted, duplicates, rejected = exporter.ingest([event])
+    assert (accepted, duplicates, rejected) == (0, 1, [])
+    clock.now += 2  # now too old: refused, never counted twice
+    accepted, duplicates, rejected = exporter.ingest([event])
+    assert accepted == 0 and duplicates == 0 and "in the past" in rejected[0]["error"]
+    assert value(exporter, "ai_agent_turns_total", pipeline="unknown", provider="unknown") == 1
+
+
+def test_an_event_from_the_future_is_remembered_until_it_is_too_old():
+    clock = Clock()
+    exporter = make(clock)
+    event = turn(clock, "evt-2")
+    event["ts"] = clock.now + exporter.limits.max_future_seconds
+    assert exporter.ingest([event])[:2] == (1, 0)
+    clock.now += exporter.limits.max_age_seconds + exporter.limits.max_future_seconds - 1
+    exporter.sweep()
+    assert exporter.ingest([event])[:2] == (0, 1)
+
+
+def test_forgetting_an_id_early_because_the_bound_is_reached_is_counted():
+    clock = Clock()
+    exporter = make(clock, dedup_max_ids=10)
+    exporter.ingest([turn(clock, f"evt-{i}") for i in range(15)])
+    assert value(exporter, "ai_agent_exporter_dedup_ids_evicted_total") == 5
+    assert exporter.ingest([turn(clock, "evt-14")])[:2] == (0, 1)
+
+
+def grown_bytes(apply, rounds: int) -> int:
+    apply(0)  # warm up every series and cache entry the steady state needs
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(1, rounds + 1):
+            apply(i)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+
+def test_usage_with_ever_new_model_names_does_not_grow_memory():
+    exporter = Exporter(Limits())
+    clock_now = exporter.clock()
+
+    def usage(i):
+        exporter.ingest(
+            [
+                {
+                    "type": "usage",
+                    "ts": clock_now,
+                    "provider": "openai",
+                    "model": f"gpt-{i}-{j}",
+                    "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 100},
+                }
+                for j in range(100)
+            ]
+        )
+
+    assert grown_bytes(usage, 200) < 512 * 1024
+
+
+def test_a_call_with_ever_new_model_names_keeps_one_usage_entry_per_service_and_provider():
+    clock = Clock()
+    exporter = make(clock)
+    events = [
+        {
+            "type": "usage",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "provider": "openai",
+            "model": f"gpt-{i}",
+            "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 1000},
+        }
+        for i in range(1000)
+    ]
+    assert exporter.ingest(events)[0] == 1000
+    assert len(exporter.lifecycle.calls["c-1"].usage) == 1
+    exporter.ingest(
+        [{"type": "call.ended", "ts": clock.now, "call_id": "c-1", "attrs": {"duration_seconds": 9, "reason": "user"}}]
+    )
+    assert value(exporter, "ai_agent_exporter_usage_priced_total", service="llm") == 1000
+
+
+def test_the_price_cache_is_bounded_and_lookups_beyond_it_are_counted():
+    prices = PriceTable.default()
+    prices.cache_limit = 3
+    exporter = Exporter(Limits(), prices)
+    now = exporter.clock()
+    usage = [
+        {"type": "usage", "ts": now, "provider": f"p{i}", "attrs": {"service": "stt", "unit": "minutes", "quantity": 1}}
+        for i in range(10)
+    ]
+    assert exporter.ingest(usage + usage)[0] == 20
+    assert value(exporter, "ai_agent_exporter_price_cache_overflow_total") == 14  # 7 providers, twice
+    assert value(exporter, "ai_agent_exporter_usage_priced_total", service="stt") == 20
