@@ -47,6 +47,7 @@ class Call:
         "reported_cost",
         "estimated_cost",
         "usage",
+        "exposed",
         "_labels",
     )
 
@@ -84,6 +85,7 @@ class Call:
         self.reported_cost: dict[str, float] = {}  # service -> usd reported by cost events
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
         self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]
+        self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
         self._labels: tuple[tuple[str, str], str] | None = None
 
     def label_text(self) -> str:

@@ -62,6 +62,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "a report (EXPORTER_REPORT_TTL_SECONDS)",
     )
     p.add_argument(
+        "--per-call-sample-ratio",
+        type=float,
+        default=env_default("EXPORTER_PER_CALL_SAMPLE_RATIO", d.per_call_sample_ratio),
+        help="fraction of calls, chosen by a hash of call_id, whose per-call series are exposed; calls that breach "
+        "a quality gate are exposed too; fleet metrics count every call (EXPORTER_PER_CALL_SAMPLE_RATIO, default 1)",
+    )
+    p.add_argument(
         "--max-age-seconds",
         type=float,
         default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
@@ -96,7 +103,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env_default("EXPORTER_TOKEN_FILE", None),
         help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not 0.0 <= args.per_call_sample_ratio <= 1.0:
+        p.error("--per-call-sample-ratio must be between 0 and 1")
+    return args
 
 
 def read_token(args) -> str | None:
@@ -123,6 +133,7 @@ def main(argv=None) -> int:
         max_age_seconds=args.max_age_seconds,
         max_future_seconds=args.max_future_seconds,
         report_ttl_seconds=args.report_ttl_seconds,
+        per_call_sample_ratio=args.per_call_sample_ratio,
     )
     exporter = Exporter(limits, prices)
     server = ExporterServer(

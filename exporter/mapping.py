@@ -6,6 +6,7 @@ Where things happen:
   ``expiry``       where a series expires (call grace and idle timeout, last-reported gauges)
   ``dedup``        event ids remembered so a retry counts once
   ``labels``       label folding
+  ``sampling``     which calls' per-call series are exposed
   ``fleet``, ``call_series``  rendering the exposition
 """
 
@@ -26,6 +27,7 @@ from voice_monitoring.exporter.handlers import EventHandlers
 from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
+from voice_monitoring.exporter.sampling import PerCallSampling
 
 log = logging.getLogger("voice-exporter")
 
@@ -40,6 +42,7 @@ class Limits:
     max_age_seconds: float = 3600.0
     max_future_seconds: float = 300.0
     report_ttl_seconds: float = 300.0  # a last-reported value (worker, breaker, provider up, ...) lasts this long
+    per_call_sample_ratio: float = 1.0  # fraction of calls with per-call series from their start (``sampling``)
 
 
 class Exporter:
@@ -61,6 +64,7 @@ class Exporter:
             CallExpiry(limits.grace_seconds, limits.idle_seconds),
             limits.max_live_calls,
         )
+        self.sampling = PerCallSampling(limits.per_call_sample_ratio)
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
 
     @property
@@ -121,10 +125,16 @@ class Exporter:
         """The whole exposition: fleet and self metrics, then the per-call series."""
         with self.lock:
             calls = self.lifecycle.calls
-            per_call, count = call_series.render(calls.values())
-            self.fleet.child("ai_agent_exporter_live_calls").set(len(calls))
-            self.fleet.child("ai_agent_exporter_per_call_series").set(count)
-            fleet = self.fleet.render()
+            sampling = self.sampling
+            promoted_before = sampling.promoted
+            per_call, count = call_series.render(sampling.exposed(calls.values()))
+            f = self.fleet
+            f.child("ai_agent_exporter_live_calls").set(len(calls))
+            f.child("ai_agent_exporter_per_call_series").set(count)
+            f.child("ai_agent_exporter_per_call_sample_ratio").set(sampling.ratio)
+            f.child("ai_agent_exporter_per_call_withheld_calls").set(sampling.withheld)
+            f.child("ai_agent_exporter_calls_promoted_total").inc(sampling.promoted - promoted_before)
+            fleet = f.render()
         return (fleet + per_call).encode()
 
     def sweep(self) -> int:

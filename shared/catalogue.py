@@ -323,8 +323,29 @@ METRICS: tuple[Metric, ...] = (
         "events",
         scope=SELF,
     ),
-    _g("ai_agent_exporter_live_calls", [], "Calls with per-call series (live or in grace).", "calls", scope=SELF),
+    _g("ai_agent_exporter_live_calls", [], "Calls the exporter holds (live or in grace).", "calls", scope=SELF),
     _g("ai_agent_exporter_per_call_series", [], "Per-call series currently exposed.", "series", scope=SELF),
+    _g(
+        "ai_agent_exporter_per_call_sample_ratio",
+        [],
+        "Fraction of calls whose per-call series are exposed from their start (--per-call-sample-ratio).",
+        "ratio",
+        scope=SELF,
+    ),
+    _g(
+        "ai_agent_exporter_per_call_withheld_calls",
+        [],
+        "Calls held whose per-call series are withheld: outside the sample, no gate breached.",
+        "calls",
+        scope=SELF,
+    ),
+    _c(
+        "ai_agent_exporter_calls_promoted_total",
+        [],
+        "Calls outside the per-call sample whose series were exposed because they breached a quality gate.",
+        "calls",
+        scope=SELF,
+    ),
     # --- scorer ----------------------------------------------------------------
     _call("ai_agent_call_quality_score", "Call quality score, 0 (worst) to 100 (best).", "score", publisher=SCORER),
     _call(
