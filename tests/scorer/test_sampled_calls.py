@@ -1,0 +1,47 @@
+"""With --per-call-sample-ratio the scorer scores exactly the calls whose series the exporter exposes: the
+sampled calls and the calls that breached a gate; the others have no score."""
+
+import time
+
+import pytest
+
+from tests.exporter.full_call import full_call
+from tests.harness import post_events, wait_for
+from tests.scorer.scoring_stack import start_stack, stop_stack
+from voice_monitoring.exporter import sampling
+
+pytestmark = pytest.mark.binaries
+
+RATIO = 0.5
+
+
+def test_sampled_and_gate_breaching_calls_are_scored_and_withheld_calls_are_not(tmp_path):
+    ids = [f"s-{i}" for i in range(40)]
+    sampled = [c for c in ids if sampling.in_sample(c, RATIO)][:4]
+    outside = [c for c in ids if not sampling.in_sample(c, RATIO)][:6]
+    breaching = outside[:2]
+    withheld = outside[2:]
+    stack = start_stack(tmp_path, exporter_flags=("--per-call-sample-ratio", str(RATIO)))
+    try:
+        now = time.time()
+        events = []
+        for call_id in sampled + outside:
+            turn = sampling.PROMOTE_P95_SECONDS + 1.0 if call_id in breaching else 0.7
+            events += full_call(call_id, now, turn_seconds=turn)
+        response = post_events(stack.exporter.url, events)
+        assert response.status_code == 200, response.text
+        scored = sampled + breaching
+
+        def all_scored():
+            found = {c: stack.call(c) for c in scored}
+            return found if all(r is not None and r["score"] is not None for r in found.values()) else None
+
+        results = wait_for(all_scored, 60, interval=0.5, what=f"scores of {scored}")
+        for call_id in breaching:
+            assert results[call_id]["score"] < results[sampled[0]]["score"], results
+        # The scorer has run cycles after the exporter's first scrape of every call: withheld calls stay unscored.
+        cycle = stack.health()["last_success"]
+        wait_for(lambda: stack.health()["last_success"] > cycle + 1, 20, what="two more scoring cycles")
+        assert {c: stack.call(c) for c in withheld} == dict.fromkeys(withheld)
+    finally:
+        stop_stack(stack)
