@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 COPY pyproject.toml ./
+COPY client/ client/
 COPY exporter/ exporter/
 COPY scorer/ scorer/
 COPY shared/ shared/

@@ -58,6 +58,7 @@ dashboards: venv
 bench: deps venv
 	$(PY) -m scripts.bench_exporter
 	$(PY) -m scripts.bench_scorer
+	$(PY) -m scripts.bench_client
 
 demo: deps venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)

@@ -31,6 +31,7 @@ def test_the_wheel_holds_one_top_level_package_and_no_build_tools(wheel):
     assert tops == {"voice_monitoring"}
     packages = {name.rsplit("/", 1)[0] for name in names if name.endswith(".py")}
     assert packages == {
+        "voice_monitoring/client",
         "voice_monitoring/exporter",
         "voice_monitoring/exporter/simulator",
         "voice_monitoring/scorer",
