@@ -11,9 +11,9 @@ from prometheus_client import disable_created_metrics
 
 from voice_monitoring.scorer.inputs import InputReader
 from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.scoring_parameters import ScoringParametersError, load
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
-from voice_monitoring.scorer.thresholds import ThresholdsError, load
 from voice_monitoring.shared.http_service import env_default, serve_until_signalled
 
 log = logging.getLogger("voice-scorer")
@@ -55,9 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="Prometheus job of the exporter; empty for any (SCORER_JOB)",
     )
     p.add_argument(
-        "--thresholds",
-        default=env_default("SCORER_THRESHOLDS", None),
-        help="YAML or JSON file overriding the default thresholds (SCORER_THRESHOLDS)",
+        "--scoring-parameters",
+        default=env_default("SCORER_SCORING_PARAMETERS", None),
+        help="YAML or JSON file overriding the default scoring parameters (SCORER_SCORING_PARAMETERS)",
     )
     p.add_argument(
         "--call-grace-seconds",
@@ -88,14 +88,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     disable_created_metrics()
     try:
-        thresholds = load(args.thresholds)
-    except (ThresholdsError, OSError) as exc:
+        parameters = load(args.scoring_parameters)
+    except (ScoringParametersError, OSError) as exc:
         print(f"voice-scorer: {exc}", file=sys.stderr)
         return 2
     reader = InputReader(PrometheusClient(args.prometheus_url, args.query_timeout), job=args.job or None)
     scorer = Scorer(
         reader,
-        thresholds,
+        parameters,
         interval=args.interval,
         call_grace_seconds=args.call_grace_seconds,
         expire_after_cycles=args.expire_after_cycles,

@@ -1,16 +1,26 @@
-"""A simplified ITU-T G.107 E-model: R = Ro - Is - Id - Ie,eff + A, and R mapped to MOS.
+"""The ITU-T G.107 (06/2015) E-model: R = Ro - Is - Id - Ie,eff + A, and R mapped to MOS.
 
-Inputs are the media transport's only (round-trip time, jitter, packet loss and
-its burstiness, codec).  The agent's turn latency is conversational, not
-transmission, delay and never enters ``Id``.
+Every term is computed as clause 7 of the Recommendation writes it, from the
+parameters of ``EModel`` (G.107's default values unless configured) and the media
+transport of one call (round-trip time, jitter, packet loss and its burstiness,
+codec).  The agent's turn latency is conversational, not transmission, delay and
+never enters ``Id``.
+
+Delays: the absolute one-way delay Ta is half the RTT plus the jitter buffer, the
+packetization and the codec's look-ahead; the talker echo path is as long as the
+mouth-to-ear path (T = Ta) and the listener echo loop goes there and back (Tr = 2 Ta).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
-from voice_monitoring.scorer.thresholds import DEFAULTS, Codec, EModel
+from voice_monitoring.scorer.scoring_parameters import DEFAULTS, Codec, EModel
+
+# A one-way delay beyond this is no longer a line (R is 0 long before it); longer reports are read as this.
+MAX_ONE_WAY_DELAY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -29,26 +39,100 @@ class Transport:
 class Estimate:
     r_factor: float
     mos: float
-    one_way_delay_seconds: float
-    delay_impairment: float
-    equipment_impairment: float
+    one_way_delay_seconds: float  # Ta
+    basic_signal_to_noise: float  # Ro
+    simultaneous_impairment: float  # Is
+    talker_echo_impairment: float  # Idte
+    listener_echo_impairment: float  # Idle
+    pure_delay_impairment: float  # Idd
+    equipment_impairment: float  # Ie,eff
     codec: str
 
+    @property
+    def delay_impairment(self) -> float:
+        """Id = Idte + Idle + Idd."""
+        return self.talker_echo_impairment + self.listener_echo_impairment + self.pure_delay_impairment
 
-def one_way_delay(t: Transport, params: EModel, codec: Codec) -> float:
-    """Mouth-to-ear delay Ta: half the RTT, the jitter buffer, and the codec's packetization and look-ahead."""
-    jitter_buffer = max(params.jitter_buffer_min_seconds, params.jitter_buffer_factor * (t.jitter_seconds or 0.0))
-    return (t.rtt_seconds or 0.0) / 2.0 + jitter_buffer + codec.packet_seconds + codec.lookahead_seconds
+
+def _lg(x: float) -> float:
+    return math.log10(x)
 
 
-def delay_impairment(ta_seconds: float, params: EModel = DEFAULTS.emodel) -> float:
-    """Id: the echo baseline at default values plus G.107's Idd, which is 0 up to 100 ms of one-way delay."""
-    ta_ms = ta_seconds * 1000.0
-    if ta_ms <= 100.0:
-        return params.id_baseline
-    x = math.log10(ta_ms / 100.0) / math.log10(2.0)
-    idd = 25.0 * ((1.0 + x**6) ** (1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0) ** 6) ** (1.0 / 6.0) + 2.0)
-    return params.id_baseline + idd
+def _power_sum(*levels_db: float) -> float:
+    """The level of the power sum of levels in dB: 10 lg (sum 10^(L/10))."""
+    return 10.0 * _lg(sum(10.0 ** (level / 10.0) for level in levels_db))
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The delay-free terms of one parameter set (G.107 clause 7.2 and Iolr, Iq of 7.3)."""
+
+    no: float  # total noise power, dBm0p
+    ro: float
+    iolr: float
+    iq: float
+
+    @classmethod
+    def of(cls, p: EModel) -> _Terms:
+        olr = p.slr + p.rlr
+        lstr = p.stmr + p.dr
+        pre = p.pr + 10.0 * _lg(1.0 + 10.0 ** ((10.0 - lstr) / 10.0))  # room noise at the receive side, effective
+        nor = p.rlr - 121.0 + pre + 0.008 * (pre - 35.0) ** 2
+        nos = p.ps - p.slr - p.ds - 100.0 + 0.004 * (p.ps - olr - p.ds - 14.0) ** 2
+        nfo = p.nfor + p.rlr
+        no = _power_sum(p.nc, nos, nor, nfo)
+        ro = 15.0 - 1.5 * (p.slr + no)
+        xolr = olr + 0.2 * (64.0 + no - p.rlr)
+        iolr = 20.0 * ((1.0 + (xolr / 8.0) ** 8) ** (1.0 / 8.0) - xolr / 8.0)
+        q = 37.0 - 15.0 * _lg(p.qdu)
+        g = 1.07 + 0.258 * q + 0.0602 * q * q
+        y = (ro - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0
+        z = 46.0 / 30.0 - g / 40.0
+        iq = 15.0 * _lg(1.0 + 10.0**y + 10.0**z)
+        return cls(no, ro, iolr, iq)
+
+
+@functools.lru_cache(maxsize=8)
+def _terms(p: EModel) -> _Terms:
+    """The delay-free terms, computed once per parameter set."""
+    return _Terms.of(p)
+
+
+def sidetone_impairment(p: EModel, t_ms: float) -> float:
+    """Ist, with the talker echo of delay T masking the sidetone (STMRo)."""
+    stmro = -10.0 * _lg(10.0 ** (-p.stmr / 10.0) + math.exp(-t_ms / 4.0) * 10.0 ** (-p.telr / 10.0))
+    return (
+        12.0 * (1.0 + ((stmro - 13.0) / 6.0) ** 8) ** (1.0 / 8.0)
+        - 28.0 * (1.0 + ((stmro + 1.0) / 19.4) ** 35) ** (1.0 / 35.0)
+        - 13.0 * (1.0 + ((stmro - 3.0) / 33.0) ** 13) ** (1.0 / 13.0)
+        + 29.0
+    )
+
+
+def talker_echo_impairment(p: EModel, t_ms: float) -> float:
+    """Idte: the talker's own voice coming back after T ms, TELR dB down."""
+    terms = _terms(p)
+    terv = p.telr - 40.0 * _lg((1.0 + t_ms / 10.0) / (1.0 + t_ms / 150.0)) + 6.0 * math.exp(-0.3 * t_ms**2)
+    roe = -1.5 * (terms.no - p.rlr)
+    re = 80.0 + 2.5 * (terv - 14.0)
+    return ((roe - re) / 2.0 + math.sqrt((roe - re) ** 2 / 4.0 + 100.0) - 1.0) * (1.0 - math.exp(-t_ms))
+
+
+def listener_echo_impairment(p: EModel, tr_ms: float) -> float:
+    """Idle: the listener hearing the far end twice, WEPL dB down after a round trip of Tr ms."""
+    ro = _terms(p).ro
+    rle = 10.5 * (p.wepl + 7.0) * (tr_ms + 1.0) ** -0.25
+    return (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
+
+
+def pure_delay_impairment(p: EModel, ta_ms: float) -> float:
+    """Idd: 0 up to mT of absolute delay Ta, then growing with sensitivity sT."""
+    mt_ms = p.minimum_delay_seconds * 1000.0
+    if ta_ms <= mt_ms:
+        return 0.0
+    x = _lg(ta_ms / mt_ms) / _lg(2.0)
+    s = 6.0 * p.delay_sensitivity
+    return 25.0 * ((1.0 + x**s) ** (1.0 / s) - 3.0 * (1.0 + (x / 3.0) ** s) ** (1.0 / s) + 2.0)
 
 
 def equipment_impairment(loss_ratio: float, burst_ratio: float, codec: Codec) -> float:
@@ -66,12 +150,38 @@ def r_to_mos(r: float) -> float:
     return 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
 
 
+def _plausible(value: float | None, default: float, upper: float) -> float:
+    """A transport report as a number the formulas can take: missing or impossible reads as ``default``."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return default
+    return min(value, upper)
+
+
+def one_way_delay(t: Transport, params: EModel, codec: Codec) -> float:
+    """Mouth-to-ear delay Ta, s: half the RTT, the jitter buffer, and the codec's packetization and look-ahead."""
+    rtt = _plausible(t.rtt_seconds, 0.0, 2 * MAX_ONE_WAY_DELAY_SECONDS)
+    jitter = _plausible(t.jitter_seconds, 0.0, MAX_ONE_WAY_DELAY_SECONDS)
+    jitter_buffer = max(params.jitter_buffer_min_seconds, params.jitter_buffer_factor * jitter)
+    ta = rtt / 2.0 + jitter_buffer + codec.packet_seconds + codec.lookahead_seconds
+    return min(ta, MAX_ONE_WAY_DELAY_SECONDS)
+
+
+def estimate_at(params: EModel, ta_seconds: float, ie_eff: float, codec_name: str) -> Estimate:
+    """R and MOS for an absolute one-way delay Ta and an effective equipment impairment Ie,eff."""
+    ta_ms = ta_seconds * 1000.0
+    terms = _terms(params)
+    is_ = terms.iolr + sidetone_impairment(params, ta_ms) + terms.iq
+    idte = talker_echo_impairment(params, ta_ms)
+    idle = listener_echo_impairment(params, 2.0 * ta_ms)
+    idd = pure_delay_impairment(params, ta_ms)
+    r = terms.ro - is_ - (idte + idle + idd) - ie_eff + params.advantage
+    r = min(max(r, 0.0), 100.0) if math.isfinite(r) else 0.0
+    return Estimate(r, r_to_mos(r), ta_seconds, terms.ro, is_, idte, idle, idd, ie_eff, codec_name)
+
+
 def estimate(t: Transport, params: EModel = DEFAULTS.emodel) -> Estimate:
-    codec = params.codec(t.codec)
-    codec_name = t.codec.lower() if t.codec and t.codec.lower() in params.codecs else params.default_codec
-    ta = one_way_delay(t, params, codec)
-    id_ = delay_impairment(ta, params)
-    ie_eff = equipment_impairment(t.packet_loss_ratio or 0.0, t.burst_ratio or 1.0, codec)
-    r = params.ro - params.is_ - id_ - ie_eff + params.advantage
-    r = min(max(r, 0.0), 100.0)
-    return Estimate(r, r_to_mos(r), ta, id_, ie_eff, codec_name)
+    codec_name = params.codec_name(t.codec)
+    codec = params.codecs[codec_name]
+    loss = _plausible(t.packet_loss_ratio, 0.0, 1.0)
+    burst = _plausible(t.burst_ratio, 1.0, 1e6)
+    return estimate_at(params, one_way_delay(t, params, codec), equipment_impairment(loss, burst, codec), codec_name)

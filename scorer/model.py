@@ -1,6 +1,6 @@
 """The call quality score: 100 minus six capped penalties, a band, and its gates.
 
-Pure functions of a call's inputs and the thresholds; ``docs/quality-score.md``
+Pure functions of a call's inputs and the scoring parameters; ``docs/quality-score.md``
 describes every curve.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_monitoring.scorer.thresholds import DEFAULTS, Curve, Thresholds
+from voice_monitoring.scorer.scoring_parameters import DEFAULTS, Curve, ScoringParameters
 from voice_monitoring.shared import quality_bands
 from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
@@ -56,9 +56,9 @@ def smoothstep(curve: Curve, x: float) -> float:
     return curve.maximum * t * t * (3.0 - 2.0 * t)
 
 
-def factor_values(inputs: CallInputs, th: Thresholds = DEFAULTS) -> dict[str, float]:
+def factor_values(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> dict[str, float]:
     """The measure each penalty curve reads; a factor with no evidence measures as harmless."""
-    agent_minutes = max(inputs.agent_speech_seconds / 60.0, th.min_agent_minutes)
+    agent_minutes = max(inputs.agent_speech_seconds / 60.0, params.min_agent_minutes)
     reacted = inputs.barge_ins > 0 and inputs.barge_in_p95_seconds is not None
     return {
         "turn_latency": inputs.turn_p95_seconds or 0.0,
@@ -70,17 +70,17 @@ def factor_values(inputs: CallInputs, th: Thresholds = DEFAULTS) -> dict[str, fl
     }
 
 
-def penalties(values: dict[str, float], th: Thresholds = DEFAULTS) -> dict[str, float]:
-    return {name: smoothstep(getattr(th.penalties, name), values[name]) for name in FACTORS}
+def penalties(values: dict[str, float], params: ScoringParameters = DEFAULTS) -> dict[str, float]:
+    return {name: smoothstep(getattr(params.penalties, name), values[name]) for name in FACTORS}
 
 
 def score_band(score: float) -> int:
     return QUALITY_BANDS.of(score).level
 
 
-def gate_band(inputs: CallInputs, th: Thresholds = DEFAULTS) -> int:
+def gate_band(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> int:
     """The best band the call's p95 latency and underflows allow."""
-    g = th.gates
+    g = params.gates
     p95 = inputs.turn_p95_seconds or 0.0
     if p95 >= g.fair_p95_seconds:
         return POOR
@@ -91,12 +91,12 @@ def gate_band(inputs: CallInputs, th: Thresholds = DEFAULTS) -> int:
     return EXCELLENT
 
 
-def assess(inputs: CallInputs, th: Thresholds = DEFAULTS) -> Assessment:
-    values = factor_values(inputs, th)
-    if inputs.turns < th.min_turns:
+def assess(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> Assessment:
+    values = factor_values(inputs, params)
+    if inputs.turns < params.min_turns:
         return Assessment(True, None, None, None, None, values, {})
-    taken = penalties(values, th)
+    taken = penalties(values, params)
     score = max(0.0, 100.0 - sum(taken.values()))
     by_score = score_band(score)
-    by_gates = gate_band(inputs, th)
+    by_gates = gate_band(inputs, params)
     return Assessment(False, score, min(by_score, by_gates), by_score, by_gates, values, taken)

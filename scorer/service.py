@@ -12,7 +12,7 @@ from voice_monitoring.scorer.inputs import CallSample, InputReader
 from voice_monitoring.scorer.metrics import ScorerMetrics
 from voice_monitoring.scorer.model import BAND_NAMES, FACTORS, Assessment, assess
 from voice_monitoring.scorer.promql import QueryError
-from voice_monitoring.scorer.thresholds import Thresholds
+from voice_monitoring.scorer.scoring_parameters import ScoringParameters
 
 log = logging.getLogger("voice-scorer")
 
@@ -29,13 +29,13 @@ class CallRecord:
     last_seen: float  # wall time of the last cycle whose answer held the call
     final_observed: bool = False
 
-    def to_json(self, th: Thresholds) -> dict:
+    def to_json(self, params: ScoringParameters) -> dict:
         a = self.assessment
         factors = {
             name: {
                 "value": round(a.values[name], 4),
                 "penalty": round(a.penalties[name], 3) if not a.insufficient_data else None,
-                "max": getattr(th.penalties, name).maximum,
+                "max": getattr(params.penalties, name).maximum,
             }
             for name in FACTORS
         }
@@ -63,7 +63,12 @@ class CallRecord:
                 "r_factor": round(e.r_factor, 2),
                 "mos": round(e.mos, 3),
                 "one_way_delay_seconds": round(e.one_way_delay_seconds, 4),
+                "basic_signal_to_noise": round(e.basic_signal_to_noise, 3),
+                "simultaneous_impairment": round(e.simultaneous_impairment, 3),
                 "delay_impairment": round(e.delay_impairment, 3),
+                "talker_echo_impairment": round(e.talker_echo_impairment, 3),
+                "listener_echo_impairment": round(e.listener_echo_impairment, 3),
+                "pure_delay_impairment": round(e.pure_delay_impairment, 3),
                 "equipment_impairment": round(e.equipment_impairment, 3),
                 "codec": e.codec,
             }
@@ -75,7 +80,7 @@ class Scorer:
     def __init__(
         self,
         reader: InputReader,
-        thresholds: Thresholds,
+        parameters: ScoringParameters,
         interval: float = 30.0,
         call_grace_seconds: float = 60.0,
         expire_after_cycles: int = 3,
@@ -84,7 +89,7 @@ class Scorer:
         metrics: ScorerMetrics | None = None,
     ):
         self.reader = reader
-        self.thresholds = thresholds
+        self.parameters = parameters
         self.interval = interval
         self.call_grace_seconds = call_grace_seconds
         self.expire_after_cycles = expire_after_cycles
@@ -149,13 +154,13 @@ class Scorer:
 
     def _record(self, sample: CallSample, now: float) -> CallRecord:
         transport = sample.transport()
-        estimate = emodel.estimate(transport, self.thresholds.emodel) if transport.measured() else None
+        estimate = emodel.estimate(transport, self.parameters.emodel) if transport.measured() else None
         return CallRecord(
             sample.call_id,
             sample.provider,
             sample.tenant,
             sample.ended,
-            assess(sample.inputs(), self.thresholds),
+            assess(sample.inputs(), self.parameters),
             estimate,
             sample,
             now,
@@ -222,4 +227,4 @@ class Scorer:
             return None
         with self.lock:
             record = self.records.get(call_id)
-        return None if record is None else record.to_json(self.thresholds)
+        return None if record is None else record.to_json(self.parameters)

@@ -19,8 +19,8 @@ from pathlib import Path
 from tests.harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for
 from voice_monitoring.scorer.inputs import QUERIES, InputReader, merge, single_query
 from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.scoring_parameters import DEFAULTS
 from voice_monitoring.scorer.service import Scorer
-from voice_monitoring.scorer.thresholds import DEFAULTS
 from voice_monitoring.shared import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from voice_monitoring.scorer.model import (
     score_band,
     smoothstep,
 )
-from voice_monitoring.scorer.thresholds import DEFAULTS, Curve
+from voice_monitoring.scorer.scoring_parameters import DEFAULTS, Curve
 
 
 def clean(**changes) -> CallInputs:

@@ -91,7 +91,7 @@ def test_scores_insufficient_data_and_calls_leaving(short_grace_stack):
     good, short = s.call("good-1"), s.call("short-1")
     assert good["score"] == 100.0 and good["band_name"] == "excellent" and not good["insufficient_data"]
     assert set(good["factors"]) == set(FACTORS)
-    assert good["emodel"]["mos"] == pytest.approx(4.41, abs=0.01)
+    assert good["emodel"]["mos"] == pytest.approx(4.37, abs=0.01)  # RTT 60 ms: the echo terms of 70 ms one-way
     assert short["insufficient_data"] and short["score"] is None and short["band"] is None
 
     score = catalogue.metric("ai_agent_call_quality_score").name
@@ -222,14 +222,14 @@ def test_a_slow_prometheus_times_out_and_backs_off(tmp_path):
         server.server_close()
 
 
-def test_a_bad_thresholds_file_stops_the_scorer_at_start(tmp_path):
-    bad = tmp_path / "thresholds.yaml"
+def test_a_bad_scoring_parameters_file_stops_the_scorer_at_start(tmp_path):
+    bad = tmp_path / "scoring-parameters.yaml"
     bad.write_text("penalties: {turn_latency: {start: 5, full: 1}}\n")
     done = subprocess.run(
-        [str(BIN / "voice-scorer"), "--thresholds", str(bad), "--port", str(free_port())],
+        [str(BIN / "voice-scorer"), "--scoring-parameters", str(bad), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 2
-    assert "thresholds.yaml" in done.stderr and "full" in done.stderr
+    assert "scoring-parameters.yaml" in done.stderr and "full" in done.stderr

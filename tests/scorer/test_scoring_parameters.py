@@ -1,4 +1,4 @@
-"""Loading threshold files over the defaults."""
+"""Scoring parameters: each class checks itself, and one typed overlay lays files over the defaults."""
 
 import json
 import re
@@ -8,7 +8,17 @@ import pytest
 import yaml
 
 from voice_monitoring.scorer.model import GOOD, CallInputs, assess
-from voice_monitoring.scorer.thresholds import DEFAULTS, ThresholdsError, from_mapping, load
+from voice_monitoring.scorer.scoring_parameters import (
+    DEFAULTS,
+    Codec,
+    Curve,
+    EModel,
+    Gates,
+    ScoringParameters,
+    ScoringParametersError,
+    from_mapping,
+    load,
+)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "quality-score.md"
 
@@ -37,14 +47,14 @@ def test_a_yaml_file_changes_only_what_it_names(tmp_path):
     path.write_text(
         "min_turns: 5\npenalties:\n  turn_latency: {start: 1.0, max: 40}\n"
         "gates: {good_p95_seconds: 2.5}\n"
-        "emodel:\n  is: 1.5\n  codecs:\n    amr: {ie: 5, bpl: 10, packet_seconds: 0.02}\n"
+        "emodel:\n  telr: 55\n  codecs:\n    amr: {ie: 5, bpl: 10, packet_seconds: 0.02}\n"
     )
     th = load(path)
     assert th.min_turns == 5
     assert th.penalties.turn_latency.start == 1.0 and th.penalties.turn_latency.maximum == 40.0
     assert th.penalties.turn_latency.full == DEFAULTS.penalties.turn_latency.full
     assert th.gates.good_p95_seconds == 2.5
-    assert th.emodel.is_ == 1.5 and th.emodel.codec("AMR").ie == 5.0
+    assert th.emodel.telr == 55.0 and th.emodel.codec("AMR").ie == 5.0
     assert assess(CallInputs(turns=4, turn_p95_seconds=0.4), th).insufficient_data
     a = assess(CallInputs(turns=5, turn_p95_seconds=0.4), th)
     assert a.score == 100.0
@@ -72,13 +82,21 @@ def test_a_json_file_works_too(tmp_path):
         "penalties: {fallbacks: {max: high}}\n",
         "emodel: {default_codec: nope}\n",
         "emodel: {codecs: {amr: {ie: 5}}}\n",
+        "emodel: {codecs: {AMR: {ie: 5, bpl: 10, packet_seconds: 0.02}}}\n",
+        "emodel: {stmr: 25}\n",
+        "emodel: {telr: .nan}\n",
+        "emodel: {codecs: {pcmu: {ie: 120}}}\n",
+        "emodel: [1, 2]\n",
+        "min_turns: 2.5\n",
+        "min_turns: true\n",
+        "min_agent_minutes: -1\n",
         "- a list\n",
     ],
 )
 def test_bad_files_are_refused_with_a_reason(tmp_path, text):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(ThresholdsError):
+    with pytest.raises(ScoringParametersError):
         load(path)
 
 
@@ -92,3 +110,42 @@ def test_the_documented_defaults_are_the_defaults():
     for name in ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency"):
         c = getattr(DEFAULTS.penalties, name)
         assert re.search(rf"\| `{name}` \|[^|]*\| {c.start:g} \| {c.full:g} \| {c.maximum:g} \|", table), name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Curve(1.0, 0.5, 3.0),
+        lambda: Curve(0.0, 1.0, -1.0),
+        lambda: Curve(0.0, float("inf"), 1.0),
+        lambda: Gates(excellent_p95_seconds=2.5),
+        lambda: Gates(excellent_max_underflows=-1),
+        lambda: Codec(ie=100, bpl=10, packet_seconds=0.02),
+        lambda: Codec(ie=0, bpl=0, packet_seconds=0.02),
+        lambda: EModel(default_codec="nope"),
+        lambda: EModel(advantage=30),
+        lambda: ScoringParameters(min_turns=0),
+    ],
+)
+def test_each_class_refuses_inconsistent_values_when_built(make):
+    with pytest.raises(ScoringParametersError):
+        make()
+
+
+def test_an_error_names_where_it_is():
+    with pytest.raises(ScoringParametersError, match=r"penalties\.turn_latency: a curve's full"):
+        from_mapping({"penalties": {"turn_latency": {"start": 4}}})
+    with pytest.raises(ScoringParametersError, match=r"penalties\.fallbacks\.max must be a finite number"):
+        from_mapping({"penalties": {"fallbacks": {"max": "high"}}})
+    with pytest.raises(ScoringParametersError, match=r"emodel\.codecs\.amr needs bpl, packet_seconds"):
+        from_mapping({"emodel": {"codecs": {"amr": {"ie": 5}}}})
+    with pytest.raises(ScoringParametersError, match="shared/quality_bands.py"):
+        from_mapping({"bands": {"good": 70}})
+
+
+def test_the_parameters_cannot_be_changed_in_place():
+    with pytest.raises(TypeError):
+        DEFAULTS.emodel.codecs["amr"] = Codec(5, 10, 0.02)
+    extended = from_mapping({"emodel": {"codecs": {"amr": {"ie": 5, "bpl": 10, "packet_seconds": 0.02}}}})
+    assert "amr" in extended.emodel.codecs and "amr" not in DEFAULTS.emodel.codecs
+    assert hash(DEFAULTS.emodel) == hash(EModel())
