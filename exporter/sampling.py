@@ -19,7 +19,7 @@ from hashlib import blake2b
 
 from voice_monitoring.exporter.call_series import p95
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.scorer.thresholds import Gates
+from voice_monitoring.scorer.scoring_parameters import Gates
 
 PROMOTE_P95_SECONDS = Gates().good_p95_seconds
 PROMOTE_UNDERFLOWS = 0
