@@ -15,7 +15,7 @@ help:
 	@echo "make format      ruff fix and format the tree"
 	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
 	@echo "make generate    regenerate the event schema, metrics reference, rule files, dashboards and deploy/kubernetes/"
-	@echo "make dashboards  regenerate grafana/dashboards/*.json from grafana/builder/"
+	@echo "make dashboards  regenerate grafana/dashboards/*.json and the alerts' dashboard links from grafana/builder/"
 	@echo "make bench       run the benchmarks and print figures"
 
 deps:
@@ -48,12 +48,13 @@ test-rules: deps venv
 
 generate: venv
 	$(PY) -m scripts.generate_reference
-	$(PY) -m prometheus.generate
 	$(PY) -m grafana.builder
+	$(PY) -m prometheus.generate
 	$(PY) -m deploy.kubernetes.generate
 
 dashboards: venv
 	$(PY) -m grafana.builder
+	$(PY) -m prometheus.generate
 
 bench: deps venv
 	$(PY) -m scripts.bench_exporter

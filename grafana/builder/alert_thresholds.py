@@ -18,3 +18,8 @@ def _all() -> dict[str, float]:
 def value(key: str) -> float:
     """The threshold ``key`` of prometheus/thresholds.yml; raises KeyError for an unknown key."""
     return _all()[key]
+
+
+def link(key: str) -> str:
+    """The link ``key`` of prometheus/thresholds.yml (``grafana_url``, ``runbook_url``)."""
+    return yaml.safe_load(THRESHOLDS_FILE.read_text())["links"][key]

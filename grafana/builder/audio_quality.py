@@ -1,11 +1,12 @@
 """Audio Quality: levels by stage, byte rates, codec alignment, VAD confidence, transport and MOS."""
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, units
+from grafana.builder import board, links, units
 from grafana.builder.panels import (
     CRITICAL,
     OK,
     WARNING,
+    above,
     bargauge_panel,
     below,
     query,
@@ -15,7 +16,7 @@ from grafana.builder.panels import (
     timeseries_panel,
     value_text,
 )
-from grafana.builder.promql import RANGE, agg, increase, quantile, rate, sel
+from grafana.builder.promql import RANGE, agg, increase, quantile, rate, recorded, sel
 
 UID = "voice-audio-quality"
 PROV = {"provider": "$provider"}
@@ -30,25 +31,26 @@ def build():
             "Voice Agent / Audio Quality",
             "The audio path: levels, byte rates, codec alignment, voice activity and the transport's MOS.",
             board.provider(),
+            links=(links.runbook_link(),),
         )
         .with_row(row("Levels"))
         .with_panel(
             timeseries_panel(
                 "RMS level by stage",
-                "Last reported RMS level of the audio at each stage "
-                "(caller in, STT in, TTS out, agent out), full scale 100%.",
+                "Last RMS level reported at each stage (caller in, STT in, TTS out, agent out) by any call, all "
+                "providers (levels carry no provider), full scale 100%. One call's level spread is on Call Detail.",
                 units.of("ai_agent_audio_rms"),
-                query(agg("max", "ai_agent_audio_rms", ("stage",)), "{{stage}}"),
+                query(agg("avg", "ai_agent_audio_rms", ("stage",)), "{{stage}}"),
                 w=12,
             )
         )
         .with_panel(
             timeseries_panel(
                 "DC offset by stage",
-                "Last reported DC offset at each stage, full scale 100%; "
+                "Last DC offset reported at each stage by any call, all providers, full scale 100%; "
                 "a persistent offset points at a faulty capture or resampler.",
                 units.of("ai_agent_audio_dc_offset"),
-                query(agg("max", "ai_agent_audio_dc_offset", ("stage",)), "{{stage}}"),
+                query(agg("avg", "ai_agent_audio_dc_offset", ("stage",)), "{{stage}}"),
                 w=12,
             )
         )
@@ -95,7 +97,8 @@ def build():
         .with_panel(
             bargauge_panel(
                 "VAD confidence distribution",
-                "Voice activity detection confidence of speech frames in the time range, by confidence bucket.",
+                "Voice activity detection confidence of speech frames in the time range, by confidence bucket, all "
+                "providers (VAD confidence carries no provider).",
                 "short",
                 query(
                     increase("ai_agent_vad_confidence", ("le",), RANGE, "_bucket"),
@@ -109,7 +112,7 @@ def build():
         .with_panel(
             timeseries_panel(
                 "Median VAD confidence",
-                "Median confidence of speech frames; VADConfidenceLow fires below the line.",
+                "Median confidence of speech frames, all providers; VADConfidenceLow fires below the line.",
                 units.of("ai_agent_vad_confidence"),
                 query(quantile(0.5, "ai_agent_vad_confidence"), "median"),
                 thresholds=below(th.value("vad_confidence_median")),
@@ -159,10 +162,17 @@ def build():
         .with_panel(
             timeseries_panel(
                 "Transport connection losses",
-                "Media connections (AudioSocket, RTP, WebRTC) lost mid-call, per second.",
-                units.rate_of("ai_agent_transport_connection_losses_total"),
-                query(rate("ai_agent_transport_connection_losses_total", ("provider",), **PROV), "{{provider}}"),
+                "Media connections (AudioSocket, RTP, WebRTC) lost mid-call per call started, by provider, over 10 "
+                "minutes; AudioSocketConnectionLoss fires above the line.",
+                "percentunit",
+                query(
+                    recorded("provider:ai_agent_transport_connection_losses_per_call:ratio_rate10m")
+                    + '{provider=~"$provider"}',
+                    "{{provider}}",
+                ),
+                thresholds=above(critical=th.value("connection_losses_per_call_ratio")),
+                threshold_lines=True,
                 w=12,
-            )
+            ).min(0)
         )
     )

@@ -1,8 +1,14 @@
-"""Call detail: one call's score, band and each factor's penalty over its life, with the inputs behind them."""
+"""Call detail: one call's score, band and each factor's penalty over its life, with the inputs behind them.
+
+A call's series are removed a couple of minutes after it ends; the verdict panels read the last value in the
+dashboard's time range, so any call seen in the range opens, however long ago it ended.
+"""
+
+from grafana_foundation_sdk.models import common as mc
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, units
-from grafana.builder.call_quality import BAND_LEVELS, BAND_NAMES, SCORE_BANDS
+from grafana.builder import board, drilldown, links, provider_performance, units
+from grafana.builder.bands import BAND_COLOURS, BAND_NAMES, SCORE_BANDS
 from grafana.builder.panels import (
     CRITICAL,
     OK,
@@ -21,12 +27,20 @@ from grafana.builder.panels import (
 from grafana.builder.promql import sel
 from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
-UID = "voice-call-detail"
+UID = drilldown.CALL_DETAIL_UID
 CALL = {"call_id": "=$call_id"}
 
 
 def _call(metric: str) -> str:
     return sel(metric, **CALL)
+
+
+def _last(metric: str) -> str:
+    return drilldown.last(metric, **CALL)
+
+
+def _verdict(title: str, description: str, metric: str, legend: str, **kw):
+    return stat_panel(title, description, units.of(metric), query(_last(metric), legend, instant=True), **kw)
 
 
 def _series(title: str, description: str, metric: str, legend: str, **kw):
@@ -39,18 +53,25 @@ def build():
         board.new(
             UID,
             "Voice Agent / Call detail",
-            "One call, chosen with $call_id: its quality score, band and the penalty of each factor over the "
-            "call's life, and the measurements behind them.",
+            "One call, chosen with $call_id among the calls seen in the time range: its quality score, band and "
+            "the penalty of each factor over the call's life, and the measurements behind them.",
             board.call_id(),
             time_from="now-30m",
+            links=(
+                links.dashboard_link(
+                    "Provider Performance", provider_performance.UID, "Providers' latencies, failures, worst calls"
+                ),
+                links.runbook_link(),
+            ),
         )
         .with_row(row("Verdict"))
         .with_panel(
-            stat_panel(
+            _verdict(
                 "Quality score",
-                "The scorer's current score for the call, 0 (worst) to 100.",
-                units.of("ai_agent_call_quality_score"),
-                query(_call("ai_agent_call_quality_score"), "score"),
+                "The scorer's last score for the call in the time range (its final score once the call ended), "
+                "0 (worst) to 100.",
+                "ai_agent_call_quality_score",
+                "score",
                 thresholds=SCORE_BANDS,
                 w=4,
             )
@@ -62,63 +83,72 @@ def build():
                 "Band",
                 QUALITY_BANDS.describe() + ".",
                 "none",
-                query(_call("ai_agent_call_quality_band"), "band"),
-                thresholds=BAND_LEVELS,
+                query(_last("ai_agent_call_quality_band"), "band", instant=True),
+                thresholds=BAND_COLOURS,
                 mappings=BAND_NAMES,
                 w=4,
             )
         )
         .with_panel(
             stat_panel(
+                "Main penalty",
+                "The factor that takes most points off the call's score, and how many.",
+                units.of("ai_agent_call_quality_penalty"),
+                query(f"topk(1, {_last('ai_agent_call_quality_penalty')})", "{{factor}}", instant=True),
+                thresholds=steps(OK, (5, WARNING), (10, CRITICAL)),
+                w=4,
+            ).text_mode(mc.BigValueTextMode.VALUE_AND_NAME)
+        )
+        .with_panel(
+            _verdict(
                 "MOS estimate",
                 "E-model MOS from the call's transport (1 to 4.5).",
-                "none",
-                query(_call("ai_agent_call_mos_estimate"), "MOS"),
+                "ai_agent_call_mos_estimate",
+                "MOS",
                 thresholds=steps(CRITICAL, (3.6, WARNING), (4.0, OK)),
-                w=4,
+                w=3,
             )
         )
+        .with_panel(_verdict("Turns", "Turns completed.", "ai_agent_call_turns", "turns", w=3))
         .with_panel(
-            stat_panel(
-                "Turns",
-                "Turns completed so far.",
-                units.of("ai_agent_call_turns"),
-                query(_call("ai_agent_call_turns"), "turns"),
-                w=4,
-            )
-        )
-        .with_panel(
-            stat_panel(
-                "Running cost",
-                "Cost of the call so far.",
-                units.of("ai_agent_call_running_cost_usd"),
-                query(_call("ai_agent_call_running_cost_usd"), "cost"),
-                w=4,
+            _verdict(
+                "Cost", "Cost of the call (so far, while it is live).", "ai_agent_call_running_cost_usd", "cost", w=3
             )
         )
         .with_panel(
             stat_panel(
                 "Status",
-                "Live, or ended (the call's series linger for the grace period).",
+                "Live, or ended.",
                 "none",
-                query(_call("ai_agent_call_ended"), "ended"),
+                query(_last("ai_agent_call_ended"), "ended", instant=True),
                 mappings=value_text({0: ("live", OK), 1: ("ended", "blue")}),
-                w=4,
+                w=3,
             )
         )
         .with_panel(
             table_panel(
                 "Call",
-                "Provider, tenant and codec of the call, and when it started.",
+                "Provider, tenant and codec of the call, and when it started. Click the row to open the call's "
+                "provider in Provider Performance.",
                 "dateTimeAsIso",
                 query(
-                    f"{_call('ai_agent_call_codec_info')} * on (call_id) group_left "
-                    f"{_call('ai_agent_call_started_timestamp_seconds')} * 1000",
+                    f"{_last('ai_agent_call_codec_info')} * on (call_id) group_left "
+                    f"{_last('ai_agent_call_started_timestamp_seconds')} * 1000",
                     instant=True,
                     fmt="table",
                 ),
                 h=4,
-            ).with_transformation(organize(("Time", "__name__", "job", "instance"), {"Value": "started"}))
+            )
+            .with_transformation(organize(("Time", "__name__", "job", "instance"), {"Value": "started"}))
+            .data_links(
+                [
+                    links.to_dashboard(
+                        "Provider ${__data.fields.provider} in Provider Performance",
+                        provider_performance.UID,
+                        provider="${__data.fields.provider}",
+                    )
+                ]
+            )
         )
         .with_row(row("Score over the call's life"))
         .with_panel(
@@ -145,10 +175,10 @@ def build():
         )
         .with_panel(
             bargauge_panel(
-                "Penalties now",
-                "Each factor's current penalty, biggest first.",
+                "Penalties",
+                "Each factor's last penalty in the time range, biggest first.",
                 units.of("ai_agent_call_quality_penalty"),
-                query(f"sort_desc({_call('ai_agent_call_quality_penalty')})", "{{factor}}", instant=True),
+                query(f"sort_desc({_last('ai_agent_call_quality_penalty')})", "{{factor}}", instant=True),
                 thresholds=steps(OK, (5, WARNING), (10, CRITICAL)),
                 w=12,
             )
@@ -158,7 +188,7 @@ def build():
                 "Insufficient data",
                 "1 while the call has too few turns to be scored.",
                 "none",
-                query(_call("ai_agent_call_quality_insufficient_data"), "insufficient data"),
+                query(_last("ai_agent_call_quality_insufficient_data"), "insufficient data", instant=True),
                 mappings=value_text({0: ("scored", OK), 1: ("too few turns", WARNING)}),
                 w=12,
                 h=8,

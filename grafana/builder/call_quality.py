@@ -1,84 +1,70 @@
 """Call Quality: latency percentiles, streaming health, jitter buffer, and the scorer's view of calls."""
 
-from grafana_foundation_sdk.builders import dashboard
-
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, promql, units
+from grafana.builder import board, drilldown, links, promql, provider_performance, units
+from grafana.builder.bands import SCORE_BANDS
 from grafana.builder.panels import (
     above,
     bargauge_panel,
     heatmap_panel,
-    organize,
     query,
     row,
     stat_panel,
-    steps,
-    table_panel,
     timeseries_panel,
-    transformation,
-    value_text,
 )
-from grafana.builder.promql import RANGE, increase, recorded, sel
-from voice_monitoring.shared import quality_bands
+from grafana.builder.promql import RANGE, increase, recorded
 from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 UID = "voice-call-quality"
 P = '{provider=~"$provider"}'
-SCORE_BANDS = steps(quality_bands.POOR.colour, *((QUALITY_BANDS.lowest(b), b.colour) for b in quality_bands.ALL[1:]))
-BAND_LEVELS = steps(quality_bands.POOR.colour, *((b.level, b.colour) for b in quality_bands.ALL[1:]))
-BAND_NAMES = value_text({b.level: (b.name, b.colour) for b in quality_bands.ALL})
 
 
 def percentiles(metric: str) -> list:
     return [query(recorded(f"provider:{metric}:p{q}_rate5m") + P, f"p{q} {{{{provider}}}}") for q in (50, 95, 99)]
 
 
-def band_names() -> str:
-    """The band of each call as a ``band`` label, so a table shows its name."""
-    band = sel("ai_agent_call_quality_band")
-    return " or ".join(f'label_replace({band} == {b.level}, "band", "{b.name}", "", "")' for b in quality_bands.ALL)
-
-
-def call_link():
-    return dashboard.DashboardLink("Open call detail").url(
-        "/d/voice-call-detail/call-detail?var-call_id=${__data.fields.call_id}&${__url_time_range}"
+def provider_link():
+    """From a provider's series to Provider Performance with that provider selected."""
+    return links.to_dashboard(
+        "Provider ${__field.labels.provider} in Provider Performance",
+        provider_performance.UID,
+        provider="${__field.labels.provider}",
     )
 
 
 def build():
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
-    worst = f"bottomk(10, {sel('ai_agent_call_quality_score', provider='$provider')})"
     return (
         board.new(
             UID,
             "Voice Agent / Call Quality",
             "How calls sound and feel: turn latency, streaming health and the quality scorer's verdicts.",
             board.provider(),
-            board.pipeline(),
+            links=(links.runbook_link(),),
         )
         .with_row(row("Latency"))
         .with_panel(
             timeseries_panel(
                 "Turn response latency",
-                "User stops speaking to agent starts speaking, "
-                "p50/p95/p99 by provider over 5 minutes. p95 above 2 s warns, above 5 s pages.",
+                "User stops speaking to agent starts speaking, p50/p95/p99 by provider over 5 minutes. "
+                f"HighTurnResponseLatency warns on p95 above {turn_warn:g} s, CriticalTurnResponseLatency pages above "
+                f"{turn_crit:g} s. Click a series to open its provider.",
                 "s",
                 *percentiles("ai_agent_turn_response_seconds"),
                 thresholds=above(turn_warn, turn_crit),
                 threshold_lines=True,
                 w=8,
-            )
+            ).data_links([provider_link()])
         )
         .with_panel(
             timeseries_panel(
                 "STT to TTS latency",
-                "Final transcript to first synthesized byte, p50/p95/p99 by provider.",
+                "Final transcript to first synthesized byte, p50/p95/p99 by provider. No alert watches it: it is "
+                "the part of the turn latency the LLM and TTS vendors add.",
                 "s",
                 *percentiles("ai_agent_stt_to_tts_seconds"),
-                thresholds=above(turn_warn, turn_crit),
-                threshold_lines=True,
                 w=8,
-            )
+            ).data_links([provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -90,7 +76,7 @@ def build():
                 thresholds=above(th.value("barge_in_reaction_p95_seconds")),
                 threshold_lines=True,
                 w=8,
-            )
+            ).data_links([provider_link()])
         )
         .with_row(row("Streaming"))
         .with_panel(
@@ -102,7 +88,7 @@ def build():
                 thresholds=above(th.value("underflow_rate_per_second")),
                 threshold_lines=True,
                 w=8,
-            )
+            ).data_links([provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -114,7 +100,7 @@ def build():
                 thresholds=above(th.value("fallbacks_per_turn_ratio")),
                 threshold_lines=True,
                 w=8,
-            )
+            ).data_links([provider_link()])
         )
         .with_panel(
             stat_panel(
@@ -133,7 +119,8 @@ def build():
         .with_panel(
             heatmap_panel(
                 "Jitter buffer depth",
-                "Distribution of reported jitter buffer depths (frames) over time; a band at 0 means underruns.",
+                "Distribution of reported jitter buffer depths (frames) over time; a band at 0 means underruns, "
+                "which JitterBufferUnderrun counts.",
                 units.of("ai_agent_streaming_jitter_buffer_depth"),
                 query(
                     increase(
@@ -177,31 +164,14 @@ def build():
             )
             .min(0)
             .max(100)
+            .data_links([provider_link()])
         )
         .with_panel(
-            table_panel(
-                "Worst calls now",
-                "The ten live or recently ended calls with the lowest quality "
-                "score, their band and the factor that costs them most. Click a call to open it.",
-                "none",
-                query(worst, instant=True, fmt="table"),
-                query(f"({band_names()}) and on (call_id) {worst}", instant=True, fmt="table"),
-                query(
-                    f"topk by (call_id) (1, {sel('ai_agent_call_quality_penalty')}) and on (call_id) {worst}",
-                    instant=True,
-                    fmt="table",
-                ),
-                thresholds=SCORE_BANDS,
-                h=10,
+            drilldown.worst_calls(
+                "Worst calls in range",
+                "The ten calls with the lowest quality score among those seen in the time range (live or ended), "
+                "their band, the factor that costs them most and their cost. Click a call to open Call Detail.",
+                provider="$provider",
             )
-            .with_transformation(transformation("merge"))
-            .with_transformation(
-                organize(
-                    ("Time", "__name__", "job", "instance", "Value #B"),
-                    {"Value #A": "score", "factor": "main penalty", "Value #C": "penalty points"},
-                )
-            )
-            .with_transformation(transformation("sortBy", sort=[{"field": "score", "desc": False}]))
-            .data_links([call_link()])
         )
     )

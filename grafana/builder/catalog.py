@@ -8,6 +8,7 @@ from pathlib import Path
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from grafana.builder import (
+    alert_links,
     audio_quality,
     call_detail,
     call_quality,
@@ -40,6 +41,10 @@ def _to_dict(builder) -> dict:
     board = json.loads(JSONEncoder(sort_keys=True).encode(builder.build()))
     for number, panel in enumerate(_walk(board["panels"]), start=1):
         panel["id"] = number
+    # The SDK puts every link and annotation toggle "inControlsMenu", which some Grafana 12 builds render nowhere
+    # (grafana#115084); without a placement they sit above the panels.
+    for item in board.get("links", []) + board.get("annotations", {}).get("list", []):
+        item.pop("placement", None)
     return board
 
 
@@ -53,11 +58,14 @@ def render(board: dict) -> str:
     return json.dumps(board, indent=2, sort_keys=True) + "\n"
 
 
-def write_all(out: Path) -> list[Path]:
+def write_all(out: Path, links_file: Path) -> list[Path]:
+    """Every dashboard into ``out``, and the alerts' dashboard links into ``links_file``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for uid, board in build_all().items():
+    boards = build_all()
+    for uid, board in boards.items():
         path = out / f"{uid}.json"
         path.write_text(render(board))
         written.append(path)
-    return written
+    links_file.write_text(alert_links.render(boards))
+    return written + [links_file]

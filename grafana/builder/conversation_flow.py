@@ -1,6 +1,6 @@
 """Conversation Flow: conversation states, mic gating and capture, barge-ins, false interruptions, turns."""
 
-from grafana.builder import board, units
+from grafana.builder import board, colours, links, units
 from grafana.builder.panels import (
     OK,
     WARNING,
@@ -28,34 +28,40 @@ def build():
             "How conversations flow: who is speaking, microphone gating, interruptions and turns.",
             board.provider(),
             board.pipeline(),
+            links=(links.runbook_link(),),
         )
         .with_row(row("Conversation state"))
         .with_panel(
-            state_timeline_panel(
-                "Conversation state timeline",
-                "Calls in each conversation state over time; the colour deepens with the number of calls in the state.",
-                units.of("ai_agent_conversation_state"),
-                query(agg("sum", "ai_agent_conversation_state", ("state",)), "{{state}}"),
-                thresholds=steps(
-                    "transparent", (1, "super-light-blue"), (3, "light-blue"), (6, "blue"), (12, "dark-blue")
+            colours.pin(
+                state_timeline_panel(
+                    "Conversation state timeline",
+                    "Whether any call is in each conversation state over time, all calls of all providers (the "
+                    "state gauge counts calls per state; it carries neither call nor provider). Each state has "
+                    "its own colour.",
+                    units.of("ai_agent_conversation_state"),
+                    query(agg("sum", "ai_agent_conversation_state", ("state",)), "{{state}}"),
                 ),
+                colours.for_states(),
             )
         )
         .with_panel(
-            timeseries_panel(
-                "Calls by conversation state",
-                "Calls greeting, listening, processing and speaking, stacked.",
-                units.of("ai_agent_conversation_state"),
-                query(agg("sum", "ai_agent_conversation_state", ("state",)), "{{state}}"),
-                stack=True,
-                w=12,
+            colours.pin(
+                timeseries_panel(
+                    "Calls by conversation state",
+                    "Calls greeting, listening, processing and speaking, stacked, all providers.",
+                    units.of("ai_agent_conversation_state"),
+                    query(agg("sum", "ai_agent_conversation_state", ("state",)), "{{state}}"),
+                    stack=True,
+                    w=12,
+                ),
+                colours.for_states(),
             )
         )
         .with_panel(
             timeseries_panel(
                 "TTS gating and audio capture",
                 "Calls whose microphone is gated while the "
-                "agent speaks, and calls whose caller audio capture is enabled.",
+                "agent speaks, and calls whose caller audio capture is enabled, all providers.",
                 units.of("ai_agent_tts_gating_active"),
                 query(agg("sum", "ai_agent_tts_gating_active"), "TTS gating active"),
                 query(agg("sum", "ai_agent_audio_capture_enabled"), "audio capture enabled"),

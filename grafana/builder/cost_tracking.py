@@ -1,22 +1,17 @@
 """Cost Tracking: spend per call, tenant, vendor and service, cost per call-minute, month to date."""
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, promql, units
+from grafana.builder import board, drilldown, links, units
 from grafana.builder.panels import above, bargauge_panel, query, row, stat_panel, timeseries_panel
-from grafana.builder.promql import RANGE, increase, mean, quantile, rate, sel
+from grafana.builder.promql import RANGE, increase, mean, quantile, rate, recorded
 
 UID = "voice-cost-tracking"
 T = {"tenant": "$tenant"}
-TV = {"tenant": "$tenant", "provider": "$provider"}
+# Spend and usage series name the vendor billed in their provider label; $vendor filters it.
+TV = {"tenant": "$tenant", "provider": "$vendor"}
 USD = units.of("ai_agent_cost_usd_total")
-
-
-def _per_call_minute(by: tuple[str, ...]) -> str:
-    """Dollars spent per minute divided by the mean number of calls in progress: dollars per call-minute."""
-    spend = rate("ai_agent_cost_usd_total", by, **T)
-    by_clause = f" by ({', '.join(by)})" if by else ""
-    calls = f"sum{by_clause} (avg_over_time({sel('ai_agent_active_calls', **T)}[{promql.RATE_INTERVAL}]))"
-    return f"{spend} * 60\n  /\n({calls} > 0)"
+# The alert's own recording rule: cost is booked when a call ends, so a short window swings with every call end.
+PER_CALL_MINUTE = recorded("tenant:ai_agent_cost_usd_per_call_minute:ratio_rate30m") + '{tenant=~"$tenant"}'
 
 
 def build():
@@ -28,14 +23,16 @@ def build():
             "What calls cost: per call, per tenant, per vendor and service, per call-minute, month to date.",
             board.tenant(),
             board.vendor(),
+            links=(links.runbook_link(),),
         )
         .with_row(row("Unit costs"))
         .with_panel(
             stat_panel(
                 "Cost per call-minute",
-                "Spend per minute over the mean number of calls in progress; HighCostPerCallMinute fires above $0.20.",
+                "Highest cost per call-minute among the selected tenants over 30 minutes, the window "
+                f"HighCostPerCallMinute reads; it fires above ${limit:.2f}.",
                 USD,
-                query(_per_call_minute(()), "$/call-minute"),
+                query(f"max({PER_CALL_MINUTE})", "$/call-minute"),
                 thresholds=above(critical=limit),
                 graph=True,
                 w=6,
@@ -45,9 +42,10 @@ def build():
         .with_panel(
             timeseries_panel(
                 "Cost per call-minute by tenant",
-                "Dollars per call-minute by tenant against the alert threshold.",
+                "Spend per minute over the mean number of calls in progress, by tenant, over 30 minutes as "
+                "HighCostPerCallMinute reads it; it fires above the line.",
                 USD,
-                query(_per_call_minute(("tenant",)), "{{tenant}}"),
+                query(PER_CALL_MINUTE, "{{tenant}}"),
                 thresholds=above(critical=limit),
                 threshold_lines=True,
                 w=18,
@@ -119,10 +117,19 @@ def build():
                 "Usage per second by vendor, service and unit (tokens, characters, audio seconds, minutes).",
                 units.rate_of("ai_agent_usage_total"),
                 query(
-                    rate("ai_agent_usage_total", ("provider", "service", "unit"), provider="$provider"),
+                    rate("ai_agent_usage_total", ("provider", "service", "unit"), provider="$vendor"),
                     "{{provider}} {{service}} {{unit}}",
                 ),
                 w=12,
+            )
+        )
+        .with_row(row("Calls"))
+        .with_panel(
+            drilldown.costliest_calls(
+                "Costliest calls in range",
+                "The ten calls of the selected tenants that cost most among those seen in the time range (live "
+                "ones so far), with their quality score. Click a call to open Call Detail.",
+                tenant="$tenant",
             )
         )
     )

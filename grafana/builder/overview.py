@@ -1,7 +1,11 @@
-"""System Overview: traffic, provider mix, transport, and the health of everything the stack watches."""
+"""System Overview: what is firing and how calls are doing, then traffic and the health of everything the stack
+watches. The top row is where a page starts: each tile opens the dashboard that explains it."""
+
+from grafana_foundation_sdk.builders import dashboard
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, units
+from grafana.builder import board, call_quality, links, provider_performance, units
+from grafana.builder.bands import SCORE_BANDS
 from grafana.builder.panels import (
     CRITICAL,
     OK,
@@ -18,25 +22,127 @@ from grafana.builder.panels import (
     timeseries_panel,
     value_text,
 )
-from grafana.builder.promql import RANGE, agg, increase, recorded, sel
+from grafana.builder.promql import RANGE, agg, increase, rate, recorded, sel
 
 UID = "voice-system-overview"
 P = {"provider": "$provider"}
 JOBS = "ai_engine|voice_exporter|voice_scorer|prometheus|alertmanager"
 UP_DOWN = value_text({0: ("DOWN", CRITICAL), 1: ("UP", OK)})
 BREAKER = value_text({0: ("closed", OK), 1: ("half-open", WARNING), 2: ("open", CRITICAL)})
+FIRING = 'ALERTS{alertstate="firing", alertname!="Watchdog"}'
+
+
+def runbook_data_link():
+    return dashboard.DashboardLink("Runbook: one section per alert").url(links.runbook()).target_blank(True)
+
+
+def _to(uid: str, title: str):
+    """A data link to ``uid`` carrying the selected providers."""
+    return links.to_dashboard(title, uid, provider="${provider}")
+
+
+def top_row(dash):
+    """Firing alerts, then the four numbers that say whether callers are fine."""
+    turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
+    budget = round(1 - th.value("slo_target_ratio"), 10)
+    return (
+        dash.with_row(row("Now"))
+        .with_panel(
+            table_panel(
+                "Firing alerts",
+                "Alerts firing now (the Watchdog, which always fires, left out), with the labels that say where. "
+                "Each alert's notification links to the panel that shows its signal.",
+                "none",
+                query(
+                    f"sum by (alertname, severity, provider, service, tenant, component, worker, breaker) ({FIRING})",
+                    instant=True,
+                    fmt="table",
+                ),
+                w=8,
+                h=6,
+            )
+            .with_transformation(organize(("Time", "Value"), {"alertname": "Alert", "severity": "Severity"}))
+            .data_links([runbook_data_link()])
+        )
+        .with_panel(
+            stat_panel(
+                "Turn response p95",
+                "Highest turn latency p95 of the selected providers over 5 minutes. Click to compare providers.",
+                "s",
+                query(
+                    f'max({recorded("provider:ai_agent_turn_response_seconds:p95_rate5m")}{{provider=~"$provider"}})'
+                ),
+                thresholds=above(turn_warn, turn_crit),
+                graph=True,
+                w=4,
+                h=6,
+            ).data_links([_to(provider_performance.UID, "Provider Performance")])
+        )
+        .with_panel(
+            stat_panel(
+                "Call failure ratio",
+                "Highest share of calls ending in error or timeout over 15 minutes among the selected providers.",
+                "percentunit",
+                query(f'max({recorded("provider:ai_agent_calls_failed:ratio_rate15m")}{{provider=~"$provider"}})'),
+                thresholds=above(critical=th.value("call_failure_ratio")),
+                graph=True,
+                w=4,
+                h=6,
+            ).data_links([_to(provider_performance.UID, "Provider Performance")])
+        )
+        .with_panel(
+            stat_panel(
+                "Mean call score",
+                "Lowest mean final quality score among the selected providers, over calls ended in the last 30 "
+                "minutes. Click to see the worst calls.",
+                "none",
+                query(
+                    f"min({recorded('provider:ai_agent_call_quality_final_score:mean_rate30m')}"
+                    '{provider=~"$provider"})'
+                ),
+                thresholds=SCORE_BANDS,
+                graph=True,
+                w=4,
+                h=6,
+            ).data_links([_to(call_quality.UID, "Call Quality")])
+        )
+        .with_panel(
+            stat_panel(
+                "Turn latency SLO burn",
+                "How fast slow turns spend the turn latency error budget over the windows TurnLatencySLOBurn "
+                "reads, all providers: 1 spends the budget in exactly 30 days; the alert pages at 14.4 over 1 h "
+                "and 6 over 6 h, and opens a ticket at 3 over 1 d and 1 over 3 d.",
+                "suffix:×",
+                *(
+                    query(f"{recorded(f'fleet:ai_agent_turn_response_slow:ratio_rate{w}')} / {budget:g}", w)
+                    for w in ("1h", "6h", "1d", "3d")
+                ),
+                thresholds=above(warning=1),
+                w=4,
+                h=6,
+            )
+        )
+    )
 
 
 def build():
     calls_rate = recorded("provider:ai_agent_calls_started:rate5m")
     memory = th.value("worker_memory_ratio")
+    dash = board.new(
+        UID,
+        "Voice Agent / System Overview",
+        "What is firing and how calls are doing, live traffic, and the health of the voice engine, exporter, "
+        "scorer, workers and breakers.",
+        board.provider(),
+        links=(
+            links.dashboard_link(
+                "Provider Performance", provider_performance.UID, "Providers' latencies, failures, worst calls"
+            ),
+            links.runbook_link(),
+        ),
+    )
     return (
-        board.new(
-            UID,
-            "Voice Agent / System Overview",
-            "Live traffic and the health of the voice engine, exporter, scorer, workers, breakers and alerts.",
-            board.provider(),
-        )
+        top_row(dash)
         .with_row(row("Traffic"))
         .with_panel(
             stat_panel(
@@ -176,13 +282,51 @@ def build():
                 w=12,
             )
         )
+        .with_row(row("Monitoring pipeline"))
         .with_panel(
-            table_panel(
-                "Firing alerts",
-                "Alerts firing now, from Prometheus's ALERTS series.",
-                "none",
-                query('sum by (alertname, severity) (ALERTS{alertstate="firing"})', instant=True, fmt="table"),
-                w=24,
-            ).with_transformation(organize(("Time", "Value"), {"alertname": "Alert", "severity": "Severity"}))
+            timeseries_panel(
+                "Events rejected",
+                "Share of the events the exporter received that it rejected, by exporter; ExporterRejectingEvents "
+                "fires above the line. 0 while nothing is rejected.",
+                "percentunit",
+                query(
+                    f"{rate('ai_agent_exporter_events_rejected_total', ('instance',))}\n  /\n"
+                    f"({rate('ai_agent_exporter_events_accepted_total', ('instance',))}"
+                    f" + {rate('ai_agent_exporter_events_rejected_total', ('instance',))})"
+                    f"\nor\n0 * {rate('ai_agent_exporter_events_accepted_total', ('instance',))}",
+                    "{{instance}}",
+                ),
+                thresholds=above(critical=th.value("exporter_rejected_ratio")),
+                threshold_lines=True,
+                w=8,
+            ).min(0)
+        )
+        .with_panel(
+            timeseries_panel(
+                "Rule evaluation failures",
+                "Rule evaluations Prometheus failed, by rule group; PrometheusRuleEvaluationFailures fires on any.",
+                "short",
+                query(
+                    "sum by (rule_group) (increase(prometheus_rule_evaluation_failures_total[$__rate_interval]))",
+                    "{{rule_group}}",
+                ),
+                w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Notification failures",
+                "Share of Alertmanager notifications that failed, by integration; AlertmanagerNotificationsFailing "
+                "fires above the line.",
+                "percentunit",
+                query(
+                    "sum by (integration) (rate(alertmanager_notifications_failed_total[$__rate_interval]))\n  /\n"
+                    "(sum by (integration) (rate(alertmanager_notifications_total[$__rate_interval])) > 0)",
+                    "{{integration}}",
+                ),
+                thresholds=above(critical=th.value("notification_failure_ratio")),
+                threshold_lines=True,
+                w=8,
+            ).min(0)
         )
     )

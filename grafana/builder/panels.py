@@ -23,10 +23,15 @@ from grafana_foundation_sdk.models import heatmap as mh
 from grafana_foundation_sdk.models import piechart as mpie
 from grafana_foundation_sdk.models import prometheus as mp
 
-PROMETHEUS_UID = "prometheus"
-DATASOURCE = md.DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
+from grafana.builder import colours
 
-OK, WARNING, CRITICAL, NEUTRAL = "green", "orange", "red", "text"
+PROMETHEUS_UID = "prometheus"
+# Every panel reads the Prometheus chosen in the dashboard's $datasource variable (provisioned default: prometheus).
+DATASOURCE = md.DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+OK, WARNING, CRITICAL = "green", "orange", "red"
+# Counts and distributions are neither good nor bad: one colour, never a threshold's red.
+COUNT = "blue"
 
 
 def query(expr: str, legend: str = "", instant: bool = False, fmt: str | None = None) -> prometheus.Dataquery:
@@ -75,8 +80,9 @@ def _common(panel, title: str, description: str, unit: str, targets, w: int, h: 
     panel = panel.title(title).description(description).unit(unit).datasource(DATASOURCE).span(w).height(h)
     for ref, target in zip("ABCDEFGHIJ", targets, strict=False):
         panel = panel.with_target(target.ref_id(ref))
-    if thresholds is not None:
-        panel = panel.thresholds(thresholds)
+    panel = panel.thresholds(thresholds if thresholds is not None else steps(COUNT))
+    if any("{{provider}}" in (target.build().legend_format or "") for target in targets):
+        panel = colours.pin(panel, colours.for_providers())
     return panel
 
 
@@ -100,11 +106,13 @@ def timeseries_panel(
     thresholds=None,
     stack=False,
     threshold_lines=False,
-    calcs=("mean", "max", "lastNotNull"),
+    calcs=("lastNotNull", "max"),
 ) -> timeseries.Panel:
+    """A time series panel; its legend lists the last and highest value (never a mean, which would average
+    percentiles), as a table only on panels tall enough to hold one."""
     panel = _common(timeseries.Panel(), title, description, unit, targets, w, h, thresholds)
     panel = (
-        panel.legend(_legend(table_mode=bool(calcs), calcs=calcs))
+        panel.legend(_legend(table_mode=bool(calcs) and h > 8, calcs=calcs))
         .line_width(1)
         .fill_opacity(10)
         .tooltip(common.VizTooltipOptions().mode(mc.TooltipDisplayMode.MULTI).sort(mc.SortOrder.DESCENDING))
@@ -179,8 +187,9 @@ def piechart_panel(title, description, unit, *targets, w=6, h=8) -> piechart.Pan
 
 
 def bargauge_panel(title, description, unit, *targets, w=12, h=8, thresholds=None) -> bargauge.Panel:
+    """A bar gauge; without ``thresholds`` every bar is the neutral count colour."""
     return (
-        _common(bargauge.Panel(), title, description, unit, targets, w, h, thresholds)
+        _common(bargauge.Panel(), title, description, unit, targets, w, h, thresholds or steps(COUNT))
         .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .display_mode(mc.BarGaugeDisplayMode.GRADIENT)
         .orientation(mc.VizOrientation.VERTICAL)

@@ -1,11 +1,15 @@
-"""Provider Performance: component latencies side by side, failures, up/down, and cost per call by provider."""
+"""Provider Performance: one provider's latencies, failures and availability, and its worst calls in the range.
+
+An alert about a provider opens this dashboard with the provider selected; its worst calls lead to Call Detail.
+"""
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, units
+from grafana.builder import board, drilldown, links, units
 from grafana.builder.panels import (
     CRITICAL,
     OK,
     above,
+    bargauge_panel,
     below,
     query,
     row,
@@ -47,31 +51,50 @@ def _component(component: str, title: str, description: str):
 
 
 def build():
-    dash = board.new(
-        UID,
-        "Voice Agent / Provider Performance",
-        "Providers compared: component latencies, request and call failures, availability and cost.",
-        board.provider(),
-    )
-    dash = dash.with_row(row("Latency by component"))
-    for component, title, description in COMPONENTS:
-        dash = dash.with_panel(_component(component, title, description))
     success = th.value("component_success_ratio")
-    return (
-        dash.with_panel(
+    turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
+    dash = (
+        board.new(
+            UID,
+            "Voice Agent / Provider Performance",
+            "One provider or several side by side: turn and component latencies, request and call failures, "
+            "availability, and the worst calls of the time range.",
+            board.provider(),
+            links=(links.runbook_link(),),
+        )
+        .with_row(row("Latency"))
+        .with_panel(
             timeseries_panel(
                 "Turn response p95 by provider",
-                "End-to-end turn latency p95, providers side by side.",
+                "End-to-end turn latency p95 over 5 minutes, providers side by side; HighTurnResponseLatency "
+                f"fires above {turn_warn:g} s, CriticalTurnResponseLatency above {turn_crit:g} s.",
                 "s",
                 query(recorded("provider:ai_agent_turn_response_seconds:p95_rate5m") + P, "{{provider}}"),
-                thresholds=above(
-                    th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
-                ),
+                thresholds=above(turn_warn, turn_crit),
                 threshold_lines=True,
-                w=24,
+                w=12,
             )
         )
-        .with_row(row("Failures"))
+        .with_panel(
+            timeseries_panel(
+                "Component latency p95",
+                "p95 latency of every pipeline component the engine reports (STT, LLM first token, TTS first "
+                "byte, endpointing, network), by provider; ComponentHighLatency fires above the line.",
+                "s",
+                query(
+                    recorded("component_provider:ai_agent_component_latency_seconds:p95_rate5m") + P,
+                    "{{component}} {{provider}}",
+                ),
+                thresholds=above(critical=th.value("component_latency_p95_seconds")),
+                threshold_lines=True,
+                w=12,
+            )
+        )
+    )
+    for component, title, description in COMPONENTS:
+        dash = dash.with_panel(_component(component, title, description))
+    return (
+        dash.with_row(row("Failures"))
         .with_panel(
             timeseries_panel(
                 "Request success ratio",
@@ -121,7 +144,8 @@ def build():
         .with_panel(
             timeseries_panel(
                 "Engine errors per turn",
-                "Errors the voice engine reported, per turn, by component; HighErrorRate fires above the line.",
+                "Errors the voice engine reported, per turn, by component, over all providers (errors carry no "
+                "provider); HighErrorRate fires above the line.",
                 "percentunit",
                 query(recorded("component:ai_agent_errors_per_turn:ratio_rate5m"), "{{component}}"),
                 thresholds=above(critical=th.value("errors_per_turn_ratio")),
@@ -151,32 +175,31 @@ def build():
                 query(sel("ai_agent_provider_up", provider="$provider"), "{{provider}} {{service}}"),
                 thresholds=steps(CRITICAL, (1, OK)),
                 mappings=value_text({0: ("down", CRITICAL), 1: ("up", OK)}),
-                w=24,
+                w=16,
             )
         )
         .with_panel(
-            timeseries_panel(
+            bargauge_panel(
                 "Cost per call by provider",
-                "Mean cost of the calls that ended in the last few "
-                "minutes (their per-call series linger for the grace period), by the call's "
-                "provider.",
+                "Mean cost of the calls seen in the time range, by the call's provider: the total of ended calls, "
+                "the cost so far of live ones.",
                 units.of("ai_agent_call_running_cost_usd"),
                 query(
-                    f"avg by (provider) ({sel('ai_agent_call_running_cost_usd', provider='$provider')}"
-                    f" and on (call_id) ({sel('ai_agent_call_ended')} == 1))",
+                    f"avg by (provider) ({drilldown.last('ai_agent_call_running_cost_usd', provider='$provider')})",
                     "{{provider}}",
+                    instant=True,
                 ),
-                w=12,
+                w=8,
             )
         )
+        .with_row(row("Calls"))
         .with_panel(
-            timeseries_panel(
-                "Spend per hour by vendor",
-                "Spend rate by the vendor billed (STT, LLM and TTS vendors), in dollars per hour.",
-                "currencyUSD",
-                query(f"{rate('ai_agent_cost_usd_total', ('provider',))} * 3600", "{{provider}}"),
-                stack=True,
-                w=12,
+            drilldown.worst_calls(
+                "Worst calls in range",
+                "The ten calls of the selected providers with the lowest quality score among those seen in the "
+                "time range (live or ended), their band, the factor that costs them most and their cost. "
+                "Click a call to open Call Detail.",
+                provider="$provider",
             )
         )
     )

@@ -8,7 +8,15 @@ from __future__ import annotations
 from tests.promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the dashboard tests)
 from voice_monitoring.shared import catalogue
 
-PROMETHEUS_SERIES = {"up", "ALERTS", "ALERTS_FOR_STATE"}
+# Series Prometheus and Alertmanager publish about themselves, which the monitoring-pipeline panels read.
+PROMETHEUS_SERIES = {
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "prometheus_rule_evaluation_failures_total",
+    "alertmanager_notifications_total",
+    "alertmanager_notifications_failed_total",
+}
 
 
 def known_names() -> set[str]:

@@ -1,4 +1,4 @@
-"""The committed grafana/dashboards/*.json is what the Python code generates."""
+"""The committed grafana/dashboards/*.json and prometheus/dashboard_links.yml are what the Python code generates."""
 
 import subprocess
 import sys
@@ -10,8 +10,13 @@ COMMITTED = ROOT / "grafana" / "dashboards"
 
 def test_committed_json_matches_the_code(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "grafana.builder", "--out", str(tmp_path)], check=True, cwd=ROOT, capture_output=True
+        [sys.executable, "-m", "grafana.builder", "--out", str(tmp_path), "--links", str(tmp_path / "links.yml")],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
     )
+    links = (tmp_path / "links.yml").read_text()
+    assert links == (ROOT / "prometheus" / "dashboard_links.yml").read_text(), "links drifted: run `make dashboards`"
     generated = {p.name: p.read_text() for p in tmp_path.glob("*.json")}
     committed = {p.name: p.read_text() for p in COMMITTED.glob("*.json")}
     assert generated, "the generator wrote nothing"

@@ -35,7 +35,16 @@ CURRENT_PANEL_TYPES = {
     "status-history",
     "barchart",
 }
-GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__range", "__all", "__data", "__url_time_range", "__value"}
+GRAFANA_VARIABLES = {
+    "__rate_interval",
+    "__interval",
+    "__range",
+    "__all",
+    "__data",
+    "__field",
+    "__url_time_range",
+    "__value",
+}
 VARIABLE = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
@@ -73,16 +82,25 @@ def test_panel_ids_are_unique_within_a_dashboard():
         assert len(ids) == len(set(ids)), uid
 
 
-def test_datasource_uids_match_provisioning():
+def _variables(board, kind: str = "query"):
+    return [v for v in board.get("templating", {}).get("list", []) if v["type"] == kind]
+
+
+def test_every_query_reads_the_datasource_variable_whose_default_is_provisioned():
     prometheus = _provisioned_uids("prometheus")
     assert prometheus == {"prometheus"}
     assert _provisioned_uids("alertmanager") == {"alertmanager"}
+    for uid, board in BOARDS.items():
+        (variable,) = _variables(board, "datasource")
+        assert variable["name"] == "datasource" and variable["query"] == "prometheus", uid
+        assert variable["current"]["value"] in prometheus, uid
+        for v in _variables(board):
+            assert v["datasource"]["uid"] == "${datasource}", (uid, v["name"])
+        for annotation in board["annotations"]["list"]:
+            assert annotation["datasource"]["uid"] == "${datasource}", uid
     for uid, panel, target in _targets():
-        assert panel["datasource"]["uid"] in prometheus, (uid, panel["title"])
-        assert target["datasource"]["uid"] in prometheus, (uid, panel["title"])
-    for board in BOARDS.values():
-        for variable in board.get("templating", {}).get("list", []):
-            assert variable["datasource"]["uid"] in prometheus
+        assert panel["datasource"]["uid"] == "${datasource}", (uid, panel["title"])
+        assert target["datasource"]["uid"] == "${datasource}", (uid, panel["title"])
 
 
 def test_every_variable_used_is_defined():
@@ -131,9 +149,10 @@ def test_counters_are_always_inside_rate_or_increase():
 
 
 def test_rate_windows_use_rate_interval():
+    """Rates over $__rate_interval; only increase and last_over_time (a call's last value) span the whole range."""
     for uid, panel, target in _targets():
         for fn, window in re.findall(r"\b(rate|irate|increase|\w+_over_time)\([^\[]*\[([^\]]*)\]", target["expr"]):
-            allowed = {"$__rate_interval"} | ({"$__range"} if fn == "increase" else set())
+            allowed = {"$__rate_interval"} | ({"$__range"} if fn in ("increase", "last_over_time") else set())
             assert window in allowed, f"{uid} / {panel['title']}: {fn}[{window}] in {target['expr']!r}"
 
 
@@ -143,7 +162,7 @@ def test_every_metric_is_catalogued_or_recorded():
         unknown = metric_names(target["expr"]) - known
         assert not unknown, f"{uid} / {panel['title']}: unknown metrics {unknown} in {target['expr']!r}"
     for board in BOARDS.values():
-        for variable in board.get("templating", {}).get("list", []):
+        for variable in _variables(board):
             match = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["query"])
             assert match, variable["query"]
             assert match.group(1) in known, variable["query"]
@@ -168,13 +187,3 @@ def test_recording_rules_the_dashboards_use_exist():
 )
 def test_metric_name_reader(expr, names):
     assert metric_names(expr) == names
-
-
-def test_worst_calls_link_to_the_call_detail_view():
-    table = next(p for p in _panels(BOARDS["voice-call-quality"]) if p["title"] == "Worst calls now")
-    urls = [link["url"] for link in table["fieldConfig"]["defaults"]["links"]]
-    assert any(
-        url.startswith("/d/voice-call-detail/") and "var-call_id=${__data.fields.call_id}" in url for url in urls
-    ), urls
-    detail = BOARDS["voice-call-detail"]
-    assert "call_id" in {v["name"] for v in detail["templating"]["list"]}

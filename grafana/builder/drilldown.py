@@ -1,0 +1,72 @@
+"""The tables that lead to Call Detail: every call seen in the dashboard's time range, not only live ones.
+
+Per-call series disappear a couple of minutes after a call ends, so each query reads the last value over the range
+(``last_over_time(...[$__range])``), and the rows of the score, band, penalty and cost queries are joined on
+``call_id``.
+"""
+
+from __future__ import annotations
+
+from grafana.builder.bands import SCORE_BANDS, band_label
+from grafana.builder.links import to_dashboard
+from grafana.builder.panels import organize, query, table_panel, transformation
+from grafana.builder.promql import RANGE, sel
+
+CALL_DETAIL_UID = "voice-call-detail"
+ROWS = 10
+# Grafana's table format gives every query's frame a Time column; after the join they are numbered.
+TIME_COLUMNS = ("Time", "Time 1", "Time 2", "Time 3", "Time 4")
+
+
+def last(metric: str, **labels: str) -> str:
+    """The last value of each series of ``metric`` in the dashboard's time range."""
+    return f"last_over_time({sel(metric, **labels)}[{RANGE}])"
+
+
+def call_detail_link():
+    return to_dashboard("Open call detail", CALL_DETAIL_UID, call_id="${__data.fields.call_id}")
+
+
+def _joined(panel, rename: dict[str, str], sort_by: str, descending: bool, hide=()):
+    return (
+        panel.with_transformation(transformation("joinByField", byField="call_id", mode="outer"))
+        .with_transformation(organize(TIME_COLUMNS + tuple(hide), rename))
+        .with_transformation(transformation("sortBy", sort=[{"field": sort_by, "desc": descending}]))
+        .data_links([call_detail_link()])
+    )
+
+
+def worst_calls(title: str, description: str, **labels: str):
+    """The ``ROWS`` calls with the lowest last quality score in the range, their band, main penalty and cost."""
+    worst = f"bottomk({ROWS}, max by (call_id, provider, tenant) ({last('ai_agent_call_quality_score', **labels)}))"
+    band = f"max by (call_id, band) ({band_label(last('ai_agent_call_quality_band', **labels))})"
+    penalty = f"max by (call_id, factor) (topk by (call_id) (1, {last('ai_agent_call_quality_penalty', **labels)}))"
+    cost = f"max by (call_id) ({last('ai_agent_call_running_cost_usd', **labels)})"
+    panel = table_panel(
+        title,
+        description,
+        "none",
+        query(worst, instant=True, fmt="table"),
+        query(f"{band} and on (call_id) {worst}", instant=True, fmt="table"),
+        query(f"{penalty} and on (call_id) {worst}", instant=True, fmt="table"),
+        query(f"{cost} and on (call_id) {worst}", instant=True, fmt="table"),
+        thresholds=SCORE_BANDS,
+        h=10,
+    )
+    rename = {"Value #A": "score", "factor": "main penalty", "Value #C": "penalty points", "Value #D": "cost (USD)"}
+    return _joined(panel, rename, "score", False, hide=("Value #B",))
+
+
+def costliest_calls(title: str, description: str, **labels: str):
+    """The ``ROWS`` calls that cost most in the range, with their score."""
+    costliest = f"topk({ROWS}, max by (call_id, provider, tenant) ({last('ai_agent_call_running_cost_usd', **labels)}))"
+    score = f"max by (call_id) ({last('ai_agent_call_quality_score', **labels)})"
+    panel = table_panel(
+        title,
+        description,
+        "none",
+        query(costliest, instant=True, fmt="table"),
+        query(f"{score} and on (call_id) {costliest}", instant=True, fmt="table"),
+        h=10,
+    )
+    return _joined(panel, {"Value #A": "cost (USD)", "Value #B": "score"}, "cost (USD)", True)
