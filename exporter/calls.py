@@ -22,6 +22,7 @@ class Call:
         "transport",
         "codec",
         "started",
+        "adopted",
         "started_at",
         "ended",
         "last_seen",
@@ -59,7 +60,8 @@ class Call:
         self.model = None
         self.transport = None
         self.codec = None
-        self.started = False
+        self.started = False  # in progress: counted in the live gauges until it ends or expires
+        self.adopted = False  # first seen through an event other than call.started
         self.started_at = now
         self.ended = False
         self.last_seen = now

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 
+from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
@@ -99,6 +100,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="YAML price table laid over the defaults (EXPORTER_PRICE_TABLE)",
     )
     p.add_argument(
+        "--state-file",
+        default=env_default("EXPORTER_STATE_FILE", None),
+        help="SQLite file the live calls and event ids are written to on shutdown and read back from on start, "
+        "so a restart loses nothing (EXPORTER_STATE_FILE; off by default)",
+    )
+    p.add_argument(
         "--token-file",
         default=env_default("EXPORTER_TOKEN_FILE", None),
         help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
@@ -136,6 +143,13 @@ def main(argv=None) -> int:
         per_call_sample_ratio=args.per_call_sample_ratio,
     )
     exporter = Exporter(limits, prices)
+    if args.state_file:
+        try:
+            state_file.restore(exporter, args.state_file)
+        except state_file.StateFileError as exc:
+            aside = f"{args.state_file}.unreadable"
+            os.replace(args.state_file, aside)
+            log.error("starting without the saved state, moved to %s: %s", aside, exc)
     server = ExporterServer(
         (args.listen_address, args.port),
         exporter,
@@ -158,6 +172,9 @@ def main(argv=None) -> int:
         "required" if token else "not required",
     )
     serve_until_signalled(server, log, stop)
+    if args.state_file:
+        calls = state_file.save(exporter, args.state_file)
+        log.info("saved %d calls to %s", calls, args.state_file)
     return 0
 
 

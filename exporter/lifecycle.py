@@ -27,7 +27,9 @@ class CallLifecycle:
     def resolve(self, event: dict, now: float) -> tuple[Call | None, str, str, str]:
         """The event's call (created on first sight) and its tenant, provider and pipeline labels.
 
-        A label the event omits is inherited from its call, else ``unknown``.
+        A label the event omits is inherited from its call, else ``unknown``.  A call first seen through an
+        event other than call.started (the exporter restarted without its state, or events arrived out of
+        order) is adopted with the labels of that event: counted in progress and in calls_adopted_total.
         """
         call_id = event.get("call_id")
         call = self.calls.get(call_id) if call_id is not None else None
@@ -43,21 +45,31 @@ class CallLifecycle:
             if len(self.calls) >= self.max_live_calls:
                 raise InvalidEvent("too_many_calls", f"the exporter already tracks {self.max_live_calls} live calls")
             call = self.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
+            if event["type"] != "call.started":
+                call.adopted = True
+                self.fleet.child("ai_agent_calls_adopted_total", tenant, provider, pipeline).inc()
+                self.enter_live_gauges(call)
         if call is not None:
             call.last_seen = now
         return call, tenant, provider, pipeline
 
     def start(self, event: dict, attrs: dict, now: float) -> None:
+        """call.started; for a call adopted earlier it completes the call, which stays counted as adopted."""
         call = self.calls.get(event["call_id"])
-        if call is not None and (call.started or call.ended):
+        adopted = call is not None and call.adopted and not call.ended
+        if call is not None and not adopted and (call.started or call.ended):
             raise InvalidEvent("call_already_started", f"call {event['call_id']} has already started")
+        f = self.fleet
+        if adopted:  # in progress under the labels it was adopted with: move it to those of call.started
+            call.adopted = False  # a second call.started is refused
+            f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
         call, tenant, provider, pipeline = self.resolve(event, now)
         call.tenant, call.provider, call.pipeline = tenant, provider, pipeline
         call.model = event.get("model")
         call.started = True
         call.started_at = event["ts"]
-        f = self.fleet
-        f.child("ai_agent_calls_started_total", tenant, provider, pipeline).inc()
+        if not adopted:
+            f.child("ai_agent_calls_started_total", tenant, provider, pipeline).inc()
         f.child("ai_agent_active_calls", tenant, provider).inc()
         call.transport = attrs.get("transport")
         if call.transport:
@@ -89,6 +101,20 @@ class CallLifecycle:
             self.fleet.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
             self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc(events)
         call.usage = {}
+
+    def enter_live_gauges(self, call: Call) -> None:
+        """Count a call in progress, and in its conversation state, from what the call holds."""
+        f = self.fleet
+        call.started = True
+        f.child("ai_agent_active_calls", call.tenant, call.provider).inc()
+        if call.transport:
+            f.child("ai_agent_active_calls_by_transport", call.transport).inc()
+        if call.state is not None:
+            f.child("ai_agent_conversation_state", call.state).inc()
+        if call.tts_gating:
+            f.child("ai_agent_tts_gating_active").inc()
+        if call.audio_capture:
+            f.child("ai_agent_audio_capture_enabled").inc()
 
     def leave_live_gauges(self, call: Call) -> None:
         f = self.fleet

@@ -28,6 +28,7 @@ from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.sampling import PerCallSampling
+from voice_monitoring.shared import catalogue
 
 log = logging.getLogger("voice-exporter")
 
@@ -54,6 +55,7 @@ class Exporter:
         self.clock = clock
         self.lock = threading.Lock()
         self.fleet = FleetMetrics()
+        self.fleet.child(catalogue.STANDARD_PROCESS_START).set(clock())
         self.label = LabelLimiter(limits.label_values, self._on_fold)
         self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")
         self.ids = EventIds(limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total"))

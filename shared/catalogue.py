@@ -27,6 +27,9 @@ SCORER_CYCLE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30
 
 CALL_LABELS = ("call_id", "provider", "tenant")
 
+# The one name outside the namespace: the standard process metric every Prometheus client library publishes.
+STANDARD_PROCESS_START = "process_start_time_seconds"
+
 # Who publishes a metric.
 EXPORTER = "exporter"
 SCORER = "scorer"
@@ -159,6 +162,13 @@ METRICS: tuple[Metric, ...] = (
     ),
     # --- counters -------------------------------------------------------------
     _c("ai_agent_calls_started_total", ["tenant", "provider", "pipeline"], "Calls started.", "calls"),
+    _c(
+        "ai_agent_calls_adopted_total",
+        ["tenant", "provider", "pipeline"],
+        "Calls first seen through an event other than call.started (after an exporter restart without its "
+        "state, or events out of order); calls in progress are those started plus those adopted.",
+        "calls",
+    ),
     _c(
         "ai_agent_calls_ended_total",
         ["tenant", "provider", "pipeline", "reason"],
@@ -321,6 +331,13 @@ METRICS: tuple[Metric, ...] = (
         ["service"],
         "Usage priced from the price table because no cost event was reported.",
         "events",
+        scope=SELF,
+    ),
+    _g(
+        STANDARD_PROCESS_START,
+        [],
+        "When the process started (Unix time); a change tells Prometheus the counters were reset.",
+        "seconds",
         scope=SELF,
     ),
     _g("ai_agent_exporter_live_calls", [], "Calls the exporter holds (live or in grace).", "calls", scope=SELF),

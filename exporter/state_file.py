@@ -1,0 +1,115 @@
+"""The exporter's state across a restart: live calls, the expiry of ended ones and remembered event ids,
+written to a SQLite file on shutdown and read back on start.
+
+Fleet counters are not kept: they start again from zero, as Prometheus counters may, and the new
+``process_start_time_seconds`` tells Prometheus so.  The file is removed once read, so a later crash
+never brings back calls that have ended since.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from voice_monitoring.exporter.calls import Call
+from voice_monitoring.exporter.mapping import Exporter
+
+log = logging.getLogger("voice-exporter")
+
+FORMAT = 1
+_CALL_FIELDS = tuple(name for name in Call.__slots__ if name not in ("call_id", "_labels", "usage"))
+_TABLES = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value)",
+    "CREATE TABLE calls (call_id TEXT PRIMARY KEY, fields BLOB NOT NULL)",
+    "CREATE TABLE ended (remove_at REAL NOT NULL, call_id TEXT NOT NULL)",
+    "CREATE TABLE removed (seq INTEGER PRIMARY KEY, call_id TEXT NOT NULL)",
+    "CREATE TABLE event_ids (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, id TEXT NOT NULL)",
+)
+
+
+class StateFileError(RuntimeError):
+    pass
+
+
+def _call_fields(call: Call) -> bytes:
+    fields = {name: getattr(call, name) for name in _CALL_FIELDS}
+    fields["usage"] = [[service, provider, usd, events] for (service, provider), (usd, events) in call.usage.items()]
+    return orjson.dumps(fields)
+
+
+def _call_from(call_id: str, blob: bytes) -> Call:
+    fields = orjson.loads(blob)
+    call = Call(call_id, fields["tenant"], fields["provider"], fields["pipeline"], fields["last_seen"])
+    for name in _CALL_FIELDS:
+        if name in fields:
+            setattr(call, name, fields[name])
+    call.usage = {(service, provider): [usd, events] for service, provider, usd, events in fields.get("usage", ())}
+    return call
+
+
+def save(exporter: Exporter, path: str | Path) -> int:
+    """Write the exporter's state to ``path`` (replaced atomically); returns how many calls were written."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with exporter.lock:
+        lifecycle = exporter.lifecycle
+        calls = [(call_id, _call_fields(call)) for call_id, call in lifecycle.calls.items()]
+        ended = lifecycle.expiry.ended_entries()
+        removed = list(enumerate(lifecycle.expiry.removed_ids()))
+        ids = [(seq, until, event_id) for seq, (until, event_id) in enumerate(exporter.ids.entries())]
+        saved_at = exporter.clock()
+    db = sqlite3.connect(partial)
+    try:
+        with db:
+            for statement in _TABLES:
+                db.execute(statement)
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("saved_at", saved_at)])
+            db.executemany("INSERT INTO calls VALUES (?, ?)", calls)
+            db.executemany("INSERT INTO ended VALUES (?, ?)", ended)
+            db.executemany("INSERT INTO removed VALUES (?, ?)", removed)
+            db.executemany("INSERT INTO event_ids VALUES (?, ?, ?)", ids)
+    finally:
+        db.close()
+    os.replace(partial, path)
+    return len(calls)
+
+
+def restore(exporter: Exporter, path: str | Path) -> int:
+    """Read the state saved in ``path`` into a fresh exporter and remove the file; returns how many calls
+    were restored (0 when there is no file)."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if meta.get("format") != FORMAT:
+                raise StateFileError(f"{path}: state format {meta.get('format')!r}, expected {FORMAT}")
+            calls = [_call_from(call_id, blob) for call_id, blob in db.execute("SELECT call_id, fields FROM calls")]
+            ended = list(db.execute("SELECT remove_at, call_id FROM ended"))
+            removed = [row[0] for row in db.execute("SELECT call_id FROM removed ORDER BY seq")]
+            ids = list(db.execute("SELECT forget_at, id FROM event_ids ORDER BY seq"))
+        finally:
+            db.close()
+    except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise StateFileError(f"{path}: cannot read the saved state: {exc}") from exc
+    with exporter.lock:
+        lifecycle = exporter.lifecycle
+        if lifecycle.calls:
+            raise StateFileError("state is restored into a fresh exporter only")
+        for call in calls:
+            lifecycle.calls[call.call_id] = call
+            if call.started:
+                call.started = False
+                lifecycle.enter_live_gauges(call)
+        lifecycle.expiry.restore(ended, removed)
+        exporter.ids.restore(ids, exporter.clock())
+    path.unlink()
+    log.info("restored %d calls and %d event ids from %s", len(calls), len(exporter.ids), path)
+    return len(calls)
