@@ -24,6 +24,7 @@ CONVERSATION_STATES = ("greeting", "listening", "processing", "speaking")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 REQUEST_STATUSES = ("ok", "error", "timeout")
 TRANSPORTS = ("audiosocket", "external_media", "webrtc", "sip")
+SENTIMENTS = ("positive", "negative", "neutral", "unknown")
 DIRECTIONS = {"rx": "received", "tx": "sent"}  # audio byte directions: label value -> verb
 
 
@@ -131,6 +132,9 @@ TYPES: dict[str, dict[str, Field]] = {
     "call.ended": {
         "duration_seconds": _seconds("Call duration", True, maximum=86400.0),
         "reason": Field("string", "Raw end reason as the engine reports it.", True),
+        "end_reason": Field(
+            "enum", "Normalised end reason when the sender maps it; derived from reason otherwise.", choices=END_REASONS
+        ),
     },
     "turn": {
         "latency_seconds": _seconds("End-to-end turn latency: user stops speaking to agent starts", True),
@@ -189,6 +193,10 @@ TYPES: dict[str, dict[str, Field]] = {
         "state": Field("enum", "Conversation state.", choices=CONVERSATION_STATES),
         "tts_gating": Field("boolean", "Whether the caller's audio is gated while the agent speaks."),
         "audio_capture": Field("boolean", "Whether caller audio capture is enabled."),
+    },
+    "analysis": {
+        "successful": Field("boolean", "Whether the call reached its goal, as the platform's analysis judged."),
+        "sentiment": Field("enum", "The caller's sentiment, as the platform's analysis judged.", choices=SENTIMENTS),
     },
     "health": {
         "worker": Field("string", "Worker name."),

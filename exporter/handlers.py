@@ -54,6 +54,7 @@ class EventHandlers:
             "transport": self.transport,
             "interruption": self.interruption,
             "state": self.state,
+            "analysis": self.analysis,
             "health": self.health,
             "error": self.error,
         }
@@ -196,6 +197,20 @@ class EventHandlers:
         if capture is not None and capture != call.audio_capture:
             f.child("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
             call.audio_capture = capture
+
+    def analysis(self, event, attrs, now):
+        """A platform's verdict on a call, often minutes after it ended: labels from the envelope, or from the
+        call while it is still tracked; the call is never created for it."""
+        call = self.lifecycle.calls.get(event.get("call_id"))
+        of_event = self.label.of_event
+        successful = attrs.get("successful")
+        self.fleet.child(
+            "ai_agent_call_analyses_total",
+            of_event(event, "tenant", call),
+            of_event(event, "provider", call),
+            "unknown" if successful is None else str(successful).lower(),
+            attrs.get("sentiment", "unknown"),
+        ).inc()
 
     def health(self, event, attrs, now):
         report = self.reported.report

@@ -83,9 +83,8 @@ class CallLifecycle:
             raise InvalidEvent("call_already_ended", f"call {event['call_id']} has already ended")
         call, _, _, _ = self.resolve(event, now)
         f = self.fleet
-        f.child(
-            "ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, normalize_reason(attrs["reason"])
-        ).inc()
+        reason = attrs.get("end_reason") or normalize_reason(attrs["reason"])
+        f.child("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, reason).inc()
         f.child("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
         self.settle(call)
         f.child("ai_agent_call_cost_usd", call.tenant).observe(call.running_cost())

@@ -79,12 +79,17 @@ class Exporter:
         """Calls with per-call series (live or in their grace period)."""
         return len(self.lifecycle.calls)
 
-    def ingest(self, events: list[Any]) -> tuple[int, int, list[dict]]:
-        """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events)."""
+    def ingest(self, events: list[Any], max_age_seconds: float | None = None) -> tuple[int, int, list[dict]]:
+        """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events).
+
+        ``max_age_seconds`` replaces the age limit for a batch that is one post-call report, whose events
+        carry the call's own timestamps (see exporter/webhooks).
+        """
         accepted = duplicates = 0
         rejected = []
         accepted_by_type: dict[str, int] = {}
         limits = self.limits
+        max_age = limits.max_age_seconds if max_age_seconds is None else max_age_seconds
         with self.lock:
             now = self.clock()
             self.ids.forget_expired(now)
@@ -92,7 +97,7 @@ class Exporter:
             for index, event in enumerate(events):
                 etype = event.get("type") if isinstance(event, dict) else None
                 try:
-                    validate(event, now, limits.max_age_seconds, limits.max_future_seconds)
+                    validate(event, now, max_age, limits.max_future_seconds)
                     event_id = event.get("id")
                     if event_id is not None and event_id in self.ids:
                         duplicates += 1
@@ -122,6 +127,11 @@ class Exporter:
         """Count events that never reached validation (a malformed body or NDJSON line)."""
         with self.lock:
             self.fleet.child("ai_agent_exporter_events_rejected_total", "unknown", reason).inc(count)
+
+    def count_webhook(self, platform: str, outcome: str, count: int = 1) -> None:
+        """Count a platform webhook request by outcome (applied, duplicate, ignored, invalid, unauthorized, ...)."""
+        with self.lock:
+            self.fleet.child("ai_agent_exporter_webhooks_total", platform, outcome).inc(count)
 
     def render(self) -> bytes:
         """The whole exposition: fleet and self metrics, then the per-call series."""

@@ -211,6 +211,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     _c("ai_agent_errors_total", ["component", "kind"], "Errors reported by the voice engine.", "errors"),
     _c(
+        "ai_agent_call_analyses_total",
+        ["tenant", "provider", "successful", "sentiment"],
+        "Calls a platform's post-call analysis judged, by success (true, false, unknown) and caller sentiment.",
+        "calls",
+    ),
+    _c(
         "ai_agent_transport_connection_losses_total",
         ["provider"],
         "Media transport connections (AudioSocket, RTP, WebRTC) lost mid-call.",
@@ -317,6 +323,14 @@ METRICS: tuple[Metric, ...] = (
         ["label"],
         "Label values folded into 'other' because the label reached its limit.",
         "events",
+        scope=SELF,
+    ),
+    _c(
+        "ai_agent_exporter_webhooks_total",
+        ["platform", "outcome"],
+        "Platform webhook requests by outcome (applied, duplicate, ignored, invalid, too_old, unauthorized, "
+        "not_configured); forgotten counts applied reports dropped early from the full dedup ledger.",
+        "requests",
         scope=SELF,
     ),
     _c(

@@ -34,6 +34,7 @@ def test_the_wheel_holds_one_top_level_package_and_no_build_tools(wheel):
         "voice_monitoring/client",
         "voice_monitoring/exporter",
         "voice_monitoring/exporter/simulator",
+        "voice_monitoring/exporter/webhooks",
         "voice_monitoring/scorer",
         "voice_monitoring/shared",
     }

@@ -1,0 +1,1 @@
+"""Receivers for hosted voice platforms' webhooks (Vapi, Retell): platform payloads in, exporter events out."""

@@ -1,0 +1,99 @@
+"""Reading a platform's JSON payload strictly: a missing or mistyped field is a clear refusal, never a crash."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from voice_monitoring.exporter.events import MAX_LABEL_LENGTH
+
+
+class WebhookRefused(Exception):
+    """A request the receiver refuses; nothing it carried was applied.
+
+    ``status`` is the HTTP status of the reply, ``outcome`` the label it is counted under.
+    """
+
+    def __init__(self, status: int, outcome: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.outcome = outcome
+
+
+def invalid(message: str) -> WebhookRefused:
+    return WebhookRefused(400, "invalid", message)
+
+
+def obj(parent: dict, key: str, where: str, required: bool = False) -> dict:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"{where}.{key} is required")
+        return {}
+    if type(value) is not dict:
+        raise invalid(f"{where}.{key} must be an object")
+    return value
+
+
+def items(parent: dict, key: str, where: str) -> list:
+    value = parent.get(key)
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise invalid(f"{where}.{key} must be an array")
+    return value
+
+
+def text(parent: dict, key: str, where: str, required: bool = False) -> str | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"{where}.{key} is required")
+        return None
+    if type(value) is not str or not value:
+        raise invalid(f"{where}.{key} must be a non-empty string")
+    return value
+
+
+def number(parent: dict, key: str, where: str, required: bool = False) -> float | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"{where}.{key} is required")
+        return None
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise invalid(f"{where}.{key} must be a finite number >= 0")
+    return float(value)
+
+
+def iso_time(parent: dict, key: str, where: str) -> float | None:
+    """An ISO 8601 time with its zone (Vapi's ``startedAt``) as Unix seconds."""
+    value = text(parent, key, where)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(f"{where}.{key} must be an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise invalid(f"{where}.{key} must carry its time zone")
+    return moment.timestamp()
+
+
+def tenant_of(*metadata: dict) -> str | None:
+    """The tenant a team set in the call's or assistant's metadata (``{"tenant": "acme"}``), if any."""
+    for md in metadata:
+        value = md.get("tenant") if type(md) is dict else None
+        if label_text(value):
+            return value
+    return None
+
+
+def label_text(value: Any) -> bool:
+    """Whether an optional free-text value can become a label; one that cannot is left out, not refused."""
+    return type(value) is str and 0 < len(value) <= MAX_LABEL_LENGTH
+
+
+def ms_to_seconds(value: Any) -> float:
+    return float(value) / 1000.0

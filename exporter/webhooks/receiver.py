@@ -1,0 +1,94 @@
+"""One platform's webhook route: authenticate, translate, check the whole unit, apply, reply.
+
+``WebhookReceiver`` is the handler the exporter's server calls with the request's headers and raw
+body; it answers ``(status, JSON reply)`` only after the events are applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Protocol
+
+import orjson
+
+from voice_monitoring.exporter.events import InvalidEvent, validate
+from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.webhooks.payload import WebhookRefused
+from voice_monitoring.exporter.webhooks.reports import (
+    REPORT_MAX_AGE_SECONDS,
+    LiveCalls,
+    ReportLedger,
+    Translation,
+)
+
+log = logging.getLogger("voice-exporter")
+
+
+class Platform(Protocol):
+    name: str
+
+    def authenticate(self, headers: Mapping[str, str], body: bytes, now: float) -> None: ...
+
+    def translate(self, payload, now: float, live: LiveCalls) -> Translation: ...
+
+
+class WebhookReceiver:
+    def __init__(self, platform: Platform, exporter: Exporter, report_max_age: float = REPORT_MAX_AGE_SECONDS):
+        self.platform = platform
+        self.exporter = exporter
+        self.report_max_age = report_max_age
+        self.ledger = ReportLedger(ttl=report_max_age)
+        self.live = LiveCalls(ttl=report_max_age, size=exporter.limits.max_live_calls)
+        self.lock = threading.Lock()
+
+    def __call__(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+        now = self.exporter.clock()
+        try:
+            self.platform.authenticate(headers, body, now)
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise WebhookRefused(400, "invalid", f"malformed JSON: {exc}") from None
+            with self.lock:
+                self.ledger.forget_expired(now)
+                self.live.forget_expired(now)
+                status, reply, outcome = self._apply(self.platform.translate(payload, now, self.live), now)
+        except WebhookRefused as exc:
+            status, reply, outcome = exc.status, {"error": str(exc)}, exc.outcome
+        self.exporter.count_webhook(self.platform.name, outcome)
+        if status >= 400:
+            log.warning("%s webhook refused (%d): %s", self.platform.name, status, reply["error"])
+        return status, reply
+
+    def _apply(self, translation: Translation, now: float) -> tuple[int, dict, str]:
+        events = translation.events
+        if not events:
+            return 200, {"ignored": translation.note}, "ignored"
+        key = translation.report
+        limits = self.exporter.limits
+        max_age = limits.max_age_seconds
+        if key is not None:
+            if key in self.ledger:
+                return 200, {"duplicate": True}, "duplicate"
+            oldest = min(event["ts"] for event in events)
+            if oldest < now - self.report_max_age:
+                raise WebhookRefused(
+                    422, "too_old", f"the report's call started more than {self.report_max_age:g} s ago"
+                )
+            max_age = max(max_age, self.report_max_age)
+        for index, event in enumerate(events):
+            try:
+                validate(event, now, max_age, limits.max_future_seconds)
+            except InvalidEvent as exc:
+                raise WebhookRefused(422, "invalid", f"{event['type']} event {index}: {exc}") from None
+        accepted, _, rejected = self.exporter.ingest(events, max_age_seconds=max_age)
+        if key is not None:
+            forgotten = self.ledger.remember(key, now)
+            if forgotten:
+                self.exporter.count_webhook(self.platform.name, "forgotten", forgotten)
+        reply = {"accepted": accepted}
+        if rejected:
+            reply["rejected"] = rejected
+        return 200, reply, "applied"

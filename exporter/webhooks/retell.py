@@ -1,0 +1,218 @@
+"""Retell call events (``{"event": ..., "call": {...}}``) as exporter events.
+
+call_started starts the call; call_ended is the whole call in one unit (per-turn latencies from
+``latency.*.values[]`` in milliseconds, ``call_cost`` in cents, token usage, end); call_analyzed adds
+the call's outcome (successful, sentiment).  Every request is signed with the account's API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from voice_monitoring.exporter.webhooks.payload import (
+    WebhookRefused,
+    invalid,
+    items,
+    ms_to_seconds,
+    number,
+    obj,
+    tenant_of,
+    text,
+)
+from voice_monitoring.exporter.webhooks.reports import LiveCalls, Translation
+from voice_monitoring.exporter.webhooks.signatures import lower_keys, verify_retell
+
+PLATFORM = "retell"
+
+# disconnection_reason -> normalised reason; a reason not listed is an error when it starts with error_, else other.
+END_REASONS = {
+    "user_hangup": "user_hangup",
+    "user_declined": "user_hangup",
+    "agent_hangup": "agent_hangup",
+    "call_transfer": "transfer",
+    "transfer_bridged": "transfer",
+    "transfer_cancelled": "transfer",
+    "call_take_over": "transfer",
+    "inactivity": "timeout",
+    "max_duration_reached": "timeout",
+    "registered_call_timeout": "timeout",
+    "dial_failed": "error",
+    "telephony_provider_permission_denied": "error",
+    "telephony_provider_unavailable": "error",
+    "sip_routing_error": "error",
+    "concurrency_limit_reached": "error",
+    "no_concurrency_fallback": "error",
+    "no_valid_payment": "error",
+    "credit_exhausted": "error",
+    "budget_reached": "error",
+}
+
+
+def end_reason(raw: str) -> str:
+    known = END_REASONS.get(raw)
+    if known is not None:
+        return known
+    return "error" if raw.startswith("error") else "other"
+
+
+# latency.<name>.values[] (milliseconds) -> (component, service) of a latency event; e2e makes the turns
+COMPONENTS = {
+    "asr": ("stt", "stt"),
+    "llm": ("llm_ttft", "llm"),
+    "tts": ("tts_ttfb", "tts"),
+    "llm_websocket_network_rtt": ("network", "llm"),
+}
+# Words in a product_costs[].product name -> service; a product matching none is the platform's.
+PRODUCT_SERVICES = (
+    ("tts", ("tts", "voice", "elevenlabs", "cartesia", "playht", "minimax")),
+    ("stt", ("stt", "asr", "transcri", "deepgram")),
+    ("llm", ("llm", "gpt", "claude", "gemini", "model", "token")),
+    ("transport", ("telephony", "twilio", "telnyx", "sip", "phone", "vonage")),
+)
+SENTIMENTS = {"Positive": "positive", "Negative": "negative", "Neutral": "neutral", "Unknown": "unknown"}
+TRANSPORTS = {"web_call": "webrtc", "phone_call": "sip"}
+
+
+def service_of_product(product: str) -> str:
+    name = product.lower()
+    for service, words in PRODUCT_SERVICES:
+        if any(word in name for word in words):
+            return service
+    return "platform"
+
+
+class RetellEvents:
+    name = PLATFORM
+
+    def __init__(self, api_key: str | None):
+        self.api_key = api_key
+
+    def authenticate(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        if self.api_key is None:
+            raise WebhookRefused(503, "not_configured", "the Retell API key is not configured (RETELL_API_KEY)")
+        verify_retell(lower_keys(headers).get("x-retell-signature"), body, self.api_key, now)
+
+    def translate(self, payload, now: float, live: LiveCalls) -> Translation:
+        if type(payload) is not dict:
+            raise invalid("the body must be a JSON object")
+        event = text(payload, "event", "body", required=True)
+        handler = _HANDLERS.get(event)
+        if handler is None:
+            return Translation(note=f"{event} events are not monitored")
+        call = obj(payload, "call", "body", required=True)
+        call_id = text(call, "call_id", "call", required=True)
+        envelope = {"call_id": call_id, "provider": PLATFORM, "pipeline": PLATFORM}
+        tenant = tenant_of(call.get("metadata"))
+        if tenant is not None:
+            envelope["tenant"] = tenant
+        return handler(call, envelope, now, live)
+
+
+def _timestamps(call: dict, now: float) -> tuple[float, float]:
+    start = number(call, "start_timestamp", "call")
+    end = number(call, "end_timestamp", "call")
+    ended_at = ms_to_seconds(end) if end is not None else now
+    started_at = ms_to_seconds(start) if start is not None else ended_at
+    if ended_at < started_at:
+        raise invalid("call.end_timestamp is before call.start_timestamp")
+    return started_at, ended_at
+
+
+def _started(call: dict, envelope: dict, ts: float) -> dict:
+    event = {"type": "call.started", "ts": ts, **envelope}
+    transport = TRANSPORTS.get(call.get("call_type"))
+    if transport:
+        event["attrs"] = {"transport": transport}
+    return event
+
+
+def _call_started(call, envelope, now, live: LiveCalls) -> Translation:
+    call_id = envelope["call_id"]
+    if live.get(call_id) is not None:
+        return Translation(note="the call has already started")
+    start = number(call, "start_timestamp", "call")
+    live.start(call_id, now)
+    return Translation([_started(call, envelope, ms_to_seconds(start) if start is not None else now)])
+
+
+def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
+    call_id = envelope["call_id"]
+    started_at, ended_at = _timestamps(call, now)
+    at = {"ts": ended_at, **envelope}
+    events = []
+    if live.pop(call_id) is None:
+        events.append(_started(call, envelope, started_at))
+    latency = obj(call, "latency", "call")
+    for value in _values(latency, "e2e"):
+        events.append({"type": "turn", **at, "attrs": {"latency_seconds": ms_to_seconds(value)}})
+    for name, (component, service) in COMPONENTS.items():
+        for value in _values(latency, name):
+            attrs = {"component": component, "seconds": ms_to_seconds(value), "service": service}
+            events.append({"type": "latency", **at, "attrs": attrs})
+    tokens = _values(call, "llm_token_usage", "call")
+    if tokens:
+        attrs = {"service": "llm", "unit": "tokens_in", "quantity": sum(tokens)}
+        events.append({"type": "usage", **at, "attrs": attrs})
+    for service, usd in _costs(obj(call, "call_cost", "call")).items():
+        events.append({"type": "cost", **at, "attrs": {"service": service, "usd": usd}})
+    duration_ms = number(call, "duration_ms", "call")
+    duration = ms_to_seconds(duration_ms) if duration_ms is not None else ended_at - started_at
+    raw_reason = text(call, "disconnection_reason", "call") or "unknown"
+    attrs = {"duration_seconds": duration, "reason": raw_reason, "end_reason": end_reason(raw_reason)}
+    events.append({"type": "call.ended", **at, "attrs": attrs})
+    return Translation(events, report=f"{call_id}/call_ended")
+
+
+def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
+    analysis = obj(call, "call_analysis", "call")
+    attrs = {}
+    successful = analysis.get("call_successful")
+    if successful is not None:
+        if type(successful) is not bool:
+            raise invalid("call.call_analysis.call_successful must be true or false")
+        attrs["successful"] = successful
+    sentiment = analysis.get("user_sentiment")
+    if sentiment is not None:
+        if sentiment not in SENTIMENTS:
+            raise invalid(f"call.call_analysis.user_sentiment must be one of {', '.join(SENTIMENTS)}")
+        attrs["sentiment"] = SENTIMENTS[sentiment]
+    if not attrs:
+        return Translation(note="the call analysis has neither call_successful nor user_sentiment")
+    _, ended_at = _timestamps(call, now)
+    event = {"type": "analysis", "ts": ended_at, **envelope, "attrs": attrs}
+    return Translation([event], report=f"{envelope['call_id']}/call_analyzed")
+
+
+def _values(parent: dict, key: str, where: str = "call.latency") -> list[float]:
+    """``parent[key].values[]``: numbers >= 0."""
+    section = obj(parent, key, where)
+    values = items(section, "values", f"{where}.{key}")
+    for index, value in enumerate(values):
+        if type(value) not in (int, float) or not value >= 0 or value == float("inf"):
+            raise invalid(f"{where}.{key}.values[{index}] must be a finite number >= 0")
+    return [float(v) for v in values]
+
+
+def _costs(call_cost: dict) -> dict[str, float]:
+    """USD per service from ``product_costs[].cost`` (cents), or ``combined_cost`` as the platform's."""
+    by_service: dict[str, float] = {}
+    for index, item in enumerate(items(call_cost, "product_costs", "call.call_cost")):
+        where = f"call.call_cost.product_costs[{index}]"
+        if type(item) is not dict:
+            raise invalid(f"{where} must be an object")
+        product = text(item, "product", where, required=True)
+        cents = number(item, "cost", where, required=True)
+        service = service_of_product(product)
+        by_service[service] = by_service.get(service, 0.0) + cents / 100.0
+    if not by_service:
+        combined = number(call_cost, "combined_cost", "call.call_cost")
+        if combined:
+            by_service["platform"] = combined / 100.0
+    return {service: usd for service, usd in by_service.items() if usd > 0}
+
+
+_HANDLERS = {
+    "call_started": _call_started,
+    "call_ended": _call_ended,
+    "call_analyzed": _call_analyzed,
+}

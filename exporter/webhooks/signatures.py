@@ -1,0 +1,66 @@
+"""Checking a webhook's credentials over the raw body, with the standard library only."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+
+from voice_monitoring.exporter.webhooks.payload import WebhookRefused
+
+SIGNATURE_TOLERANCE_SECONDS = 300.0
+
+
+def unauthorized(message: str) -> WebhookRefused:
+    return WebhookRefused(401, "unauthorized", message)
+
+
+def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_fresh(stamp_seconds: float, now: float, tolerance: float = SIGNATURE_TOLERANCE_SECONDS) -> None:
+    if abs(now - stamp_seconds) > tolerance:
+        raise unauthorized(f"the signature's timestamp is more than {tolerance:g} s from the exporter's clock")
+
+
+_RETELL = re.compile(r"v=(\d{1,15}),d=([0-9a-f]{64})")
+
+
+def verify_retell(header: str | None, body: bytes, api_key: str, now: float) -> None:
+    """``x-retell-signature: v=<ms>,d=<hex HMAC-SHA256(api key, body + ms)>``, within the tolerance."""
+    if not header:
+        raise unauthorized("x-retell-signature is missing")
+    match = _RETELL.fullmatch(header.strip())
+    if match is None:
+        raise unauthorized("x-retell-signature must read v=<milliseconds>,d=<64 hex digits>")
+    stamp, digest = match.groups()
+    check_fresh(int(stamp) / 1000.0, now)
+    if not same(digest, hmac_sha256_hex(api_key, body + stamp.encode())):
+        raise unauthorized("x-retell-signature does not match the body")
+
+
+def verify_timestamped_hmac(signature: str, stamp: str | None, body: bytes, secret: str, now: float) -> None:
+    """Vapi's HMAC plan with its defaults: hex HMAC-SHA256 over ``<timestamp>.<body>``, ``sha256=`` prefix allowed.
+
+    The timestamp may be in seconds or milliseconds since the epoch.
+    """
+    if not stamp or not stamp.strip().isdigit() or len(stamp.strip()) > 15:
+        raise unauthorized("an HMAC signature needs its timestamp header (Unix seconds or milliseconds)")
+    stamp = stamp.strip()
+    value = int(stamp)
+    check_fresh(value / 1000.0 if value > 10**11 else float(value), now)
+    given = signature.strip()
+    if given.lower().startswith("sha256="):
+        given = given[7:]
+    if not same(given.lower(), hmac_sha256_hex(secret, stamp.encode() + b"." + body)):
+        raise unauthorized("the HMAC signature does not match the body")

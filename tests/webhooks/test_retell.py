@@ -1,0 +1,180 @@
+"""Retell call events: signed with the API key, call_ended is the whole call, call_analyzed its outcome."""
+
+import pytest
+from retell.lib import webhook_auth
+
+from tests.webhooks import fixtures as fx
+from tests.webhooks.metrics import Clock, make_exporter, per_call, value, without_webhook_counter
+from voice_monitoring.exporter.webhooks.payload import WebhookRefused
+from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
+from voice_monitoring.exporter.webhooks.retell import RetellEvents, end_reason, service_of_product
+from voice_monitoring.exporter.webhooks.signatures import verify_retell
+
+API_KEY = "key_retell_test_0123456789"
+LABELS = {"pipeline": "retell", "provider": "retell"}
+CALL = {"tenant": "globex", "provider": "retell", "pipeline": "retell"}
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def exporter(clock):
+    return make_exporter(clock)
+
+
+@pytest.fixture
+def receiver(exporter):
+    return WebhookReceiver(RetellEvents(API_KEY), exporter)
+
+
+def post(receiver, payload, clock, key=API_KEY, signed_at=None):
+    body = fx.body_of(payload)
+    signature = fx.retell_signature(body, key, clock.now if signed_at is None else signed_at)
+    return receiver({"X-Retell-Signature": signature, "Content-Type": "application/json"}, body)
+
+
+def test_call_started_ended_and_analyzed_give_the_calls_turns_latencies_costs_usage_end_and_outcome(
+    receiver, exporter, clock
+):
+    call = fx.retell_call(clock.now)
+    assert post(receiver, fx.retell_event("call_started", call), clock)[0] == 200
+    assert value(exporter, "ai_agent_active_calls", tenant="globex", provider="retell") == 1
+    status, reply = post(receiver, fx.retell_event("call_ended", call), clock)
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_started_total", **CALL) == 1
+    assert value(exporter, "ai_agent_calls_ended_total", reason="agent_hangup", **CALL) == 1
+    assert value(exporter, "ai_agent_active_calls", tenant="globex", provider="retell") == 0
+    assert value(exporter, "ai_agent_turns_total", **LABELS) == 4
+    # latency values[] are milliseconds
+    assert value(exporter, "ai_agent_turn_response_seconds_sum", **LABELS) == pytest.approx(4.39)
+    assert value(exporter, "ai_agent_turn_response_seconds_bucket", le="1.0", **LABELS) == 2
+    llm = value(exporter, "ai_agent_component_latency_seconds_sum", component="llm_ttft", provider="retell")
+    assert llm == pytest.approx(1.82)
+    assert value(exporter, "ai_agent_component_latency_seconds_count", component="tts_ttfb", provider="retell") == 4
+    # call_cost is in cents
+    cost = {"tenant": "globex", "provider": "retell"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == pytest.approx(0.14)
+    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.10)
+    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.06)
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == pytest.approx(0.30)
+    assert value(exporter, "ai_agent_usage_total", provider="retell", service="llm", unit="tokens_in") == 5660
+    assert value(exporter, "ai_agent_call_duration_seconds_sum", pipeline="retell", provider="retell") == 120
+    series = per_call(exporter, fx.RETELL_CALL_ID)
+    assert series["ai_agent_call_ended"] == 1 and series["ai_agent_call_turns"] == 4
+    assert series["ai_agent_call_turn_response_p95_seconds"] == pytest.approx(1.48)
+    clock.now += 300  # analysis arrives after the call's series are gone
+    exporter.sweep()
+    assert per_call(exporter, fx.RETELL_CALL_ID) == {}
+    status, reply = post(receiver, fx.retell_event("call_analyzed", call), clock)
+    assert status == 200 and reply == {"accepted": 1}, reply
+    outcome = dict(tenant="globex", provider="retell", successful="true", sentiment="positive")
+    assert value(exporter, "ai_agent_call_analyses_total", **outcome) == 1
+
+
+def test_replayed_call_ended_and_call_analyzed_are_counted_once(receiver, exporter, clock):
+    call = fx.retell_call(clock.now)
+    for event in ("call_ended", "call_analyzed"):
+        assert post(receiver, fx.retell_event(event, call), clock)[1].get("accepted")
+    before = without_webhook_counter(exporter)
+    for event in ("call_ended", "call_analyzed"):
+        clock.now += 10
+        assert post(receiver, fx.retell_event(event, call), clock) == (200, {"duplicate": True})
+    assert without_webhook_counter(exporter) == before
+
+
+def test_a_forged_stale_or_unsigned_event_is_refused_and_changes_nothing(receiver, exporter, clock):
+    payload = fx.retell_event("call_ended", fx.retell_call(clock.now))
+    body = fx.body_of(payload)
+    before = without_webhook_counter(exporter)
+    attempts = [
+        {},
+        {"x-retell-signature": fx.retell_signature(body, "another-key", clock.now)},
+        {"x-retell-signature": fx.retell_signature(body, API_KEY, clock.now - 301)},
+        {"x-retell-signature": fx.retell_signature(body, API_KEY, clock.now + 301)},
+        {"x-retell-signature": "v=1,d=zz"},
+        {"x-retell-signature": fx.retell_signature(body + b" ", API_KEY, clock.now)},
+    ]
+    for headers in attempts:
+        status, reply = receiver(headers, body)
+        assert status == 401 and reply["error"], (headers, reply)
+    assert without_webhook_counter(exporter) == before
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="retell", outcome="unauthorized") == 6
+
+
+def test_without_the_api_key_configured_every_event_is_refused(exporter, clock):
+    receiver = WebhookReceiver(RetellEvents(None), exporter)
+    status, reply = post(receiver, fx.retell_event("call_ended", fx.retell_call(clock.now)), clock)
+    assert status == 503 and "RETELL_API_KEY" in reply["error"]
+
+
+def test_our_signature_check_agrees_with_the_official_sdk(clock):
+    body = fx.body_of(fx.retell_event("call_ended", fx.retell_call(clock.now)))
+    signed_by_sdk = webhook_auth.symmetric["sign"](body.decode(), API_KEY, int(clock.now * 1000))
+    verify_retell(signed_by_sdk, body, API_KEY, clock.now)  # accepted: no exception
+    ours = fx.retell_signature(body, API_KEY, clock.now)
+    assert webhook_auth.symmetric["verify"](body.decode(), API_KEY, ours, {"timestamp": int(clock.now * 1000)})
+    stale = fx.retell_signature(body, API_KEY, clock.now - 301)
+    assert not webhook_auth.symmetric["verify"](body.decode(), API_KEY, stale, {"timestamp": int(clock.now * 1000)})
+    with pytest.raises(WebhookRefused):
+        verify_retell(stale, body, API_KEY, clock.now)
+
+
+def _negative_latency(payload):
+    payload["call"]["latency"]["e2e"]["values"][1] = -5
+    return payload
+
+
+def _no_call_id(payload):
+    del payload["call"]["call_id"]
+    return payload
+
+
+def _cost_as_text(payload):
+    payload["call"]["call_cost"]["product_costs"][0]["cost"] = "14"
+    return payload
+
+
+@pytest.mark.parametrize(
+    "breaks, says",
+    [
+        (_negative_latency, "call.latency.e2e.values[1] must be a finite number >= 0"),
+        (_no_call_id, "call.call_id is required"),
+        (_cost_as_text, "product_costs[0].cost must be a finite number"),
+    ],
+    ids=["negative-latency", "no-call-id", "cost-as-text"],
+)
+def test_a_malformed_call_ended_is_refused_whole_with_its_reason(receiver, exporter, clock, breaks, says):
+    before = without_webhook_counter(exporter)
+    status, reply = post(receiver, breaks(fx.retell_event("call_ended", fx.retell_call(clock.now))), clock)
+    assert status == 400 and says in reply["error"], reply
+    assert without_webhook_counter(exporter) == before
+
+
+@pytest.mark.parametrize(
+    "raw, normalised",
+    [
+        ("user_hangup", "user_hangup"),
+        ("agent_hangup", "agent_hangup"),
+        ("call_transfer", "transfer"),
+        ("inactivity", "timeout"),
+        ("max_duration_reached", "timeout"),
+        ("error_llm_websocket_lost_connection", "error"),
+        ("error_asr", "error"),
+        ("dial_failed", "error"),
+        ("voicemail_reached", "other"),
+        ("dial_no_answer", "other"),
+    ],
+)
+def test_disconnection_reasons_map_explicitly(raw, normalised):
+    assert end_reason(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    "product, service",
+    [("elevenlabs_tts", "tts"), ("gpt_4o", "llm"), ("retell_platform", "platform"), ("twilio_telephony", "transport")],
+)
+def test_product_costs_are_booked_by_service(product, service):
+    assert service_of_product(product) == service

@@ -1,0 +1,263 @@
+"""Vapi server messages: the end-of-call report is the call's turns, costs, usage and end, applied once."""
+
+import pytest
+
+from tests.webhooks import fixtures as fx
+from tests.webhooks.metrics import Clock, make_exporter, per_call, value, without_webhook_counter
+from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
+from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages, end_reason
+
+SECRET = "vapi-test-secret"
+BEARER = {"Authorization": f"Bearer {SECRET}"}
+LABELS = {"pipeline": "vapi", "provider": "vapi"}
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def exporter(clock):
+    return make_exporter(clock)
+
+
+@pytest.fixture
+def receiver(exporter):
+    return WebhookReceiver(VapiMessages(VapiAuth(SECRET)), exporter)
+
+
+def post(receiver, payload, headers=BEARER):
+    return receiver(headers, fx.body_of(payload))
+
+
+def test_an_end_of_call_report_becomes_the_calls_turns_components_costs_usage_and_end(receiver, exporter, clock):
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now))
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_turns_total", **LABELS) == 3
+    # turnLatencies[] are milliseconds: 1010 + 940 + 1260 ms
+    assert value(exporter, "ai_agent_turn_response_seconds_sum", **LABELS) == pytest.approx(3.21)
+    assert value(exporter, "ai_agent_turn_response_seconds_bucket", le="1.0", **LABELS) == 1
+    llm = value(exporter, "ai_agent_component_latency_seconds_sum", component="llm_ttft", provider="vapi")
+    assert llm == pytest.approx(1.41)
+    assert value(exporter, "ai_agent_component_latency_seconds_count", component="endpointing", provider="vapi") == 3
+    ended = dict(tenant="acme", provider="vapi", pipeline="vapi")
+    assert value(exporter, "ai_agent_calls_started_total", **ended) == 1
+    assert value(exporter, "ai_agent_calls_ended_total", reason="transfer", **ended) == 1
+    assert value(exporter, "ai_agent_call_duration_seconds_sum", pipeline="vapi", provider="vapi") == pytest.approx(95)
+    assert value(exporter, "ai_agent_barge_in_events_total", provider="vapi") == 2
+    cost = {"tenant": "acme", "provider": "vapi"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="stt", **cost) == pytest.approx(0.0172)
+    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.0159)
+    assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == pytest.approx(0.0918)
+    assert value(exporter, "ai_agent_cost_usd_total", service="transport", **cost) == pytest.approx(0.0136)
+    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.08)
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.2185)
+    usage = {"provider": "vapi", "service": "llm"}
+    assert value(exporter, "ai_agent_usage_total", unit="tokens_in", **usage) == 5120
+    assert value(exporter, "ai_agent_usage_total", unit="tokens_out", **usage) == 310
+    assert value(exporter, "ai_agent_usage_total", provider="vapi", service="tts", unit="characters") == 740
+    analysed = value(
+        exporter, "ai_agent_call_analyses_total", successful="true", sentiment="unknown", tenant="acme", provider="vapi"
+    )
+    assert analysed == 1
+    series = per_call(exporter, fx.VAPI_CALL_ID)
+    assert series["ai_agent_call_ended"] == 1 and series["ai_agent_call_turns"] == 3
+    assert series["ai_agent_call_turn_response_p95_seconds"] == pytest.approx(1.26)
+    assert series["ai_agent_call_barge_ins"] == 2
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="vapi", outcome="applied") == 1
+
+
+def test_the_per_call_series_of_a_report_stay_for_the_grace_period_so_the_scorer_can_read_them(
+    receiver, exporter, clock
+):
+    post(receiver, fx.vapi_end_of_call_report(clock.now))
+    clock.now += 119
+    exporter.sweep()
+    assert per_call(exporter, fx.VAPI_CALL_ID)
+    clock.now += 2
+    exporter.sweep()
+    assert per_call(exporter, fx.VAPI_CALL_ID) == {}
+
+
+def test_a_redelivered_report_is_counted_once(receiver, exporter, clock):
+    report = fx.vapi_end_of_call_report(clock.now)
+    assert post(receiver, report)[0] == 200
+    before = without_webhook_counter(exporter)
+    clock.now += 30
+    status, reply = post(receiver, report)
+    assert (status, reply) == (200, {"duplicate": True})
+    assert without_webhook_counter(exporter) == before
+    clock.now += 600  # after the call's series are gone, too
+    exporter.sweep()
+    after_expiry = without_webhook_counter(exporter)
+    assert post(receiver, report) == (200, {"duplicate": True})
+    assert without_webhook_counter(exporter) == after_expiry
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="vapi", outcome="duplicate") == 2
+
+
+def test_a_call_longer_than_the_exporters_hour_is_accepted_whole_and_a_day_old_one_is_refused(
+    receiver, exporter, clock
+):
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now, duration=2.5 * 3600))
+    assert status == 200 and reply["accepted"] > 0 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_started_total", tenant="acme", provider="vapi", pipeline="vapi") == 1
+    before = without_webhook_counter(exporter)
+    old = fx.vapi_end_of_call_report(clock.now - 20 * 3600, duration=5 * 3600, call_id="old-call")
+    status, reply = post(receiver, old)
+    assert status == 422 and "started more than 86400 s ago" in reply["error"]
+    assert without_webhook_counter(exporter) == before
+
+
+def test_a_call_followed_live_is_started_once_and_its_live_interruptions_are_not_counted_twice(
+    receiver, exporter, clock
+):
+    started = dict(tenant="acme", provider="vapi", pipeline="vapi")
+    assert post(receiver, fx.vapi_status_update(clock.now - 100))[0] == 200
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 1
+    assert value(exporter, "ai_agent_active_calls_by_transport", transport="sip") == 1
+    post(receiver, fx.vapi_speech_update(clock.now - 99, "assistant", "started"))
+    assert value(exporter, "ai_agent_conversation_state", state="speaking") == 1
+    post(receiver, fx.vapi_user_interrupted(clock.now - 50))
+    assert value(exporter, "ai_agent_barge_in_events_total", provider="vapi") == 1
+    assert post(receiver, fx.vapi_status_update(clock.now - 1, "ended"))[1]["ignored"]
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now))
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_started_total", **started) == 1
+    assert value(exporter, "ai_agent_barge_in_events_total", provider="vapi") == 2  # the report says 2 in all
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 0
+    assert value(exporter, "ai_agent_conversation_state", state="speaking") == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        BEARER,
+        {"authorization": f"bearer {SECRET}"},
+        {"X-Vapi-Secret": SECRET},
+    ],
+    ids=["bearer", "bearer-lowercase", "legacy-x-vapi-secret"],
+)
+def test_each_way_vapi_proves_the_secret_is_accepted(receiver, clock, headers):
+    assert post(receiver, fx.vapi_end_of_call_report(clock.now), headers)[0] == 200
+
+
+def test_a_token_in_a_configured_header_is_accepted(exporter, clock):
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(SECRET, token_header="X-Monitoring-Token")), exporter)
+    assert post(receiver, fx.vapi_end_of_call_report(clock.now), {"X-Monitoring-Token": SECRET})[0] == 200
+    assert post(receiver, fx.vapi_end_of_call_report(clock.now, call_id="c2"), BEARER)[0] == 401
+
+
+def test_an_hmac_signed_report_is_accepted_and_a_forged_or_stale_one_refused(receiver, exporter, clock):
+    report = fx.vapi_end_of_call_report(clock.now)
+    body = fx.body_of(report)
+    forged = fx.vapi_hmac_headers(body, "not-the-secret", clock.now)
+    stale = fx.vapi_hmac_headers(body, SECRET, clock.now - 301)
+    tampered_body = body.replace(b'"turnLatency":1010', b'"turnLatency":10')
+    for headers, payload in (
+        (forged, body),
+        (stale, body),
+        (fx.vapi_hmac_headers(body, SECRET, clock.now), tampered_body),
+    ):
+        status, reply = receiver(headers, payload)
+        assert status == 401, reply
+    assert value(exporter, "ai_agent_turns_total", **LABELS) is None
+    assert receiver(fx.vapi_hmac_headers(body, SECRET, clock.now), body)[0] == 200
+    assert value(exporter, "ai_agent_turns_total", **LABELS) == 3
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-Vapi-Secret": "wrong"}, {"Authorization": SECRET + "x"}],
+    ids=["none", "wrong-bearer", "wrong-legacy", "longer"],
+)
+def test_an_unauthenticated_request_is_refused_and_changes_nothing(receiver, exporter, clock, headers):
+    before = without_webhook_counter(exporter)
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now), headers)
+    assert status == 401 and reply["error"]
+    assert without_webhook_counter(exporter) == before
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="vapi", outcome="unauthorized") == 1
+
+
+def test_without_a_secret_configured_vapi_messages_are_accepted(exporter, clock):
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(None)), exporter)
+    assert post(receiver, fx.vapi_end_of_call_report(clock.now), {})[0] == 200
+
+
+def _broken_turn(report):
+    report["message"]["artifact"]["performanceMetrics"]["turnLatencies"][2]["turnLatency"] = "slow"
+    return report
+
+
+def _no_call(report):
+    del report["message"]["call"]
+    return report
+
+
+def _bad_time(report):
+    report["message"]["endedAt"] = "yesterday"
+    return report
+
+
+def _ends_before_it_starts(report):
+    report["message"]["startedAt"], report["message"]["endedAt"] = (
+        report["message"]["endedAt"],
+        report["message"]["startedAt"],
+    )
+    return report
+
+
+def _huge_turn(report):
+    report["message"]["artifact"]["performanceMetrics"]["turnLatencies"][1]["turnLatency"] = 9e9
+    return report
+
+
+@pytest.mark.parametrize(
+    "breaks, status, says",
+    [
+        (_broken_turn, 400, "turnLatencies[2].turnLatency must be a finite number"),
+        (_no_call, 400, "message.call is required"),
+        (_bad_time, 400, "message.endedAt must be an ISO 8601 time"),
+        (_ends_before_it_starts, 400, "endedAt is before"),
+        (_huge_turn, 422, "latency_seconds must be <= 3600"),
+    ],
+    ids=["turn-not-a-number", "no-call", "bad-time", "ends-before-start", "impossible-latency"],
+)
+def test_a_malformed_report_is_refused_whole_with_its_reason(receiver, exporter, clock, breaks, status, says):
+    before = without_webhook_counter(exporter)
+    code, reply = post(receiver, breaks(fx.vapi_end_of_call_report(clock.now)))
+    assert code == status and says in reply["error"], reply
+    assert without_webhook_counter(exporter) == before
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"message": 3}', b'{"message": {"type": 7}}'])
+def test_a_body_that_is_not_a_vapi_message_is_refused(receiver, exporter, body):
+    before = without_webhook_counter(exporter)
+    status, reply = receiver(BEARER, body)
+    assert status == 400 and reply["error"]
+    assert without_webhook_counter(exporter) == before
+
+
+def test_messages_that_are_not_monitored_are_acknowledged_and_ignored(receiver, exporter, clock):
+    before = without_webhook_counter(exporter)
+    status, reply = post(receiver, {"message": {"type": "transcript", "call": fx.vapi_call()}})
+    assert status == 200 and "not monitored" in reply["ignored"]
+    assert without_webhook_counter(exporter) == before
+
+
+@pytest.mark.parametrize(
+    "raw, normalised",
+    [
+        ("customer-ended-call", "user_hangup"),
+        ("assistant-said-end-call-phrase", "agent_hangup"),
+        ("assistant-forwarded-call", "transfer"),
+        ("silence-timed-out", "timeout"),
+        ("exceeded-max-duration", "timeout"),
+        ("pipeline-error-openai-llm-failed", "error"),
+        ("call.in-progress.error-vapifault-deepgram-transcriber-failed", "error"),
+        ("customer-did-not-answer", "other"),
+        ("voicemail", "other"),
+    ],
+)
+def test_ended_reasons_map_explicitly_and_the_raw_reason_travels_in_the_event(raw, normalised):
+    assert end_reason(raw) == normalised
