@@ -50,6 +50,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)",
     )
     p.add_argument(
+        "--series-budget",
+        type=int,
+        default=env_default("EXPORTER_SERIES_BUDGET", d.series_budget),
+        help="series per fleet metric before new label combinations fold into one 'other' series "
+        "(EXPORTER_SERIES_BUDGET)",
+    )
+    p.add_argument(
         "--max-live-calls",
         type=int,
         default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
@@ -111,6 +118,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
     )
     args = p.parse_args(argv)
+    if args.series_budget < 1:
+        p.error("--series-budget must be at least 1")
     if not 0.0 <= args.per_call_sample_ratio <= 1.0:
         p.error("--per-call-sample-ratio must be between 0 and 1")
     return args
@@ -134,6 +143,7 @@ def main(argv=None) -> int:
         return 2
     limits = Limits(
         label_values=args.label_limit,
+        series_budget=args.series_budget,
         grace_seconds=args.grace_seconds,
         idle_seconds=args.idle_seconds,
         max_live_calls=args.max_live_calls,

@@ -73,6 +73,7 @@ class ReportedGauges:
         self._reported: dict[tuple, float] = {}  # (metric, labels) -> when last reported
 
     def report(self, now: float, value: float, name: str, *labels: str) -> None:
+        labels = self.fleet.labels_for(name, labels)
         self.fleet.child(name, *labels).set(value)
         self._reported[(name, labels)] = now
 

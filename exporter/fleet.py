@@ -9,7 +9,11 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from voice_monitoring.exporter.exposition import header, label_text, sample
+from voice_monitoring.exporter.labels import OTHER
 from voice_monitoring.shared import catalogue
+
+DEFAULT_SERIES_BUDGET = 2000
+_OVERFLOW = "ai_agent_exporter_series_overflow_total"
 
 
 class CounterValue:
@@ -50,16 +54,48 @@ class HistogramValue:
 _VALUE_TYPES = {"counter": CounterValue, "gauge": GaugeValue}
 
 
-class FleetMetrics:
-    """Every catalogued exporter metric that is not per-call; ``child(name, *labels)`` is its series."""
+def ceiling(series_budget: int = DEFAULT_SERIES_BUDGET) -> tuple[int, int, int]:
+    """(metrics, series, samples): the most the budgeted fleet metrics can expose, histogram lines included."""
+    metrics = series = samples = 0
+    for m in catalogue.published_by(catalogue.EXPORTER):
+        if m.scope != catalogue.FLEET:
+            continue
+        count = series_budget + 1 if m.labels else 1
+        metrics += 1
+        series += count
+        samples += count * (len(m.buckets) + 3 if m.type == "histogram" else 1)
+    return metrics, series, samples
 
-    def __init__(self):
+
+class FleetMetrics:
+    """Every catalogued exporter metric that is not per-call; ``child(name, *labels)`` is its series.
+
+    Each fleet metric holds at most ``series_budget`` series plus one: once it holds its budget, a new label
+    combination is folded into the series whose every label is ``other`` (its values still count, in that
+    series) and ``ai_agent_exporter_series_overflow_total{metric}`` counts the update.
+    """
+
+    def __init__(self, series_budget: int = DEFAULT_SERIES_BUDGET):
+        self.series_budget = series_budget
         self._metrics = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER) if m.scope != catalogue.PER_CALL}
         self._series: dict[str, dict[tuple[str, ...], object]] = {name: {} for name in self._metrics}
         self._children: dict[tuple, object] = {}
+        self._folded = {name: (OTHER,) * len(m.labels) for name, m in self._metrics.items()}
+        # Self-metrics are labelled from closed sets (event types, reasons, metric names): bounded as they are.
+        self._unbudgeted = {name for name, m in self._metrics.items() if m.scope == catalogue.SELF}
         for m in self._metrics.values():
             if not m.labels:
                 self.child(m.name)  # unlabelled metrics are exposed from the start, at zero
+
+    def labels_for(self, name: str, labels: tuple[str, ...]) -> tuple[str, ...]:
+        """The labels ``name``'s series for ``labels`` is kept under: ``labels``, or all ``other`` over budget."""
+        series = self._series[name]
+        if labels in series or len(series) < self.series_budget or name in self._unbudgeted:
+            return labels
+        folded = self._folded[name]
+        if labels != folded:
+            self.child(_OVERFLOW, name).inc()
+        return folded
 
     def child(self, name: str, *labels: str):
         key = (name, labels)
@@ -68,9 +104,12 @@ class FleetMetrics:
             m = self._metrics[name]
             if len(labels) != len(m.labels):
                 raise ValueError(f"{name} takes labels {m.labels}, got {labels}")
-            found = HistogramValue(m.buckets) if m.type == "histogram" else _VALUE_TYPES[m.type]()
-            self._series[name][labels] = found
-            self._children[key] = found
+            labels = self.labels_for(name, labels)
+            found = self._children.get((name, labels))
+            if found is None:
+                found = HistogramValue(m.buckets) if m.type == "histogram" else _VALUE_TYPES[m.type]()
+                self._series[name][labels] = found
+                self._children[(name, labels)] = found
         return found
 
     def remove(self, name: str, *labels: str) -> None:

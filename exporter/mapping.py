@@ -22,7 +22,7 @@ from voice_monitoring.exporter import call_series
 from voice_monitoring.exporter.dedup import EventIds
 from voice_monitoring.exporter.events import InvalidEvent, validate
 from voice_monitoring.exporter.expiry import CallExpiry, ReportedGauges
-from voice_monitoring.exporter.fleet import FleetMetrics
+from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
 from voice_monitoring.exporter.handlers import EventHandlers
 from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.lifecycle import CallLifecycle
@@ -36,6 +36,7 @@ log = logging.getLogger("voice-exporter")
 @dataclass
 class Limits:
     label_values: int = 100
+    series_budget: int = DEFAULT_SERIES_BUDGET  # series per fleet metric before new ones fold into ``other``
     grace_seconds: float = 120.0
     idle_seconds: float = 600.0
     dedup_max_ids: int = 1_000_000
@@ -54,7 +55,7 @@ class Exporter:
         self.prices = prices or PriceTable.default()
         self.clock = clock
         self.lock = threading.Lock()
-        self.fleet = FleetMetrics()
+        self.fleet = FleetMetrics(limits.series_budget)
         self.fleet.child(catalogue.STANDARD_PROCESS_START).set(clock())
         self.label = LabelLimiter(limits.label_values, self._on_fold)
         self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")

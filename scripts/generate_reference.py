@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from voice_monitoring.exporter import events
+from voice_monitoring.exporter import events, fleet
+from voice_monitoring.exporter.mapping import Limits
 from voice_monitoring.shared import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,12 +15,21 @@ SCHEMA_PATH = ROOT / "exporter" / "schema" / "events-v1.schema.json"
 METRICS_DOC_PATH = ROOT / "docs" / "metrics.md"
 
 _SCOPES = (
-    (catalogue.FLEET, "Fleet metrics", "Aggregated over calls; never labelled with `call_id`."),
+    (
+        catalogue.FLEET,
+        "Fleet metrics",
+        "Aggregated over calls; never labelled with `call_id`. Each holds at most {budget:,} series "
+        "(`--series-budget`) plus one: beyond that, updates with a new label combination go to the series whose "
+        "every label is `other` and are counted in `ai_agent_exporter_series_overflow_total{{metric}}`. So the "
+        "{metrics} fleet metrics expose at most {series:,} series, {samples:,} samples with the histogram "
+        "buckets, whatever the label values sent.",
+    ),
     (
         catalogue.PER_CALL,
         "Per-call series",
         "One series per live call, labelled `call_id`, `provider`, `tenant`; removed after the call's grace "
-        "period (default 2 minutes after `call.ended`) or idle timeout (default 10 minutes without events).",
+        "period (default 2 minutes after `call.ended`) or idle timeout (default 10 minutes without events). "
+        "At most {max_live_calls:,} calls are held (`--max-live-calls`); events of further new calls are refused.",
     ),
     (catalogue.SELF, "Self-metrics", "The health of the exporter and the scorer themselves."),
 )
@@ -41,11 +51,13 @@ def metrics_doc() -> str:
         + " s.",
         "",
     ]
+    metrics, series, samples = fleet.ceiling()
+    ceiling = {"metrics": metrics, "series": series, "samples": samples, "max_live_calls": Limits().max_live_calls}
     for scope, title, blurb in _SCOPES:
         lines += [
             f"## {title}",
             "",
-            blurb,
+            blurb.format(budget=fleet.DEFAULT_SERIES_BUDGET, **ceiling),
             "",
             "| name | type | labels | unit | published by | help |",
             "|---|---|---|---|---|---|",

@@ -319,6 +319,13 @@ METRICS: tuple[Metric, ...] = (
         scope=SELF,
     ),
     _c(
+        "ai_agent_exporter_series_overflow_total",
+        ["metric"],
+        "Updates folded into a metric's 'other' series because the metric holds its series budget.",
+        "updates",
+        scope=SELF,
+    ),
+    _c(
         "ai_agent_exporter_label_values_folded_total",
         ["label"],
         "Label values folded into 'other' because the label reached its limit.",
