@@ -79,6 +79,9 @@ def prometheus_config(
             local = f"127.0.0.1:{ports[JOB_SERVICES[name]]}"
         else:
             raise ValueError(f"{source}: no local address for job {name!r}")
+        if name == ENGINE_JOB:
+            job.pop("file_sd_configs", None)
+            job["static_configs"] = [{"targets": [local]}]
         for static in job.get("static_configs", []):
             static["targets"] = [local]
         if interval:
