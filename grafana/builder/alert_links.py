@@ -36,6 +36,7 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CallFailureRateHigh": (provider_performance.UID, "Call failure ratio", ("provider",)),
     "HighErrorRate": (provider_performance.UID, "Engine errors per turn", ()),
     "ProviderDown": (provider_performance.UID, "Provider up/down", ("provider",)),
+    "ProviderRecentlyDown": (provider_performance.UID, "Provider up/down", ("provider",)),
     "SlowBargeInReaction": (call_quality.UID, "Barge-in reaction", ("provider",)),
     "HighUnderflowRate": (call_quality.UID, "Underflow rate", ("provider",)),
     "StreamingFallbacksFrequent": (call_quality.UID, "Streaming fallbacks per turn", ("provider",)),

@@ -19,7 +19,7 @@ TEMPLATES_DIR = ROOT / "alertmanager" / "templates"
 RUNBOOK = ROOT / "docs" / "Runbook.md"
 TESTS_DIR = Path(__file__).resolve().parent
 
-SEVERITIES = ("critical", "warning", "info")
+SEVERITIES = ("critical", "warning", "info", "none")
 DASHBOARD_UIDS = (
     "voice-system-overview",
     "voice-call-quality",

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.binaries
 
 # Where alertmanager/secrets/ is mounted; the secret paths are absolute (see alertmanager.yml).
 MOUNTED_SECRETS = "/etc/alertmanager/secrets/"
-RECEIVER_OF_SEVERITY = {"critical": "paging", "warning": "chat", "info": "digest"}
+RECEIVER_OF_SEVERITY = {"critical": "paging", "warning": "chat", "info": "digest", "none": "blackhole"}
 
 # (labels of an alert, the receivers it must reach)
 ROUTING_TABLE = [
@@ -21,6 +21,7 @@ ROUTING_TABLE = [
     ({"alertname": "CriticalTurnResponseLatency", "severity": "critical", "provider": "deepgram"}, ["paging"]),
     ({"alertname": "HighTurnResponseLatency", "severity": "warning", "provider": "deepgram"}, ["chat"]),
     ({"alertname": "TurnLatencySLOBurn", "severity": "critical", "window": "1h"}, ["paging"]),
+    ({"alertname": "ProviderRecentlyDown", "severity": "none", "provider": "deepgram"}, ["blackhole"]),
     ({"alertname": "TurnLatencySLOBurn", "severity": "warning", "window": "3d"}, ["chat"]),
     ({"alertname": "VADConfidenceLow", "severity": "info"}, ["digest"]),
     ({"alertname": "SomethingWithoutSeverity"}, ["chat"]),
@@ -51,7 +52,7 @@ def test_config_is_valid():
         ["amtool", "check-config", str(ALERTMANAGER_CONFIG)], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 receivers" in result.stdout and "4 inhibit rules" in result.stdout
+    assert "5 receivers" in result.stdout and "4 inhibit rules" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -115,6 +116,9 @@ def test_every_receiver_sends_resolved_notifications_except_the_digest_and_the_h
     config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
     for receiver in config["receivers"]:
         integrations = [c for key, configs in receiver.items() if key.endswith("_configs") for c in configs]
+        if receiver["name"] == "blackhole":
+            assert not integrations, "the blackhole receiver must send nothing"
+            continue
         assert integrations, f"{receiver['name']} has no integration"
         expected = receiver["name"] in ("paging", "chat")
         assert all(c.get("send_resolved") is expected for c in integrations), receiver["name"]

@@ -100,7 +100,7 @@ DELIVERED = {
     "paging": [
         alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="elevenlabs"),
         alert(alertname="ProviderDown", severity="critical", provider="deepgram", service="stt"),
-        alert(alertname="TurnLatencySLOBurn", severity="critical", window="1h"),
+        alert(alertname="TurnLatencySLOBurn", severity="critical", window="1h", provider="elevenlabs"),
         alert(
             alertname="HealthEndpointDown",
             severity="critical",
@@ -116,6 +116,11 @@ DELIVERED = {
     ],
     "deadmansswitch": [alert(alertname="Watchdog", severity="info")],
     "digest": [alert(alertname="VADConfidenceLow", severity="info")],
+    # In production this receiver sends nothing; here every receiver records, to prove the route.
+    "blackhole": [
+        alert(alertname="ProviderRecentlyDown", severity="none", provider="cartesia"),
+        alert(alertname="ProviderRecentlyDown", severity="none", provider="rime"),
+    ],
 }
 # Each silenced alert, and what silences it.
 INHIBITED = [
@@ -127,7 +132,26 @@ INHIBITED = [
         alert(alertname="ComponentLowSuccessRate", severity="warning", provider="deepgram", service="tts"),
         "ProviderDown for the same provider",
     ),
-    (alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d"), "the critical TurnLatencySLOBurn page"),
+    (
+        alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d", provider="elevenlabs"),
+        "the critical TurnLatencySLOBurn page",
+    ),
+    (
+        alert(alertname="TurnLatencySLOBurn", severity="critical", window="1h", provider="deepgram"),
+        "ProviderDown for the same provider",
+    ),
+    (
+        alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="cartesia"),
+        "the aftermath ProviderRecentlyDown",
+    ),
+    (
+        alert(alertname="TurnLatencySLOBurn", severity="critical", window="6h", provider="cartesia"),
+        "the aftermath ProviderRecentlyDown",
+    ),
+    (
+        alert(alertname="CallFailureRateHigh", severity="critical", provider="cartesia"),
+        "the aftermath ProviderRecentlyDown",
+    ),
     (
         alert(
             alertname="ProviderDown",
@@ -155,10 +179,14 @@ NOT_INHIBITED = {
             instance="exporter:9470",
         ),
         alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
+        # Another provider's page in the aftermath of cartesia's outage.
+        alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="playht"),
     ],
     "chat": [
         alert(alertname="TargetDown", severity="warning", cluster="edge", job="voice_scorer", instance="scorer:9471"),
         alert(alertname="ScorerStale", severity="warning", cluster="edge", job="voice_scorer", instance="scorer:9471"),
+        # The SLO ticket of a provider just out of an outage still arrives: the budget was spent.
+        alert(alertname="TurnLatencySLOBurn", severity="warning", window="1d", provider="rime"),
     ],
 }
 

@@ -7,6 +7,7 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 from tests.rules.rule_files import (
+    ALERTMANAGER_CONFIG,
     DASHBOARD_UIDS,
     PROMETHEUS_CONFIG,
     SEVERITIES,
@@ -136,3 +137,29 @@ def test_lint_notices_an_unknown_metric_a_short_window_and_a_bad_name():
     assert not bad_bucket_matchers('rate(ai_agent_jitter_buffer_depth_frames_bucket{le="0.0"}[5m])')
     assert not CAMEL_CASE.match("high_turn_latency")
     assert CAMEL_CASE.match("VADConfidenceLow") and CAMEL_CASE.match("TurnLatencySLOBurn")
+
+
+def inhibition_reset_seconds(rule, records: dict) -> float:
+    """How long after an outage ends an alert can still fire: its rate windows (its own and those of the
+    recording rules it reads) plus its ``for``.  A multi-window burn-rate alert clears with its short window."""
+    windows, pending = [], [rule.expr]
+    while pending:
+        expr = pending.pop()
+        windows += [parse_duration(d) for d in range_durations(expr)]
+        pending += [records[name].expr for name in metric_names(expr) & records.keys()]
+    settle = min(windows) if "window" in rule.labels else max(windows)
+    return settle + parse_duration(rule.body.get("for", "0s"))
+
+
+def test_the_provider_recovery_window_outlasts_every_alert_it_inhibits():
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    [rule] = [r for r in config["inhibit_rules"] if "ProviderRecentlyDown" in r["source_matchers"][0]]
+    names = re.fullmatch(r'alertname=~"([\w|]+)"', rule["target_matchers"][0]).group(1).split("|")
+    spared = re.fullmatch(r'window!~"([\w|]+)"', rule["target_matchers"][1]).group(1).split("|")
+    records = {r.record: r for r in load_rules() if r.record}
+    window = parse_duration(THRESHOLDS["thresholds"]["provider_recovery_window"])
+    inhibited = [r for r in alert_rules() if r.alert in names and r.labels.get("window") not in spared]
+    assert {r.alert for r in inhibited} == set(names)
+    for alert in inhibited:
+        reset = inhibition_reset_seconds(alert, records)
+        assert window >= reset, f"{alert.alert} can fire {reset:.0f}s after an outage; the window is {window:.0f}s"

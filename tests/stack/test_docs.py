@@ -67,3 +67,15 @@ def test_the_manual_names_the_images_the_compose_file_pins():
         assert f"`{repository}` | {tag} |" in manual, f"{repository}:{tag} is not explained"
     base = re.search(r"^FROM python:(\S+)", (ROOT / "Dockerfile").read_text(), re.M).group(1)
     assert f"`python` (Dockerfile) | {base} |" in manual
+
+
+def test_the_readme_counts_the_alerts_there_are():
+    names = {
+        rule["alert"]
+        for path in sorted((ROOT / "prometheus" / "rules").glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+    readme = (ROOT / "README.md").read_text()
+    assert f"recording rules and {len(names)} alerts" in readme
