@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--query-timeout",
         type=float,
         default=env_default("SCORER_QUERY_TIMEOUT", 10.0),
-        help="seconds a query may take (SCORER_QUERY_TIMEOUT)",
+        help="seconds a query may take from its start to its last byte (SCORER_QUERY_TIMEOUT)",
     )
     p.add_argument(
         "--job",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from voice_monitoring.scorer.emodel import Transport
 from voice_monitoring.scorer.model import CallInputs
-from voice_monitoring.scorer.promql import PrometheusClient, QueryError
+from voice_monitoring.scorer.promql import PrometheusClient, QueryError, Sample
 from voice_monitoring.shared import catalogue
 
 
@@ -77,11 +77,6 @@ QUERIES: tuple[Query, ...] = (
 INPUT_NAMES = tuple(n for q in QUERIES for n in q.names)
 
 
-def single_query() -> tuple[Query, ...]:
-    """The same read as one query without the default-value filters (for comparison)."""
-    return (Query(INPUT_NAMES, labels=("provider", "tenant", "codec")),)
-
-
 @dataclass
 class CallSample:
     """One call's series values from one cycle."""
@@ -115,7 +110,7 @@ class CallSample:
         return Transport(v.get(RTT), v.get(JITTER), v.get(LOSS), v.get(BURST), self.codec)
 
 
-def merge(results: list[list[dict]]) -> dict[str, CallSample]:
+def merge(results: list[list[Sample]]) -> dict[str, CallSample]:
     """Vectors of the queries folded into one sample per call.
 
     A call counts only when its turn count came back (every exporter call has
@@ -123,14 +118,10 @@ def merge(results: list[list[dict]]) -> dict[str, CallSample]:
     """
     calls: dict[str, CallSample] = {}
     for vector in results:
-        for item in vector:
-            labels = item["metric"]
+        for labels, value in vector:
             call_id = labels.get("call_id")
             name = labels.get("__name__")
-            if not call_id or not name:
-                continue
-            value = float(item["value"][1])
-            if not math.isfinite(value):
+            if not call_id or not name or not math.isfinite(value):
                 continue
             sample = calls.get(call_id)
             if sample is None:
@@ -162,7 +153,7 @@ class InputReader:
         self.on_error = on_error or (lambda reason: None)
         self._pool = ThreadPoolExecutor(max_workers=len(self.queries), thread_name_prefix="query")
 
-    def _run(self, expr: str) -> list[dict]:
+    def _run(self, expr: str) -> list[Sample]:
         self.on_query()
         try:
             return self.client.instant(expr)

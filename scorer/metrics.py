@@ -6,6 +6,8 @@ scorer section.
 
 from __future__ import annotations
 
+import math
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
@@ -32,6 +34,12 @@ def _family(m: catalogue.Metric) -> GaugeMetricFamily:
     return GaugeMetricFamily(m.name, m.help, labels=m.labels)
 
 
+def _add(family: GaugeMetricFamily, labels: list[str], value: float, digits: int) -> None:
+    """A sample, unless its value is NaN or infinite: no value beats a value no query can compare."""
+    if math.isfinite(value):
+        family.add_metric(labels, round(value, digits))
+
+
 class _PerCallCollector:
     """Renders the per-call series from the scorer's current records at scrape time."""
 
@@ -47,13 +55,13 @@ class _PerCallCollector:
             a = record.assessment
             insufficient.add_metric(labels, 1.0 if a.insufficient_data else 0.0)
             if not a.insufficient_data:
-                score.add_metric(labels, round(a.score, 3))
+                _add(score, labels, a.score, 3)
                 band.add_metric(labels, float(a.band))
                 for factor in FACTORS:
-                    penalty.add_metric(labels + [factor], round(a.penalties[factor], 3))
+                    _add(penalty, labels + [factor], a.penalties[factor], 3)
             if record.estimate is not None:
-                mos.add_metric(labels, round(record.estimate.mos, 3))
-                r_factor.add_metric(labels, round(record.estimate.r_factor, 2))
+                _add(mos, labels, record.estimate.mos, 3)
+                _add(r_factor, labels, record.estimate.r_factor, 2)
         return [score, band, penalty, insufficient, mos, r_factor]
 
     def describe(self):

@@ -1,10 +1,21 @@
-"""A small client of the Prometheus HTTP API's instant queries, with timeouts and failure reasons."""
+"""A small client of the Prometheus HTTP API's instant queries, with a deadline and failure reasons.
+
+Each query has one overall deadline, ``timeout`` seconds from its start: every
+socket operation is given only the time left, so a server that trickles its answer
+a byte at a time cannot hold a query (and the scoring cycle) past it.  The answer is
+read up to ``max_answer_bytes`` and checked item by item, so anything malformed,
+from broken JSON to nesting too deep to decode, is a ``parse`` failure.
+"""
 
 from __future__ import annotations
 
-import threading
+import http.client
+import io
+import json
+import time
+from urllib.parse import urlencode, urlsplit
 
-import requests
+DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
 
 class QueryError(Exception):
@@ -15,40 +26,126 @@ class QueryError(Exception):
         self.reason = reason
 
 
+# One element of an instant vector: its labels (``__name__`` included) and its value.
+Sample = tuple[dict[str, str], float]
+
+
+class _DeadlineSocket:
+    """A connected socket whose every send and receive may take only the time left before ``deadline``."""
+
+    def __init__(self, sock, deadline: float):
+        self._sock = sock
+        self._deadline = deadline
+
+    def _arm(self) -> None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the query's deadline passed")
+        self._sock.settimeout(left)
+
+    def sendall(self, data) -> None:
+        self._arm()
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str = "rb", *args, **kwargs):
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket):
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._sock.recv_into(buffer)
+
+
+def _parse_error(detail: str) -> QueryError:
+    return QueryError("parse", detail)
+
+
+_STRINGS = frozenset((str,))
+
+
+def _sample(item) -> Sample:
+    try:
+        labels, value = item["metric"], item["value"]
+        well_formed = type(labels) is dict and type(value) is list and len(value) == 2 and type(value[1]) is str
+        if well_formed and _STRINGS.issuperset(map(type, labels.values())):
+            return labels, float(value[1])
+    except (TypeError, KeyError, ValueError):
+        pass
+    raise _parse_error(f'not a vector element of string labels and a [time, "number"] value: {item!r:.120}')
+
+
+def parse_vector(status: int, body: bytes) -> list[Sample]:
+    """The samples of an instant-query answer; raises QueryError(timeout | http | parse)."""
+    try:
+        answer = json.loads(body.decode("utf-8"))  # decoded first: json's own detection is slower
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the decoder goes
+        raise QueryError("http" if status >= 400 else "parse", f"HTTP {status}, body is not JSON") from None
+    if not isinstance(answer, dict):
+        raise _parse_error(f"HTTP {status}, body is not a JSON object")
+    if status >= 400 or answer.get("status") != "success":
+        reason = "timeout" if answer.get("errorType") == "timeout" else "http"
+        raise QueryError(reason, f"HTTP {status}: {answer.get('error', answer)!s:.200}")
+    data = answer.get("data")
+    if not isinstance(data, dict) or data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
+        kind = data.get("resultType") if isinstance(data, dict) else type(data).__name__
+        raise _parse_error(f"expected a vector, got {kind!r:.40}")
+    return [_sample(item) for item in data["result"]]
+
+
 class PrometheusClient:
-    def __init__(self, base_url: str, timeout: float = 10.0):
+    def __init__(self, base_url: str, timeout: float = 10.0, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES):
+        url = urlsplit(base_url.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        self._https = url.scheme == "https"
+        self._host = url.hostname
+        self._port = url.port
+        self._path = f"{url.path}/api/v1/query"
         self.timeout = timeout
-        self._local = threading.local()
+        self.max_answer_bytes = max_answer_bytes
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+    def _post(self, body: bytes, deadline: float) -> tuple[int, bytes]:
+        connection_class = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        connection = connection_class(self._host, self._port, timeout=max(deadline - time.monotonic(), 0.001))
+        try:
+            connection.connect()
+            connection.sock = _DeadlineSocket(connection.sock, deadline)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+            connection.request("POST", self._path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read(self.max_answer_bytes + 1)
+            if len(answer) > self.max_answer_bytes:
+                raise _parse_error(f"the answer is larger than {self.max_answer_bytes} bytes")
+            return response.status, answer
+        finally:
+            connection.close()
 
-    def instant(self, expr: str) -> list[dict]:
+    def instant(self, expr: str) -> list[Sample]:
         """The result vector of ``expr``; raises QueryError(timeout | http | parse)."""
-        params = {"query": expr, "timeout": f"{self.timeout:g}"}  # plain seconds: "0.5s" is no Prometheus duration
+        deadline = time.monotonic() + self.timeout
+        # plain seconds: "0.5s" is no Prometheus duration
+        body = urlencode({"query": expr, "timeout": f"{self.timeout:g}"}).encode()
         try:
-            response = self._session().post(f"{self.base_url}/api/v1/query", data=params, timeout=self.timeout)
-        except requests.Timeout as exc:
+            status, answer = self._post(body, deadline)
+        except TimeoutError as exc:
             raise QueryError("timeout", f"no answer within {self.timeout:g}s: {exc}") from None
-        except requests.RequestException as exc:
-            raise QueryError("http", f"request failed: {exc}") from None
-        try:
-            body = response.json()
-        except ValueError:
-            raise QueryError(
-                "http" if response.status_code >= 400 else "parse", f"HTTP {response.status_code}, body is not JSON"
-            ) from None
-        if not isinstance(body, dict):
-            raise QueryError("parse", f"HTTP {response.status_code}, body is not a JSON object")
-        if response.status_code >= 400 or body.get("status") != "success":
-            error_type = body.get("errorType")
-            reason = "timeout" if error_type == "timeout" else "http"
-            raise QueryError(reason, f"HTTP {response.status_code}: {body.get('error', body)}")
-        data = body.get("data") or {}
-        if data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
-            raise QueryError("parse", f"expected a vector, got {data.get('resultType')!r}")
-        return data["result"]
+        except (OSError, http.client.HTTPException) as exc:
+            raise QueryError("http", f"request failed: {exc!r}") from None
+        return parse_vector(status, answer)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from tests.harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for
-from voice_monitoring.scorer.inputs import QUERIES, InputReader, merge, single_query
+from voice_monitoring.scorer.inputs import INPUT_NAMES, QUERIES, InputReader, Query, merge
 from voice_monitoring.scorer.promql import PrometheusClient
 from voice_monitoring.scorer.scoring_parameters import DEFAULTS
 from voice_monitoring.scorer.service import Scorer
@@ -92,6 +92,11 @@ def load_calls(exporter_url: str, first: int, count: int, rng: random.Random) ->
         post_events(exporter_url, batch).raise_for_status()
 
 
+def single_query() -> tuple[Query, ...]:
+    """The scorer's read as one query without the default-value filters (the comparison)."""
+    return (Query(INPUT_NAMES, labels=("provider", "tenant", "codec")),)
+
+
 def live_calls(prom_url: str) -> int:
     result = query(prom_url, f'count({TURNS}{{job="{JOB}"}})')
     return int(float(result[0]["value"][1])) if result else 0
@@ -124,7 +129,7 @@ def time_per_call(prom_url: str, limit_seconds: float) -> dict:
     client = PrometheusClient(prom_url, timeout=60)
     per_call = single_query()[0]
     started = time.perf_counter()
-    ids = [r["metric"]["call_id"] for r in client.instant(f'{TURNS}{{job="{JOB}"}}')]
+    ids = [labels["call_id"] for labels, _ in client.instant(f'{TURNS}{{job="{JOB}"}}')]
     done = 0
     vectors = []
     for call_id in ids:

@@ -1,0 +1,89 @@
+"""A loopback HTTP server standing in for a Prometheus that answers badly: slowly, malformed, or absurd."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# What the server sends, given the request's bytes: the whole answer, or a generator of pieces with pauses.
+Answer = Callable[[bytes], bytes]
+
+
+def http_answer(body: bytes, status: str = "200 OK") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@contextmanager
+def misbehaving_prometheus(answer: bytes | None = None, trickle: bytes | None = None, every: float = 0.3) -> Iterator:
+    """``http://127.0.0.1:port`` of a server sending ``answer`` at once, or ``trickle`` one byte every ``every`` s.
+
+    A trickle that ends is sent again from its start: the connection never completes an answer.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                _read_request(conn)
+                if answer is not None:
+                    conn.sendall(answer)
+                    return
+                while not stop.is_set():
+                    for i in range(len(trickle)):
+                        if stop.wait(every):
+                            return
+                        conn.sendall(trickle[i : i + 1])
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=serve, args=(conn,), daemon=True)
+            threads.append(t)
+            t.start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        acceptor.join(5)
+        listener.close()
+        for t in threads:
+            t.join(5)
