@@ -130,6 +130,7 @@ class EventHandlers:
         if "codec_alignment" in attrs:
             aligned = attrs["codec_alignment"]
             report(now, 1 if aligned else 0, "ai_agent_codec_alignment", provider)
+            f.child("ai_agent_codec_checks_total", provider, "aligned" if aligned else "misaligned").inc()
             if call:
                 call.codec_checks += 1
                 call.codec_aligned += 1 if aligned else 0

@@ -217,6 +217,12 @@ METRICS: tuple[Metric, ...] = (
         "calls",
     ),
     _c(
+        "ai_agent_codec_checks_total",
+        ["provider", "result"],
+        "Codec and sample-rate checks of the provider against the call's audio, by result (aligned, misaligned).",
+        "checks",
+    ),
+    _c(
         "ai_agent_transport_connection_losses_total",
         ["provider"],
         "Media transport connections (AudioSocket, RTP, WebRTC) lost mid-call.",

@@ -14,9 +14,8 @@ from grafana.builder.panels import (
     stat_panel,
     steps,
     timeseries_panel,
-    value_text,
 )
-from grafana.builder.promql import RANGE, agg, increase, quantile, rate, recorded, sel
+from grafana.builder.promql import RANGE, agg, increase, quantile, rate, recorded
 
 UID = "voice-audio-quality"
 PROV = {"provider": "$provider"}
@@ -66,17 +65,19 @@ def build():
             )
         )
         .with_panel(
-            stat_panel(
+            timeseries_panel(
                 "Codec alignment",
-                "Whether each provider's codec and sample rate match the call's; "
-                "ProviderCodecMismatch fires on misalignment.",
-                "none",
-                query(sel("ai_agent_codec_alignment", **PROV), "{{provider}}", instant=True),
-                thresholds=steps(CRITICAL, (1, OK)),
-                mappings=value_text({0: ("misaligned", CRITICAL), 1: ("aligned", OK)}),
+                "Share of each provider's codec and sample-rate checks that found a mismatch over 5 minutes; "
+                "ProviderCodecMismatch fires above the line.",
+                "percentunit",
+                query(
+                    recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}',
+                    "{{provider}}",
+                ),
+                thresholds=above(critical=th.value("codec_misaligned_ratio")),
+                threshold_lines=True,
                 w=6,
-                h=8,
-            )
+            ).min(0)
         )
         .with_panel(
             stat_panel(

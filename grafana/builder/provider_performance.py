@@ -13,7 +13,6 @@ from grafana.builder.panels import (
     below,
     query,
     row,
-    stat_panel,
     state_timeline_panel,
     steps,
     timeseries_panel,
@@ -154,17 +153,19 @@ def build():
             )
         )
         .with_panel(
-            stat_panel(
+            timeseries_panel(
                 "Codec alignment",
-                "Whether each provider's codec and sample rate match the call's; "
-                "ProviderCodecMismatch fires on misalignment.",
-                "none",
-                query(sel("ai_agent_codec_alignment", provider="$provider"), "{{provider}}", instant=True),
-                thresholds=steps(CRITICAL, (1, OK)),
-                mappings=value_text({0: ("misaligned", CRITICAL), 1: ("aligned", OK)}),
+                "Share of each provider's codec and sample-rate checks that found a mismatch over 5 minutes; "
+                "ProviderCodecMismatch fires above the line.",
+                "percentunit",
+                query(
+                    recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}',
+                    "{{provider}}",
+                ),
+                thresholds=above(critical=th.value("codec_misaligned_ratio")),
+                threshold_lines=True,
                 w=12,
-                h=8,
-            )
+            ).min(0)
         )
         .with_row(row("Availability and cost"))
         .with_panel(

@@ -219,6 +219,8 @@ def test_per_call_values_describe_the_call():
     assert value(exporter, "ai_agent_call_barge_in_reaction_p95_seconds", **labels) == 0.3
     assert value(exporter, "ai_agent_call_transport_packet_loss_ratio", **labels) == 0.02
     assert value(exporter, "ai_agent_call_codec_info", codec="pcmu", **labels) == 1
+    assert value(exporter, "ai_agent_codec_checks_total", provider="deepgram", result="aligned") == 1
+    assert value(exporter, "ai_agent_codec_checks_total", provider="deepgram", result="misaligned") == 1
 
 
 def test_a_real_exporter_removes_a_call_after_its_grace_period(tmp_path):

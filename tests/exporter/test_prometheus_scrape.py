@@ -69,7 +69,10 @@ def test_every_fault_scenario_moves_the_metric_it_is_about(exporter):
         == 0,
         "circuit_breaker_open": lambda m: m.get(("ai_agent_circuit_breaker_state", (("breaker", "deepgram_stt"),)))
         == 2,
-        "codec_mismatch": lambda m: m.get(("ai_agent_codec_alignment", (("provider", "deepgram"),))) == 0,
+        "codec_mismatch": lambda m: m.get(
+            ("ai_agent_codec_checks_total", (("provider", "deepgram"), ("result", "misaligned"))), 0
+        )
+        > 0,
         "memory_pressure": lambda m: m.get(("ai_agent_worker_memory_ratio", (("worker", "worker-1"),))) > 0.9,
     }
     for name, check in expectations.items():
