@@ -217,7 +217,8 @@ TYPES: dict[str, dict[str, Field]] = {
     },
 }
 
-# Attributes that only make sense together.
+# Attributes that only make sense together: the first of a group is required by each of the others.
+# The validator and the JSON Schema (dependentRequired) both read this table.
 TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
     "health": (
         ("worker", "memory_ratio", "cpu_ratio", "active_calls"),
@@ -225,6 +226,8 @@ TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
         ("service", "up"),
     ),
 }
+# Types whose events must report something in attrs, and what they are told when they do not.
+NOT_EMPTY: dict[str, str] = {"health": "a health event reports a worker, a breaker or a provider"}
 
 ENVELOPE["type"] = Field("enum", "Event type.", True, choices=tuple(TYPES))
 
@@ -299,8 +302,8 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
     if needs_call and "call_id" not in event:
         raise InvalidEvent("missing_field", f"call_id is required for {etype}")
     if attrs is None:
-        attrs = {}
-    elif type(attrs) is not dict:
+        attrs = {} if "attrs" not in event else None
+    if type(attrs) is not dict:
         raise InvalidEvent("invalid_field", "attrs must be an object")
     for key, value in attrs.items():
         check = checks.get(key)
@@ -312,13 +315,12 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
     for key in required:
         if key not in attrs:
             raise InvalidEvent("missing_field", f"attrs.{key} is required for {etype}")
-    if etype == "health":
-        if not attrs:
-            raise InvalidEvent("missing_field", "a health event reports a worker, a breaker or a provider")
-        for group in TOGETHER["health"]:
-            present = [k for k in group if k in attrs]
-            if present and group[0] not in attrs:
-                raise InvalidEvent("missing_field", f"attrs.{group[0]} is required with {', '.join(present)}")
+    if etype in NOT_EMPTY and not attrs:
+        raise InvalidEvent("missing_field", NOT_EMPTY[etype])
+    for group in TOGETHER.get(etype, ()):
+        present = [k for k in group if k in attrs]
+        if present and group[0] not in attrs:
+            raise InvalidEvent("missing_field", f"attrs.{group[0]} is required with {', '.join(present)}")
     return event
 
 
@@ -336,6 +338,13 @@ def json_schema() -> dict[str, Any]:
         required = ["type", "ts"] + (["call_id"] if etype in CALL_SCOPED else [])
         if required_attrs:
             attrs["required"] = required_attrs
+        together = {k: [group[0]] for group in TOGETHER.get(etype, ()) for k in group[1:]}
+        if together:
+            attrs["dependentRequired"] = together
+        if etype in NOT_EMPTY:
+            attrs["minProperties"] = 1
+            attrs["description"] = NOT_EMPTY[etype][0].upper() + NOT_EMPTY[etype][1:] + "."
+        if required_attrs or etype in NOT_EMPTY:
             required.append("attrs")
         variant: dict[str, Any] = {
             "if": {"properties": {"type": {"const": etype}}, "required": ["type"]},
