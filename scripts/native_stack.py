@@ -149,6 +149,7 @@ def alertmanager_config(
         for receiver in config.get("receivers", []):
             for email in receiver.get("email_configs", []):
                 email["require_tls"] = False
+    inline_webhook_url_files(config)
     config["templates"] = [str((source.parent / t).resolve()) for t in config.get("templates", [])]
     if timings:
 
@@ -160,6 +161,15 @@ def alertmanager_config(
                 retime(child)
 
         retime(config["route"])
+    return config
+
+
+def inline_webhook_url_files(config: dict) -> dict:
+    """Webhook URLs read from their ``url_file`` into ``url``: Alertmanager 0.25, Debian's, knows only ``url``."""
+    for receiver in config.get("receivers", []):
+        for webhook in receiver.get("webhook_configs", []):
+            if "url_file" in webhook:
+                webhook["url"] = Path(webhook.pop("url_file")).read_text().strip()
     return config
 
 

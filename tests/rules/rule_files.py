@@ -63,6 +63,24 @@ class Rule:
         return self.alert, tuple(sorted(self.labels.items()))
 
 
+def alertmanager_config_for_025(directory: Path) -> Path:
+    """The committed alertmanager.yml as Debian's Alertmanager 0.25 (and its amtool) can load it: webhook URLs
+    inline, read from the committed secret examples, instead of from ``url_file`` (0.26 and later)."""
+    from scripts.native_stack import inline_webhook_url_files
+
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    for receiver in config.get("receivers", []):
+        for webhook in receiver.get("webhook_configs", []):
+            if "url_file" in webhook:
+                name = Path(webhook["url_file"]).relative_to("/etc/alertmanager/secrets")
+                webhook["url_file"] = str(ALERTMANAGER_CONFIG.parent / "secrets.example" / name)
+    inline_webhook_url_files(config)
+    config["templates"] = [str(ALERTMANAGER_CONFIG.parent / t) for t in config.get("templates", [])]
+    path = Path(directory) / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 def rule_file_paths() -> list[Path]:
     return sorted(RULES_DIR.glob("*.yml"))
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
+from scripts.native_stack import inline_webhook_url_files
 from tests.harness import ALERTMANAGER_BINARY, BIN, free_port, local_service, wait_for
 from tests.stack.compose_file import (
     COMPOSE_FILE,
@@ -230,6 +232,14 @@ def test_alertmanager_accepts_every_flag(compose, tmp_path):
     config_dir = tmp_path / "mounts" / "etc_alertmanager"
     if not (config_dir / "secrets").exists():
         shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
+    # The compose file pins 0.27, which reads webhook URLs with url_file; Debian's 0.25 needs them inline.
+    config_file = config_dir / "alertmanager.yml"
+    config = yaml.safe_load(config_file.read_text())
+    for receiver in config["receivers"]:
+        for webhook in receiver.get("webhook_configs", []):
+            if "url_file" in webhook:
+                webhook["url_file"] = webhook["url_file"].replace("/etc/alertmanager", str(config_dir))
+    config_file.write_text(yaml.safe_dump(inline_webhook_url_files(config)))
     with local_service("alertmanager", argv, port, "/-/ready", tmp_path).start() as alertmanager:
         status = requests.get(f"{alertmanager.url}/api/v2/status", timeout=5).json()
         assert "route" in status["config"]["original"]
