@@ -1,4 +1,4 @@
-"""The call quality score: 100 minus six capped penalties, a band, and its gates.
+"""The call quality score: 100 minus six capped penalties, held inside the band its gates allow.
 
 Pure functions of a call's inputs and the scoring parameters; ``docs/quality-score.md``
 describes every curve.
@@ -13,6 +13,7 @@ from voice_monitoring.shared import quality_bands
 from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 FACTORS = ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency")
+GATE_FACTOR = "band_gate"  # the points the gate cap takes, published beside the factors' penalties
 
 POOR, FAIR, GOOD, EXCELLENT = (band.level for band in quality_bands.ALL)
 BAND_NAMES = tuple(band.name.lower() for band in quality_bands.ALL)
@@ -38,12 +39,20 @@ class Assessment:
     """A call's score and why; ``score`` and ``band`` are None while data is insufficient."""
 
     insufficient_data: bool
-    score: float | None
-    band: int | None
-    score_band: int | None
-    gate_band: int | None
+    score: float | None  # 100 minus the penalties, capped at the top of the band the gates allow
+    band: int | None  # the band of ``score``
+    score_band: int | None  # the band of the penalties alone (``uncapped_score``)
+    gate_band: int | None  # the best band the gates allow
     values: dict[str, float]  # the measure each curve was applied to
     penalties: dict[str, float]
+    uncapped_score: float | None = None  # 100 minus the penalties
+
+    @property
+    def gate_points(self) -> float:
+        """What the gate cap took off the score, beside the six penalties."""
+        if self.score is None or self.uncapped_score is None:
+            return 0.0
+        return self.uncapped_score - self.score
 
 
 def smoothstep(curve: Curve, x: float) -> float:
@@ -92,11 +101,12 @@ def gate_band(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> int:
 
 
 def assess(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> Assessment:
+    """The call's score and band, which always agree: the score is capped inside the best band the gates allow."""
     values = factor_values(inputs, params)
     if inputs.turns < params.min_turns:
         return Assessment(True, None, None, None, None, values, {})
     taken = penalties(values, params)
-    score = max(0.0, 100.0 - sum(taken.values()))
-    by_score = score_band(score)
+    uncapped = max(0.0, 100.0 - sum(taken.values()))
     by_gates = gate_band(inputs, params)
-    return Assessment(False, score, min(by_score, by_gates), by_score, by_gates, values, taken)
+    score = min(uncapped, QUALITY_BANDS.top(quality_bands.ALL[by_gates]))
+    return Assessment(False, score, score_band(score), score_band(uncapped), by_gates, values, taken, uncapped)

@@ -36,9 +36,10 @@ class Bands:
     fair: float = 60
 
     def __post_init__(self) -> None:
-        if not MAX_SCORE >= self.excellent > self.good > self.fair > 0:
+        # Each band at least one point wide, so that its top score (below) lies inside it.
+        if not MAX_SCORE >= self.excellent >= self.good + 1 >= self.fair + 2 >= 3:
             raise ValueError(
-                f"bands must satisfy {MAX_SCORE:g} >= excellent > good > fair > 0, "
+                f"bands must satisfy {MAX_SCORE:g} >= excellent > good > fair > 0, each band at least one point wide, "
                 f"not excellent={self.excellent:g}, good={self.good:g}, fair={self.fair:g}"
             )
 
@@ -49,6 +50,13 @@ class Bands:
     def highest(self, band: Band) -> float:
         """The supremum of ``band``'s scores: the next band's lowest score (excluded), or 100 (included)."""
         return MAX_SCORE if band is EXCELLENT else self.lowest(ALL[band.level + 1])
+
+    def top(self, band: Band) -> float:
+        """The highest score a call in ``band`` is given: 100 for Excellent, else one point below the next band.
+
+        These are the upper ends of the ranges as the specification writes them (Good 75-89, Fair 60-74, ...).
+        """
+        return MAX_SCORE if band is EXCELLENT else float(self.highest(band) - 1)
 
     def of(self, score: float) -> Band:
         """The band a score falls in."""
