@@ -103,13 +103,18 @@ class CallReporter:
     def latency(self, component: str, value, provider=None, model=None) -> None:
         value = seconds(value)
         if value is not None:
-            self._send("latency", {"component": component, "seconds": value}, provider=label(provider), model=label(model))
+            self._send(
+                "latency", {"component": component, "seconds": value}, provider=label(provider), model=label(model)
+            )
 
     def usage(self, service: str, unit: str, quantity, provider=None, model=None) -> None:
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or not 0 < quantity <= 1e9:
             return
         self._send(
-            "usage", {"service": service, "unit": unit, "quantity": quantity}, provider=label(provider), model=label(model)
+            "usage",
+            {"service": service, "unit": unit, "quantity": quantity},
+            provider=label(provider),
+            model=label(model),
         )
 
     def interruption(self, kind: str = "barge_in", reaction=None) -> None:

@@ -179,5 +179,7 @@ class MonitoringObserver(BaseObserver):
             log.warning(
                 "PipelineParams(%s) is off: the exporter gets no %s from this pipeline",
                 ", ".join(f"{name}=True" for name in off),
-                " and no ".join({"enable_metrics": "latencies", "enable_usage_metrics": "usage or cost"}[n] for n in off),
+                " and no ".join(
+                    {"enable_metrics": "latencies", "enable_usage_metrics": "usage or cost"}[n] for n in off
+                ),
             )

@@ -45,7 +45,10 @@ def a_turn(llm_ttfb: float):
     yield VADUserStartedSpeakingFrame(start_secs=0.2)
     yield SleepFrame(0.05)
     yield VADUserStoppedSpeakingFrame(stop_secs=STOP_SECS)
-    yield metrics(TTFBMetricsData(processor=STT, value=0.15), STTUsageMetricsData(processor=STT, value=STTUsage(audio_seconds=2.5)))
+    yield metrics(
+        TTFBMetricsData(processor=STT, value=0.15),
+        STTUsageMetricsData(processor=STT, value=STTUsage(audio_seconds=2.5)),
+    )
     yield UserStoppedSpeakingFrame()
     yield LLMFullResponseStartFrame()
     yield metrics(TTFBMetricsData(processor=LLM, model=MODEL, value=llm_ttfb))

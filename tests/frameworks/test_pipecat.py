@@ -40,7 +40,11 @@ def test_a_pipecat_call_reaches_every_metric_and_the_scorer(stack):
     mean = value(stack, f"ai_agent_turn_response_seconds_sum{call}") / 3
     assert STOP_SECS + TURN_PAUSE <= mean < STOP_SECS + TURN_PAUSE + 0.5
     # each component once per turn; the TTFB of the LLM request the barge-in cut short is not among them
-    for component, provider, total in (("stt", "deepgram", 0.45), ("llm_ttft", "openai", 1.35), ("tts_ttfb", "cartesia", 0.36)):
+    for component, provider, total in (
+        ("stt", "deepgram", 0.45),
+        ("llm_ttft", "openai", 1.35),
+        ("tts_ttfb", "cartesia", 0.36),
+    ):
         selector = f'{{component="{component}", provider="{provider}"}}'
         assert value(stack, f"ai_agent_component_latency_seconds_count{selector}") == 3
         assert value(stack, f"ai_agent_component_latency_seconds_sum{selector}") == pytest.approx(total)
