@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+FRAMEWORKS_STAMP := $(VENV)/.frameworks
 
-.PHONY: help deps validators venv lint format test test-rules generate dashboards bench demo clean
+.PHONY: help deps validators venv frameworks lint format test test-rules generate dashboards bench demo clean
 
 help:
 	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
@@ -17,6 +18,7 @@ help:
 	@echo "make generate    regenerate the event schema, metrics reference, rule files, dashboards and deploy/kubernetes/"
 	@echo "make dashboards  regenerate grafana/dashboards/*.json and the alerts' dashboard links from grafana/builder/"
 	@echo "make bench       run the benchmarks and print figures"
+	@echo "make frameworks  add LiveKit Agents and Pipecat to .venv, so make test runs the adapters' tests (CI does)"
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +33,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The voice frameworks the adapters plug into (about 600 MB): optional extras, their tests skip without them.
+$(FRAMEWORKS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,livekit,pipecat]'
+	touch $(FRAMEWORKS_STAMP)
+
+frameworks: $(FRAMEWORKS_STAMP)
 
 test: deps validators venv lint
 	$(PY) -m pytest
