@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.client.exporter_metrics import exporter_value
-from tests.harness import BIN, free_port, local_service, start_exporter, wait_for
+from tests.harness import BIN, free_port, local_service, read_http_message, start_exporter, wait_for
 from voice_monitoring.client import EventClient
 
 ACCEPTED = "ai_agent_exporter_events_accepted_total"
@@ -125,34 +125,18 @@ class AnswerLosingProxy:
         with conn, socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5) as upstream:
             conn.settimeout(5)
             while True:
-                request = _read_http_message(conn)
+                request = read_http_message(conn)
                 if request is None:
                     return
                 self.requests += 1
                 upstream.sendall(request)
-                answer = _read_http_message(upstream)
+                answer = read_http_message(upstream)
                 if self.requests <= self.lose:
                     return  # the exporter applied the batch; the client never hears so
                 conn.sendall(answer)
 
     def close(self):
         self.listener.close()
-
-
-def _read_http_message(sock: socket.socket) -> bytes | None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return None
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
-    )
-    while len(body) < length:
-        body += sock.recv(65536)
-    return head + b"\r\n\r\n" + body
 
 
 def test_a_batch_retried_after_a_lost_answer_is_counted_once(exporter):

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from tests.harness import read_http_message
+
 # What the server sends, given the request's bytes: the whole answer, or a generator of pieces with pauses.
 Answer = Callable[[bytes], bytes]
 
@@ -14,26 +16,6 @@ Answer = Callable[[bytes], bytes]
 def http_answer(body: bytes, status: str = "200 OK") -> bytes:
     head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode() + body
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return head + b"\r\n\r\n" + body
 
 
 @contextmanager
@@ -53,7 +35,7 @@ def misbehaving_prometheus(answer: bytes | None = None, trickle: bytes | None = 
         with conn:
             try:
                 conn.settimeout(5)
-                _read_request(conn)
+                read_http_message(conn)
                 if answer is not None:
                     conn.sendall(answer)
                     return
