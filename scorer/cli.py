@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         args.listen_address,
         server.server_address[1],
         args.interval,
-        args.prometheus_url,
+        reader.client.base_url,  # without credentials
     )
     serve_until_signalled(server, log, stop)
     reader.close()

@@ -9,11 +9,12 @@ from broken JSON to nesting too deep to decode, is a ``parse`` failure.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import json
 import time
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
@@ -118,6 +119,11 @@ class PrometheusClient:
         self._host = url.hostname
         self._port = url.port
         self._path = f"{url.path}/api/v1/query"
+        self._headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if url.username is not None:  # http://user:password@host: basic authentication, as before
+            credentials = f"{unquote(url.username)}:{unquote(url.password or '')}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+            self.base_url = url._replace(netloc=url.netloc.rpartition("@")[2]).geturl()
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
 
@@ -127,8 +133,7 @@ class PrometheusClient:
         try:
             connection.connect()
             connection.sock = _DeadlineSocket(connection.sock, deadline)
-            headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-            connection.request("POST", self._path, body=body, headers=headers)
+            connection.request("POST", self._path, body=body, headers=self._headers)
             response = connection.getresponse()
             answer = response.read(self.max_answer_bytes + 1)
             if len(answer) > self.max_answer_bytes:

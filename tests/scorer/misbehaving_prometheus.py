@@ -9,9 +9,6 @@ from contextlib import contextmanager
 
 from tests.harness import read_http_message
 
-# What the server sends, given the request's bytes: the whole answer, or a generator of pieces with pauses.
-Answer = Callable[[bytes], bytes]
-
 
 def http_answer(body: bytes, status: str = "200 OK") -> bytes:
     head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -19,9 +16,12 @@ def http_answer(body: bytes, status: str = "200 OK") -> bytes:
 
 
 @contextmanager
-def misbehaving_prometheus(answer: bytes | None = None, trickle: bytes | None = None, every: float = 0.3) -> Iterator:
+def misbehaving_prometheus(
+    answer: bytes | Callable[[bytes], bytes] | None = None, trickle: bytes | None = None, every: float = 0.3
+) -> Iterator:
     """``http://127.0.0.1:port`` of a server sending ``answer`` at once, or ``trickle`` one byte every ``every`` s.
 
+    ``answer`` may be a function of the request's bytes.
     A trickle that ends is sent again from its start: the connection never completes an answer.
     """
     listener = socket.socket()
@@ -35,9 +35,9 @@ def misbehaving_prometheus(answer: bytes | None = None, trickle: bytes | None = 
         with conn:
             try:
                 conn.settimeout(5)
-                read_http_message(conn)
+                request = read_http_message(conn) or b""
                 if answer is not None:
-                    conn.sendall(answer)
+                    conn.sendall(answer(request) if callable(answer) else answer)
                     return
                 while not stop.is_set():
                     for i in range(len(trickle)):

@@ -4,6 +4,7 @@ Each case talks to a real loopback server misbehaving on purpose: no cycle may h
 deadline, every bad answer is a counted query error with its reason, and /metrics never carries NaN or Inf.
 """
 
+import base64
 import json
 import math
 import threading
@@ -152,3 +153,17 @@ def test_absurd_reports_never_publish_nan_or_inf(rtt, jitter, loss):
     assert figures["score"] is not None and math.isfinite(figures["score"])
     if figures["emodel"] is not None:
         assert 0 <= figures["emodel"]["r_factor"] <= 100 and 1 <= figures["emodel"]["mos"] <= 4.5
+
+
+def test_credentials_in_the_url_are_sent_as_basic_authentication():
+    seen = []
+
+    def answer(request: bytes) -> bytes:
+        seen.append(request)
+        return http_answer(vector([]))
+
+    with misbehaving_prometheus(answer=answer) as url:
+        client = PrometheusClient(url.replace("http://", "http://scorer:s%40cret@"), QUERY_TIMEOUT)
+        assert client.instant("up") == []
+    assert b"Authorization: Basic " + base64.b64encode(b"scorer:s@cret") in seen[0]
+    assert "s%40cret" not in client.base_url
