@@ -6,19 +6,9 @@ import pytest
 
 from tests.frameworks.stack_checks import scored, settled, value
 from tests.harness import query
-from tests.scorer.scoring_stack import start_stack, stop_stack
 from voice_monitoring.client import EventClient
 
 pytestmark = [pytest.mark.frameworks("livekit"), pytest.mark.binaries]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    s = start_stack(tmp_path_factory.mktemp("livekit"))
-    try:
-        yield s
-    finally:
-        stop_stack(s)
 
 
 def test_a_livekit_session_reaches_every_metric_and_the_scorer(stack):

@@ -8,19 +8,9 @@ import pytest
 
 from tests.frameworks.stack_checks import scored, settled, value
 from tests.harness import query
-from tests.scorer.scoring_stack import start_stack, stop_stack
 from voice_monitoring.client import EventClient
 
 pytestmark = [pytest.mark.frameworks("pipecat"), pytest.mark.binaries]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    s = start_stack(tmp_path_factory.mktemp("pipecat"))
-    try:
-        yield s
-    finally:
-        stop_stack(s)
 
 
 def test_a_pipecat_call_reaches_every_metric_and_the_scorer(stack):
