@@ -12,7 +12,7 @@ from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
-from voice_monitoring.shared.http_service import env_default, serve_until_signalled
+from voice_monitoring.shared.http_service import ServerLimits, add_server_flags, env_default, server_limits
 
 log = logging.getLogger("voice-exporter")
 
@@ -92,7 +92,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--max-body-bytes",
         type=int,
-        default=env_default("EXPORTER_MAX_BODY_BYTES", 5 * 1024 * 1024),
+        default=env_default("EXPORTER_MAX_BODY_BYTES", ServerLimits.max_body_bytes),
         help="largest request body accepted (EXPORTER_MAX_BODY_BYTES)",
     )
     p.add_argument(
@@ -117,11 +117,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env_default("EXPORTER_TOKEN_FILE", None),
         help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
     )
+    add_server_flags(p, "EXPORTER")
     args = p.parse_args(argv)
     if args.series_budget < 1:
         p.error("--series-budget must be at least 1")
     if not 0.0 <= args.per_call_sample_ratio <= 1.0:
         p.error("--per-call-sample-ratio must be between 0 and 1")
+    try:
+        args.limits = server_limits(args, max_body_bytes=args.max_body_bytes)
+    except ValueError as exc:
+        p.error(str(exc))
     return args
 
 
@@ -161,11 +166,7 @@ def main(argv=None) -> int:
             os.replace(args.state_file, aside)
             log.error("starting without the saved state, moved to %s: %s", aside, exc)
     server = ExporterServer(
-        (args.listen_address, args.port),
-        exporter,
-        token=token,
-        max_body_bytes=args.max_body_bytes,
-        max_events=args.max_batch,
+        (args.listen_address, args.port), exporter, token=token, max_events=args.max_batch, limits=args.limits
     )
     stop = threading.Event()
 
@@ -173,18 +174,25 @@ def main(argv=None) -> int:
         while not stop.wait(1.0):
             exporter.sweep()
 
-    threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-    server.ready.set()
-    log.info(
-        "listening on http://%s:%d (token %s)",
-        args.listen_address,
-        server.server_address[1],
-        "required" if token else "not required",
-    )
-    serve_until_signalled(server, log, stop)
-    if args.state_file:
+    def bound():
+        threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
+        server.ready = True
+        log.info(
+            "listening on http://%s:%d (token %s)",
+            args.listen_address,
+            server.port,
+            "required" if token else "not required",
+        )
+
+    def save_state():
         calls = state_file.save(exporter, args.state_file)
         log.info("saved %d calls to %s", calls, args.state_file)
+
+    server.on_shutdown.append(stop.set)
+    if args.state_file:
+        server.on_shutdown.append(save_state)
+    server.serve(bound)
+    log.info("stopped")
     return 0
 
 

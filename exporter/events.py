@@ -259,6 +259,15 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
+class Unparsable:
+    """A piece of a request that is not JSON (an NDJSON line); validate() rejects it as malformed_json."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str):
+        self.error = error
+
+
 _ENVELOPE_CHECKS = {key: field.check for key, field in ENVELOPE.items()}
 # type -> (attribute checks, required attributes, whether call_id is required)
 _TYPE_CHECKS = {
@@ -275,6 +284,8 @@ _TYPE_NAMES = ", ".join(TYPES)
 def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[str, Any]:
     """Check ``event`` against schema v1 and return it; raise InvalidEvent otherwise."""
     if type(event) is not dict:
+        if type(event) is Unparsable:
+            raise InvalidEvent("malformed_json", event.error)
         raise InvalidEvent("not_an_object", "event must be a JSON object")
     etype = event.get("type")
     compiled = _TYPE_CHECKS.get(etype) if type(etype) is str else None

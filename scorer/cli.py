@@ -14,7 +14,7 @@ from voice_monitoring.scorer.promql import PrometheusClient
 from voice_monitoring.scorer.scoring_parameters import ScoringParametersError, load
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
-from voice_monitoring.shared.http_service import env_default, serve_until_signalled
+from voice_monitoring.shared.http_service import add_server_flags, env_default, server_limits
 
 log = logging.getLogger("voice-scorer")
 
@@ -77,7 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
         help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)",
     )
+    add_server_flags(p, "SCORER")
     args = p.parse_args(argv)
+    try:
+        args.limits = server_limits(args)
+    except ValueError as exc:
+        p.error(str(exc))
     if args.interval <= 0 or args.query_timeout <= 0 or args.expire_after_cycles < 1:
         p.error("--interval and --query-timeout must be positive, --expire-after-cycles at least 1")
     return args
@@ -101,18 +106,23 @@ def main(argv=None) -> int:
         expire_after_cycles=args.expire_after_cycles,
         max_backoff_seconds=args.max_backoff_seconds,
     )
-    server = ScorerServer((args.listen_address, args.port), scorer)
+    server = ScorerServer((args.listen_address, args.port), scorer, args.limits)
     stop = threading.Event()
-    threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True).start()
-    log.info(
-        "listening on http://%s:%d, scoring every %gs from %s",
-        args.listen_address,
-        server.server_address[1],
-        args.interval,
-        reader.client.base_url,  # without credentials
-    )
-    serve_until_signalled(server, log, stop)
-    reader.close()
+
+    def bound():
+        threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True).start()
+        log.info(
+            "listening on http://%s:%d, scoring every %gs from %s",
+            args.listen_address,
+            server.port,
+            args.interval,
+            reader.client.base_url,  # without credentials
+        )
+
+    server.on_shutdown.append(stop.set)
+    server.on_shutdown.append(reader.close)
+    server.serve(bound)
+    log.info("stopped")
     return 0
 
 

@@ -7,41 +7,31 @@ from urllib.parse import unquote
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from voice_monitoring.scorer.service import Scorer
-from voice_monitoring.shared.http_service import Handler, Server
+from voice_monitoring.shared.http_service import HttpService, Reply, ServerLimits
 
 
-class ScorerServer(Server):
-    def __init__(self, address, scorer: Scorer):
-        super().__init__(address, _Handler)
+class ScorerServer(HttpService):
+    def __init__(self, address: tuple[str, int], scorer: Scorer, limits: ServerLimits | None = None):
+        super().__init__(address, limits)
         self.scorer = scorer
+        self.get("/metrics", lambda: (200, generate_latest(scorer.metrics.registry), CONTENT_TYPE_LATEST))
+        self.get("/health", lambda: (200, scorer.health()))
+        self.get("/ready", self._ready)
+        self.get_prefix("/calls/", self._call)
 
+    def _ready(self) -> Reply:
+        if self.scorer.ready():
+            return 200, {"status": "ready"}
+        return 503, {"status": "not ready", "health": self.scorer.health()}
 
-class _Handler(Handler):
-    server: ScorerServer
-
-    def do_GET(self):
-        scorer = self.server.scorer
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            self.send(200, generate_latest(scorer.metrics.registry), CONTENT_TYPE_LATEST)
-        elif path == "/health":
-            self.send_json(200, scorer.health())
-        elif path == "/ready":
-            if scorer.ready():
-                self.send_json(200, {"status": "ready"})
-            else:
-                self.send_json(503, {"status": "not ready", "health": scorer.health()})
-        elif path.startswith("/calls/") and len(path) > len("/calls/"):
-            call_id = unquote(path[len("/calls/") :])
-            found = scorer.call(call_id)
-            if found is not None:
-                self.send_json(200, found)
-            elif scorer.expired:
-                self.send_json(
-                    503,
-                    {"error": "scores expired: no successful read of Prometheus recently", "health": scorer.health()},
-                )
-            else:
-                self.send_json(404, {"error": f"no live call {call_id!r}"})
-        else:
-            self.send_json(404, {"error": "not found"})
+    def _call(self, quoted_id: str) -> Reply:
+        call_id = unquote(quoted_id)
+        found = self.scorer.call(call_id)
+        if found is not None:
+            return 200, found
+        if self.scorer.expired:
+            return 503, {
+                "error": "scores expired: no successful read of Prometheus recently",
+                "health": self.scorer.health(),
+            }
+        return 404, {"error": f"no live call {call_id!r}"}

@@ -22,15 +22,29 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO
 
 from scripts.local_inbox import LocalInbox
-from voice_monitoring.shared.http_service import Handler as JsonHandler
 
 MAX_BODY_BYTES = 1024 * 1024
 # Notifications remembered for recognising repeats; the oldest are forgotten first.
 REMEMBERED = 10_000
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # the receiver prints what it receives, not access logs
+        pass
+
+    def send_json(self, status: int, payload) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @dataclass

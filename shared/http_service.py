@@ -1,36 +1,384 @@
-"""What the exporter and the scorer share as HTTP services: the server, JSON replies, flags, shutdown."""
+"""What the exporter and the scorer share as HTTP services: the server, JSON replies, flags, shutdown.
+
+The server is aiohttp's low-level HTTP server on one asyncio loop, with what it lacks built around it:
+
+- a header-read timeout: a connection that has not sent a whole request head ``header_timeout`` seconds after
+  it opened, or after its first byte of a new request, gets a 408 and is closed (slowloris);
+- a body-read timeout (408), a keep-alive timeout, and a bounded number of open connections: one beyond
+  ``max_connections`` gets a 503 and is closed at once, the others carry on;
+- a JSON body for every reply, protocol errors included: 400 for an unparsable request, 414 for a request line
+  over ``max_request_line`` bytes, 431 for a header over ``max_header_bytes`` or more than ``max_headers``
+  headers, 404, and 405 with ``Allow``;
+- graceful shutdown on SIGTERM or SIGINT: stop listening, let requests in flight finish (up to
+  ``shutdown_timeout``), then call the ``on_shutdown`` callbacks in order.
+
+Handlers are synchronous and run on the loop: they must not block on I/O.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import asyncio
 import logging
 import os
 import signal
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from http import HTTPStatus
+
+import orjson
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger("http-service")
+
+# (status, JSON-serialisable payload) or (status, body, content type)
+Reply = tuple[int, object] | tuple[int, bytes, str]
+GetHandler = Callable[[], Reply]
+PrefixHandler = Callable[[str], Reply]
+PostHandler = Callable[[Mapping[str, str], bytes], Reply]
+Authorize = Callable[[Mapping[str, str]], str | None]
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+@dataclass(frozen=True)
+class ServerLimits:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 75.0
+    max_connections: int = 512
+    backlog: int = 1024
+    shutdown_timeout: float = 10.0
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_request_line: int = 8190
+    max_header_bytes: int = 16380
+    max_headers: int = 100
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # a response's headers and body go out as separate writes
+SERVER_FLAGS = {
+    "header_timeout": "seconds a client may take to send a request's headers",
+    "body_timeout": "seconds a client may take to send a request's body",
+    "keepalive_timeout": "seconds an idle keep-alive connection stays open",
+    "max_connections": "open connections at most; one more is answered 503 and closed",
+    "backlog": "listen backlog (connections the kernel queues before they are accepted)",
+    "shutdown_timeout": "seconds requests in flight may take to finish after SIGTERM",
+}
 
-    def log_message(self, format, *args):  # access logs would drown the service's own
-        pass
 
-    def send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def add_server_flags(parser: argparse.ArgumentParser, env_prefix: str) -> None:
+    """The server limits as flags, each with an environment variable twin ``<env_prefix>_<NAME>``."""
+    defaults = ServerLimits()
+    for name, meaning in SERVER_FLAGS.items():
+        env = f"{env_prefix}_{name.upper()}"
+        default = getattr(defaults, name)
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=type(default),
+            default=env_default(env, default),
+            help=f"{meaning} ({env}, default {default:g})",
+        )
 
-    def send_json(self, status: int, payload) -> None:
-        self.send(status, json.dumps(payload).encode())
+
+def server_limits(args: argparse.Namespace, **overrides) -> ServerLimits:
+    values = {f.name: getattr(args, f.name) for f in fields(ServerLimits) if f.name in SERVER_FLAGS}
+    limits = ServerLimits(**values, **overrides)
+    if min(limits.header_timeout, limits.body_timeout, limits.keepalive_timeout) <= 0:
+        raise ValueError("server timeouts must be positive")
+    if limits.max_connections < 1 or limits.backlog < 1:
+        raise ValueError("--max-connections and --backlog must be at least 1")
+    return limits
+
+
+def json_bytes(payload) -> bytes:
+    return orjson.dumps(payload)
+
+
+def raw_json_reply(status: int, payload) -> bytes:
+    """A whole HTTP/1.1 response that closes the connection, for replies sent outside a request."""
+    body = json_bytes(payload)
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _response(reply: Reply, close: bool = False, headers: Mapping[str, str] | None = None) -> web.Response:
+    if len(reply) == 3:
+        status, body, content_type = reply
+        response = web.Response(status=status, body=body, headers={"Content-Type": content_type})
+    else:
+        status, payload = reply
+        response = web.Response(status=status, body=json_bytes(payload), content_type="application/json")
+    if headers:
+        response.headers.update(headers)
+    if close:
+        response.force_close()
+    return response
+
+
+def _error(status: int, message: str, **headers: str) -> web.Response:
+    return _response((status, {"error": message}), close=True, headers=headers)
+
+
+@dataclass(frozen=True)
+class _Post:
+    handler: PostHandler
+    authorize: Authorize | None
+
+
+class HttpService:
+    """Routes, limits and the serving loop of one HTTP service.
+
+    Register routes with :meth:`get`, :meth:`get_prefix` and :meth:`post` before :meth:`serve` (or
+    :meth:`running`).  ``on_shutdown`` callbacks run once, after the last request in flight has finished.
+    """
+
+    def __init__(self, address: tuple[str, int], limits: ServerLimits | None = None):
+        self.address = address
+        self.limits = limits or ServerLimits()
+        self.on_shutdown: list[Callable[[], None]] = []
+        self.port: int | None = None
+        self._gets: dict[str, GetHandler] = {}
+        self._prefixes: dict[str, PrefixHandler] = {}
+        self._posts: dict[str, _Post] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def get(self, path: str, handler: GetHandler) -> None:
+        self._gets[path] = handler
+
+    def get_prefix(self, prefix: str, handler: PrefixHandler) -> None:
+        """``GET <prefix><rest>`` for any non-empty ``rest``, which the handler receives (still URL-encoded)."""
+        self._prefixes[prefix] = handler
+
+    def post(self, path: str, handler: PostHandler, authorize: Authorize | None = None) -> None:
+        """``POST path``: the server reads the body (size limit, timeout), then calls ``handler(headers, body)``.
+
+        ``authorize(headers)``, when given, runs before the body is read; a message it returns is a 401.
+        """
+        self._posts[path] = _Post(handler, authorize)
+
+    # --- dispatch ------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        protocol = request.protocol
+        if isinstance(protocol, _Protocol):
+            protocol.head_received()
+        try:
+            return await self._route(request)
+        except Exception:
+            log.exception("%s %s failed", request.method, request.path)
+            return _error(500, "internal error")
+        finally:
+            if isinstance(protocol, _Protocol):
+                protocol.request_done()
+
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        path, method = request.path, request.method
+        post = self._posts.get(path)
+        get = self._gets.get(path)
+        if get is None and post is None:
+            for prefix, handler in self._prefixes.items():
+                if path.startswith(prefix) and len(path) > len(prefix):
+                    if method in ("GET", "HEAD"):
+                        return _response(handler(request.raw_path.split("?", 1)[0][len(prefix) :]))
+                    return _error(405, f"{method} is not allowed here", Allow="GET")
+            return _error(404, "not found")
+        if method in ("GET", "HEAD") and get is not None:
+            return _response(get())
+        if method == "POST" and post is not None:
+            return await self._read_and_post(request, post)
+        allowed = "GET" if get is not None else "POST"
+        return _error(405, f"{method} is not allowed here", Allow=allowed)
+
+    async def _read_and_post(self, request: web.BaseRequest, post: _Post) -> web.StreamResponse:
+        if post.authorize is not None:
+            problem = post.authorize(request.headers)
+            if problem:
+                return _error(401, problem)
+        length = request.content_length
+        if length is None or "Transfer-Encoding" in request.headers:
+            return _error(411, "Content-Length is required")
+        if length > self.limits.max_body_bytes:
+            return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
+        try:
+            body = await asyncio.wait_for(request.content.readexactly(length), self.limits.body_timeout)
+        except TimeoutError:
+            return _error(408, f"the body did not arrive within {self.limits.body_timeout:g}s")
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            # the client went away before its declared length arrived: apply nothing
+            return _error(400, "the body ended before its Content-Length")
+        except Exception as exc:  # aiohttp's payload errors (a broken connection mid-body)
+            return _error(400, f"the body could not be read: {exc}")
+        return _response(post.handler(request.headers, body))
+
+    # --- serving -------------------------------------------------------------------
+
+    async def _serve(self, on_bound: Callable[[], None], signals: bool = False) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._loop.add_signal_handler(signum, self._stop.set)
+        server = _Server(self, self._dispatch)
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=self.limits.shutdown_timeout)
+        await runner.setup()
+        try:
+            host, port = self.address
+            site = web.TCPSite(runner, host, port, backlog=self.limits.backlog, reuse_address=True)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]
+            on_bound()
+            await self._stop.wait()
+            await site.stop()
+            # aiohttp's own shutdown stops reading bodies still in transit: first let those requests finish
+            deadline = self._loop.time() + self.limits.shutdown_timeout
+            while server.in_flight and self._loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        finally:
+            await runner.cleanup()
+            for callback in self.on_shutdown:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("a shutdown callback failed")
+
+    def stop(self) -> None:
+        """Ask the service to shut down gracefully; safe from any thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    def serve(self, on_bound: Callable[[], None] = lambda: None) -> None:
+        """Serve in the main thread until SIGTERM or SIGINT; ``on_bound`` runs once the port is bound."""
+        asyncio.run(self._serve(on_bound, signals=True))
+
+    @contextmanager
+    def running(self) -> Iterator[HttpService]:
+        """Serve on a thread of its own (for tests and tools); stop gracefully on exit."""
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run():
+            try:
+                asyncio.run(self._serve(started.set))
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+
+        thread = threading.Thread(target=run, name="http-service", daemon=True)
+        thread.start()
+        started.wait(30)
+        if failure:
+            raise failure[0]
+        try:
+            yield self
+        finally:
+            self.stop()
+            thread.join(self.limits.shutdown_timeout + 5)
+
+
+class _Server(web.Server):
+    def __init__(self, service: HttpService, handler):
+        limits = service.limits
+        super().__init__(
+            handler,
+            handler_cancellation=False,
+            access_log=None,
+            keepalive_timeout=limits.keepalive_timeout,
+            max_line_size=limits.max_request_line,
+            max_field_size=limits.max_header_bytes,
+            max_headers=limits.max_headers,
+            lingering_time=1.0,
+        )
+        self.service = service
+        self.open = 0
+        self.in_flight = 0
+
+    def __call__(self) -> _Protocol:
+        return _Protocol(self, loop=self._loop, **self._kwargs)
+
+
+class _Protocol(RequestHandler):
+    """One connection: aiohttp's handler plus the connection bound, the header timeout and JSON protocol errors."""
+
+    def __init__(self, manager: _Server, **kwargs):
+        super().__init__(manager, **kwargs)
+        self._service = manager.service
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._awaiting_head = True
+        self._counted = False
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        server = self._service_server
+        server.open += 1
+        self._counted = True
+        if server.open > self._service.limits.max_connections:
+            self._refuse(503, "too many open connections")
+            return
+        self._start_head_timer()
+
+    @property
+    def _service_server(self) -> _Server:
+        return self._manager  # type: ignore[return-value]
+
+    def connection_lost(self, exc) -> None:
+        if self._counted:
+            self._counted = False
+            self._service_server.open -= 1
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head and self._head_timer is None:
+            self._start_head_timer()
+        super().data_received(data)
+
+    def head_received(self) -> None:
+        self._awaiting_head = False
+        self._cancel_head_timer()
+        self._service_server.in_flight += 1
+
+    def request_done(self) -> None:
+        self._awaiting_head = True
+        self._service_server.in_flight -= 1
+
+    def _start_head_timer(self) -> None:
+        self._head_timer = self._loop.call_later(self._service.limits.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._awaiting_head:
+            limit = self._service.limits.header_timeout
+            self._refuse(408, f"the request headers did not arrive within {limit:g}s")
+
+    def _refuse(self, status: int, message: str) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(raw_json_reply(status, {"error": message}))
+        self.force_close()
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None, message=None):
+        if isinstance(exc, LineTooLong):
+            status = 414 if exc.args[1] == self._service.limits.max_request_line else 431
+            text = "request line too long" if status == 414 else "request header too large"
+        elif isinstance(exc, BadHttpMessage):
+            status = 431 if "Too many headers" in exc.message else exc.code or 400
+            text = "too many request headers" if status == 431 else f"malformed request: {exc.message}"
+        else:
+            text = HTTPStatus(status).phrase.lower()
+        if status >= 500:
+            log.error("error handling a request", exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("a response was already started")
+        return _error(status, text)
 
 
 def env_default(name: str, default):
@@ -39,18 +387,3 @@ def env_default(name: str, default):
     if value is None:
         return default
     return type(default)(value) if default is not None else value
-
-
-def serve_until_signalled(server: Server, log: logging.Logger, stop: threading.Event | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then set ``stop`` (for the service's own threads) and close."""
-    stop = stop or threading.Event()
-
-    def shutdown(signum, frame):
-        stop.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    server.serve_forever()
-    server.server_close()
-    log.info("stopped")

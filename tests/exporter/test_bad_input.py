@@ -117,7 +117,7 @@ def test_ndjson_applies_good_lines_and_reports_broken_ones_by_line(exporter):
     assert response.status_code == 400
     body = response.json()
     assert body["accepted"] == 2
-    assert [(r["index"], r["error"][:14]) for r in body["rejected"]] == [(1, "malformed JSON"), (3, "attrs.latency_")]
+    assert [(r["index"], r["error"][:14]) for r in body["rejected"]] == [(1, "malformed JSON"), (4, "attrs.latency_")]
 
 
 def test_a_token_when_configured_is_required(tmp_path):
@@ -256,7 +256,7 @@ def test_a_negative_content_length_is_refused(exporter):
         sock.sendall(
             b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n[]"
         )
-        assert sock.recv(200).startswith(b"HTTP/1.1 400")
+        assert sock.recv(200).split(b" ", 2)[1] == b"400"
     assert requests.get(f"{exporter.url}/health", timeout=5).status_code == 200
 
 
