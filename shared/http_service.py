@@ -306,6 +306,7 @@ class _Protocol(RequestHandler):
 
     def __init__(self, manager: _Server, **kwargs):
         super().__init__(manager, **kwargs)
+        self._owner = manager  # aiohttp drops its own reference when the connection is lost
         self._service = manager.service
         self._head_timer: asyncio.TimerHandle | None = None
         self._awaiting_head = True
@@ -313,7 +314,7 @@ class _Protocol(RequestHandler):
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
-        server = self._service_server
+        server = self._owner
         server.open += 1
         self._counted = True
         if server.open > self._service.limits.max_connections:
@@ -321,14 +322,10 @@ class _Protocol(RequestHandler):
             return
         self._start_head_timer()
 
-    @property
-    def _service_server(self) -> _Server:
-        return self._manager  # type: ignore[return-value]
-
     def connection_lost(self, exc) -> None:
         if self._counted:
             self._counted = False
-            self._service_server.open -= 1
+            self._owner.open -= 1
         self._cancel_head_timer()
         super().connection_lost(exc)
 
@@ -340,11 +337,11 @@ class _Protocol(RequestHandler):
     def head_received(self) -> None:
         self._awaiting_head = False
         self._cancel_head_timer()
-        self._service_server.in_flight += 1
+        self._owner.in_flight += 1
 
     def request_done(self) -> None:
         self._awaiting_head = True
-        self._service_server.in_flight -= 1
+        self._owner.in_flight -= 1
 
     def _start_head_timer(self) -> None:
         self._head_timer = self._loop.call_later(self._service.limits.header_timeout, self._head_timed_out)

@@ -97,6 +97,7 @@ def test_a_truncated_body_applies_nothing(exporter):
         reply = read_until_closed(sock, 5)
     assert b"accepted" not in reply
     assert turn_count(exporter) == 0
+    assert "Traceback" not in exporter.log_tail()
 
 
 def test_a_client_that_trickles_its_headers_is_cut_off(tmp_path):
@@ -256,3 +257,21 @@ def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path):
         assert service.process.wait(10) == 0
     finally:
         service.stop()
+
+
+def test_a_client_that_vanishes_mid_body_leaves_no_error_and_shutdown_stays_prompt(exporter):
+    body = json.dumps([turn()]).encode()
+    head = (
+        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    for _ in range(5):
+        with socket.create_connection(address(exporter), timeout=5) as sock:
+            sock.sendall(head + body[:10])
+            time.sleep(0.1)
+    assert requests.get(f"{exporter.url}/health", timeout=5).status_code == 200
+    started = time.monotonic()
+    exporter.process.send_signal(signal.SIGTERM)
+    assert exporter.process.wait(10) == 0
+    assert time.monotonic() - started < 3, "shutdown waited for requests that had already gone"
+    assert "Traceback" not in exporter.log_tail()
