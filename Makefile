@@ -68,6 +68,7 @@ dashboards: venv
 bench: deps venv
 	$(PY) -m scripts.bench_exporter
 	$(PY) -m scripts.bench_exposition
+	$(PY) -m scripts.bench_soak
 	$(PY) -m scripts.bench_scorer
 	$(PY) -m scripts.bench_client
 

@@ -124,11 +124,6 @@ class Exporter:
                 fleet.child("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected
 
-    def reject_unparsable(self, count: int, reason: str) -> None:
-        """Count events that never reached validation (a malformed body or NDJSON line)."""
-        with self.lock:
-            self.fleet.child("ai_agent_exporter_events_rejected_total", "unknown", reason).inc(count)
-
     def count_webhook(self, platform: str, outcome: str, count: int = 1) -> None:
         """Count a platform webhook request by outcome (applied, duplicate, ignored, invalid, unauthorized, ...)."""
         with self.lock:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import requests
@@ -35,6 +36,7 @@ class Tally:
     def __init__(self):
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {}
+        self.sent: deque[tuple[bytes, str]] = deque(maxlen=200)  # the last acknowledged batches
 
     def add(self, key: str, n: int = 1) -> None:
         with self.lock:
@@ -62,7 +64,8 @@ def encode(events: list, ndjson: bool) -> tuple[bytes, str]:
 
 
 class Exporter:
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, state_path: Path):
+        self.state_path = state_path
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -83,6 +86,8 @@ class Exporter:
             "3",
             "--max-connections",
             "256",
+            "--state-file",
+            str(self.state_path),
         ]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
@@ -120,6 +125,7 @@ def valid_sender(exporter: Exporter, stop: threading.Event, tally: Tally, name: 
             tally.add("accepted", reply.get("accepted", 0))
             tally.add("duplicates", reply.get("duplicates", 0))
             tally.add("valid_turns", 3 if reply.get("accepted") == 5 else 0)
+            tally.sent.append((body, content_type))
             if attempt == 1 and reply.get("duplicates") != 5:
                 tally.add("retries_not_deduplicated")
         tally.add("valid_requests")
@@ -299,17 +305,33 @@ def in_flight_across_sigterm(exporter: Exporter) -> tuple[int, int]:
     return status, exporter.proc.wait(30)
 
 
+def repost(exporter: Exporter, batches) -> tuple[int, int]:
+    """Post ``batches`` again: (events counted again, events recognised as duplicates)."""
+    session = requests.Session()
+    accepted = duplicates = 0
+    for body, content_type in batches:
+        reply = session.post(
+            f"{exporter.url}/v1/events", data=body, headers={"Content-Type": content_type}, timeout=10
+        ).json()
+        accepted += reply.get("accepted", 0)
+        duplicates += reply.get("duplicates", 0)
+    return accepted, duplicates
+
+
 def main() -> int:
     seconds = float(os.environ.get("BENCH_SOAK_SECONDS", "60"))
     log_path = Path(os.environ.get("BENCH_SOAK_LOG", f"/tmp/voice-exporter-soak-{os.getpid()}.log"))
-    exporter = Exporter(log_path)
+    state_path = log_path.with_suffix(".state")
+    exporter = Exporter(log_path, state_path)
     print(f"soak: two phases of {seconds:.0f} s with a SIGTERM restart between them (exporter log {log_path})\n")
     results = []
+    before_restart: list = []
     try:
         for phase in (1, 2):
             tally = Tally()
             exporter.start()
             rss_start = rss_mib(exporter.proc.pid)
+            recounted, deduplicated = repost(exporter, before_restart)
             figures = run_phase(exporter, seconds, tally, phase)
             text = exporter.metrics()
             counted = metric_sum(text, "ai_agent_exporter_events_accepted_total")
@@ -329,13 +351,18 @@ def main() -> int:
                     "rss_start": rss_start,
                     "rss_peak": figures["peak"],
                     "rss_end": rss_mib(exporter.proc.pid),
+                    "reposted": 5 * len(before_restart),
+                    "recounted": recounted,
+                    "deduplicated": deduplicated,
                 }
             )
+            before_restart = list(tally.sent)
             status, code = in_flight_across_sigterm(exporter)
             results[-1]["in_flight_status"], results[-1]["exit_code"] = status, code
     finally:
         if exporter.proc is not None and exporter.proc.poll() is None:
             exporter.proc.kill()
+        state_path.unlink(missing_ok=True)
     tracebacks = log_path.read_text(errors="replace").count("Traceback")
     failed = False
     for r in results:
