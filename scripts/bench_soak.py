@@ -220,7 +220,10 @@ def idle_sockets(exporter: Exporter, stop: threading.Event, tally: Tally) -> Non
                 socks.append(socket.create_connection(("127.0.0.1", exporter.port), timeout=5))
             except OSError:
                 tally.add("idle_refused")
-        stop.wait(4)  # past the header timeout: the server must have closed them
+        if stop.wait(4):  # past the header timeout the server must have closed them; not so when cut short
+            for s in socks:
+                s.close()
+            return
         for s in socks:
             s.settimeout(0.1)
             try:
@@ -392,6 +395,12 @@ def main() -> int:
         print(
             f"  SIGTERM with a request in flight: it got {r['in_flight_status']}, the exporter exited {r['exit_code']}"
         )
+        if r["reposted"]:
+            failed |= r["recounted"] > 0
+            print(
+                f"  after the restart, {r['reposted']:,} events of the last batches before it posted again: "
+                f"{r['deduplicated']:,} recognised as duplicates, {r['recounted']:,} counted again"
+            )
     print(f"tracebacks in the exporter log: {tracebacks}")
     return 1 if failed or tracebacks else 0
 
