@@ -71,6 +71,7 @@ bench: deps venv
 	$(PY) -m scripts.bench_soak
 	$(PY) -m scripts.bench_scorer
 	$(PY) -m scripts.bench_client
+	$(PY) -m scripts.bench_series_cost
 
 demo: deps venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)

@@ -50,6 +50,8 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
     if call.codec is not None:
         yield "ai_agent_call_codec_info", 1.0, (call.codec,)
     yield "ai_agent_call_running_cost_usd", call.running_cost(), ()
+    if call.promoted:
+        yield "ai_agent_call_promoted", 1.0, ()
 
 
 def render(calls: Iterable[Call]) -> tuple[str, int]:

@@ -49,6 +49,7 @@ class Call:
         "estimated_cost",
         "usage",
         "exposed",
+        "promoted",
         "_labels",
     )
 
@@ -88,6 +89,7 @@ class Call:
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
         self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]
         self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
+        self.promoted = False  # exposed although outside the sample, because it breached a gate
         self._labels: tuple[tuple[str, str], str] | None = None
 
     def label_text(self) -> str:

@@ -8,8 +8,9 @@ series in its head block for hours after the call.  With a sample ratio below 1 
 so the choice is the same in every exporter and after every restart, and a sampled call has its series from
 its first scrape to its last.  A call outside the sample gets its series (from then on, with everything the
 call did so far) as soon as it breaches one of the gates, the conditions that keep a call from the scorer's
-Good band: a p95 turn response above ``Gates.good_p95_seconds`` or an underflow.  Fleet metrics never
-depend on the choice: every call counts in them, sampled or not.
+Good band: a p95 turn response above ``Gates.good_p95_seconds`` or an underflow.  Such a call also carries
+``ai_agent_call_promoted``, so the scorer can keep it out of the fleet's final-score distribution, which then
+stays an unbiased sample.  Fleet metrics never depend on the choice: every call counts in them.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class PerCallSampling:
                 if not breaches_gate(call):
                     withheld += 1
                     continue
-                call.exposed = True
+                call.exposed = call.promoted = True
                 self.promoted += 1
             yield call
         self.withheld = withheld

@@ -38,6 +38,7 @@ RTT = _name("ai_agent_call_transport_rtt_seconds")
 JITTER = _name("ai_agent_call_transport_jitter_seconds")
 LOSS = _name("ai_agent_call_transport_packet_loss_ratio")
 BURST = _name("ai_agent_call_transport_burst_ratio")
+PROMOTED = _name("ai_agent_call_promoted")
 CODEC_INFO = _name("ai_agent_call_codec_info")
 
 
@@ -66,7 +67,7 @@ class Query:
 # The plan of one read: the number of queries is the number of queries per cycle, whatever the calls.
 QUERIES: tuple[Query, ...] = (
     Query((TURNS, TURN_P95, AGENT_SPEECH), labels=("provider", "tenant")),
-    Query((ENDED, UNDERFLOWS, FALLBACKS), "> 0"),
+    Query((ENDED, UNDERFLOWS, FALLBACKS, PROMOTED), "> 0"),
     Query((BARGE_IN_P95, RMS_SPREAD)),
     Query((CODEC_ALIGNMENT,), "< 1"),
     Query((RTT, JITTER, LOSS)),
@@ -90,6 +91,11 @@ class CallSample:
     @property
     def ended(self) -> bool:
         return self.values.get(ENDED, 0.0) >= 1.0
+
+    @property
+    def promoted(self) -> bool:
+        """Outside the exporter's per-call sample, exposed because it breached a gate (exporter.sampling)."""
+        return self.values.get(PROMOTED, 0.0) >= 1.0
 
     def inputs(self) -> CallInputs:
         v = self.values

@@ -172,7 +172,8 @@ class Scorer:
         for record in records:
             if record.ended and not record.final_observed:
                 record.final_observed = True
-                if record.assessment.score is not None:
+                # A promoted call is in the sample because it went badly: counting it would bias the distribution.
+                if record.assessment.score is not None and not record.sample.promoted:
                     self.metrics.final_score.labels(record.provider, record.tenant).observe(record.assessment.score)
 
     def _failed(self, error: str) -> None:

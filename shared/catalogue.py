@@ -294,6 +294,11 @@ METRICS: tuple[Metric, ...] = (
     ),
     _call("ai_agent_call_codec_info", "The call's media codec, as a label (value always 1).", "info", ["codec"]),
     _call("ai_agent_call_running_cost_usd", "Cost of the call so far, reported or priced.", "usd"),
+    _call(
+        "ai_agent_call_promoted",
+        "1 on a call outside the per-call sample, exposed because it breached a quality gate; absent otherwise.",
+        "bool",
+    ),
     # --- exporter self-metrics ------------------------------------------------
     _c("ai_agent_exporter_events_accepted_total", ["type"], "Events accepted and applied.", "events", scope=SELF),
     _c(

@@ -10,7 +10,7 @@ import requests
 
 from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
 from tests.scorer.scoring_stack import start_stack, stop_stack
-from voice_monitoring.scorer.inputs import INPUT_NAMES
+from voice_monitoring.scorer.inputs import INPUT_NAMES, PROMOTED
 from voice_monitoring.scorer.model import FACTORS, GATE_FACTOR
 from voice_monitoring.shared import catalogue
 
@@ -150,7 +150,8 @@ def test_every_input_is_read_back_when_none_is_at_its_default(short_grace_stack)
     ]
     assert post_events(s.exporter.url, events).status_code == 200
     found = wait_for(lambda: (c := s.call("busy-1")) and c["ended"] and c, 20, what="the ended call")
-    assert set(found["inputs"]) == set(INPUT_NAMES) - {catalogue.metric("ai_agent_call_codec_info").name}
+    # Every input but the codec (a label) and the promotion flag (absent when every call is sampled).
+    assert set(found["inputs"]) == set(INPUT_NAMES) - {catalogue.metric("ai_agent_call_codec_info").name, PROMOTED}
     assert found["codec"] == "opus" and found["provider"] == "deepgram" and found["tenant"] == "acme"
     assert all(found["factors"][f]["penalty"] > 0 for f in FACTORS), found["factors"]
     assert found["gate_band"] == 2  # p95 1.2 s and underflows bar Excellent; the penalties make it worse
