@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from tests.client.exporter_metrics import exporter_value
 from tests.frameworks.stack_checks import scored, settled, value
 from tests.harness import query
 from voice_monitoring.client import EventClient
@@ -63,13 +64,33 @@ def test_a_pipecat_call_reaches_every_metric_and_the_scorer(stack):
     assert verdict["inputs"]["ai_agent_call_turns"] == 3
 
 
-def test_metrics_switched_off_are_reported_once_at_start(stack, caplog):
-    from tests.frameworks.pipecat_call import play
+def test_a_ttfb_cut_short_by_an_interruption_is_not_a_latency(exporter):
+    """Pipecat reports the time to an interruption as the TTFB of the request it cancels (pipecat#1682)."""
+    from tests.frameworks.pipecat_call import ANSWER_DELAY, play_service
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with EventClient(exporter.url) as client:
+        observer = MonitoringObserver("pc-cut", tenant="acme", client=client)
+        play_service(observer)
+        assert client.flush(10)
+    assert observer.discarded_ttfb == 1
+    llm = {"component": "llm_ttft", "provider": "scripted"}
+    assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_count", **llm) == 1
+    assert ANSWER_DELAY <= exporter_value(exporter.url, "ai_agent_component_latency_seconds_sum", **llm) < 1.0
+    tokens = {"service": "llm", "provider": "scripted", "unit": "tokens_in"}
+    assert exporter_value(exporter.url, "ai_agent_usage_total", **tokens) == 100
+
+
+def test_with_metrics_off_pipecat_reports_no_latency_and_the_observer_says_why(exporter, caplog):
+    from tests.frameworks.pipecat_call import play_service
     from voice_monitoring.client.pipecat import MonitoringObserver
 
     caplog.set_level(logging.WARNING, "voice_monitoring.client.pipecat")
-    with EventClient(stack.exporter.url) as client:
-        play(MonitoringObserver("pc-off", tenant="quiet", client=client), metrics_on=False)
+    with EventClient(exporter.url) as client:
+        play_service(MonitoringObserver("pc-dark", tenant="acme", client=client), metrics_on=False)
+        assert client.flush(10)
+    assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_count") == 0
+    assert exporter_value(exporter.url, "ai_agent_calls_started_total") == 1
     warnings = [r.getMessage() for r in caplog.records if r.name == "voice_monitoring.client.pipecat"]
     assert warnings == [
         "PipelineParams(enable_metrics=True, enable_usage_metrics=True) is off: "
