@@ -65,12 +65,19 @@ def _power_sum(*levels_db: float) -> float:
 
 @dataclass(frozen=True)
 class _Terms:
-    """The delay-free terms of one parameter set (G.107 clause 7.2 and Iolr, Iq of 7.3)."""
+    """What does not depend on the call: G.107 clause 7.2, Iolr and Iq of 7.3, and the constants of 7.4."""
 
     no: float  # total noise power, dBm0p
     ro: float
     iolr: float
     iq: float
+    roe: float  # -1.5 (No - RLR)
+    sidetone_power: float  # 10^(-STMR/10)
+    echo_power: float  # 10^(-TELR/10)
+    telr: float
+    rle_scale: float  # 10.5 (WEPL + 7)
+    mt_ms: float
+    s: float  # 6 sT
 
     @classmethod
     def of(cls, p: EModel) -> _Terms:
@@ -89,18 +96,30 @@ class _Terms:
         y = (ro - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0
         z = 46.0 / 30.0 - g / 40.0
         iq = 15.0 * _lg(1.0 + 10.0**y + 10.0**z)
-        return cls(no, ro, iolr, iq)
+        return cls(
+            no,
+            ro,
+            iolr,
+            iq,
+            roe=-1.5 * (no - p.rlr),
+            sidetone_power=10.0 ** (-p.stmr / 10.0),
+            echo_power=10.0 ** (-p.telr / 10.0),
+            telr=p.telr,
+            rle_scale=10.5 * (p.wepl + 7.0),
+            mt_ms=p.minimum_delay_seconds * 1000.0,
+            s=6.0 * p.delay_sensitivity,
+        )
 
 
 @functools.lru_cache(maxsize=8)
 def _terms(p: EModel) -> _Terms:
-    """The delay-free terms, computed once per parameter set."""
+    """The call-independent terms, computed once per parameter set."""
     return _Terms.of(p)
 
 
-def sidetone_impairment(p: EModel, t_ms: float) -> float:
+def _sidetone_impairment(k: _Terms, t_ms: float) -> float:
     """Ist, with the talker echo of delay T masking the sidetone (STMRo)."""
-    stmro = -10.0 * _lg(10.0 ** (-p.stmr / 10.0) + math.exp(-t_ms / 4.0) * 10.0 ** (-p.telr / 10.0))
+    stmro = -10.0 * _lg(k.sidetone_power + math.exp(-t_ms / 4.0) * k.echo_power)
     return (
         12.0 * (1.0 + ((stmro - 13.0) / 6.0) ** 8) ** (1.0 / 8.0)
         - 28.0 * (1.0 + ((stmro + 1.0) / 19.4) ** 35) ** (1.0 / 35.0)
@@ -109,30 +128,30 @@ def sidetone_impairment(p: EModel, t_ms: float) -> float:
     )
 
 
-def talker_echo_impairment(p: EModel, t_ms: float) -> float:
+def _talker_echo_impairment(k: _Terms, t_ms: float) -> float:
     """Idte: the talker's own voice coming back after T ms, TELR dB down."""
-    terms = _terms(p)
-    terv = p.telr - 40.0 * _lg((1.0 + t_ms / 10.0) / (1.0 + t_ms / 150.0)) + 6.0 * math.exp(-0.3 * t_ms**2)
-    roe = -1.5 * (terms.no - p.rlr)
-    re = 80.0 + 2.5 * (terv - 14.0)
-    return ((roe - re) / 2.0 + math.sqrt((roe - re) ** 2 / 4.0 + 100.0) - 1.0) * (1.0 - math.exp(-t_ms))
+    terv = k.telr - 40.0 * _lg((1.0 + t_ms / 10.0) / (1.0 + t_ms / 150.0)) + 6.0 * math.exp(-0.3 * t_ms**2)
+    d = k.roe - (80.0 + 2.5 * (terv - 14.0))  # Roe - Re
+    return (d / 2.0 + math.sqrt(d * d / 4.0 + 100.0) - 1.0) * (1.0 - math.exp(-t_ms))
 
 
-def listener_echo_impairment(p: EModel, tr_ms: float) -> float:
+def _listener_echo_impairment(k: _Terms, tr_ms: float) -> float:
     """Idle: the listener hearing the far end twice, WEPL dB down after a round trip of Tr ms."""
-    ro = _terms(p).ro
-    rle = 10.5 * (p.wepl + 7.0) * (tr_ms + 1.0) ** -0.25
-    return (ro - rle) / 2.0 + math.sqrt((ro - rle) ** 2 / 4.0 + 169.0)
+    d = k.ro - k.rle_scale * (tr_ms + 1.0) ** -0.25  # Ro - Rle
+    return d / 2.0 + math.sqrt(d * d / 4.0 + 169.0)
+
+
+def _pure_delay_impairment(k: _Terms, ta_ms: float) -> float:
+    """Idd: 0 up to mT of absolute delay Ta, then growing with sensitivity sT."""
+    if ta_ms <= k.mt_ms:
+        return 0.0
+    x = _lg(ta_ms / k.mt_ms) / _lg(2.0)
+    s = k.s
+    return 25.0 * ((1.0 + x**s) ** (1.0 / s) - 3.0 * (1.0 + (x / 3.0) ** s) ** (1.0 / s) + 2.0)
 
 
 def pure_delay_impairment(p: EModel, ta_ms: float) -> float:
-    """Idd: 0 up to mT of absolute delay Ta, then growing with sensitivity sT."""
-    mt_ms = p.minimum_delay_seconds * 1000.0
-    if ta_ms <= mt_ms:
-        return 0.0
-    x = _lg(ta_ms / mt_ms) / _lg(2.0)
-    s = 6.0 * p.delay_sensitivity
-    return 25.0 * ((1.0 + x**s) ** (1.0 / s) - 3.0 * (1.0 + (x / 3.0) ** s) ** (1.0 / s) + 2.0)
+    return _pure_delay_impairment(_terms(p), ta_ms)
 
 
 def equipment_impairment(loss_ratio: float, burst_ratio: float, codec: Codec) -> float:
@@ -170,10 +189,10 @@ def estimate_at(params: EModel, ta_seconds: float, ie_eff: float, codec_name: st
     """R and MOS for an absolute one-way delay Ta and an effective equipment impairment Ie,eff."""
     ta_ms = ta_seconds * 1000.0
     terms = _terms(params)
-    is_ = terms.iolr + sidetone_impairment(params, ta_ms) + terms.iq
-    idte = talker_echo_impairment(params, ta_ms)
-    idle = listener_echo_impairment(params, 2.0 * ta_ms)
-    idd = pure_delay_impairment(params, ta_ms)
+    is_ = terms.iolr + _sidetone_impairment(terms, ta_ms) + terms.iq
+    idte = _talker_echo_impairment(terms, ta_ms)
+    idle = _listener_echo_impairment(terms, 2.0 * ta_ms)
+    idd = _pure_delay_impairment(terms, ta_ms)
     r = terms.ro - is_ - (idte + idle + idd) - ie_eff + params.advantage
     r = min(max(r, 0.0), 100.0) if math.isfinite(r) else 0.0
     return Estimate(r, r_to_mos(r), ta_seconds, terms.ro, is_, idte, idle, idd, ie_eff, codec_name)
