@@ -85,7 +85,9 @@ def scrape_settings() -> tuple[str, set[str]]:
     return config["global"]["scrape_interval"], {job["job_name"] for job in config["scrape_configs"]}
 
 
-def workload(name: str, job: str, port: int, args: list[str], env: list[dict], resources: dict) -> list[dict]:
+def workload(
+    name: str, job: str, port: int, args: list[str], env: list[dict], resources: dict, strategy: str = "RollingUpdate"
+) -> list[dict]:
     """Deployment and Service of one of the image's commands, answering /health (alive) and /ready (ready)."""
     selector = {"app.kubernetes.io/name": name}
     user = image_user()
@@ -118,6 +120,7 @@ def workload(name: str, job: str, port: int, args: list[str], env: list[dict], r
         "spec": {
             # One replica: a call's events must all reach the exporter that holds the call.
             "replicas": 1,
+            "strategy": {"type": strategy},
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": {**PART_OF, **selector}},
@@ -178,6 +181,8 @@ def services() -> list[dict]:
             },
         ],
         {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        # Never two exporters at once during a rollout: the Service would split calls' events between them.
+        strategy="Recreate",
     )
     scorer = workload(
         "voice-scorer",

@@ -149,6 +149,9 @@ def test_deployments_run_the_image_as_its_non_root_user_with_probes(base):
         assert container["livenessProbe"]["httpGet"]["path"] == "/health"
         assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
         assert deployment["spec"]["selector"]["matchLabels"] == services[name]["spec"]["selector"]
+    # One exporter holds each call's state: a rollout must not run two behind the Service.
+    exporter = by_kind(base, "Deployment")["voice-exporter"]["spec"]
+    assert exporter["replicas"] == 1 and exporter["strategy"] == {"type": "Recreate"}
 
 
 @pytest.mark.binaries
