@@ -1,4 +1,5 @@
-"""Event ids remembered so that a retried event is counted once."""
+"""Ids remembered for a while, at most so many: event ids, so a retried event counts once, and the ids of
+removed calls, so a late event does not bring one back."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 
-class EventIds:
-    """Ids of accepted events, each remembered until a given time; at most ``max_ids`` at once.
+class ExpiringIds:
+    """Ids, each remembered until a given time; at most ``max_ids`` at once.
 
     When the bound is reached the id remembered first is forgotten early and ``on_evict`` is called.
     """

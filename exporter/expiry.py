@@ -4,45 +4,48 @@ after its report TTL.  Removing a call is removing it from the live-call dict: n
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from voice_monitoring.exporter.calls import Call
+from voice_monitoring.exporter.dedup import ExpiringIds
 from voice_monitoring.exporter.fleet import FleetMetrics
 
 
 class CallExpiry:
     """Decides when calls leave ``calls``: ``grace_seconds`` after they end, or ``idle_seconds`` after their
-    last event.  Ids of calls removed after their grace period are remembered (``remember_removed`` at most),
-    so a late event does not bring one back."""
+    last event.  The ids of calls removed after their grace period are remembered for ``guard_seconds`` (at
+    most ``remember_removed`` of them), so a late event does not bring one back."""
 
-    def __init__(self, grace_seconds: float, idle_seconds: float, remember_removed: int = 100_000):
+    def __init__(
+        self,
+        grace_seconds: float,
+        idle_seconds: float,
+        guard_seconds: float,
+        remember_removed: int = 100_000,
+        on_forget_early: Callable[[], None] = lambda: None,
+    ):
         self.grace_seconds = grace_seconds
         self.idle_seconds = idle_seconds
+        self.guard_seconds = guard_seconds
         self._ended: deque[tuple[float, str]] = deque()  # (remove at, call_id), in order of ending
-        self._removed: set[str] = set()
-        self._removed_order: deque[str] = deque(maxlen=remember_removed)
+        self.removed = ExpiringIds(remember_removed, on_forget_early)
 
     def recently_removed(self, call_id: str) -> bool:
-        return call_id in self._removed
-
-    def _remember_removed(self, call_id: str) -> None:
-        if len(self._removed_order) == self._removed_order.maxlen:
-            self._removed.discard(self._removed_order[0])
-        self._removed_order.append(call_id)
-        self._removed.add(call_id)
+        return call_id in self.removed
 
     def ended(self, call: Call, now: float) -> None:
         self._ended.append((now + self.grace_seconds, call.call_id))
 
     def expired(self, calls: dict[str, Call], now: float) -> Iterator[tuple[Call, str]]:
         """Remove from ``calls`` and yield (call, reason) for calls past their grace period or idle timeout."""
+        self.removed.forget_expired(now)
         ended = self._ended
         while ended and ended[0][0] <= now:
             _, call_id = ended.popleft()
             call = calls.get(call_id)
             if call is not None and call.ended:
                 del calls[call_id]
-                self._remember_removed(call_id)
+                self.removed.remember(call_id, now + self.guard_seconds)
                 yield call, "grace"
         cutoff = now - self.idle_seconds
         idle = [c for c in calls.values() if c.last_seen < cutoff and not c.ended]
@@ -50,14 +53,9 @@ class CallExpiry:
             del calls[call.call_id]
             yield call, "idle"
 
-    def removed_ids(self) -> list[str]:
-        return list(self._removed_order)
-
-    def restore(self, ended: list[tuple[float, str]], removed: list[str]) -> None:
+    def restore(self, ended: list[tuple[float, str]]) -> None:
         for entry in sorted(ended):
             self._ended.append(entry)
-        for call_id in removed:
-            self._remember_removed(call_id)
 
     def ended_entries(self) -> list[tuple[float, str]]:
         return list(self._ended)

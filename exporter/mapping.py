@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice_monitoring.exporter import call_series
-from voice_monitoring.exporter.dedup import EventIds
+from voice_monitoring.exporter.dedup import ExpiringIds
 from voice_monitoring.exporter.events import InvalidEvent, validate
 from voice_monitoring.exporter.expiry import CallExpiry, ReportedGauges
 from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
@@ -46,6 +46,12 @@ class Limits:
     report_ttl_seconds: float = 300.0  # a last-reported value (worker, breaker, provider up, ...) lasts this long
     per_call_sample_ratio: float = 1.0  # fraction of calls with per-call series from their start (``sampling``)
 
+    @property
+    def retry_window_seconds(self) -> float:
+        """How long an event stays acceptable from the time it arrives: an event id, and the id of a removed
+        call, are remembered this long, after which a retry or late event is refused as too old."""
+        return self.max_age_seconds + self.max_future_seconds
+
 
 class Exporter:
     """Applies events to the metrics.  Thread-safe: every mutation holds ``lock``."""
@@ -59,21 +65,21 @@ class Exporter:
         self.fleet.child(catalogue.STANDARD_PROCESS_START).set(clock())
         self.label = LabelLimiter(limits.label_values, self._on_fold)
         self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")
-        self.ids = EventIds(limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total"))
+        self.ids = ExpiringIds(limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total"))
         self.reported = ReportedGauges(self.fleet, limits.report_ttl_seconds)
         self.lifecycle = CallLifecycle(
             self.fleet,
             self.label,
-            CallExpiry(limits.grace_seconds, limits.idle_seconds),
+            CallExpiry(
+                limits.grace_seconds,
+                limits.idle_seconds,
+                limits.retry_window_seconds,
+                on_forget_early=self._counter("ai_agent_exporter_removed_calls_forgotten_total"),
+            ),
             limits.max_live_calls,
         )
         self.sampling = PerCallSampling(limits.per_call_sample_ratio)
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
-
-    @property
-    def dedup_seconds(self) -> float:
-        """How long an event id is remembered: until a retry of the event would be refused as too old."""
-        return self.limits.max_age_seconds + self.limits.max_future_seconds
 
     @property
     def live_calls(self) -> int:
@@ -117,7 +123,7 @@ class Exporter:
                     fleet.child("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                     continue
                 if event_id is not None:
-                    self.ids.remember(event_id, now + self.dedup_seconds)
+                    self.ids.remember(event_id, now + limits.retry_window_seconds)
                 accepted += 1
                 accepted_by_type[etype] = accepted_by_type.get(etype, 0) + 1
             for etype, count in accepted_by_type.items():

@@ -20,13 +20,13 @@ from voice_monitoring.exporter.mapping import Exporter
 
 log = logging.getLogger("voice-exporter")
 
-FORMAT = 1
+FORMAT = 2
 _CALL_FIELDS = tuple(name for name in Call.__slots__ if name not in ("call_id", "_labels", "usage"))
 _TABLES = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value)",
     "CREATE TABLE calls (call_id TEXT PRIMARY KEY, fields BLOB NOT NULL)",
     "CREATE TABLE ended (remove_at REAL NOT NULL, call_id TEXT NOT NULL)",
-    "CREATE TABLE removed (seq INTEGER PRIMARY KEY, call_id TEXT NOT NULL)",
+    "CREATE TABLE removed (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, call_id TEXT NOT NULL)",
     "CREATE TABLE event_ids (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, id TEXT NOT NULL)",
 )
 
@@ -51,6 +51,10 @@ def _call_from(call_id: str, blob: bytes) -> Call:
     return call
 
 
+def _numbered(entries: list[tuple[float, str]]) -> list[tuple[int, float, str]]:
+    return [(seq, until, key) for seq, (until, key) in enumerate(entries)]
+
+
 def save(exporter: Exporter, path: str | Path) -> int:
     """Write the exporter's state to ``path`` (replaced atomically); returns how many calls were written."""
     path = Path(path)
@@ -60,8 +64,8 @@ def save(exporter: Exporter, path: str | Path) -> int:
         lifecycle = exporter.lifecycle
         calls = [(call_id, _call_fields(call)) for call_id, call in lifecycle.calls.items()]
         ended = lifecycle.expiry.ended_entries()
-        removed = list(enumerate(lifecycle.expiry.removed_ids()))
-        ids = [(seq, until, event_id) for seq, (until, event_id) in enumerate(exporter.ids.entries())]
+        removed = _numbered(lifecycle.expiry.removed.entries())
+        ids = _numbered(exporter.ids.entries())
         saved_at = exporter.clock()
     db = sqlite3.connect(partial)
     try:
@@ -71,7 +75,7 @@ def save(exporter: Exporter, path: str | Path) -> int:
             db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("saved_at", saved_at)])
             db.executemany("INSERT INTO calls VALUES (?, ?)", calls)
             db.executemany("INSERT INTO ended VALUES (?, ?)", ended)
-            db.executemany("INSERT INTO removed VALUES (?, ?)", removed)
+            db.executemany("INSERT INTO removed VALUES (?, ?, ?)", removed)
             db.executemany("INSERT INTO event_ids VALUES (?, ?, ?)", ids)
     finally:
         db.close()
@@ -93,7 +97,7 @@ def restore(exporter: Exporter, path: str | Path) -> int:
                 raise StateFileError(f"{path}: state format {meta.get('format')!r}, expected {FORMAT}")
             calls = [_call_from(call_id, blob) for call_id, blob in db.execute("SELECT call_id, fields FROM calls")]
             ended = list(db.execute("SELECT remove_at, call_id FROM ended"))
-            removed = [row[0] for row in db.execute("SELECT call_id FROM removed ORDER BY seq")]
+            removed = list(db.execute("SELECT forget_at, call_id FROM removed ORDER BY seq"))
             ids = list(db.execute("SELECT forget_at, id FROM event_ids ORDER BY seq"))
         finally:
             db.close()
@@ -108,8 +112,10 @@ def restore(exporter: Exporter, path: str | Path) -> int:
             if call.started:
                 call.started = False
                 lifecycle.enter_live_gauges(call)
-        lifecycle.expiry.restore(ended, removed)
-        exporter.ids.restore(ids, exporter.clock())
+        now = exporter.clock()
+        lifecycle.expiry.restore(ended)
+        lifecycle.expiry.removed.restore(removed, now)
+        exporter.ids.restore(ids, now)
     path.unlink()
     log.info("restored %d calls and %d event ids from %s", len(calls), len(exporter.ids), path)
     return len(calls)

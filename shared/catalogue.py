@@ -323,6 +323,13 @@ METRICS: tuple[Metric, ...] = (
         scope=SELF,
     ),
     _c(
+        "ai_agent_exporter_removed_calls_forgotten_total",
+        [],
+        "Ids of removed calls forgotten before their guard window ended because the guard was full.",
+        "calls",
+        scope=SELF,
+    ),
+    _c(
         "ai_agent_exporter_price_cache_overflow_total",
         [],
         "Usage prices looked up without caching because the price cache was full.",

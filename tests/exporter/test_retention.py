@@ -2,7 +2,7 @@
 
 import tracemalloc
 
-from tests.exporter.test_call_lifecycle import Clock, make, value
+from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
 
@@ -112,3 +112,27 @@ def test_the_price_cache_is_bounded_and_lookups_beyond_it_are_counted():
     assert exporter.ingest(usage + usage)[0] == 20
     assert value(exporter, "ai_agent_exporter_price_cache_overflow_total") == 14  # 7 providers, twice
     assert value(exporter, "ai_agent_exporter_usage_priced_total", service="stt") == 20
+
+
+def test_a_removed_call_is_guarded_against_late_events_until_they_would_be_too_old_then_forgotten():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock), ended(clock)])
+    clock.now += exporter.limits.grace_seconds + 1
+    assert exporter.sweep() == 1
+    late = {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": 0.4}}
+    assert "has ended" in exporter.ingest([late])[2][0]["error"]
+    clock.now += exporter.limits.retry_window_seconds + 1
+    exporter.sweep()
+    late["ts"] = clock.now  # an event of the call's own life is now refused as too old: this is a new call
+    assert exporter.ingest([late])[:2] == (1, 0)
+
+
+def test_forgetting_a_removed_call_early_because_the_guard_is_full_is_counted():
+    clock = Clock()
+    exporter = make(clock, grace_seconds=0)
+    exporter.lifecycle.expiry.removed.max_ids = 3
+    for i in range(5):
+        exporter.ingest([started(clock, f"c-{i}"), ended(clock, f"c-{i}")])
+        exporter.sweep()
+    assert value(exporter, "ai_agent_exporter_removed_calls_forgotten_total") == 2
