@@ -14,7 +14,8 @@ COPY scorer/ scorer/
 COPY shared/ shared/
 RUN pip install . && rm -rf /src
 
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin voice
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin voice \
+    && mkdir -p /var/lib/voice-exporter && chown 10001 /var/lib/voice-exporter
 USER 10001
 WORKDIR /
 

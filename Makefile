@@ -70,6 +70,7 @@ bench: deps venv
 	$(PY) -m scripts.bench_exposition
 	$(PY) -m scripts.bench_soak
 	$(PY) -m scripts.bench_scorer
+	$(PY) -m scripts.bench_memory
 	$(PY) -m scripts.bench_client
 	$(PY) -m scripts.bench_series_cost
 

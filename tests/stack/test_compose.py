@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import requests
@@ -123,7 +123,12 @@ def test_paths_in_the_environment_point_into_existing_mounts(compose):
 
 def test_named_volumes_are_declared_and_hold_every_state_directory(compose):
     declared = set(compose["volumes"])
-    state = {"prometheus": "/prometheus", "alertmanager": "/alertmanager", "grafana": "/var/lib/grafana"}
+    state = {
+        "prometheus": "/prometheus",
+        "alertmanager": "/alertmanager",
+        "grafana": "/var/lib/grafana",
+        "exporter": str(PurePosixPath(compose["services"]["exporter"]["environment"]["EXPORTER_STATE_FILE"]).parent),
+    }
     for name, target in state.items():
         assert target in [t for _, t in named_volumes(compose["services"][name])], (
             f"{name} keeps state outside a volume"
@@ -294,9 +299,11 @@ def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
         "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
         "EXPORTER_PORT": str(port),
         "EXPORTER_TOKEN_FILE": str(token_file),
+        "EXPORTER_STATE_FILE": str(tmp_path / "state.sqlite"),
     }
     with local_service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
         pass
+    assert (tmp_path / "state.sqlite").exists(), "the exporter did not write its state on stop"
 
 
 def test_simulator_accepts_its_flags(compose, exporter, tmp_path):
