@@ -14,23 +14,29 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-LABEL = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
+LABEL = re.compile(r'\{\{ or \$labels\.(\w+) "(\$__all)" \}\}')
 
 
 def fill(link: str, labels: dict) -> str:
-    return LABEL.sub(lambda m: str(labels[m.group(1)]), link)
+    return LABEL.sub(lambda m: str(labels.get(m.group(1), m.group(2))), link)
 
 
 def sync(path: Path, links: dict[str, str], grafana_url: str) -> None:
-    alert, labels, out = None, {}, []
+    """Rewrite the file's dashboard_url lines, in order, with the links its cases expect (read as YAML)."""
+    expected = []
+    for test in yaml.safe_load(path.read_text())["tests"]:
+        for case in test.get("alert_rule_test") or []:
+            for alert in case.get("exp_alerts") or []:
+                if "dashboard_url" in (alert.get("exp_annotations") or {}):
+                    labels = alert.get("exp_labels") or {}
+                    expected.append(grafana_url + fill(links[case["alertname"]], labels))
+    values = iter(expected)
+    out = []
     for line in path.read_text().splitlines(keepends=True):
-        if found := re.match(r"\s*(?:- )?alertname:\s*(\w+)", line):
-            alert = found.group(1)
-        if found := re.match(r"\s*- exp_labels:\s*(.*)$", line):
-            labels = yaml.safe_load(found.group(1)) or {}
-        if (found := re.match(r"(\s*dashboard_url:\s*)\S.*$", line)) and alert:
-            line = found.group(1) + grafana_url + fill(links[alert], labels) + "\n"
+        if found := re.match(r"(\s*dashboard_url:\s*)\S.*$", line):
+            line = found.group(1) + next(values) + "\n"
         out.append(line)
+    assert next(values, None) is None, f"{path.name}: dashboard_url lines and cases disagree"
     path.write_text("".join(out))
 
 

@@ -36,7 +36,8 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "CallFailureRateHigh": (provider_performance.UID, "Call failure ratio", ("provider",)),
     "HighErrorRate": (provider_performance.UID, "Engine errors per turn", ()),
     "ProviderDown": (provider_performance.UID, "Provider up/down", ("provider",)),
-    "ProviderRecentlyDown": (provider_performance.UID, "Provider up/down", ("provider",)),
+    # Never notified; it fires while a provider is inside its recovery window, as the firing alerts list shows.
+    "ProviderRecentlyDown": (overview.UID, "Firing alerts", ()),
     "SlowBargeInReaction": (call_quality.UID, "Barge-in reaction", ("provider",)),
     "HighUnderflowRate": (call_quality.UID, "Underflow rate", ("provider",)),
     "StreamingFallbacksFrequent": (call_quality.UID, "Streaming fallbacks per turn", ("provider",)),
@@ -46,7 +47,7 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "ProviderCodecMismatch": (audio_quality.UID, "Codec alignment", ("provider",)),
     "VADConfidenceLow": (audio_quality.UID, "Median VAD confidence", ()),
     "HighCostPerCallMinute": (cost_tracking.UID, "Cost per call-minute by tenant", ("tenant",)),
-    "TurnLatencySLOBurn": (overview.UID, "Turn latency SLO burn", ()),
+    "TurnLatencySLOBurn": (overview.UID, "Turn latency SLO burn", ("provider",)),
     "HealthEndpointDown": (overview.UID, "Service health", ()),
     "TargetDown": (overview.UID, "Service health", ()),
     "CircuitBreakerOpen": (overview.UID, "Circuit breakers", ()),
@@ -59,6 +60,11 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     # The dead man's switch reads no metric: it opens the Overview, whose top row lists what else fires.
     "Watchdog": (overview.UID, None, ()),
 }
+
+
+def label_template(label: str) -> str:
+    """The alert's ``label`` as a variable value; an alert without it (an engine's own series) selects All."""
+    return f'{{{{ or $labels.{label} "$__all" }}}}'
 
 
 def panel_id(board: dict, title: str) -> int:
@@ -78,7 +84,7 @@ def paths(boards: dict[str, dict]) -> dict[str, str]:
     """{alert name: dashboard path with panel and variables} for the built ``boards``."""
     out = {}
     for alert, (uid, title, labels) in sorted(PANELS.items()):
-        variables = {label: f"{{{{ $labels.{label} }}}}" for label in labels}
+        variables = {label: label_template(label) for label in labels}
         out[alert] = links.url(uid, panel_id(boards[uid], title) if title else None, **variables)
     return out
 

@@ -1,7 +1,7 @@
 """Audio Quality: levels by stage, byte rates, codec alignment, VAD confidence, transport and MOS."""
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, links, units
+from grafana.builder import board, drilldown, links, units
 from grafana.builder.panels import (
     CRITICAL,
     OK,
@@ -71,13 +71,15 @@ def build():
                 "ProviderCodecMismatch fires above the line.",
                 "percentunit",
                 query(
-                    recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}',
+                    drilldown.misaligned_codec_ratio(),
                     "{{provider}}",
                 ),
                 thresholds=above(critical=th.value("codec_misaligned_ratio")),
                 threshold_lines=True,
                 w=6,
-            ).min(0)
+            )
+            .min(0)
+            .data_links([drilldown.provider_link()])
         )
         .with_panel(
             stat_panel(
@@ -92,7 +94,7 @@ def build():
                 thresholds=steps(CRITICAL, (0.9, WARNING), (1, OK)),
                 w=6,
                 h=8,
-            )
+            ).data_links([drilldown.provider_link()])
         )
         .with_row(row("Voice activity"))
         .with_panel(
@@ -138,6 +140,7 @@ def build():
             )
             .min(1)
             .max(4.5)
+            .data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -149,7 +152,7 @@ def build():
                     quantile(0.95, "ai_agent_transport_jitter_seconds", ("provider",), **PROV), "jitter {{provider}}"
                 ),
                 w=12,
-            )
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -158,7 +161,7 @@ def build():
                 units.of("ai_agent_transport_packet_loss_ratio"),
                 query(quantile(0.95, "ai_agent_transport_packet_loss_ratio", ("provider",), **PROV), "{{provider}}"),
                 w=12,
-            )
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -174,6 +177,8 @@ def build():
                 thresholds=above(critical=th.value("connection_losses_per_call_ratio")),
                 threshold_lines=True,
                 w=12,
-            ).min(0)
+            )
+            .min(0)
+            .data_links([drilldown.provider_link()])
         )
     )

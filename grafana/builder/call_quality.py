@@ -1,7 +1,7 @@
 """Call Quality: latency percentiles, streaming health, jitter buffer, and the scorer's view of calls."""
 
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, drilldown, links, promql, provider_performance, units
+from grafana.builder import board, drilldown, links, promql, units
 from grafana.builder.bands import SCORE_BANDS
 from grafana.builder.panels import (
     above,
@@ -21,15 +21,6 @@ P = '{provider=~"$provider"}'
 
 def percentiles(metric: str) -> list:
     return [query(recorded(f"provider:{metric}:p{q}_rate5m") + P, f"p{q} {{{{provider}}}}") for q in (50, 95, 99)]
-
-
-def provider_link():
-    """From a provider's series to Provider Performance with that provider selected."""
-    return links.to_dashboard(
-        "Provider ${__field.labels.provider} in Provider Performance",
-        provider_performance.UID,
-        provider="${__field.labels.provider}",
-    )
 
 
 def build():
@@ -54,7 +45,7 @@ def build():
                 thresholds=above(turn_warn, turn_crit),
                 threshold_lines=True,
                 w=8,
-            ).data_links([provider_link()])
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -64,7 +55,7 @@ def build():
                 "s",
                 *percentiles("ai_agent_stt_to_tts_seconds"),
                 w=8,
-            ).data_links([provider_link()])
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -76,7 +67,7 @@ def build():
                 thresholds=above(th.value("barge_in_reaction_p95_seconds")),
                 threshold_lines=True,
                 w=8,
-            ).data_links([provider_link()])
+            ).data_links([drilldown.provider_link()])
         )
         .with_row(row("Streaming"))
         .with_panel(
@@ -88,7 +79,7 @@ def build():
                 thresholds=above(th.value("underflow_rate_per_second")),
                 threshold_lines=True,
                 w=8,
-            ).data_links([provider_link()])
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             timeseries_panel(
@@ -100,7 +91,7 @@ def build():
                 thresholds=above(th.value("fallbacks_per_turn_ratio")),
                 threshold_lines=True,
                 w=8,
-            ).data_links([provider_link()])
+            ).data_links([drilldown.provider_link()])
         )
         .with_panel(
             stat_panel(
@@ -164,7 +155,7 @@ def build():
             )
             .min(0)
             .max(100)
-            .data_links([provider_link()])
+            .data_links([drilldown.provider_link()])
         )
         .with_panel(
             drilldown.worst_calls(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from grafana.builder.bands import SCORE_BANDS, band_label
 from grafana.builder.links import to_dashboard
 from grafana.builder.panels import organize, query, table_panel, transformation
-from grafana.builder.promql import RANGE, sel
+from grafana.builder.promql import RANGE, rate, recorded, sel
 
 CALL_DETAIL_UID = "voice-call-detail"
+PROVIDER_UID = "voice-provider-performance"
 ROWS = 10
 # Grafana's table format gives every query's frame a Time column; after the join they are numbered.
 TIME_COLUMNS = ("Time", "Time 1", "Time 2", "Time 3", "Time 4")
@@ -23,8 +24,25 @@ def last(metric: str, **labels: str) -> str:
     return f"last_over_time({sel(metric, **labels)}[{RANGE}])"
 
 
+def misaligned_codec_ratio() -> str:
+    """The share of codec checks that found a mismatch, as ProviderCodecMismatch reads it; 0 for a provider whose
+    checks all passed (the misaligned counter only appears with the first mismatch)."""
+    checks = rate("ai_agent_codec_checks_total", ("provider",), provider="$provider")
+    ratio = recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}'
+    return f"{ratio}\nor\n0 * {checks}"
+
+
 def call_detail_link():
     return to_dashboard("Open call detail", CALL_DETAIL_UID, call_id="${__data.fields.call_id}")
+
+
+def provider_link():
+    """From a provider's series to Provider Performance with that provider selected, and its worst calls."""
+    return to_dashboard(
+        "Provider ${__field.labels.provider} in Provider Performance",
+        PROVIDER_UID,
+        provider="${__field.labels.provider}",
+    )
 
 
 def _joined(panel, rename: dict[str, str], sort_by: str, descending: bool, hide=()):

@@ -110,11 +110,15 @@ def top_row(dash):
             stat_panel(
                 "Turn latency SLO burn",
                 "How fast slow turns spend the turn latency error budget over the windows TurnLatencySLOBurn "
-                "reads, all providers: 1 spends the budget in exactly 30 days; the alert pages at 14.4 over 1 h "
-                "and 6 over 6 h, and opens a ticket at 3 over 1 d and 1 over 3 d.",
+                "reads, for the selected provider burning fastest: 1 spends the budget in exactly 30 days; the "
+                "alert pages at 14.4 over 1 h and 6 over 6 h, and opens a ticket at 3 over 1 d and 1 over 3 d.",
                 "suffix:×",
                 *(
-                    query(f"{recorded(f'fleet:ai_agent_turn_response_slow:ratio_rate{w}')} / {budget:g}", w)
+                    query(
+                        f"max({recorded(f'provider:ai_agent_turn_response_slow:ratio_rate{w}')}"
+                        f'{{provider=~"$provider"}}) / {budget:g}',
+                        w,
+                    )
                     for w in ("1h", "6h", "1d", "3d")
                 ),
                 thresholds=above(warning=1),

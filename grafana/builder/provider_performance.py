@@ -20,7 +20,7 @@ from grafana.builder.panels import (
 )
 from grafana.builder.promql import rate, recorded, sel
 
-UID = "voice-provider-performance"
+UID = drilldown.PROVIDER_UID
 P = '{provider=~"$provider"}'
 COMPONENTS = (
     ("stt", "STT latency", "Speech-to-text latency"),
@@ -159,7 +159,7 @@ def build():
                 "ProviderCodecMismatch fires above the line.",
                 "percentunit",
                 query(
-                    recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}',
+                    drilldown.misaligned_codec_ratio(),
                     "{{provider}}",
                 ),
                 thresholds=above(critical=th.value("codec_misaligned_ratio")),

@@ -60,3 +60,49 @@ def series_labels(name: str) -> set[str]:
         level = name.split(":")[0]
         return set() if level == "fleet" else set(level.split("_"))
     return set()
+
+
+def substitute(expr: str, variables: dict[str, str], macros: dict[str, str]) -> str:
+    """An expression as Grafana sends it: macros (``$__range``...) and variables replaced by their values."""
+    for macro, value in macros.items():
+        expr = expr.replace(macro, value)
+    for name in sorted(variables, key=len, reverse=True):
+        expr = expr.replace("${" + name + "}", variables[name]).replace("$" + name, variables[name])
+    assert "$" not in expr, f"unsubstituted variable in {expr!r}"
+    return expr
+
+
+def fill_link(url: str, fields: dict[str, str]) -> str:
+    """A data link's URL with ``${__data.fields.x}`` and ``${__field.labels.x}`` taken from the clicked data."""
+
+    def value(match: re.Match) -> str:
+        return fields[match.group(2)]
+
+    url = re.sub(r"\$\{__(data\.fields|field\.labels)\.(\w+)\}", value, url)
+    return url.replace("${__url_time_range}", "")
+
+
+def drill_down_table(board: dict) -> dict | None:
+    """The table of the dashboard whose rows open Call Detail."""
+    tables = [
+        p
+        for p in queried_panels(board)
+        if p["type"] == "table" and any("/d/voice-call-detail" in link["url"] for link in data_links(p))
+    ]
+    assert len(tables) <= 1, [t["title"] for t in tables]
+    return tables[0] if tables else None
+
+
+def joined_rows(results: list[list[dict]], by: str = "call_id") -> list[dict]:
+    """Grafana's joinByField over instant table results: one row per ``by`` value, every query's labels and value
+    (as ``Value #<ref>``) side by side, in the first query's order."""
+    rows: dict[str, dict] = {}
+    for ref, result in zip("ABCDEFGHIJ", results, strict=False):
+        for series in result:
+            key = series["metric"].get(by)
+            if key is None:
+                continue
+            row = rows.setdefault(key, {})
+            row.update({k: v for k, v in series["metric"].items() if k != "__name__"})
+            row[f"Value #{ref}"] = float(series["value"][1])
+    return list(rows.values())

@@ -13,7 +13,7 @@ from tests.rules.rule_files import PROMETHEUS_DIR, alert_rules
 
 BOARDS = build_all()
 GRAFANA_URL = yaml.safe_load((PROMETHEUS_DIR / "thresholds.yml").read_text())["links"]["grafana_url"]
-LABEL_TEMPLATE = re.compile(r"^\{\{ \$labels\.(\w+) \}\}$")
+LABEL_TEMPLATE = re.compile(r'^\{\{ or \$labels\.(\w+) "\$__all" \}\}$')
 
 
 def test_links_file_is_what_the_builder_generates():

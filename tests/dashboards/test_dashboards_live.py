@@ -13,6 +13,7 @@ import requests
 import yaml
 
 from grafana.builder import build_all
+from tests.dashboards.board_walk import substitute
 from tests.harness import prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
 
 pytestmark = pytest.mark.binaries
@@ -47,12 +48,7 @@ ALLOWED_EMPTY = {
 
 
 def _substitute(expr: str, variables: dict[str, str]) -> str:
-    for macro, value in MACROS.items():
-        expr = expr.replace(macro, value)
-    for name, value in variables.items():
-        expr = expr.replace("${" + name + "}", value).replace("$" + name, value)
-    assert "$" not in expr, f"unsubstituted variable in {expr!r}"
-    return expr
+    return substitute(expr, variables, MACROS)
 
 
 def _has_data(result: list) -> bool:
