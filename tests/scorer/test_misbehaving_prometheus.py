@@ -11,9 +11,11 @@ import threading
 import time
 
 import pytest
+import requests
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.harness import start_scorer, wait_for
 from tests.scorer.misbehaving_prometheus import http_answer, misbehaving_prometheus
 from voice_monitoring.scorer.inputs import RTT, TURNS, InputReader
 from voice_monitoring.scorer.promql import PrometheusClient, QueryError
@@ -167,3 +169,26 @@ def test_credentials_in_the_url_are_sent_as_basic_authentication():
         assert client.instant("up") == []
     assert b"Authorization: Basic " + base64.b64encode(b"scorer:s@cret") in seen[0]
     assert "s%40cret" not in client.base_url
+
+
+def test_the_running_scorer_reports_a_trickling_prometheus_on_health_and_metrics(tmp_path):
+    with (
+        misbehaving_prometheus(trickle=TRICKLES["headers"], every=0.3) as url,
+        start_scorer(tmp_path, url, "--interval", "1", "--query-timeout", "1", "--max-backoff-seconds", "1") as scorer,
+    ):
+
+        def timed_out_twice():
+            health = requests.get(f"{scorer.url}/health", timeout=5).json()
+            return health if health["consecutive_failures"] >= 2 else None
+
+        health = wait_for(timed_out_twice, 15, what="two failed cycles")
+        metrics = requests.get(f"{scorer.url}/metrics", timeout=5).text
+    assert health["status"] == "degraded" and "within 1s" in health["last_error"], health
+    errors = {
+        s.labels["reason"]: s.value
+        for f in text_string_to_metric_families(metrics)
+        if f.name == "ai_agent_scorer_query_errors"
+        for s in f.samples
+        if s.name.endswith("_total")
+    }
+    assert errors["timeout"] >= 2 and errors["parse"] == 0 and errors["http"] == 0, errors
