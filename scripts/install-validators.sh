@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the npm package that validates the Kubernetes package's PrometheusRule and ServiceMonitor objects
-# (tests/kubernetes/package.json, pinned by its package-lock.json), when npm is there and it is missing or stale.
+# (tests/kubernetes/package.json, pinned by its package-lock.json), when npm is there and it is missing or stale;
+# says so when kubectl, which renders the package, is missing.
 set -euo pipefail
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "kubectl is missing: the Kubernetes package tests will skip (CI fails them); install kubectl 1.27 or later (kustomize v5 built in)" >&2
+fi
 dir="$(dirname "$0")/../tests/kubernetes"
 if ! command -v npm >/dev/null 2>&1; then
   echo "npm is missing: the Kubernetes package tests will skip (CI fails them); install Node.js 20 or later" >&2
