@@ -11,7 +11,7 @@ import math
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from voice_monitoring.scorer.model import FACTORS, GATE_FACTOR
+from voice_monitoring.scorer.model import FACTORS
 from voice_monitoring.shared import catalogue
 
 QUERY_ERROR_REASONS = ("timeout", "http", "parse")
@@ -59,7 +59,6 @@ class _PerCallCollector:
                 band.add_metric(labels, float(a.band))
                 for factor in FACTORS:
                     _add(penalty, labels + [factor], a.penalties[factor], 3)
-                _add(penalty, labels + [GATE_FACTOR], a.gate_points, 3)
             if record.estimate is not None:
                 _add(mos, labels, record.estimate.mos, 3)
                 _add(r_factor, labels, record.estimate.r_factor, 2)

@@ -13,7 +13,6 @@ from voice_monitoring.shared import quality_bands
 from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 FACTORS = ("turn_latency", "underflows", "fallbacks", "barge_in_reaction", "codec_alignment", "rms_consistency")
-GATE_FACTOR = "band_gate"  # the points the gate cap takes, published beside the factors' penalties
 
 POOR, FAIR, GOOD, EXCELLENT = (band.level for band in quality_bands.ALL)
 BAND_NAMES = tuple(band.name.lower() for band in quality_bands.ALL)

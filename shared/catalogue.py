@@ -412,7 +412,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     _call(
         "ai_agent_call_quality_penalty",
-        "Points one factor takes off the call's quality score (factor band_gate: the cap inside the gates' band).",
+        "Points one factor takes off the call's quality score.",
         "points",
         ["factor"],
         publisher=SCORER,

@@ -11,7 +11,7 @@ import requests
 from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
 from tests.scorer.scoring_stack import start_stack, stop_stack
 from voice_monitoring.scorer.inputs import INPUT_NAMES, PROMOTED
-from voice_monitoring.scorer.model import FACTORS, GATE_FACTOR
+from voice_monitoring.scorer.model import FACTORS
 from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
@@ -99,7 +99,7 @@ def test_scores_insufficient_data_and_calls_leaving(short_grace_stack):
     penalty = catalogue.metric("ai_agent_call_quality_penalty").name
     assert [x.labels["call_id"] for x in s.samples(score)] == ["good-1"]
     assert {x.labels["call_id"]: x.value for x in s.samples(insufficient)} == {"good-1": 0.0, "short-1": 1.0}
-    assert {x.labels["factor"] for x in s.samples(penalty)} == {*FACTORS, GATE_FACTOR}
+    assert {x.labels["factor"] for x in s.samples(penalty)} == set(FACTORS)
     assert s.samples(SCORED_CALLS)[0].value == 1.0
     assert requests.get(f"{s.scorer.url}/ready", timeout=5).status_code == 200
     assert requests.get(f"{s.scorer.url}/calls/nobody", timeout=5).status_code == 404
