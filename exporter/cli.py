@@ -12,6 +12,7 @@ from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
+from voice_monitoring.exporter.webhooks.config import add_webhook_flags, read_secret, webhook_routes
 from voice_monitoring.shared.http_service import ServerLimits, add_server_flags, env_default, server_limits
 
 log = logging.getLogger("voice-exporter")
@@ -117,6 +118,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env_default("EXPORTER_TOKEN_FILE", None),
         help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
     )
+    add_webhook_flags(p)
     add_server_flags(p, "EXPORTER")
     args = p.parse_args(argv)
     if args.series_budget < 1:
@@ -131,10 +133,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def read_token(args) -> str | None:
-    if args.token_file:
-        with open(args.token_file) as f:
-            return f.read().strip() or None
-    return os.environ.get("EXPORTER_TOKEN") or None
+    return read_secret(args.token_file, "EXPORTER_TOKEN")
 
 
 def main(argv=None) -> int:
@@ -158,6 +157,11 @@ def main(argv=None) -> int:
         per_call_sample_ratio=args.per_call_sample_ratio,
     )
     exporter = Exporter(limits, prices)
+    try:
+        webhooks = webhook_routes(args, exporter)
+    except OSError as exc:
+        print(f"voice-exporter: {exc}", file=sys.stderr)
+        return 2
     if args.state_file:
         try:
             state_file.restore(exporter, args.state_file)
@@ -168,6 +172,8 @@ def main(argv=None) -> int:
     server = ExporterServer(
         (args.listen_address, args.port), exporter, token=token, max_events=args.max_batch, limits=args.limits
     )
+    for path, handler in webhooks.items():
+        server.add_webhook(path, handler)
     stop = threading.Event()
 
     def sweeper():

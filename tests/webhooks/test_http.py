@@ -1,0 +1,83 @@
+"""The webhook routes of a running exporter: signed reports applied once, everything else refused unchanged."""
+
+import time
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.harness import start_exporter
+from tests.webhooks import fixtures as fx
+
+VAPI_SECRET = "vapi-http-secret"
+RETELL_KEY = "key_retell_http"
+ENV = {"VAPI_WEBHOOK_SECRET": VAPI_SECRET, "RETELL_API_KEY": RETELL_KEY}
+
+
+def series(url: str) -> dict:
+    """Every ai_agent_* sample but the webhook request counter, which counts refusals too."""
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name.startswith("ai_agent_") and not s.name.startswith("ai_agent_exporter_webhooks"):
+                out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(samples: dict, name: str, **labels):
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def post(url: str, path: str, body: bytes, headers: dict) -> requests.Response:
+    return requests.post(url + path, data=body, headers={"Content-Type": "application/json", **headers}, timeout=10)
+
+
+def test_a_vapi_report_over_http_is_applied_once_and_forged_malformed_or_oversized_ones_change_nothing(tmp_path):
+    with start_exporter(tmp_path, "--max-body-bytes", "20000", env=ENV) as service:
+        url, path = service.url, "/v1/webhooks/vapi"
+        body = fx.body_of(fx.vapi_end_of_call_report(time.time()))
+        refused = [
+            (body, {}),
+            (body, {"Authorization": "Bearer not-it"}),
+            (body, fx.vapi_hmac_headers(body, "not-it", time.time())),
+            (b"{not json", {"X-Vapi-Secret": VAPI_SECRET}),
+            (b'{"message": {"type": "end-of-call-report"}}', {"X-Vapi-Secret": VAPI_SECRET}),
+            (b" " * 30000, {"X-Vapi-Secret": VAPI_SECRET}),
+        ]
+        before = series(url)
+        statuses = [post(url, path, payload, headers).status_code for payload, headers in refused]
+        assert statuses == [401, 401, 401, 400, 400, 413]
+        assert series(url) == before
+        reply = post(url, path, body, {"Authorization": f"Bearer {VAPI_SECRET}"})
+        assert reply.status_code == 200 and "rejected" not in reply.json(), reply.text
+        applied = series(url)
+        assert value(applied, "ai_agent_turns_total", pipeline="vapi", provider="vapi") == 3
+        assert value(applied, "ai_agent_call_turns", call_id=fx.VAPI_CALL_ID, provider="vapi", tenant="acme") == 3
+        again = post(url, path, body, fx.vapi_hmac_headers(body, VAPI_SECRET, time.time()))
+        assert again.status_code == 200 and again.json() == {"duplicate": True}
+        assert series(url) == applied
+
+
+def test_a_signed_retell_call_ended_and_call_analyzed_pair_over_http(tmp_path):
+    with start_exporter(tmp_path, env=ENV) as service:
+        url, path = service.url, "/v1/webhooks/retell"
+        call = fx.retell_call(time.time())
+
+        def send(event, key=RETELL_KEY):
+            body = fx.body_of(fx.retell_event(event, call))
+            return post(url, path, body, {"X-Retell-Signature": fx.retell_signature(body, key, time.time())})
+
+        before = series(url)
+        assert send("call_ended", key="forged").status_code == 401
+        assert series(url) == before
+        assert send("call_ended").json().get("accepted")
+        assert send("call_analyzed").json() == {"accepted": 1}
+        applied = series(url)
+        assert value(applied, "ai_agent_turns_total", pipeline="retell", provider="retell") == 4
+        ended = dict(tenant="globex", provider="retell", pipeline="retell", reason="agent_hangup")
+        assert value(applied, "ai_agent_calls_ended_total", **ended) == 1
+        outcome = dict(tenant="globex", provider="retell", successful="true", sentiment="positive")
+        assert value(applied, "ai_agent_call_analyses_total", **outcome) == 1
+        assert send("call_ended").json() == {"duplicate": True}
+        assert send("call_analyzed").json() == {"duplicate": True}
+        assert series(url) == applied
