@@ -194,3 +194,13 @@ def test_the_overlay_in_the_scaling_guide_renders_and_relabels(tmp_path):
         scorer["env"]
     )
     assert len([e for e in scorer["env"] if e["name"] == "SCORER_PROMETHEUS_URL"]) == 1
+
+
+def test_the_sample_ratio_patch_in_the_scaling_guide_sets_the_exporter_environment(tmp_path):
+    guide = (ROOT / "docs" / "Scaling.md").read_text()
+    (patches,) = re.findall(r"overlay:\n\n```yaml\n(patches:\n.*?)```", guide, re.S)
+    base = os.path.relpath(PACKAGE / "base", tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(f"resources:\n  - {base}\n{patches}")
+    (deployment,) = [d for name, d in by_kind(kustomize(tmp_path), "Deployment").items() if name == "voice-exporter"]
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "EXPORTER_PER_CALL_SAMPLE_RATIO", "value": "0.1"} in env
