@@ -82,6 +82,8 @@ class EventClient:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be at least 1")
         self._max_queue, self._batch_size = max_queue, batch_size
+        # A backlog (after an outage, or a burst) goes in larger requests, well under the exporter's limits.
+        self._max_batch = min(10 * batch_size, 5000)
         self._flush_interval, self._timeout = flush_interval, timeout
         self._backoff, self._max_backoff, self._log_interval = backoff, max_backoff, log_interval
 
@@ -111,9 +113,8 @@ class EventClient:
     ):
         """Queue one event; ``envelope`` holds tenant, provider, pipeline, model, component (None is left out)."""
         try:
-            event = {"type": type, "ts": time.time() if ts is None else ts, "id": f"{self._prefix}{next(self._ids)}"}
-            if self._labels:
-                event.update(self._labels)
+            # the id and the client's labels are added by the sending thread, off the caller's path
+            event = {"type": type, "ts": time.time() if ts is None else ts}
             if call_id is not None:
                 event["call_id"] = call_id
             if envelope:
@@ -221,13 +222,19 @@ class EventClient:
         oldest = time.time() - MAX_EVENT_AGE_SECONDS
         with self._lock:
             queue, batch = self._queue, []
-            while queue and len(batch) < self._batch_size:
+            while queue and len(batch) < self._max_batch:
                 event = queue.popleft()
                 if event["ts"] < oldest:
                     self._dropped["expired"] += 1
                 else:
                     batch.append(event)
             self._inflight = len(batch)
+        labels, prefix, ids = self._labels, self._prefix, self._ids
+        for event in batch:
+            if "id" not in event:  # first attempt: a retried event keeps its id
+                event["id"] = f"{prefix}{next(ids)}"
+                for key, value in labels.items():
+                    event.setdefault(key, value)
         return batch
 
     def _put_back(self, batch: list[dict]) -> None:
