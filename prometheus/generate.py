@@ -8,6 +8,9 @@ them or from the shared quality bands (``quality_score_mean`` is the lowest scor
 other Go template variables are left alone.  Every placeholder must be known and every threshold used.
 ``${dashboard_url}`` is the link of the alert it appears under, to the panel that shows the alert's signal, from
 prometheus/dashboard_links.yml (written by ``python -m grafana.builder``); every alert must have one.
+``${runbook_link}`` is the alert's section of the runbook: ``<runbook_url>#<alert name in lower case>`` where
+``links.runbook_url`` says where the runbook is published, else its panel on the Runbook dashboard in Grafana
+(prometheus/runbook_links.yml, written by the same builder), so the link is absolute either way.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ SOURCE_DIR = HERE / "rules.src"
 OUTPUT_DIR = HERE / "rules"
 THRESHOLDS = HERE / "thresholds.yml"
 DASHBOARD_LINKS = HERE / "dashboard_links.yml"
+RUNBOOK_LINKS = HERE / "runbook_links.yml"
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 ALERT = re.compile(r"^\s*- alert:\s*(\w+)\s*$")
 HEADER = (
@@ -56,11 +60,15 @@ def load_values(path: Path = THRESHOLDS) -> tuple[dict[str, object], set[str]]:
 
 
 def render(
-    source_dir: Path = SOURCE_DIR, thresholds: Path = THRESHOLDS, dashboard_links: Path = DASHBOARD_LINKS
+    source_dir: Path = SOURCE_DIR,
+    thresholds: Path = THRESHOLDS,
+    dashboard_links: Path = DASHBOARD_LINKS,
+    runbook_links: Path = RUNBOOK_LINKS,
 ) -> dict[str, str]:
     """{file name: generated text} for every source file."""
     values, threshold_names = load_values(thresholds)
     links = yaml.safe_load(dashboard_links.read_text())
+    sections = yaml.safe_load(runbook_links.read_text())
     used: set[str] = set()
     alert = [""]
 
@@ -70,6 +78,12 @@ def render(
             if alert[0] not in links:
                 raise KeyError(f"no dashboard link for alert {alert[0]!r} in {dashboard_links.name}")
             return f"{values['grafana_url']}{links[alert[0]]}"
+        if name == "runbook_link":
+            if values["runbook_url"]:
+                return f"{values['runbook_url']}#{alert[0].lower()}"
+            if alert[0] not in sections:
+                raise KeyError(f"no runbook section for alert {alert[0]!r} in {runbook_links.name}")
+            return f"{values['grafana_url']}{sections[alert[0]]}"
         if name not in values:
             raise KeyError(f"unknown placeholder ${{{name}}}")
         used.add(name)

@@ -16,6 +16,7 @@ from grafana.builder import (
     cost_tracking,
     overview,
     provider_performance,
+    runbook,
 )
 
 DASHBOARDS = {
@@ -28,6 +29,7 @@ DASHBOARDS = {
         conversation_flow,
         cost_tracking,
         call_detail,
+        runbook,
     )
 }
 
@@ -68,4 +70,6 @@ def write_all(out: Path, links_file: Path) -> list[Path]:
         path.write_text(render(board))
         written.append(path)
     links_file.write_text(alert_links.render(boards))
-    return written + [links_file]
+    runbook_links_file = links_file.with_name(alert_links.RUNBOOK_LINKS_FILE.name)
+    runbook_links_file.write_text(alert_links.render_runbook(boards))
+    return written + [links_file, runbook_links_file]

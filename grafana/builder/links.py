@@ -12,6 +12,7 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.models import dashboard as md
 
 from grafana.builder import alert_thresholds
+from grafana.builder import runbook as book
 
 TIME_RANGE = "${__url_time_range}"
 
@@ -33,9 +34,12 @@ def to_dashboard(title: str, uid: str, **variables: str) -> dashboard.DashboardL
     return dashboard.DashboardLink(title).url(target + ("&" if "?" in target else "?") + TIME_RANGE)
 
 
-def runbook(anchor: str = "") -> str:
+def runbook(section: str = "") -> str:
+    """Where the runbook is published (``links.runbook_url``), else the Runbook dashboard; ``section`` an alert."""
     base = alert_thresholds.link("runbook_url")
-    return base + (f"#{quote(anchor)}" if anchor else "")
+    if base:
+        return base + (f"#{quote(section.lower())}" if section else "")
+    return book.path(section or None)
 
 
 def runbook_link() -> dashboard.DashboardLink:

@@ -19,6 +19,7 @@ EXPECTED_UIDS = {
     "voice-conversation-flow",
     "voice-cost-tracking",
     "voice-call-detail",
+    "voice-runbook",
 }
 CURRENT_PANEL_TYPES = {
     "row",
@@ -128,6 +129,9 @@ def test_every_panel_has_title_description_and_unit():
                 continue
             assert panel.get("title"), uid
             assert panel.get("description"), (uid, panel["title"])
+            if panel["type"] == "text":
+                assert panel["options"]["content"].strip(), (uid, panel["title"])
+                continue
             assert panel["fieldConfig"]["defaults"].get("unit"), (uid, panel["title"])
             assert panel.get("targets"), (uid, panel["title"])
 

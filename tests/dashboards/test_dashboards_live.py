@@ -62,7 +62,7 @@ def _has_data(result: list) -> bool:
 def _panels():
     for uid, board in build_all().items():
         for panel in board["panels"]:
-            if panel["type"] != "row":
+            if panel.get("targets"):
                 yield uid, panel
 
 

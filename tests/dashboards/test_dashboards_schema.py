@@ -45,7 +45,7 @@ def test_panel_options_and_field_config_match_their_type(uid, schemas):
         schema = _schema(schemas, SCHEMA_FILE.get(panel["type"], panel["type"]))
         for definition, value in (
             ("Options", panel.get("options", {})),
-            ("FieldConfig", panel["fieldConfig"]["defaults"].get("custom", {})),
+            ("FieldConfig", panel.get("fieldConfig", {}).get("defaults", {}).get("custom", {})),
         ):
             if definition not in schema["definitions"]:
                 assert not value, f"{panel['title']}: {panel['type']} has no {definition} but sets {value}"

@@ -1,5 +1,6 @@
 """prometheus/generate.py: the committed rules match thresholds.yml, and the generator refuses mistakes."""
 
+import re
 import subprocess
 import sys
 
@@ -51,4 +52,28 @@ def test_an_unknown_placeholder_is_refused(tmp_path):
     source.mkdir()
     (source / "x.yml").write_text("groups: [{name: x, rules: [{record: a:b:c, expr: 'up > ${typo}'}]}]\n")
     with pytest.raises(KeyError, match="typo"):
+        generate.render(source_dir=source)
+
+
+def test_a_published_runbook_replaces_the_runbook_dashboard_in_every_link(tmp_path):
+    settings = yaml.safe_load(generate.THRESHOLDS.read_text())
+    settings["links"]["runbook_url"] = "https://runbooks.example.com/voice/Runbook.md"
+    path = tmp_path / "thresholds.yml"
+    path.write_text(yaml.safe_dump(settings))
+    rendered = generate.render(thresholds=path)
+    links = re.findall(r"runbook_url: (\S+)", "".join(rendered.values()))
+    assert (
+        links and "runbook_url: https://runbooks.example.com/voice/Runbook.md#providerdown\n" in rendered["health.yml"]
+    )
+    assert all(link.startswith("https://runbooks.example.com/voice/Runbook.md#") for link in links)
+
+
+def test_an_alert_without_a_runbook_section_is_refused(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "x.yml").write_text(
+        "groups:\n  - name: x\n    rules:\n      - alert: NoSuchSection\n        expr: up == 0\n"
+        "        annotations:\n          runbook_url: ${runbook_link}\n"
+    )
+    with pytest.raises(KeyError, match="NoSuchSection"):
         generate.render(source_dir=source)
