@@ -205,7 +205,8 @@ class HttpService:
         if length > self.limits.max_body_bytes:
             return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
         try:
-            body = await asyncio.wait_for(request.content.readexactly(length), self.limits.body_timeout)
+            async with asyncio.timeout(self.limits.body_timeout):
+                body = await request.content.readexactly(length)
         except TimeoutError:
             return _error(408, f"the body did not arrive within {self.limits.body_timeout:g}s")
         except (asyncio.IncompleteReadError, ConnectionError, OSError):

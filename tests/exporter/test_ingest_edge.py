@@ -62,6 +62,13 @@ def split_reply(raw: bytes) -> tuple[int, dict, dict]:
     return status, headers, json.loads(body[: int(headers.get("content-length", len(body)))])
 
 
+def post_head(length: int, content_type: str = "application/json") -> bytes:
+    """The request line and headers of POST /v1/events declaring ``length`` body bytes."""
+    return (
+        f"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
 def post_ndjson(service, lines: list[str]) -> requests.Response:
     return requests.post(
         f"{service.url}/v1/events",
@@ -87,10 +94,7 @@ def test_an_ndjson_index_is_the_line_number_counting_blank_lines(exporter):
 
 def test_a_truncated_body_applies_nothing(exporter):
     lines = b"".join(json.dumps(turn(call_id=f"t-{i}")).encode() + b"\n" for i in range(3))
-    head = (
-        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-        b"Content-Length: " + str(len(lines) + 5000).encode() + b"\r\n\r\n"
-    )
+    head = post_head(len(lines) + 5000, "application/x-ndjson")
     with socket.create_connection(address(exporter), timeout=5) as sock:
         sock.sendall(head + lines)
         sock.shutdown(socket.SHUT_WR)
@@ -126,10 +130,7 @@ def test_a_client_that_trickles_its_headers_is_cut_off(tmp_path):
 def test_a_client_that_trickles_its_body_is_cut_off_and_nothing_is_applied(tmp_path):
     with start_exporter(tmp_path, "--body-timeout", "1") as service:
         body = json.dumps([turn()]).encode()
-        head = (
-            b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-        )
+        head = post_head(len(body))
         with socket.create_connection(address(service), timeout=6) as sock:
             sock.sendall(head + body[:5])
             started = time.monotonic()
@@ -242,10 +243,7 @@ def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path):
     service = start_exporter(tmp_path)
     try:
         body = json.dumps([turn(call_id=f"g-{i}") for i in range(3)]).encode()
-        head = (
-            b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-        )
+        head = post_head(len(body))
         with socket.create_connection(address(service), timeout=5) as sock:
             sock.sendall(head + body[:10])
             time.sleep(0.3)
@@ -261,10 +259,7 @@ def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path):
 
 def test_a_client_that_vanishes_mid_body_leaves_no_error_and_shutdown_stays_prompt(exporter):
     body = json.dumps([turn()]).encode()
-    head = (
-        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-    )
+    head = post_head(len(body))
     for _ in range(5):
         with socket.create_connection(address(exporter), timeout=5) as sock:
             sock.sendall(head + body[:10])
