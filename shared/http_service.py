@@ -29,6 +29,7 @@ from dataclasses import dataclass, fields
 from http import HTTPStatus
 
 import orjson
+import uvloop
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 from aiohttp.web_protocol import RequestHandler
@@ -205,8 +206,11 @@ class HttpService:
         if length > self.limits.max_body_bytes:
             return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
         try:
-            async with asyncio.timeout(self.limits.body_timeout):
+            if request.content.is_eof():  # the whole body came with the head: no wait, no timer
                 body = await request.content.readexactly(length)
+            else:
+                async with asyncio.timeout(self.limits.body_timeout):
+                    body = await request.content.readexactly(length)
         except TimeoutError:
             return _error(408, f"the body did not arrive within {self.limits.body_timeout:g}s")
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
@@ -254,7 +258,7 @@ class HttpService:
 
     def serve(self, on_bound: Callable[[], None] = lambda: None) -> None:
         """Serve in the main thread until SIGTERM or SIGINT; ``on_bound`` runs once the port is bound."""
-        asyncio.run(self._serve(on_bound, signals=True))
+        _run(self._serve(on_bound, signals=True))
 
     @contextmanager
     def running(self) -> Iterator[HttpService]:
@@ -264,7 +268,7 @@ class HttpService:
 
         def run():
             try:
-                asyncio.run(self._serve(started.set))
+                _run(self._serve(started.set))
             except BaseException as exc:
                 failure.append(exc)
                 started.set()
@@ -279,6 +283,12 @@ class HttpService:
         finally:
             self.stop()
             thread.join(self.limits.shutdown_timeout + 5)
+
+
+def _run(coroutine) -> None:
+    """Run ``coroutine`` on a new uvloop event loop (libuv's, several times leaner per request than asyncio's)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coroutine)
 
 
 class _Server(web.Server):
