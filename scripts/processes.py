@@ -29,6 +29,7 @@ class Service:
         log_path: Path,
         env: dict | None = None,
         own_session: bool = False,
+        http: requests.Session | None = None,
     ):
         self.name, self.argv, self.url, self.ready_path = name, argv, url, ready_path
         self.port = int(url.rsplit(":", 1)[1])
@@ -37,6 +38,8 @@ class Service:
         # A session of its own keeps Ctrl-C at the parent, which then stops its children in order.
         self.own_session = own_session
         self.process: subprocess.Popen | None = None
+        # Readiness probes go through ``http`` when the service wants TLS or credentials.
+        self.http = http or requests.Session()
 
     def start(self, timeout: float = 60.0) -> Service:
         with open(self.log_path, "ab") as log:
@@ -55,7 +58,7 @@ class Service:
                     f"{self.name} exited with {self.process.returncode}; see {self.log_path}:\n" + self.log_tail()
                 )
             try:
-                if requests.get(self.url + self.ready_path, timeout=1).status_code == 200:
+                if self.http.get(self.url + self.ready_path, timeout=1).status_code == 200:
                     return self
             except requests.RequestException:
                 pass

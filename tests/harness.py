@@ -63,10 +63,18 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str 
 
 
 def local_service(
-    name: str, argv: list[str], port: int, ready_path: str, log_dir: Path, env: dict | None = None
+    name: str,
+    argv: list[str],
+    port: int,
+    ready_path: str,
+    log_dir: Path,
+    env: dict | None = None,
+    http: requests.Session | None = None,
 ) -> Service:
-    """A process answering HTTP on 127.0.0.1:``port``, logging to ``log_dir``; not started yet."""
-    return Service(name, argv, f"http://127.0.0.1:{port}", ready_path, Path(log_dir) / f"{name}-{port}.log", env)
+    """A process answering on 127.0.0.1:``port``, logging to ``log_dir``; not started yet. With ``http`` (a session
+    holding the CA and credentials) it is served over HTTPS."""
+    url = f"{'https' if http else 'http'}://127.0.0.1:{port}"
+    return Service(name, argv, url, ready_path, Path(log_dir) / f"{name}-{port}.log", env, http=http)
 
 
 def start_exporter(tmp_path: Path, *flags: str, env: dict | None = None) -> Service:
@@ -108,7 +116,7 @@ def prometheus_config(
     return config
 
 
-def start_prometheus(tmp_path: Path, config: dict, *flags: str) -> Service:
+def start_prometheus(tmp_path: Path, config: dict, *flags: str, http: requests.Session | None = None) -> Service:
     port = free_port()
     workdir = Path(tmp_path) / f"prometheus-{port}"
     workdir.mkdir(parents=True)
@@ -122,10 +130,12 @@ def start_prometheus(tmp_path: Path, config: dict, *flags: str) -> Service:
         "--web.enable-lifecycle",
         *flags,
     ]
-    return local_service("prometheus", argv, port, "/-/ready", tmp_path).start(timeout=60)
+    return local_service("prometheus", argv, port, "/-/ready", tmp_path, http=http).start(timeout=60)
 
 
-def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> Service:
+def start_alertmanager(
+    tmp_path: Path, config_path: Path | str, *flags: str, http: requests.Session | None = None
+) -> Service:
     if ALERTMANAGER_BINARY is None:
         raise RuntimeError("prometheus-alertmanager is not installed (run scripts/install-deps.sh)")
     port = free_port()
@@ -139,15 +149,15 @@ def start_alertmanager(tmp_path: Path, config_path: Path | str, *flags: str) -> 
         "--cluster.listen-address=",
         *flags,
     ]
-    return local_service("alertmanager", argv, port, "/-/ready", tmp_path).start()
+    return local_service("alertmanager", argv, port, "/-/ready", tmp_path, http=http).start()
 
 
-def query(prom_url: str, expr: str, at: float | None = None) -> list:
-    """Result of an instant query; raises on a query error."""
+def query(prom_url: str, expr: str, at: float | None = None, http: requests.Session | None = None) -> list:
+    """Result of an instant query (through ``http``, a session with credentials, if given); raises on an error."""
     params = {"query": expr}
     if at is not None:
         params["time"] = at
-    response = requests.get(f"{prom_url}/api/v1/query", params=params, timeout=10)
+    response = (http or requests).get(f"{prom_url}/api/v1/query", params=params, timeout=10)
     body = response.json()
     if body.get("status") != "success":
         raise AssertionError(f"query {expr!r} failed: {body.get('error')}")

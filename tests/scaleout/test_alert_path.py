@@ -15,10 +15,13 @@ from scripts.webhook_receiver import WebhookReceiver
 from tests.harness import wait_for
 from tests.scaleout.cluster_lint import too_short_group_intervals
 from tests.scaleout.topology import (
+    GROUP_INTERVAL,
     PEER_TIMEOUT,
     PEERS,
+    REPEAT_WINDOW,
     ProbeTarget,
     alertmanager_cluster,
+    cluster_config,
     prometheus_pair,
     start_victoria_metrics,
     write_yaml,
@@ -27,11 +30,6 @@ from tests.scaleout.topology import (
 pytestmark = pytest.mark.binaries
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUP_WAIT = 1.0
-GROUP_INTERVAL = 6.0
-# After the first notification of a group, how long a repeat from a later peer could still take to arrive.
-REPEAT_WINDOW = PEERS * PEER_TIMEOUT + GROUP_INTERVAL + 2
-
 RULES = {
     "groups": [
         {
@@ -40,19 +38,6 @@ RULES = {
         }
     ]
 }
-
-
-def cluster_config(receiver_url: str) -> dict:
-    return {
-        "route": {
-            "receiver": "hook",
-            "group_by": ["alertname", "group"],
-            "group_wait": f"{GROUP_WAIT:g}s",
-            "group_interval": f"{GROUP_INTERVAL:g}s",
-            "repeat_interval": "1h",
-        },
-        "receivers": [{"name": "hook", "webhook_configs": [{"url": f"{receiver_url}/hook", "send_resolved": True}]}],
-    }
 
 
 def test_every_route_of_the_shipped_configuration_outlasts_the_last_peers_wait():

@@ -30,6 +30,10 @@ SCRAPE_INTERVAL = 1.0
 PEER_TIMEOUT = 2.0
 PEERS = 3
 REPLICAS = ("a", "b")
+GROUP_WAIT = 1.0
+GROUP_INTERVAL = 6.0
+# After the first notification of a group, how long a repeat from a later peer could still take to arrive.
+REPEAT_WINDOW = PEERS * PEER_TIMEOUT + GROUP_INTERVAL + 2
 
 
 def victoria_metrics_argv(workdir: Path, port: int, *flags: str) -> list[str]:
@@ -47,12 +51,12 @@ def victoria_metrics_argv(workdir: Path, port: int, *flags: str) -> list[str]:
     ]
 
 
-def start_victoria_metrics(tmp_path: Path, *flags: str) -> Service:
+def start_victoria_metrics(tmp_path: Path, *flags: str, http: requests.Session | None = None) -> Service:
     port = free_port()
     workdir = Path(tmp_path) / f"victoria-metrics-{port}"
     workdir.mkdir(parents=True)
     argv = victoria_metrics_argv(workdir, port, *flags)
-    return local_service("victoria-metrics", argv, port, "/health", tmp_path).start()
+    return local_service("victoria-metrics", argv, port, "/health", tmp_path, http=http).start()
 
 
 def replica_config(
@@ -111,6 +115,19 @@ def alertmanager_argv(config_path: Path, workdir: Path, port: int, cluster_port:
         "--cluster.pushpull-interval=5s",
         "--log.level=warn",
     ]
+
+
+def cluster_config(receiver_url: str) -> dict:
+    return {
+        "route": {
+            "receiver": "hook",
+            "group_by": ["alertname", "group"],
+            "group_wait": f"{GROUP_WAIT:g}s",
+            "group_interval": f"{GROUP_INTERVAL:g}s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [{"name": "hook", "webhook_configs": [{"url": f"{receiver_url}/hook", "send_resolved": True}]}],
+    }
 
 
 @contextlib.contextmanager
