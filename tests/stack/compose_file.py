@@ -1,14 +1,17 @@
-"""Reading docker-compose.monitoring.yml the way Compose does: variables interpolated from an env file."""
+"""Reading the compose files the way Compose does (variables interpolated from an env file), and running their
+services' flags outside a container (container paths mapped to host copies)."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.monitoring.yml"
+HA_COMPOSE_FILE = ROOT / "docker-compose.ha.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
 _VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -53,8 +56,8 @@ def interpolate(text: str, env: dict[str, str]) -> str:
     return _VARIABLE.sub(substitute, text)
 
 
-def load(env: dict[str, str]) -> dict:
-    return yaml.safe_load(interpolate(COMPOSE_FILE.read_text(), env))
+def load(env: dict[str, str], path: Path = COMPOSE_FILE) -> dict:
+    return yaml.safe_load(interpolate(path.read_text(), env))
 
 
 def bind_mounts(service: dict) -> list[tuple[Path, str]]:
@@ -74,3 +77,24 @@ def named_volumes(service: dict) -> list[tuple[str, str]]:
         if not source.startswith((".", "/")):
             volumes.append((source, target))
     return volumes
+
+
+def translate(command: list[str], service: dict, tmp_path: Path, listen_flag: str) -> list[str]:
+    """The service's flags with container paths mapped to host copies and named volumes to empty folders."""
+    paths: dict[str, Path] = {}
+    for host, target in bind_mounts(service):
+        copy = tmp_path / "mounts" / target.strip("/").replace("/", "_")
+        shutil.copytree(host, copy) if host.is_dir() else shutil.copy(host, copy)
+        paths[target] = copy
+    for source, target in named_volumes(service):
+        paths[target] = tmp_path / "volumes" / source
+        paths[target].mkdir(parents=True)
+    translated = []
+    for flag in command:
+        name, sep, value = flag.partition("=")
+        for target in sorted(paths, key=len, reverse=True):
+            if value == target or value.startswith(target + "/"):
+                value = str(paths[target]) + value[len(target) :]
+                break
+        translated.append(name + sep + value)
+    return translated + [listen_flag]

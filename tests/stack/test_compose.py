@@ -24,6 +24,7 @@ from tests.stack.compose_file import (
     load,
     named_volumes,
     read_env_file,
+    translate,
     variables,
 )
 
@@ -192,27 +193,6 @@ def test_the_image_copies_every_package_and_dockerignore_lets_them_in():
 
 
 # --- the real binaries accept every flag -----------------------------------------------------------
-
-
-def translate(command: list[str], service: dict, tmp_path: Path, listen_flag: str) -> list[str]:
-    """The service's flags with container paths mapped to host copies and named volumes to empty folders."""
-    paths: dict[str, Path] = {}
-    for host, target in bind_mounts(service):
-        copy = tmp_path / "mounts" / target.strip("/").replace("/", "_")
-        shutil.copytree(host, copy) if host.is_dir() else shutil.copy(host, copy)
-        paths[target] = copy
-    for source, target in named_volumes(service):
-        paths[target] = tmp_path / "volumes" / source
-        paths[target].mkdir(parents=True)
-    translated = []
-    for flag in command:
-        name, sep, value = flag.partition("=")
-        for target in sorted(paths, key=len, reverse=True):
-            if value == target or value.startswith(target + "/"):
-                value = str(paths[target]) + value[len(target) :]
-                break
-        translated.append(name + sep + value)
-    return translated + [listen_flag]
 
 
 def test_prometheus_accepts_every_flag(compose, tmp_path):
