@@ -5,23 +5,23 @@ setting, and every flag run through the real binaries."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-from tests.harness import ALERTMANAGER_BINARY, BIN, free_port, local_service
+from tests.harness import ALERTMANAGER_BINARY, free_port, local_service
 from tests.rules.rule_files import parse_duration
 from tests.scaleout.cluster_lint import too_short_group_intervals
 from tests.stack.compose_file import (
     HA_COMPOSE_FILE,
     ROOT,
     bind_mounts,
+    compose_schema_errors,
     load,
     named_volumes,
+    provide_secret_examples,
     read_env_file,
     translate,
     variables,
@@ -47,12 +47,7 @@ def flag_values(command: list[str], flag: str) -> list[str]:
 
 
 def test_matches_the_compose_specification():
-    result = subprocess.run(
-        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(HA_COMPOSE_FILE)],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert compose_schema_errors(HA_COMPOSE_FILE) == ""
 
 
 def test_reads_only_settings_listed_in_env_example():
@@ -142,9 +137,7 @@ def test_alertmanager_peer_accepts_every_flag(compose, tmp_path):
         for flag in service["command"]
     ]
     argv = [ALERTMANAGER_BINARY, *translate(command, service, tmp_path, f"--web.listen-address=127.0.0.1:{port}")]
-    config_dir = tmp_path / "mounts" / "etc_alertmanager"
-    if not (config_dir / "secrets").exists():
-        shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
+    provide_secret_examples(tmp_path / "mounts" / "etc_alertmanager")
     with local_service("alertmanager", argv, port, "/-/ready", tmp_path).start() as alertmanager:
         status = requests.get(f"{alertmanager.url}/api/v2/status", timeout=5).json()
         assert status["cluster"]["status"] in ("ready", "settling")

@@ -30,8 +30,11 @@ CALLS_PER_EXPORTER = 12
 LIVE_CALLS_PER_EXPORTER = 2
 SCRAPED_SECONDS = 30
 # Prometheus extrapolates each rate to its window's edges from where that series' samples fall, and the two
-# setups' scrapes are not aligned: up to one scrape interval in the SCRAPED_SECONDS sampled (about 3%).
-TOLERANCE = 0.1
+# setups' scrapes are not aligned: a few percent on rules over many series, and up to about 20% on one over a
+# handful of series with few increments (cost for one tenant) when the scrapes jitter on a loaded machine. What
+# the comparison is for shows well outside that: a rule that does not sum across instances returns other series
+# (instance kept) or a third to three times the value (one instance's share, avg or max instead of sum).
+TOLERANCE = 0.25
 
 
 def calls(seed: int) -> list[dict]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
+
+from scripts.native_stack import inline_webhook_url_files
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.monitoring.yml"
@@ -98,3 +102,27 @@ def translate(command: list[str], service: dict, tmp_path: Path, listen_flag: st
                 break
         translated.append(name + sep + value)
     return translated + [listen_flag]
+
+
+def compose_schema_errors(path: Path) -> str:
+    """What check-jsonschema finds wrong with a compose file against the Compose specification; empty if nothing."""
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)], capture_output=True, text=True
+    )
+    return "" if result.returncode == 0 else result.stdout + result.stderr
+
+
+def provide_secret_examples(config_dir: Path) -> None:
+    """Alertmanager's secret files, from the committed examples, in a copied configuration directory, and its
+    webhook URLs read from them: the compose files pin 0.27, which reads webhook URLs with url_file; Debian's
+    0.25 needs them inline."""
+    if not (config_dir / "secrets").exists():
+        shutil.copytree(ROOT / "alertmanager" / "secrets.example", config_dir / "secrets")
+    config_file = config_dir / "alertmanager.yml"
+    config = yaml.safe_load(config_file.read_text())
+    for receiver in config["receivers"]:
+        for webhook in receiver.get("webhook_configs", []):
+            if "url_file" in webhook:
+                webhook["url_file"] = webhook["url_file"].replace("/etc/alertmanager", str(config_dir))
+    config_file.write_text(yaml.safe_dump(inline_webhook_url_files(config)))
