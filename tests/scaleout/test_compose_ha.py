@@ -92,9 +92,8 @@ def test_the_replica_configuration_scrapes_and_evaluates_what_the_single_one_doe
     jobs = {job["job_name"]: job for job in single["scrape_configs"]}
     assert [job["job_name"] for job in ha["scrape_configs"]] == list(jobs)
     for job in ha["scrape_configs"]:
-        targets = job["static_configs"][0]["targets"]
         if job["job_name"] == "alertmanager":
-            assert sorted(targets) == peers
+            assert sorted(job["static_configs"][0]["targets"]) == peers
         else:
             assert job == jobs[job["job_name"]]
     assert sorted(ha["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]) == peers

@@ -35,6 +35,8 @@ SCRAPED_SECONDS = 30
 # the comparison is for shows well outside that: a rule that does not sum across instances returns other series
 # (instance kept) or a third to three times the value (one instance's share, avg or max instead of sum).
 TOLERANCE = 0.25
+# Prometheus and VictoriaMetrics reading the same samples: any difference is reported.
+ENGINE_TOLERANCE = 0.001
 
 
 def calls(seed: int) -> list[dict]:
@@ -138,7 +140,7 @@ def test_no_call_id_is_on_two_instances(setups):
     assert query(vm, f"count by (call_id) (count by (call_id, instance) ({per_call})) > 1") == []
 
 
-def compare(url_a: str, url_b: str, expr: str, at: float) -> str | None:
+def compare(url_a: str, url_b: str, expr: str, at: float, tolerance: float = ENGINE_TOLERANCE) -> str | None:
     """How two query endpoints' answers to ``expr`` differ (None if they agree); external labels set aside."""
 
     def answer(url):
@@ -150,9 +152,9 @@ def compare(url_a: str, url_b: str, expr: str, at: float) -> str | None:
     a, b = answer(url_a), answer(url_b)
     if a.keys() != b.keys():
         only_a, only_b = sorted(a.keys() - b.keys())[:3], sorted(b.keys() - a.keys())[:3]
-        return f"series differ: only in Prometheus {only_a}, only in VictoriaMetrics {only_b}"
+        return f"series differ: only in the first {only_a}, only in the second {only_b}"
     worst = max(
-        (abs(a[k] - b[k]) / max(abs(a[k]), abs(b[k]), 1e-12) for k in a if not close(a[k], b[k], TOLERANCE)),
+        (abs(a[k] - b[k]) / max(abs(a[k]), abs(b[k]), 1e-12) for k in a if not close(a[k], b[k], tolerance)),
         default=None,
     )
     return None if worst is None else f"values differ by up to {worst:.1%}"
@@ -164,17 +166,31 @@ def dashboard_panels():
             yield uid, panel
 
 
+def dashboard_queries(call_id: str) -> list[tuple[str, str]]:
+    variables = {**RANGE_VARIABLES, "call_id": call_id}
+    return [
+        (f"{uid} / {panel['title']}", substitute(target["expr"], variables, MACROS))
+        for uid, panel in dashboard_panels()
+        for target in panel["targets"]
+    ]
+
+
 def queries(call_id: str) -> list[tuple[str, str]]:
-    exprs = [(f"rule {rule.record or rule.alert}", rule.expr) for rule in load_rules()]
-    for uid, panel in dashboard_panels():
-        for target in panel["targets"]:
-            exprs.append(
-                (
-                    f"{uid} / {panel['title']}",
-                    substitute(target["expr"], {**RANGE_VARIABLES, "call_id": call_id}, MACROS),
-                )
-            )
-    return exprs
+    return [(f"rule {rule.record or rule.alert}", rule.expr) for rule in load_rules()] + dashboard_queries(call_id)
+
+
+def test_dashboard_queries_read_the_same_from_three_exporters_as_from_one(setups):
+    single, fanout = setups["single"][1].url, setups["fanout"][1].url
+    at = time.time() - 3 * SCRAPE_INTERVAL
+    differing = {}
+    for name, expr in dashboard_queries("live-1-0"):
+        difference = compare(single, fanout, expr, at, TOLERANCE)
+        if difference:
+            differing[name] = f"{difference}\n      {expr}"
+    print(f"\n{len(differing)} dashboard queries differ between one exporter and three:")
+    for name, difference in differing.items():
+        print(f"  {name}: {difference}")
+    assert not differing
 
 
 def test_victoria_metrics_answers_every_rule_and_dashboard_query_with_the_same_series_as_prometheus(setups):
