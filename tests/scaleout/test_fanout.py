@@ -179,23 +179,51 @@ def queries(call_id: str) -> list[tuple[str, str]]:
     return [(f"rule {rule.record or rule.alert}", rule.expr) for rule in load_rules()] + dashboard_queries(call_id)
 
 
+# Dashboard panels that show each target or each call where it lives, by design: one exporter and three differ in
+# their instance labels, and that is the point of the panel.
+PER_INSTANCE_PANELS = {
+    ("voice-system-overview", "Service health"): "up of every scrape target",
+    ("voice-system-overview", "Events rejected"): "rejections per exporter, to find the one a bad client talks to",
+}
+# Panels on a last-reported gauge: each exporter keeps the last value its own calls reported, and no aggregation
+# of three last values is the one last value a single exporter keeps.
+LAST_VALUE_PANELS = {
+    ("voice-audio-quality", "DC offset by stage"): "ai_agent_audio_dc_offset is a last-reported gauge per exporter",
+}
+
+
 def test_dashboard_queries_read_the_same_from_three_exporters_as_from_one(setups):
-    single, fanout = setups["single"][1].url, setups["fanout"][1].url
+    """On Prometheus: VictoriaMetrics counts the first value of a series younger than the window differently (the
+    next test), and every series here is younger than the dashboards' windows."""
+    single, fanout = setups["single"][0].url, setups["fanout"][0].url
     at = time.time() - 3 * SCRAPE_INTERVAL
     differing = {}
-    for name, expr in dashboard_queries("live-1-0"):
-        difference = compare(single, fanout, expr, at, TOLERANCE)
-        if difference:
-            differing[name] = f"{difference}\n      {expr}"
+    for uid, panel in panels():
+        key = (uid, panel["title"])
+        if key in PER_INSTANCE_PANELS or key in LAST_VALUE_PANELS:
+            continue
+        for target in panel["targets"]:
+            expr = expand(target["expr"], {**RANGE_VARIABLES, "call_id": "live-1-0"})
+            if uid == "voice-call-detail":  # one call, on whichever exporter holds it
+                expr = f"sum without (instance) ({expr})"
+            difference = compare(single, fanout, expr, at, TOLERANCE)
+            if difference:
+                differing[f"{uid} / {panel['title']}"] = f"{difference}\n      {expr}"
     print(f"\n{len(differing)} dashboard queries differ between one exporter and three:")
     for name, difference in differing.items():
         print(f"  {name}: {difference}")
     assert not differing
 
 
-def test_victoria_metrics_answers_every_rule_and_dashboard_query_with_the_same_series_as_prometheus(setups):
-    """Same data, two engines: every query runs on both and returns the same series. Values may differ where
-    MetricsQL computes differently (docs/Scaling.md lists how); the differences are printed."""
+def test_per_instance_and_last_value_panels_exist():
+    titles = {(uid, panel["title"]) for uid, panel in panels()}
+    assert set(PER_INSTANCE_PANELS) | set(LAST_VALUE_PANELS) <= titles
+
+
+def test_victoria_metrics_answers_every_rule_and_dashboard_query_prometheus_does(setups):
+    """Same data, two engines: every query runs on both, and those without a range window (gauges, recorded series)
+    agree exactly. Over a window the answers may differ where MetricsQL computes differently, above all on series
+    younger than the window, as every series here is (docs/Scaling.md lists how); the differences are printed."""
     prometheus, vm = setups["fanout"]
     at = time.time() - 3 * SCRAPE_INTERVAL
     checked = queries("live-1-0")
@@ -204,4 +232,6 @@ def test_victoria_metrics_answers_every_rule_and_dashboard_query_with_the_same_s
     print(f"\n{len(differing)} of {len(checked)} queries differ between Prometheus and VictoriaMetrics:")
     for name, (expr, difference) in differing.items():
         print(f"  {name}: {difference}\n      {expr}")
-    assert not [name for name, (_, difference) in differing.items() if difference.startswith("series")]
+    instant = [name for name, (expr, _) in differing.items() if "[" not in expr]
+    assert not instant, f"queries without a range window differ: {instant}"
+    assert len(checked) - len(differing) > len(checked) // 2
