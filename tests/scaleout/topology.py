@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -23,7 +24,6 @@ from tests.harness import (
     start_prometheus,
     wait_for,
 )
-from voice_monitoring.shared.http_service import Handler, Server
 
 VICTORIA_METRICS_BINARY = "victoria-metrics"
 SCRAPE_INTERVAL = 1.0
@@ -160,12 +160,21 @@ class ProbeTarget:
         self.values: dict[str, float] = {}
         target = self
 
-        class Probe(Handler):
+        class Probe(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):
+                pass
+
             def do_GET(self):
                 lines = [f'scaleout_probe{{group="{g}"}} {v}' for g, v in sorted(target.values.items())]
-                self.send(200, ("\n".join(lines) + "\n").encode(), "text/plain; version=0.0.4")
+                body = ("\n".join(lines) + "\n").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-        self._server = Server(("127.0.0.1", 0), Probe)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Probe)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
