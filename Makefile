@@ -73,6 +73,7 @@ bench: deps venv
 	$(PY) -m scripts.bench_memory
 	$(PY) -m scripts.bench_client
 	$(PY) -m scripts.bench_series_cost
+	$(PY) -m scripts.bench_webhooks
 
 demo: deps venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)
