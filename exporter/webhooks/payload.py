@@ -95,5 +95,20 @@ def label_text(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_LABEL_LENGTH
 
 
+def call_envelope(platform: str, call_id: str, tenant: str | None) -> dict:
+    """The envelope of every event of a platform's call: provider and pipeline name the platform."""
+    out = {"call_id": call_id, "provider": platform, "pipeline": platform}
+    if tenant is not None:
+        out["tenant"] = tenant
+    return out
+
+
+def call_started(envelope: dict, ts: float, transport: str | None) -> dict:
+    event = {"type": "call.started", "ts": ts, **envelope}
+    if transport:
+        event["attrs"] = {"transport": transport}
+    return event
+
+
 def ms_to_seconds(value: Any) -> float:
     return float(value) / 1000.0

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from voice_monitoring.exporter.webhooks.payload import (
     WebhookRefused,
+    call_envelope,
+    call_started,
     invalid,
     items,
     ms_to_seconds,
@@ -101,11 +103,7 @@ class RetellEvents:
             return Translation(note=f"{event} events are not monitored")
         call = obj(payload, "call", "body", required=True)
         call_id = text(call, "call_id", "call", required=True)
-        envelope = {"call_id": call_id, "provider": PLATFORM, "pipeline": PLATFORM}
-        tenant = tenant_of(call.get("metadata"))
-        if tenant is not None:
-            envelope["tenant"] = tenant
-        return handler(call, envelope, now, live)
+        return handler(call, call_envelope(PLATFORM, call_id, tenant_of(call.get("metadata"))), now, live)
 
 
 def _timestamps(call: dict, now: float) -> tuple[float, float]:
@@ -119,11 +117,7 @@ def _timestamps(call: dict, now: float) -> tuple[float, float]:
 
 
 def _started(call: dict, envelope: dict, ts: float) -> dict:
-    event = {"type": "call.started", "ts": ts, **envelope}
-    transport = TRANSPORTS.get(call.get("call_type"))
-    if transport:
-        event["attrs"] = {"transport": transport}
-    return event
+    return call_started(envelope, ts, TRANSPORTS.get(call.get("call_type")))
 
 
 def _call_started(call, envelope, now, live: LiveCalls) -> Translation:

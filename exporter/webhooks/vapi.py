@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from voice_monitoring.exporter.webhooks.payload import (
+    call_envelope,
+    call_started,
     invalid,
     iso_time,
     items,
@@ -159,19 +161,12 @@ class VapiMessages:
         call_id = text(call, "id", "message.call", required=True)
         stamp = number(message, "timestamp", "message")
         ts = ms_to_seconds(stamp) if stamp is not None else now
-        envelope = {"call_id": call_id, "provider": PLATFORM, "pipeline": PLATFORM}
         tenant = tenant_of(call.get("metadata"), obj(message, "assistant", "message").get("metadata"))
-        if tenant is not None:
-            envelope["tenant"] = tenant
-        return handler(message, call, envelope, ts, now, live)
+        return handler(message, call, call_envelope(PLATFORM, call_id, tenant), ts, now, live)
 
 
 def _started(call: dict, envelope: dict, ts: float) -> dict:
-    event = {"type": "call.started", "ts": ts, **envelope}
-    transport = TRANSPORTS.get(call.get("type"))
-    if transport:
-        event["attrs"] = {"transport": transport}
-    return event
+    return call_started(envelope, ts, TRANSPORTS.get(call.get("type")))
 
 
 def _status_update(message, call, envelope, ts, now, live: LiveCalls) -> Translation:

@@ -4,7 +4,7 @@ import pytest
 from retell.lib import webhook_auth
 
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import Clock, make_exporter, per_call, value, without_webhook_counter
+from tests.webhooks.metrics import per_call, value, without_webhook_counter
 from voice_monitoring.exporter.webhooks.payload import WebhookRefused
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.retell import RetellEvents, end_reason, service_of_product
@@ -13,16 +13,6 @@ from voice_monitoring.exporter.webhooks.signatures import verify_retell
 API_KEY = "key_retell_test_0123456789"
 LABELS = {"pipeline": "retell", "provider": "retell"}
 CALL = {"tenant": "globex", "provider": "retell", "pipeline": "retell"}
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def exporter(clock):
-    return make_exporter(clock)
 
 
 @pytest.fixture

@@ -3,23 +3,13 @@
 import pytest
 
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import Clock, make_exporter, per_call, value, without_webhook_counter
+from tests.webhooks.metrics import per_call, value, without_webhook_counter
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages, end_reason
 
 SECRET = "vapi-test-secret"
 BEARER = {"Authorization": f"Bearer {SECRET}"}
 LABELS = {"pipeline": "vapi", "provider": "vapi"}
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def exporter(clock):
-    return make_exporter(clock)
 
 
 @pytest.fixture
