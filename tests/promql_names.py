@@ -14,6 +14,15 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Series Prometheus and Alertmanager publish about themselves, and the ones Prometheus synthesizes.
+PLATFORM_SERIES = {
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "prometheus_rule_evaluation_failures_total",
+    "alertmanager_notifications_total",
+    "alertmanager_notifications_failed_total",
+}
 RULES_DIR = ROOT / "prometheus" / "rules"
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')

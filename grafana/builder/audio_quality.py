@@ -64,23 +64,7 @@ def build():
                 w=12,
             )
         )
-        .with_panel(
-            timeseries_panel(
-                "Codec alignment",
-                "Share of each provider's codec and sample-rate checks that found a mismatch over 5 minutes; "
-                "ProviderCodecMismatch fires above the line.",
-                "percentunit",
-                query(
-                    drilldown.misaligned_codec_ratio(),
-                    "{{provider}}",
-                ),
-                thresholds=above(critical=th.value("codec_misaligned_ratio")),
-                threshold_lines=True,
-                w=6,
-            )
-            .min(0)
-            .data_links([drilldown.provider_link()])
-        )
+        .with_panel(drilldown.codec_alignment(w=6).data_links([drilldown.provider_link()]))
         .with_panel(
             stat_panel(
                 "Aligned codec checks",

@@ -7,9 +7,10 @@ Per-call series disappear a couple of minutes after a call ends, so each query r
 
 from __future__ import annotations
 
+from grafana.builder import alert_thresholds
 from grafana.builder.bands import SCORE_BANDS, band_label
 from grafana.builder.links import to_dashboard
-from grafana.builder.panels import organize, query, table_panel, transformation
+from grafana.builder.panels import above, organize, query, table_panel, timeseries_panel, transformation
 from grafana.builder.promql import RANGE, rate, recorded, sel
 
 CALL_DETAIL_UID = "voice-call-detail"
@@ -24,12 +25,21 @@ def last(metric: str, **labels: str) -> str:
     return f"last_over_time({sel(metric, **labels)}[{RANGE}])"
 
 
-def misaligned_codec_ratio() -> str:
+def codec_alignment(w: int):
     """The share of codec checks that found a mismatch, as ProviderCodecMismatch reads it; 0 for a provider whose
     checks all passed (the misaligned counter only appears with the first mismatch)."""
     checks = rate("ai_agent_codec_checks_total", ("provider",), provider="$provider")
     ratio = recorded("provider:ai_agent_codec_checks_misaligned:ratio_rate5m") + '{provider=~"$provider"}'
-    return f"{ratio}\nor\n0 * {checks}"
+    return timeseries_panel(
+        "Codec alignment",
+        "Share of each provider's codec and sample-rate checks that found a mismatch over 5 minutes; "
+        "ProviderCodecMismatch fires above the line.",
+        "percentunit",
+        query(f"{ratio}\nor\n0 * {checks}", "{{provider}}"),
+        thresholds=above(critical=alert_thresholds.value("codec_misaligned_ratio")),
+        threshold_lines=True,
+        w=w,
+    ).min(0)
 
 
 def call_detail_link():

@@ -30,15 +30,19 @@ JOBS = "ai_engine|voice_exporter|voice_scorer|prometheus|alertmanager"
 UP_DOWN = value_text({0: ("DOWN", CRITICAL), 1: ("UP", OK)})
 BREAKER = value_text({0: ("closed", OK), 1: ("half-open", WARNING), 2: ("open", CRITICAL)})
 FIRING = 'ALERTS{alertstate="firing", alertname!="Watchdog"}'
+P_FILTER = '{provider=~"$provider"}'
+BOARD_TITLES = {provider_performance.UID: "Provider Performance", call_quality.UID: "Call Quality"}
 
 
 def runbook_data_link():
     return dashboard.DashboardLink("Runbook: one section per alert").url(links.runbook()).target_blank(True)
 
 
-def _to(uid: str, title: str):
-    """A data link to ``uid`` carrying the selected providers."""
-    return links.to_dashboard(title, uid, provider="${provider}")
+def _worst_provider_tile(title: str, description: str, unit: str, expr: str, thresholds, uid: str):
+    """A top-row number over the selected providers, linking to the dashboard that explains it."""
+    return stat_panel(title, description, unit, query(expr), thresholds=thresholds, graph=True, w=4, h=6).data_links(
+        [links.to_dashboard(BOARD_TITLES[uid], uid, provider="${provider}")]
+    )
 
 
 def top_row(dash):
@@ -65,46 +69,35 @@ def top_row(dash):
             .data_links([runbook_data_link()])
         )
         .with_panel(
-            stat_panel(
+            _worst_provider_tile(
                 "Turn response p95",
                 "Highest turn latency p95 of the selected providers over 5 minutes. Click to compare providers.",
                 "s",
-                query(
-                    f'max({recorded("provider:ai_agent_turn_response_seconds:p95_rate5m")}{{provider=~"$provider"}})'
-                ),
-                thresholds=above(turn_warn, turn_crit),
-                graph=True,
-                w=4,
-                h=6,
-            ).data_links([_to(provider_performance.UID, "Provider Performance")])
+                f"max({recorded('provider:ai_agent_turn_response_seconds:p95_rate5m')}{P_FILTER})",
+                above(turn_warn, turn_crit),
+                provider_performance.UID,
+            )
         )
         .with_panel(
-            stat_panel(
+            _worst_provider_tile(
                 "Call failure ratio",
                 "Highest share of calls ending in error or timeout over 15 minutes among the selected providers.",
                 "percentunit",
-                query(f'max({recorded("provider:ai_agent_calls_failed:ratio_rate15m")}{{provider=~"$provider"}})'),
-                thresholds=above(critical=th.value("call_failure_ratio")),
-                graph=True,
-                w=4,
-                h=6,
-            ).data_links([_to(provider_performance.UID, "Provider Performance")])
+                f"max({recorded('provider:ai_agent_calls_failed:ratio_rate15m')}{P_FILTER})",
+                above(critical=th.value("call_failure_ratio")),
+                provider_performance.UID,
+            )
         )
         .with_panel(
-            stat_panel(
+            _worst_provider_tile(
                 "Mean call score",
                 "Lowest mean final quality score among the selected providers, over calls ended in the last 30 "
                 "minutes. Click to see the worst calls.",
                 "none",
-                query(
-                    f"min({recorded('provider:ai_agent_call_quality_final_score:mean_rate30m')}"
-                    '{provider=~"$provider"})'
-                ),
-                thresholds=SCORE_BANDS,
-                graph=True,
-                w=4,
-                h=6,
-            ).data_links([_to(call_quality.UID, "Call Quality")])
+                f"min({recorded('provider:ai_agent_call_quality_final_score:mean_rate30m')}{P_FILTER})",
+                SCORE_BANDS,
+                call_quality.UID,
+            )
         )
         .with_panel(
             stat_panel(

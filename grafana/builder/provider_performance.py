@@ -152,21 +152,7 @@ def build():
                 w=12,
             )
         )
-        .with_panel(
-            timeseries_panel(
-                "Codec alignment",
-                "Share of each provider's codec and sample-rate checks that found a mismatch over 5 minutes; "
-                "ProviderCodecMismatch fires above the line.",
-                "percentunit",
-                query(
-                    drilldown.misaligned_codec_ratio(),
-                    "{{provider}}",
-                ),
-                thresholds=above(critical=th.value("codec_misaligned_ratio")),
-                threshold_lines=True,
-                w=12,
-            ).min(0)
-        )
+        .with_panel(drilldown.codec_alignment(w=12))
         .with_row(row("Availability and cost"))
         .with_panel(
             state_timeline_panel(

@@ -5,18 +5,10 @@ Metric names and recorded names come from the reader the rule lint uses too (tes
 
 from __future__ import annotations
 
-from tests.promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the dashboard tests)
+from tests.promql_names import PLATFORM_SERIES, metric_names, recorded_names  # noqa: F401  (re-exported)
 from voice_monitoring.shared import catalogue
 
-# Series Prometheus and Alertmanager publish about themselves, which the monitoring-pipeline panels read.
-PROMETHEUS_SERIES = {
-    "up",
-    "ALERTS",
-    "ALERTS_FOR_STATE",
-    "prometheus_rule_evaluation_failures_total",
-    "alertmanager_notifications_total",
-    "alertmanager_notifications_failed_total",
-}
+PROMETHEUS_SERIES = PLATFORM_SERIES
 
 
 def known_names() -> set[str]:

@@ -7,6 +7,7 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 from grafana.builder import build_all
+from tests.promql_names import PLATFORM_SERIES
 from tests.rules.rule_files import (
     ALERTMANAGER_CONFIG,
     DASHBOARD_UIDS,
@@ -26,15 +27,7 @@ from voice_monitoring.shared import catalogue
 RUNBOOK_BOARD = build_all()["voice-runbook"]
 THRESHOLDS = yaml.safe_load((PROMETHEUS_CONFIG.parent / "thresholds.yml").read_text())
 GRAFANA_URL = THRESHOLDS["links"]["grafana_url"]
-# Series Prometheus and Alertmanager publish about themselves, and the ones Prometheus synthesizes.
-PLATFORM_METRICS = {
-    "up",
-    "ALERTS",
-    "ALERTS_FOR_STATE",
-    "prometheus_rule_evaluation_failures_total",
-    "alertmanager_notifications_total",
-    "alertmanager_notifications_failed_total",
-}
+PLATFORM_METRICS = PLATFORM_SERIES
 CAMEL_CASE = re.compile(r"^[A-Z][a-z0-9]*(?:[A-Z]+[a-z0-9]*)*$")
 RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z0-9_]+$")
 
