@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 import uuid
 
@@ -18,14 +19,16 @@ MAX_LABEL = 128
 STATES = ("greeting", "listening", "processing", "speaking")
 
 _shared_client: EventClient | None = None
+_shared_lock = threading.Lock()
 
 
 def shared_client() -> EventClient:
     """The process's client, configured from the environment, created on first use."""
     global _shared_client
-    if _shared_client is None:
-        _shared_client = EventClient()
-    return _shared_client
+    with _shared_lock:
+        if _shared_client is None:
+            _shared_client = EventClient()
+        return _shared_client
 
 
 def seconds(value) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -224,3 +225,18 @@ def test_the_client_works_from_an_asyncio_event_loop(exporter):
 def test_a_bad_url_is_refused_at_construction():
     with pytest.raises(ValueError, match="http"):
         EventClient("ftp://example.invalid")
+
+
+def test_a_process_that_exits_without_closing_still_sends_what_it_queued(exporter):
+    """The adapters' default client comes from the environment; an atexit hook flushes it."""
+    code = (
+        "from voice_monitoring.client.call import CallReporter\n"
+        "call = CallReporter(call_id='exit-1', tenant='acme')\n"
+        "call.start()\n"
+        "call.turn(0.5)\n"
+        "call.end('user hung up')\n"
+    )
+    env = {**os.environ, "VOICE_MONITORING_URL": exporter.url}
+    subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=True)
+    assert exporter_value(exporter.url, ACCEPTED) == 3
+    assert exporter_value(exporter.url, "ai_agent_calls_ended_total", tenant="acme", reason="user_hangup") == 1
