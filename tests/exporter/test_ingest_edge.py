@@ -270,3 +270,13 @@ def test_a_client_that_vanishes_mid_body_leaves_no_error_and_shutdown_stays_prom
     assert exporter.process.wait(10) == 0
     assert time.monotonic() - started < 3, "shutdown waited for requests that had already gone"
     assert "Traceback" not in exporter.log_tail()
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(tmp_path):
+    service = start_exporter(tmp_path, "--keepalive-timeout", "1", "--header-timeout", "10")
+    with service, socket.create_connection(address(service), timeout=5) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert split_reply(sock.recv(4096))[0] == 200
+        started = time.monotonic()
+        assert read_until_closed(sock, 5) == b""
+        assert time.monotonic() - started < 4
