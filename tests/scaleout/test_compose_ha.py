@@ -106,6 +106,18 @@ def test_the_replica_configuration_scrapes_and_evaluates_what_the_single_one_doe
     assert dedup == [ha["global"]["scrape_interval"]], "VictoriaMetrics must deduplicate at the scrape interval"
 
 
+def test_the_exporter_and_the_scorer_run_as_in_the_main_file_with_the_scorer_reading_victoria_metrics(compose):
+    main = load(read_env_file() | {"GRAFANA_ADMIN_PASSWORD": "unused"})
+    assert compose["services"]["exporter"] == main["services"]["exporter"]
+    scorer, main_scorer = compose["services"]["scorer"], main["services"]["scorer"]
+    assert flag_values(scorer["command"], "--prometheus-url") == ["http://victoriametrics:8428"]
+    other_flags = [flag for flag in scorer["command"] if not flag.startswith("--prometheus-url=")]
+    assert other_flags == [flag for flag in main_scorer["command"] if not flag.startswith("--prometheus-url=")]
+    assert {k: v for k, v in scorer.items() if k not in ("command", "depends_on")} == {
+        k: v for k, v in main_scorer.items() if k not in ("command", "depends_on")
+    }
+
+
 def test_every_route_outlasts_the_last_peers_wait(compose):
     config = yaml.safe_load((ROOT / "alertmanager" / "alertmanager.yml").read_text())
     peers = services_named(compose, "alertmanager-")
