@@ -256,15 +256,16 @@ def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
     environment = compose["services"]["exporter"]["environment"]
     assert environment["EXPORTER_LISTEN_ADDRESS"] == "0.0.0.0"
     port = free_port()
-    token_file = tmp_path / "token"
-    token_file.write_text("")
     env = {
         **{k: str(v) for k, v in environment.items()},
         "EXPORTER_LISTEN_ADDRESS": "127.0.0.1",
         "EXPORTER_PORT": str(port),
-        "EXPORTER_TOKEN_FILE": str(token_file),
         "EXPORTER_STATE_FILE": str(tmp_path / "state.sqlite"),
     }
+    for name, path in environment.items():  # every compose secret, empty as from an empty .env
+        if str(path).startswith("/run/secrets/"):
+            env[name] = str(tmp_path / name.lower())
+            (tmp_path / name.lower()).write_text("")
     with local_service("exporter", [str(BIN / "voice-exporter")], port, "/ready", tmp_path, env).start():
         pass
     assert (tmp_path / "state.sqlite").exists(), "the exporter did not write its state on stop"
