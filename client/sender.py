@@ -75,6 +75,8 @@ class EventClient:
         self._host, self._port = parts.hostname, parts.port
         self._path = path if path.endswith(EVENTS_PATH) else path + EVENTS_PATH
         token = token if token is not None else os.environ.get(TOKEN_ENV)
+        if token and not token.isprintable():
+            raise ValueError("the exporter token must be printable text")
         self._headers = {"Content-Type": "application/x-ndjson"}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -186,6 +188,17 @@ class EventClient:
     # --- the sending thread -------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        while True:
+            try:
+                self._send_until_closed()
+                return
+            except Exception as exc:  # a bug here must not stop the sending for good
+                self._warn("bug", f"the event client's sending thread failed and restarts: {exc!r}")
+                with self._lock:
+                    self._inflight = 0
+                time.sleep(self._flush_interval)
+
+    def _send_until_closed(self) -> None:
         failures = 0
         while True:
             closing = self._closing.is_set()
@@ -224,7 +237,10 @@ class EventClient:
             queue, batch = self._queue, []
             while queue and len(batch) < self._max_batch:
                 event = queue.popleft()
-                if event["ts"] < oldest:
+                ts = event["ts"]
+                if type(ts) not in (int, float):
+                    self._dropped["unserialisable"] += 1
+                elif ts < oldest:
                     self._dropped["expired"] += 1
                 else:
                     batch.append(event)

@@ -181,10 +181,11 @@ def test_nothing_the_caller_sends_raises_and_refused_events_are_counted(exporter
         c.send("turn", "bad-1", {"latency_seconds": float("nan")})
         c.send("turn", "bad-1", {"latency_seconds": -1.0})
         c.send("no.such.type", "bad-1")
+        c.send("turn", "bad-1", {"latency_seconds": 0.5}, ts="yesterday")
         c.send("turn", "bad-1", {"latency_seconds": 0.5})
         assert c.flush(10)
         stats = c.stats()
-    assert stats["dropped"]["unserialisable"] == 2
+    assert stats["dropped"]["unserialisable"] == 3
     assert stats["rejected"] == 2 and stats["sent"] == 1
     assert "the exporter refused an event" in caplog.text
     assert exporter_value(exporter.url, TURNS) == 1
