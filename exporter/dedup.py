@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
+# A set or dict keeps the table it grew to when entries go; one that held more than this and now holds under
+# a quarter of it is copied into a table sized for what is left.
+COMPACT_ABOVE = 10_000
+
 
 class ExpiringIds:
     """Ids, each remembered until a given time; at most ``max_ids`` at once.
@@ -18,6 +22,7 @@ class ExpiringIds:
         self._on_evict = on_evict
         self._ids: set[str] = set()
         self._order: deque[tuple[float, str]] = deque()  # (forget at, id), in the order remembered
+        self._peak = 0  # most ids held since the set was last compacted
 
     def __contains__(self, event_id: str) -> bool:
         return event_id in self._ids
@@ -27,6 +32,8 @@ class ExpiringIds:
 
     def remember(self, event_id: str, until: float) -> None:
         self._ids.add(event_id)
+        if len(self._ids) > self._peak:
+            self._peak = len(self._ids)
         self._order.append((until, event_id))
         if len(self._order) > self.max_ids:
             self._ids.discard(self._order.popleft()[1])
@@ -34,8 +41,13 @@ class ExpiringIds:
 
     def forget_expired(self, now: float) -> None:
         order = self._order
+        if not order or order[0][0] > now:
+            return
         while order and order[0][0] <= now:
             self._ids.discard(order.popleft()[1])
+        if len(self._ids) * 4 < self._peak and self._peak > COMPACT_ABOVE:
+            self._ids = set(self._ids)
+            self._peak = len(self._ids)
 
     def entries(self) -> list[tuple[float, str]]:
         """(forget at, id) of every remembered id, oldest first."""

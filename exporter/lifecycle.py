@@ -4,6 +4,7 @@ the cost settled at the end, and the live gauges a call holds while it is in pro
 from __future__ import annotations
 
 from voice_monitoring.exporter.calls import Call
+from voice_monitoring.exporter.dedup import COMPACT_ABOVE
 from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
 from voice_monitoring.exporter.expiry import CallExpiry
 from voice_monitoring.exporter.fleet import FleetMetrics
@@ -23,6 +24,7 @@ class CallLifecycle:
         self.expiry = expiry
         self.max_live_calls = max_live_calls
         self.calls: dict[str, Call] = {}
+        self._peak = 0  # most calls held since ``calls`` was last compacted
 
     def resolve(self, event: dict, now: float) -> tuple[Call | None, str, str, str]:
         """The event's call (created on first sight) and its tenant, provider and pipeline labels.
@@ -135,10 +137,14 @@ class CallLifecycle:
     def expire(self, now: float) -> int:
         """Remove calls past their grace period or idle timeout; returns how many were removed."""
         removed = 0
+        self._peak = max(self._peak, len(self.calls))
         for call, reason in list(self.expiry.expired(self.calls, now)):
             if reason == "idle":
                 self.settle(call)
                 self.leave_live_gauges(call)
             self.fleet.child("ai_agent_exporter_calls_expired_total", reason).inc()
             removed += 1
+        if len(self.calls) * 4 < self._peak and self._peak > COMPACT_ABOVE:
+            self.calls = dict(self.calls)
+            self._peak = len(self.calls)
         return removed

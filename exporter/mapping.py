@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice_monitoring.exporter import call_series
-from voice_monitoring.exporter.dedup import ExpiringIds
+from voice_monitoring.exporter.dedup import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.events import InvalidEvent, validate
 from voice_monitoring.exporter.expiry import CallExpiry, ReportedGauges
 from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
 from voice_monitoring.exporter.handlers import EventHandlers
+from voice_monitoring.exporter.heap import release_freed_memory
 from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
@@ -78,6 +79,7 @@ class Exporter:
             ),
             limits.max_live_calls,
         )
+        self._held_peak = 0  # most calls and ids held since freed memory was last handed back
         self.sampling = PerCallSampling(limits.per_call_sample_ratio)
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
 
@@ -159,6 +161,13 @@ class Exporter:
             removed = self.lifecycle.expire(now)
             self.ids.forget_expired(now)
             self.reported.expire(now)
+            held = len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
+            self._held_peak = max(self._held_peak, held)
+            release = self._held_peak - held > COMPACT_ABOVE
+            if release:
+                self._held_peak = held
+        if release:
+            release_freed_memory()
         return removed
 
     def _counter(self, name: str):

@@ -45,6 +45,7 @@ def test_forgetting_an_id_early_because_the_bound_is_reached_is_counted():
 
 
 def grown_bytes(apply, rounds: int) -> int:
+    """Bytes still allocated after rounds 1 to ``rounds`` of ``apply``, over what round 0 left."""
     apply(0)  # warm up every series and cache entry the steady state needs
     tracemalloc.start()
     try:
@@ -136,3 +137,23 @@ def test_forgetting_a_removed_call_early_because_the_guard_is_full_is_counted():
         exporter.ingest([started(clock, f"c-{i}"), ended(clock, f"c-{i}")])
         exporter.sweep()
     assert value(exporter, "ai_agent_exporter_removed_calls_forgotten_total") == 2
+
+
+def test_what_a_burst_of_calls_held_is_let_go_once_every_window_has_passed():
+    clock = Clock()
+    exporter = make(clock, grace_seconds=1, idle_seconds=3, max_age_seconds=4, max_future_seconds=1)
+
+    def burst(first: int, calls: int):
+        for start in range(first, first + calls, 500):
+            batch = []
+            for i in range(start, start + 500):
+                batch += [started(clock, f"c-{i}"), ended(clock, f"c-{i}")]
+            exporter.ingest([{**event, "id": f"e-{n}-{event['call_id']}"} for n, event in enumerate(batch)])
+        for _ in range(2):
+            clock.now += 10
+            exporter.sweep()
+
+    def small_then_large(round_):
+        burst(10**6 * round_, 20_000 if round_ else 500)
+
+    assert grown_bytes(small_then_large, 1) < 256 * 1024
