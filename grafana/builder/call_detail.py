@@ -269,8 +269,20 @@ def build():
                 query(_call("ai_agent_call_transport_packet_loss_ratio"), "loss"),
                 query(_call("ai_agent_call_transport_burst_ratio"), "burst ratio"),
                 calcs=(),
-                w=12,
+                w=8,
             )
+        )
+        .with_panel(
+            _series(
+                "E-model R",
+                "Transmission rating factor R the scorer computes from the call's transport and codec (ITU-T "
+                "G.107), from which the MOS estimate follows.",
+                "ai_agent_call_r_factor",
+                "R",
+                w=8,
+            )
+            .min(0)
+            .max(100)
         )
         .with_panel(
             _series(
@@ -278,7 +290,7 @@ def build():
                 "Seconds the agent has spoken so far.",
                 "ai_agent_call_agent_speech_seconds",
                 "agent speech",
-                w=12,
+                w=8,
             )
         )
     )
