@@ -25,7 +25,7 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
     """(metric name, value, extra label values) for every per-call series the call has now."""
     yield "ai_agent_call_started_timestamp_seconds", call.started_at, ()
     yield "ai_agent_call_ended", 1.0 if call.ended else 0.0, ()
-    yield "ai_agent_call_turns", len(call.turn_latencies), ()
+    yield "ai_agent_call_turns", call.turns, ()
     if call.turn_latencies:
         yield "ai_agent_call_turn_response_p95_seconds", p95(call.turn_latencies), ()
     yield "ai_agent_call_agent_speech_seconds", call.agent_speech, ()

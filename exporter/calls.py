@@ -11,6 +11,15 @@ from bisect import insort
 from voice_monitoring.exporter.exposition import label_text
 from voice_monitoring.shared import catalogue
 
+MAX_SAMPLES = 2000  # latencies kept per call (a two-hour call at a turn every 5 s has 1,440 turns)
+
+
+def _add_sample(ordered: list[float], value: float) -> None:
+    """Insert into an ascending list; a full list drops every other value, which keeps its quantiles."""
+    insort(ordered, value)
+    if len(ordered) > MAX_SAMPLES:
+        del ordered[::2]
+
 
 class Call:
     __slots__ = (
@@ -29,6 +38,7 @@ class Call:
         "state",
         "tts_gating",
         "audio_capture",
+        "turns",
         "turn_latencies",
         "agent_speech",
         "underflows",
@@ -69,6 +79,7 @@ class Call:
         self.state = None
         self.tts_gating = False
         self.audio_capture = False
+        self.turns = 0
         self.turn_latencies: list[float] = []  # ascending, so a scrape reads the p95 without sorting
         self.agent_speech = 0.0
         self.underflows = 0
@@ -100,10 +111,11 @@ class Call:
         return self._labels[1]
 
     def add_turn(self, latency: float) -> None:
-        insort(self.turn_latencies, latency)
+        self.turns += 1
+        _add_sample(self.turn_latencies, latency)
 
     def add_reaction(self, seconds: float) -> None:
-        insort(self.reactions, seconds)
+        _add_sample(self.reactions, seconds)
 
     def add_rms(self, rms: float) -> None:
         level = 20.0 * math.log10(max(rms, 1e-5))

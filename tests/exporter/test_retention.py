@@ -157,3 +157,29 @@ def test_what_a_burst_of_calls_held_is_let_go_once_every_window_has_passed():
         burst(10**6 * round_, 20_000 if round_ else 500)
 
     assert grown_bytes(small_then_large, 1) < 256 * 1024
+
+
+def test_a_call_with_endless_turns_keeps_a_bounded_sample_of_its_latencies():
+    clock = Clock()
+    exporter = make(clock)
+    turns = [
+        {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": (i % 100) / 100}}
+        for i in range(10_000)
+    ]
+    barge_ins = [
+        {
+            "type": "interruption",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "attrs": {"kind": "barge_in", "reaction_seconds": 1},
+        }
+    ] * 5_000
+    assert exporter.ingest([started(clock)] + turns + barge_ins)[0] == 15_001
+    call = exporter.lifecycle.calls["c-1"]
+    assert len(call.turn_latencies) <= 2000 and len(call.reactions) <= 2000
+    labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
+    assert value(exporter, "ai_agent_call_turns", **labels) == 10_000
+    assert value(exporter, "ai_agent_call_barge_ins", **labels) == 5_000
+    assert (
+        abs(value(exporter, "ai_agent_call_turn_response_p95_seconds", **labels) - 0.94) <= 0.011
+    )  # one step of the 0.01 grid
