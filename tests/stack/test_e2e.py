@@ -17,6 +17,7 @@ import requests
 
 from scripts.native_stack import DEFAULT_PORTS, NativeStack, Options
 from tests.harness import free_port, query, wait_for
+from tests.rules.rule_files import alert_rules
 from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
@@ -172,7 +173,9 @@ def test_provider_outage_is_delivered_inhibits_latency_alerts_and_resolves(stack
         assert alert["annotations"]["summary"] and "{{" not in alert["annotations"]["summary"]
         description = alert["annotations"]["description"]
         assert FAULTY_PROVIDER in description and "stt" in description and "{{" not in description
-        assert alert["annotations"]["runbook_url"].endswith("#providerdown")
+        [rule] = [r for r in alert_rules() if r.alert == ALERT]
+        assert alert["annotations"]["runbook_url"] == rule.annotations["runbook_url"]
+        assert rule.annotations["runbook_url"].startswith("http")
         token = (stack.state / "alertmanager" / "secrets" / "webhook_token").read_text().strip()
         assert notification.authorization == f"Bearer {token}"
 
