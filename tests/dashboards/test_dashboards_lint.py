@@ -8,19 +8,12 @@ import yaml
 
 from grafana.builder import build_all, promql
 from tests.dashboards.dashboard_promql import counters, known_names, metric_names, recorded_names
+from tests.rules.rule_files import DASHBOARD_UIDS
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = build_all()
-EXPECTED_UIDS = {
-    "voice-system-overview",
-    "voice-call-quality",
-    "voice-provider-performance",
-    "voice-audio-quality",
-    "voice-conversation-flow",
-    "voice-cost-tracking",
-    "voice-call-detail",
-    "voice-runbook",
-}
+# The dashboards alerts link to, and the Runbook their runbook links open.
+EXPECTED_UIDS = {*DASHBOARD_UIDS, "voice-runbook"}
 CURRENT_PANEL_TYPES = {
     "row",
     "timeseries",
