@@ -279,6 +279,34 @@ _TYPE_CHECKS = {
     for etype, spec in TYPES.items()
 }
 _TYPE_NAMES = ", ".join(TYPES)
+_FLOAT_MAX = 1.7976931348623157e308
+_STRING = ("string",)
+_BOOLEAN = ("boolean",)
+
+
+def _fast_checks(spec: dict[str, Field]) -> dict[str, tuple]:
+    """Per field, what a value needs to be valid without calling its checker: _STRING for a string field
+    (a non-empty str within the length limit), _BOOLEAN for a boolean, the frozenset of choices for an enum
+    (a str among them), (low, high, integer) for a number field (in range; an integer field takes only ints).
+    A value outside the fast path goes to the field's checker, which words the error.
+    """
+    fast: dict[str, tuple | frozenset] = {}
+    for key, field in spec.items():
+        if field.kind == "string":
+            fast[key] = _STRING
+        elif field.kind == "boolean":
+            fast[key] = _BOOLEAN
+        elif field.kind == "enum":
+            fast[key] = frozenset(field.choices)
+        elif field.kind in ("number", "integer"):
+            low = -_FLOAT_MAX if field.minimum is None else field.minimum
+            high = _FLOAT_MAX if field.maximum is None else field.maximum
+            fast[key] = (low, high, field.kind == "integer")
+    return fast
+
+
+_ENVELOPE_FAST = _fast_checks(ENVELOPE)
+_TYPE_FAST = {etype: _fast_checks(spec) for etype, spec in TYPES.items()}
 
 
 def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[str, Any]:
@@ -294,6 +322,20 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
     checks, required, needs_call = compiled
     attrs = None
     for key, value in event.items():
+        fast = _ENVELOPE_FAST.get(key)
+        if fast is not None:  # the common valid value, checked inline (see _fast_checks)
+            t = type(value)
+            if fast is _STRING:
+                if t is str and 0 < len(value) <= MAX_LABEL_LENGTH:
+                    continue
+            elif fast is _BOOLEAN:
+                if value is True or value is False:
+                    continue
+            elif type(fast) is frozenset:
+                if t is str and value in fast:
+                    continue
+            elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
+                continue
         check = _ENVELOPE_CHECKS.get(key)
         if check is None:
             if key == "attrs":
@@ -316,7 +358,22 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
         attrs = {} if "attrs" not in event else None
     if type(attrs) is not dict:
         raise InvalidEvent("invalid_field", "attrs must be an object")
+    fast_checks = _TYPE_FAST[etype]
     for key, value in attrs.items():
+        fast = fast_checks.get(key)
+        if fast is not None:
+            t = type(value)
+            if fast is _STRING:
+                if t is str and 0 < len(value) <= MAX_LABEL_LENGTH:
+                    continue
+            elif fast is _BOOLEAN:
+                if value is True or value is False:
+                    continue
+            elif type(fast) is frozenset:
+                if t is str and value in fast:
+                    continue
+            elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
+                continue
         check = checks.get(key)
         if check is None:
             raise InvalidEvent("unknown_field", f"unknown attribute {key!r} for {etype}")

@@ -8,7 +8,7 @@ from voice_monitoring.exporter.dedup import COMPACT_ABOVE
 from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
 from voice_monitoring.exporter.expiry import CallExpiry
 from voice_monitoring.exporter.fleet import FleetMetrics
-from voice_monitoring.exporter.labels import LabelLimiter
+from voice_monitoring.exporter.labels import UNKNOWN, LabelLimiter
 
 
 class CallLifecycle:
@@ -35,12 +35,16 @@ class CallLifecycle:
         """
         call_id = event.get("call_id")
         call = self.calls.get(call_id) if call_id is not None else None
-        of_event = self.label.of_event
-        tenant, provider, pipeline = (
-            of_event(event, "tenant", call),
-            of_event(event, "provider", call),
-            of_event(event, "pipeline", call),
-        )
+        label = self.label  # LabelLimiter.of_event, inline: this runs for nearly every event
+        tenant, provider, pipeline = event.get("tenant"), event.get("provider"), event.get("pipeline")
+        if call is None:
+            tenant = UNKNOWN if tenant is None else label("tenant", tenant)
+            provider = UNKNOWN if provider is None else label("provider", provider)
+            pipeline = UNKNOWN if pipeline is None else label("pipeline", pipeline)
+        else:
+            tenant = call.tenant if tenant is None else label("tenant", tenant)
+            provider = call.provider if provider is None else label("provider", provider)
+            pipeline = call.pipeline if pipeline is None else label("pipeline", pipeline)
         if call_id is not None and call is None:
             if self.expiry.recently_removed(call_id):
                 raise InvalidEvent("call_expired", f"call {call_id} has ended and its series were removed")

@@ -101,19 +101,21 @@ class Exporter:
         max_age = limits.max_age_seconds if max_age_seconds is None else max_age_seconds
         with self.lock:
             now = self.clock()
-            self.ids.forget_expired(now)
-            fleet = self.fleet
+            ids, handlers, fleet = self.ids, self.handlers, self.fleet
+            ids.forget_expired(now)
+            remember_until = now + limits.retry_window_seconds
+            max_future = limits.max_future_seconds
             for index, event in enumerate(events):
                 etype = event.get("type") if isinstance(event, dict) else None
                 try:
-                    validate(event, now, max_age, limits.max_future_seconds)
+                    validate(event, now, max_age, max_future)
                     event_id = event.get("id")
-                    if event_id is not None and event_id in self.ids:
+                    if event_id is not None and event_id in ids:
                         duplicates += 1
                         fleet.child("ai_agent_exporter_events_duplicate_total", etype).inc()
                         continue
                     try:
-                        self.handlers[etype](event, event.get("attrs") or {}, now)
+                        handlers[etype](event, event.get("attrs") or {}, now)
                     except InvalidEvent:
                         raise
                     except Exception as exc:  # a bug of ours must not take the batch or the service down
@@ -121,11 +123,11 @@ class Exporter:
                         raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}") from exc
                 except InvalidEvent as exc:
                     rejected.append({"index": index, "error": str(exc)})
-                    label = etype if isinstance(etype, str) and etype in self.handlers else "unknown"
+                    label = etype if isinstance(etype, str) and etype in handlers else "unknown"
                     fleet.child("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                     continue
                 if event_id is not None:
-                    self.ids.remember(event_id, now + limits.retry_window_seconds)
+                    ids.remember(event_id, remember_until)
                 accepted += 1
                 accepted_by_type[etype] = accepted_by_type.get(etype, 0) + 1
             for etype, count in accepted_by_type.items():
