@@ -10,7 +10,7 @@ import threading
 from prometheus_client import disable_created_metrics
 
 from voice_monitoring.scorer.inputs import InputReader
-from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.promql import PrometheusClient, Security, read_basic_auth_file
 from voice_monitoring.scorer.scoring_parameters import ScoringParametersError, load
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
@@ -25,6 +25,26 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--prometheus-url",
         default=env_default("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
         help="Prometheus to query (SCORER_PROMETHEUS_URL)",
+    )
+    p.add_argument(
+        "--prometheus-ca-file",
+        default=env_default("SCORER_PROMETHEUS_CA_FILE", None),
+        help="CA bundle (PEM) that verifies an https Prometheus; the system's by default (SCORER_PROMETHEUS_CA_FILE)",
+    )
+    p.add_argument(
+        "--prometheus-cert-file",
+        default=env_default("SCORER_PROMETHEUS_CERT_FILE", None),
+        help="client certificate (PEM) for a Prometheus asking for one (SCORER_PROMETHEUS_CERT_FILE)",
+    )
+    p.add_argument(
+        "--prometheus-key-file",
+        default=env_default("SCORER_PROMETHEUS_KEY_FILE", None),
+        help="the client certificate's private key (PEM) (SCORER_PROMETHEUS_KEY_FILE)",
+    )
+    p.add_argument(
+        "--prometheus-basic-auth-file",
+        default=env_default("SCORER_PROMETHEUS_BASIC_AUTH_FILE", None),
+        help="file whose first line is username:password, for basic auth (SCORER_PROMETHEUS_BASIC_AUTH_FILE)",
     )
     p.add_argument(
         "--listen-address",
@@ -85,7 +105,35 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(str(exc))
     if args.interval <= 0 or args.query_timeout <= 0 or args.expire_after_cycles < 1:
         p.error("--interval and --query-timeout must be positive, --expire-after-cycles at least 1")
+    try:
+        args.prometheus = prometheus_client(args)
+    except ValueError as exc:
+        p.error(str(exc))
     return args
+
+
+def prometheus_client(args: argparse.Namespace) -> PrometheusClient:
+    """The client the flags describe; raises ValueError naming the flag or file at fault."""
+    if bool(args.prometheus_cert_file) != bool(args.prometheus_key_file):
+        raise ValueError("--prometheus-cert-file and --prometheus-key-file go together")
+    username = password = None
+    if args.prometheus_basic_auth_file:
+        try:
+            username, password = read_basic_auth_file(args.prometheus_basic_auth_file)
+        except OSError as exc:
+            raise ValueError(f"--prometheus-basic-auth-file: {exc.filename}: {exc.strerror}") from None
+    security = Security(
+        args.prometheus_ca_file or None,
+        args.prometheus_cert_file or None,
+        args.prometheus_key_file or None,
+        username,
+        password,
+    )
+    try:
+        return PrometheusClient(args.prometheus_url, args.query_timeout, security=security)
+    except OSError as exc:  # ssl.SSLError included
+        files = ", ".join(f for f in (security.ca_file, security.cert_file, security.key_file) if f)
+        raise ValueError(f"cannot load the TLS files ({files}): {exc.strerror or exc}") from None
 
 
 def main(argv=None) -> int:
@@ -97,7 +145,7 @@ def main(argv=None) -> int:
     except (ScoringParametersError, OSError) as exc:
         print(f"voice-scorer: {exc}", file=sys.stderr)
         return 2
-    reader = InputReader(PrometheusClient(args.prometheus_url, args.query_timeout), job=args.job or None)
+    reader = InputReader(args.prometheus, job=args.job or None)
     scorer = Scorer(
         reader,
         parameters,

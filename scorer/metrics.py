@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from voice_monitoring.scorer.model import FACTORS
 from voice_monitoring.shared import catalogue
 
-QUERY_ERROR_REASONS = ("timeout", "http", "parse")
+QUERY_ERROR_REASONS = ("timeout", "http", "tls", "auth", "parse")
 
 SCORE = catalogue.metric("ai_agent_call_quality_score")
 BAND = catalogue.metric("ai_agent_call_quality_band")

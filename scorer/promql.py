@@ -4,7 +4,10 @@ Each query has one overall deadline, ``timeout`` seconds from its start: every
 socket operation is given only the time left, so a server that trickles its answer
 a byte at a time cannot hold a query (and the scoring cycle) past it.  The answer is
 read up to ``max_answer_bytes`` and checked item by item, so anything malformed,
-from broken JSON to nesting too deep to decode, is a ``parse`` failure.
+from broken JSON to nesting too deep to decode, is a ``parse`` failure.  Over
+https the server is verified against a CA bundle (the system's by default); a failed
+handshake is a ``tls`` failure, and a server refusing the credentials (401, 403) an
+``auth`` failure.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import base64
 import http.client
 import io
 import json
+import ssl
 import time
+from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit
 
 DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
@@ -92,7 +97,9 @@ def _sample(item) -> Sample:
 
 
 def parse_vector(status: int, body: bytes) -> list[Sample]:
-    """The samples of an instant-query answer; raises QueryError(timeout | http | parse)."""
+    """The samples of an instant-query answer; raises QueryError(timeout | http | auth | parse)."""
+    if status in (401, 403):
+        raise QueryError("auth", f"HTTP {status}: Prometheus refused the scorer's credentials")
     try:
         answer = json.loads(body.decode("utf-8"))  # decoded first: json's own detection is slower
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the decoder goes
@@ -109,27 +116,81 @@ def parse_vector(status: int, body: bytes) -> list[Sample]:
     return [_sample(item) for item in data["result"]]
 
 
+@dataclass(frozen=True)
+class Security:
+    """How to reach a secured Prometheus: the CA bundle that verifies it (None: the system's), a client
+    certificate and key for mutual TLS, and basic-auth credentials."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    def __repr__(self) -> str:  # never the password
+        return f"Security(ca_file={self.ca_file!r}, cert_file={self.cert_file!r}, username={self.username!r})"
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A context verifying the server against ``ca_file``; raises OSError or ssl.SSLError for a bad file."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def read_basic_auth_file(path: str) -> tuple[str, str]:
+    """``username:password`` from the first line of ``path`` (the password may hold colons); raises ValueError
+    naming the file, never its content."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            line = f.readline().rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    username, colon, password = line.partition(":")
+    if not colon or not username:
+        raise ValueError(f"{path}: the first line must be username:password")
+    return username, password
+
+
 class PrometheusClient:
-    def __init__(self, base_url: str, timeout: float = 10.0, max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 10.0,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        security: Security | None = None,
+    ):
         url = urlsplit(base_url.rstrip("/"))
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
+        security = security or Security()
+        if url.scheme == "http" and (security.ca_file or security.cert_file):
+            raise ValueError("a CA file or client certificate needs an https:// Prometheus URL")
+        if url.username is not None and security.username is not None:
+            raise ValueError("credentials both in the Prometheus URL and in a basic-auth file")
         self.base_url = base_url.rstrip("/")
-        self._https = url.scheme == "https"
+        self._tls = security.tls_context() if url.scheme == "https" else None
         self._host = url.hostname
         self._port = url.port
         self._path = f"{url.path}/api/v1/query"
         self._headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        username, password = security.username, security.password
         if url.username is not None:  # http://user:password@host: basic authentication, as before
-            credentials = f"{unquote(url.username)}:{unquote(url.password or '')}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+            username, password = unquote(url.username), unquote(url.password or "")
             self.base_url = url._replace(netloc=url.netloc.rpartition("@")[2]).geturl()
+        if username is not None:
+            credentials = f"{username}:{password or ''}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
 
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self._tls is None:
+            return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+        return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._tls)
+
     def _post(self, body: bytes, deadline: float) -> tuple[int, bytes]:
-        connection_class = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        connection = connection_class(self._host, self._port, timeout=max(deadline - time.monotonic(), 0.001))
+        connection = self._connection(max(deadline - time.monotonic(), 0.001))
         try:
             connection.connect()
             connection.sock = _DeadlineSocket(connection.sock, deadline)
@@ -143,7 +204,7 @@ class PrometheusClient:
             connection.close()
 
     def instant(self, expr: str) -> list[Sample]:
-        """The result vector of ``expr``; raises QueryError(timeout | http | parse)."""
+        """The result vector of ``expr``; raises QueryError(timeout | http | tls | auth | parse)."""
         deadline = time.monotonic() + self.timeout
         # plain seconds: "0.5s" is no Prometheus duration
         body = urlencode({"query": expr, "timeout": f"{self.timeout:g}"}).encode()
@@ -151,6 +212,8 @@ class PrometheusClient:
             status, answer = self._post(body, deadline)
         except TimeoutError as exc:
             raise QueryError("timeout", f"no answer within {self.timeout:g}s: {exc}") from None
+        except ssl.SSLError as exc:  # SSLCertVerificationError included: an untrusted or misnamed server
+            raise QueryError("tls", f"TLS handshake with {self.base_url} failed: {exc}") from None
         except (OSError, http.client.HTTPException) as exc:
             raise QueryError("http", f"request failed: {exc!r}") from None
         return parse_vector(status, answer)

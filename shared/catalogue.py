@@ -461,7 +461,7 @@ METRICS: tuple[Metric, ...] = (
     _c(
         "ai_agent_scorer_query_errors_total",
         ["reason"],
-        "PromQL queries that failed (timeout, http, parse).",
+        "PromQL queries that failed (timeout, http, tls, auth, parse).",
         "queries",
         scope=SELF,
         publisher=SCORER,

@@ -1,12 +1,15 @@
 """The Prometheus client's failure reasons, against a loopback HTTP server answering badly on purpose."""
 
+import base64
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.harness import free_port
-from voice_monitoring.scorer.promql import PrometheusClient, QueryError
+from tests.scaleout.secured import USER, issue
+from voice_monitoring.scorer.promql import PrometheusClient, QueryError, Security
 
 ANSWERS = {
     "/ok/api/v1/query": (200, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),
@@ -15,6 +18,8 @@ ANSWERS = {
     "/bad/api/v1/query": (400, b'{"status":"error","errorType":"bad_data","error":"parse error"}'),
     "/overloaded/api/v1/query": (503, b"service unavailable"),
     "/slow/api/v1/query": (422, b'{"status":"error","errorType":"timeout","error":"query timed out"}'),
+    "/locked/api/v1/query": (401, b"Unauthorized\n"),
+    "/forbidden/api/v1/query": (403, b'{"status":"error","error":"forbidden"}'),
 }
 
 
@@ -56,6 +61,8 @@ def test_a_good_answer_is_its_result(answers):
         ("/bad", "http"),
         ("/overloaded", "http"),
         ("/slow", "timeout"),
+        ("/locked", "auth"),
+        ("/forbidden", "auth"),
     ],
 )
 def test_failures_carry_their_reason(answers, path, reason):
@@ -68,3 +75,69 @@ def test_nothing_listening_is_an_http_failure():
     with pytest.raises(QueryError) as failure:
         PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout=2).instant("up")
     assert failure.value.reason == "http"
+
+
+class _Secured(BaseHTTPRequestHandler):
+    """Answers an empty vector to the right basic-auth credentials, 401 to anything else."""
+
+    protocol_version = "HTTP/1.1"
+    expected = ""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Authorization") == self.expected:
+            status, body = ANSWERS["/ok/api/v1/query"]
+        else:
+            status, body = 401, b"Unauthorized\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    """An https server with the test CA's certificate for 127.0.0.1, asking for basic auth; its credentials and
+    a second, unrelated CA."""
+    credentials = issue(tmp_path_factory.mktemp("tls"))
+    stranger = issue(tmp_path_factory.mktemp("other-ca"))
+    _Secured.expected = "Basic " + base64.b64encode(f"{USER}:{credentials.password}".encode()).decode()
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Secured)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(credentials.cert_file, credentials.key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", credentials, stranger
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_trusted_server_and_the_right_credentials_answer(secured):
+    url, credentials, _ = secured
+    security = Security(ca_file=str(credentials.ca_file), username=USER, password=credentials.password)
+    assert PrometheusClient(url, timeout=2, security=security).instant("up") == []
+
+
+def test_wrong_credentials_are_an_auth_failure(secured):
+    url, credentials, _ = secured
+    security = Security(ca_file=str(credentials.ca_file), username=USER, password="wrong")
+    with pytest.raises(QueryError) as failure:
+        PrometheusClient(url, timeout=2, security=security).instant("up")
+    assert failure.value.reason == "auth"
+    assert "refused the scorer's credentials" in str(failure.value) and "wrong" not in str(failure.value)
+
+
+@pytest.mark.parametrize("trust", ["another CA", "the system's CAs"])
+def test_an_untrusted_server_is_a_tls_failure(secured, trust):
+    url, credentials, stranger = secured
+    ca_file = str(stranger.ca_file) if trust == "another CA" else None
+    security = Security(ca_file=ca_file, username=USER, password=credentials.password)
+    with pytest.raises(QueryError) as failure:
+        PrometheusClient(url, timeout=2, security=security).instant("up")
+    assert failure.value.reason == "tls"
+    assert "certificate verify failed" in str(failure.value)
