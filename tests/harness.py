@@ -83,7 +83,7 @@ def start_exporter(tmp_path: Path, *flags: str, env: dict | None = None) -> Serv
     return local_service("exporter", argv, port, "/ready", tmp_path, env).start()
 
 
-def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str) -> Service:
+def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str, env: dict | None = None) -> Service:
     port = free_port()
     argv = [
         str(BIN / "voice-scorer"),
@@ -95,7 +95,7 @@ def start_scorer(tmp_path: Path, prometheus_url: str, *flags: str) -> Service:
         str(port),
         *flags,
     ]
-    return local_service("scorer", argv, port, "/health", tmp_path).start()
+    return local_service("scorer", argv, port, "/health", tmp_path, env).start()
 
 
 def prometheus_config(

@@ -1,20 +1,35 @@
 """Once the stack leaves loopback: Prometheus and Alertmanager serve TLS and basic auth from a web configuration
 file, VictoriaMetrics from its own flags, the exporter keeps its bearer token on ingest. Unauthenticated requests
-are refused by each, and events still travel end to end: exporter, Prometheus, VictoriaMetrics, Alertmanager."""
+are refused by each, and events still travel end to end: exporter, Prometheus, VictoriaMetrics, Alertmanager. The
+scorer verifies a secured Prometheus against a CA file and logs in with credentials from a file (or its URL); wrong
+credentials and an untrusted server are counted as errors with their reason."""
 
 from __future__ import annotations
 
 import secrets
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from scripts.webhook_receiver import WebhookReceiver
-from tests.harness import post_events, query, start_alertmanager, start_exporter, start_prometheus, wait_for
+from tests.harness import (
+    post_events,
+    prometheus_config,
+    query,
+    start_alertmanager,
+    start_exporter,
+    start_prometheus,
+    start_scorer,
+    wait_for,
+)
 from tests.scaleout.secured import USER, issue
 from tests.scaleout.topology import cluster_config, replica_config, start_victoria_metrics, write_yaml
+from tests.scorer.scoring_stack import call_events
+from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
 
@@ -104,3 +119,87 @@ def test_unauthenticated_requests_are_refused_and_the_stack_still_works_end_to_e
                 wait_for(lambda: receiver.notifications(), 30, what="the notification")
     finally:
         receiver.stop()
+
+
+QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total").name
+
+
+def query_errors(scorer_url: str) -> dict[str, float]:
+    text = requests.get(f"{scorer_url}/metrics", timeout=5).text
+    return {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == QUERY_ERRORS
+    }
+
+
+def repeated(errors: dict[str, float], reason: str) -> dict[str, float] | None:
+    """``errors`` once ``reason`` was counted at least twice (the scorer keeps trying), else None."""
+    return errors if errors[reason] >= 2 else None
+
+
+def scored_call(scorer_url: str, call_id: str) -> dict | None:
+    answer = requests.get(f"{scorer_url}/calls/{call_id}", timeout=5)
+    return answer.json() if answer.status_code == 200 and answer.json()["score"] is not None else None
+
+
+def test_the_scorer_scores_through_tls_and_basic_auth_and_counts_refusals_with_their_reason(tmp_path):
+    credentials = issue(tmp_path / "tls")
+    stranger = issue(tmp_path / "other-ca")  # a CA that did not sign Prometheus' certificate
+    right = tmp_path / "basic-auth"
+    right.write_text(f"{USER}:{credentials.password}\n")
+    wrong = tmp_path / "wrong-basic-auth"
+    wrong.write_text(f"{USER}:not-the-password\n")
+    http = credentials.session()
+    quick = ("--interval", "1", "--max-backoff-seconds", "1", "--query-timeout", "3")
+    with (
+        start_exporter(tmp_path) as exporter,
+        start_prometheus(
+            tmp_path,
+            prometheus_config({"voice_exporter": [exporter.url.removeprefix("http://")]}),
+            f"--web.config.file={credentials.web_config}",
+            http=http,
+        ) as prom,
+        ExitStack() as scorers,
+    ):
+        host = prom.url.removeprefix("https://")
+
+        def scorer(url: str, *flags: str, env: dict | None = None):
+            return scorers.enter_context(start_scorer(tmp_path, url, *quick, *flags, env=env))
+
+        trusted = ("--prometheus-ca-file", str(credentials.ca_file))
+        by_file = scorer(prom.url, *trusted, "--prometheus-basic-auth-file", str(right))
+        by_url = scorer(f"https://{USER}:{credentials.password}@{host}", *trusted)
+        refused = scorer(  # configured through the environment twins
+            prom.url,
+            env={
+                "SCORER_PROMETHEUS_CA_FILE": str(credentials.ca_file),
+                "SCORER_PROMETHEUS_BASIC_AUTH_FILE": str(wrong),
+            },
+        )
+        untrusted = scorer(
+            prom.url, "--prometheus-ca-file", str(stranger.ca_file), "--prometheus-basic-auth-file", str(right)
+        )
+
+        wait_for(lambda: query(prom.url, 'up{job="voice_exporter"} == 1', http=http), 60, what="the exporter scraped")
+        assert post_events(exporter.url, call_events("c-tls", 4)).status_code == 200
+        for good in (by_file, by_url):
+            scored = wait_for(lambda url=good.url: scored_call(url, "c-tls"), 30, what="the call scored through TLS")
+            assert scored["score"] == 100.0 and scored["band_name"] == "excellent"
+            assert requests.get(f"{good.url}/health", timeout=5).json()["status"] == "ok"
+            assert query_errors(good.url) == {"timeout": 0, "http": 0, "tls": 0, "auth": 0, "parse": 0}
+
+        for bad, reason, says in (
+            (refused, "auth", "refused the scorer's credentials"),
+            (untrusted, "tls", "certificate verify failed"),
+        ):
+            errors = wait_for(lambda url=bad.url, r=reason: repeated(query_errors(url), r), 20, what=f"{reason} errors")
+            assert {r: n for r, n in errors.items() if n} == {reason: errors[reason]}
+            health = requests.get(f"{bad.url}/health", timeout=5).json()
+            assert health["status"] == "degraded" and health["last_success"] is None
+            assert says in health["last_error"]
+            assert requests.get(f"{bad.url}/calls/c-tls", timeout=5).status_code == 404
+
+    for service in (by_file, by_url, refused, untrusted):
+        assert credentials.password not in service.log_path.read_text()  # not in the log, URL credentials included

@@ -1,11 +1,53 @@
 """A real exporter, Prometheus scraping it every second, and a scorer scoring every second."""
 
+import time
 from dataclasses import dataclass
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import Service, prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
+
+
+def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = False) -> list[dict]:
+    now = time.time()
+    events = [
+        {
+            "type": "call.started",
+            "ts": now,
+            "call_id": call_id,
+            "tenant": "acme",
+            "provider": "deepgram",
+            "attrs": {"codec": "pcmu"},
+        }
+    ]
+    events += [
+        {
+            "type": "turn",
+            "ts": now,
+            "call_id": call_id,
+            "attrs": {"latency_seconds": latency, "agent_speech_seconds": 4.0},
+        }
+        for _ in range(turns)
+    ]
+    events.append(
+        {
+            "type": "transport",
+            "ts": now,
+            "call_id": call_id,
+            "attrs": {"rtt_seconds": 0.06, "jitter_seconds": 0.004, "packet_loss_ratio": 0.0},
+        }
+    )
+    if end:
+        events.append(
+            {
+                "type": "call.ended",
+                "ts": now,
+                "call_id": call_id,
+                "attrs": {"duration_seconds": 30, "reason": "user_hangup"},
+            }
+        )
+    return events
 
 
 @dataclass

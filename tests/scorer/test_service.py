@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
-from tests.scorer.scoring_stack import start_stack, stop_stack
+from tests.scorer.scoring_stack import call_events, start_stack, stop_stack
 from voice_monitoring.scorer.inputs import INPUT_NAMES, PROMOTED
 from voice_monitoring.scorer.model import FACTORS
 from voice_monitoring.shared import catalogue
@@ -19,47 +19,6 @@ pytestmark = pytest.mark.binaries
 FINAL_COUNT = catalogue.metric("ai_agent_call_quality_final_score").name + "_count"
 SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls").name
 QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total").name
-
-
-def call_events(call_id: str, turns: int, latency: float = 0.4, end: bool = False) -> list[dict]:
-    now = time.time()
-    events = [
-        {
-            "type": "call.started",
-            "ts": now,
-            "call_id": call_id,
-            "tenant": "acme",
-            "provider": "deepgram",
-            "attrs": {"codec": "pcmu"},
-        }
-    ]
-    events += [
-        {
-            "type": "turn",
-            "ts": now,
-            "call_id": call_id,
-            "attrs": {"latency_seconds": latency, "agent_speech_seconds": 4.0},
-        }
-        for _ in range(turns)
-    ]
-    events.append(
-        {
-            "type": "transport",
-            "ts": now,
-            "call_id": call_id,
-            "attrs": {"rtt_seconds": 0.06, "jitter_seconds": 0.004, "packet_loss_ratio": 0.0},
-        }
-    )
-    if end:
-        events.append(
-            {
-                "type": "call.ended",
-                "ts": now,
-                "call_id": call_id,
-                "attrs": {"duration_seconds": 30, "reason": "user_hangup"},
-            }
-        )
-    return events
 
 
 @pytest.fixture
