@@ -18,7 +18,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from scripts.webhook_receiver import WebhookReceiver
 from tests.harness import (
     post_events,
-    prometheus_config,
     query,
     start_alertmanager,
     start_exporter,
@@ -155,22 +154,24 @@ def test_the_scorer_scores_through_tls_and_basic_auth_and_counts_refusals_with_t
     quick = ("--interval", "1", "--max-backoff-seconds", "1", "--query-timeout", "3")
     with (
         start_exporter(tmp_path) as exporter,
-        start_prometheus(
-            tmp_path,
-            prometheus_config({"voice_exporter": [exporter.url.removeprefix("http://")]}),
-            f"--web.config.file={credentials.web_config}",
-            http=http,
-        ) as prom,
-        ExitStack() as scorers,
+        start_victoria_metrics(tmp_path, *credentials.victoria_metrics_flags(), http=http) as vm,
+        ExitStack() as running,
     ):
+        targets = {"voice_exporter": [exporter.url.removeprefix("http://")]}
+        config = replica_config("a", targets, f"{vm.url}/api/v1/write")
+        config["remote_write"][0].update(credentials.client_config())
+        prom = running.enter_context(
+            start_prometheus(tmp_path, config, f"--web.config.file={credentials.web_config}", http=http)
+        )
         host = prom.url.removeprefix("https://")
 
         def scorer(url: str, *flags: str, env: dict | None = None):
-            return scorers.enter_context(start_scorer(tmp_path, url, *quick, *flags, env=env))
+            return running.enter_context(start_scorer(tmp_path, url, *quick, *flags, env=env))
 
         trusted = ("--prometheus-ca-file", str(credentials.ca_file))
         by_file = scorer(prom.url, *trusted, "--prometheus-basic-auth-file", str(right))
         by_url = scorer(f"https://{USER}:{credentials.password}@{host}", *trusted)
+        on_vm = scorer(vm.url, *trusted, "--prometheus-basic-auth-file", str(right))
         refused = scorer(  # configured through the environment twins
             prom.url,
             env={
@@ -184,7 +185,7 @@ def test_the_scorer_scores_through_tls_and_basic_auth_and_counts_refusals_with_t
 
         wait_for(lambda: query(prom.url, 'up{job="voice_exporter"} == 1', http=http), 60, what="the exporter scraped")
         assert post_events(exporter.url, call_events("c-tls", 4)).status_code == 200
-        for good in (by_file, by_url):
+        for good in (by_file, by_url, on_vm):
             scored = wait_for(lambda url=good.url: scored_call(url, "c-tls"), 30, what="the call scored through TLS")
             assert scored["score"] == 100.0 and scored["band_name"] == "excellent"
             assert requests.get(f"{good.url}/health", timeout=5).json()["status"] == "ok"
@@ -201,5 +202,5 @@ def test_the_scorer_scores_through_tls_and_basic_auth_and_counts_refusals_with_t
             assert says in health["last_error"]
             assert requests.get(f"{bad.url}/calls/c-tls", timeout=5).status_code == 404
 
-    for service in (by_file, by_url, refused, untrusted):
+    for service in (by_file, by_url, on_vm, refused, untrusted):
         assert credentials.password not in service.log_path.read_text()  # not in the log, URL credentials included

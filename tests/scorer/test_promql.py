@@ -141,3 +141,32 @@ def test_an_untrusted_server_is_a_tls_failure(secured, trust):
         PrometheusClient(url, timeout=2, security=security).instant("up")
     assert failure.value.reason == "tls"
     assert "certificate verify failed" in str(failure.value)
+
+
+@pytest.fixture(scope="module")
+def mutual(tmp_path_factory):
+    """An https server asking for a client certificate signed by the test CA."""
+    credentials = issue(tmp_path_factory.mktemp("mtls"))
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Answers)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(credentials.cert_file, credentials.key_file)
+    context.load_verify_locations(credentials.ca_file)
+    context.verify_mode = ssl.CERT_REQUIRED
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/ok", credentials
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_client_certificate_lets_the_scorer_in_and_its_absence_is_a_tls_failure(mutual):
+    url, credentials = mutual
+    ca = str(credentials.ca_file)
+    # the server's certificate, signed by the test CA, serves as the client's too
+    with_cert = Security(ca_file=ca, cert_file=str(credentials.cert_file), key_file=str(credentials.key_file))
+    assert PrometheusClient(url, timeout=2, security=with_cert).instant("up") == []
+    with pytest.raises(QueryError) as failure:
+        PrometheusClient(url, timeout=2, security=Security(ca_file=ca)).instant("up")
+    assert failure.value.reason == "tls"
