@@ -305,8 +305,37 @@ def _fast_checks(spec: dict[str, Field]) -> dict[str, tuple]:
     return fast
 
 
-_ENVELOPE_FAST = _fast_checks(ENVELOPE)
+_ANY = ("any",)
+_ENVELOPE_FAST = {**_fast_checks(ENVELOPE), "attrs": _ANY}  # attrs is checked on its own
 _TYPE_FAST = {etype: _fast_checks(spec) for etype, spec in TYPES.items()}
+
+
+def _first_invalid(values: dict, fast_checks: dict, checks: dict) -> tuple[str, str | None] | None:
+    """The first key of ``values`` that is unknown (key, None) or whose value is invalid (key, problem); None
+    when all are valid.  The common valid value is checked inline (see _fast_checks), the rest by the field's
+    checker, which words the problem."""
+    for key, value in values.items():
+        fast = fast_checks.get(key)
+        if fast is None:
+            return key, None
+        t = type(value)
+        if fast is _STRING:
+            if t is str and 0 < len(value) <= MAX_LABEL_LENGTH:
+                continue
+        elif fast is _BOOLEAN:
+            if value is True or value is False:
+                continue
+        elif fast is _ANY:
+            continue
+        elif type(fast) is frozenset:
+            if t is str and value in fast:
+                continue
+        elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
+            continue
+        problem = checks[key](value)
+        if problem:
+            return key, problem
+    return None
 
 
 def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[str, Any]:
@@ -320,31 +349,12 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
     if compiled is None:
         raise InvalidEvent("unknown_type", f"type must be one of {_TYPE_NAMES}")
     checks, required, needs_call = compiled
-    attrs = None
-    for key, value in event.items():
-        fast = _ENVELOPE_FAST.get(key)
-        if fast is not None:  # the common valid value, checked inline (see _fast_checks)
-            t = type(value)
-            if fast is _STRING:
-                if t is str and 0 < len(value) <= MAX_LABEL_LENGTH:
-                    continue
-            elif fast is _BOOLEAN:
-                if value is True or value is False:
-                    continue
-            elif type(fast) is frozenset:
-                if t is str and value in fast:
-                    continue
-            elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
-                continue
-        check = _ENVELOPE_CHECKS.get(key)
-        if check is None:
-            if key == "attrs":
-                attrs = value
-                continue
+    invalid = _first_invalid(event, _ENVELOPE_FAST, _ENVELOPE_CHECKS)
+    if invalid is not None:
+        key, problem = invalid
+        if problem is None:
             raise InvalidEvent("unknown_field", f"unknown envelope field {key!r}")
-        problem = check(value)
-        if problem:
-            raise InvalidEvent("invalid_field", f"{key} {problem}")
+        raise InvalidEvent("invalid_field", f"{key} {problem}")
     ts = event.get("ts")
     if ts is None:
         raise InvalidEvent("missing_field", "ts is required")
@@ -354,32 +364,15 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
         raise InvalidEvent("in_future", f"ts is more than {max_future:g}s in the future")
     if needs_call and "call_id" not in event:
         raise InvalidEvent("missing_field", f"call_id is required for {etype}")
-    if attrs is None:
-        attrs = {} if "attrs" not in event else None
+    attrs = event.get("attrs", {})
     if type(attrs) is not dict:
         raise InvalidEvent("invalid_field", "attrs must be an object")
-    fast_checks = _TYPE_FAST[etype]
-    for key, value in attrs.items():
-        fast = fast_checks.get(key)
-        if fast is not None:
-            t = type(value)
-            if fast is _STRING:
-                if t is str and 0 < len(value) <= MAX_LABEL_LENGTH:
-                    continue
-            elif fast is _BOOLEAN:
-                if value is True or value is False:
-                    continue
-            elif type(fast) is frozenset:
-                if t is str and value in fast:
-                    continue
-            elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
-                continue
-        check = checks.get(key)
-        if check is None:
+    invalid = _first_invalid(attrs, _TYPE_FAST[etype], checks)
+    if invalid is not None:
+        key, problem = invalid
+        if problem is None:
             raise InvalidEvent("unknown_field", f"unknown attribute {key!r} for {etype}")
-        problem = check(value)
-        if problem:
-            raise InvalidEvent("invalid_field", f"attrs.{key} {problem}")
+        raise InvalidEvent("invalid_field", f"attrs.{key} {problem}")
     for key in required:
         if key not in attrs:
             raise InvalidEvent("missing_field", f"attrs.{key} is required for {etype}")
