@@ -20,9 +20,9 @@ from hashlib import blake2b
 
 from voice_monitoring.exporter.call_series import p95
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.scorer.scoring_parameters import Gates
+from voice_monitoring.shared.quality_bands import GOOD_GATE_P95_SECONDS
 
-PROMOTE_P95_SECONDS = Gates().good_p95_seconds
+PROMOTE_P95_SECONDS = GOOD_GATE_P95_SECONDS
 PROMOTE_UNDERFLOWS = 0
 
 

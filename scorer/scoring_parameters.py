@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from voice_monitoring.scorer.overlay import ParameterError, overlay
+from voice_monitoring.shared.quality_bands import GOOD_GATE_P95_SECONDS
 
 
 class ScoringParametersError(ParameterError):
@@ -67,7 +68,7 @@ class Gates:
 
     excellent_p95_seconds: float = 1.0
     excellent_max_underflows: float = 0.0
-    good_p95_seconds: float = 2.0
+    good_p95_seconds: float = GOOD_GATE_P95_SECONDS
     fair_p95_seconds: float = 3.0
 
     def __post_init__(self) -> None:

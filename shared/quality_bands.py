@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_SCORE = 100.0
+# The p95 turn latency a call must stay under to be Good whatever its penalties: the scorer's default gate, and
+# the exporter's condition for exposing the series of a call outside the per-call sample.
+GOOD_GATE_P95_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

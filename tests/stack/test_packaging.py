@@ -61,3 +61,12 @@ def test_the_commands_run_from_a_fresh_virtualenv(wheel, tmp_path):
         timeout=60,
     )
     assert site.stdout.strip() == "PriceTable", site.stderr
+
+
+def test_the_exporter_and_the_event_client_load_nothing_of_the_scorer():
+    code = (
+        "import sys, voice_monitoring.exporter.cli, voice_monitoring.client; "
+        "print(sorted(m for m in sys.modules if m.startswith('voice_monitoring.scorer')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
