@@ -6,6 +6,7 @@ own; that, and skipping prometheus_client's per-update checks, is what keeps ing
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 
 from voice_monitoring.exporter.exposition import header, label_text, sample
@@ -17,38 +18,62 @@ _OVERFLOW = "ai_agent_exporter_series_overflow_total"
 
 
 class CounterValue:
-    __slots__ = ("value",)
+    """One series' value.
+
+    Values live in ``array('d')`` cells rather than float attributes: an update then replaces no object, so the
+    holders allocated at start never move into memory a burst of calls is about to free, and a burst's memory
+    can be returned once it is over.
+    """
+
+    __slots__ = ("_cell",)
 
     def __init__(self):
-        self.value = 0.0
+        self._cell = array("d", (0.0,))
+
+    @property
+    def value(self) -> float:
+        return self._cell[0]
 
     def inc(self, amount: float = 1.0) -> None:
-        self.value += amount
+        self._cell[0] += amount
 
 
 class GaugeValue(CounterValue):
     __slots__ = ()
 
     def dec(self, amount: float = 1.0) -> None:
-        self.value -= amount
+        self._cell[0] -= amount
 
     def set(self, value: float) -> None:
-        self.value = value
+        self._cell[0] = value
 
 
 class HistogramValue:
-    __slots__ = ("bounds", "counts", "sum", "count")
+    """Bucket counts (per bucket, not cumulative; the last is +Inf), then the sum and the count, in one array."""
+
+    __slots__ = ("bounds", "_cells")
 
     def __init__(self, bounds: tuple[float, ...]):
         self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)  # per bucket, not cumulative; the last is +Inf
-        self.sum = 0.0
-        self.count = 0
+        self._cells = array("d", bytes(8 * (len(bounds) + 3)))
+
+    @property
+    def counts(self) -> array:
+        return self._cells[:-2]
+
+    @property
+    def sum(self) -> float:
+        return self._cells[-2]
+
+    @property
+    def count(self) -> float:
+        return self._cells[-1]
 
     def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.sum += value
-        self.count += 1
+        cells = self._cells
+        cells[bisect_left(self.bounds, value)] += 1.0
+        cells[-2] += value
+        cells[-1] += 1.0
 
 
 _VALUE_TYPES = {"counter": CounterValue, "gauge": GaugeValue}
