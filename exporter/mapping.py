@@ -80,6 +80,7 @@ class Exporter:
             limits.max_live_calls,
         )
         self._held_peak = 0  # most calls and ids held since freed memory was last handed back
+        self._held_last = 0  # calls and ids held at the last sweep
         self.sampling = PerCallSampling(limits.per_call_sample_ratio)
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
 
@@ -165,7 +166,11 @@ class Exporter:
             self.reported.expire(now)
             held = len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
             self._held_peak = max(self._held_peak, held)
-            release = self._held_peak - held > COMPACT_ABOVE
+            # After a burst, once what is held has fallen to half its peak or less and stopped falling: then the
+            # memory of the whole burst is free, not just of its first part.
+            fallen = self._held_peak - held > COMPACT_ABOVE and held * 2 <= self._held_peak
+            release = fallen and held >= self._held_last
+            self._held_last = held
             if release:
                 self._held_peak = held
         if release:

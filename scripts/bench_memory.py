@@ -26,7 +26,9 @@ WINDOWS = {
     "--max-future-seconds": 1,
     "--report-ttl-seconds": 2,
 }
-LONGEST_WINDOW = max(WINDOWS["--idle-seconds"], WINDOWS["--max-age-seconds"] + WINDOWS["--max-future-seconds"])
+# The last thing let go is the id of a call removed when it went idle: kept for the retry window after removal.
+LONGEST_WINDOW = WINDOWS["--idle-seconds"] + WINDOWS["--max-age-seconds"] + WINDOWS["--max-future-seconds"]
+SWEEPS = 3  # the exporter sweeps once a second: one to remove, one to forget, one to hand memory back
 GOAL_MIB = 30.0
 NOISE_MIB = 2.0  # resident memory moves this much between identical rounds on a busy machine
 BATCH_CALLS = 200
@@ -72,7 +74,7 @@ def self_metric(session: requests.Session, url: str, name: str) -> float:
 
 def settle(session: requests.Session, url: str) -> None:
     """Wait out every retention window, then until the exporter holds no call."""
-    time.sleep(LONGEST_WINDOW + 2)
+    time.sleep(LONGEST_WINDOW + SWEEPS)
     harness.wait_for(
         lambda: self_metric(session, url, "ai_agent_exporter_live_calls") == 0, 30, what="live calls to expire"
     )

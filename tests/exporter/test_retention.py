@@ -183,3 +183,31 @@ def test_a_call_with_endless_turns_keeps_a_bounded_sample_of_its_latencies():
     assert (
         abs(value(exporter, "ai_agent_call_turn_response_p95_seconds", **labels) - 0.94) <= 0.011
     )  # one step of the 0.01 grid
+
+
+def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monkeypatch):
+    """The release (a full collection, then malloc_trim) must come after the last of a burst is freed: what is
+    freed after it stays on the interpreter's free lists and keeps the burst's arenas resident."""
+    from voice_monitoring.exporter import mapping
+
+    clock = Clock()
+    exporter = make(clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5)
+    held_at_release = []
+    monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(held(exporter)))
+    for second in range(10):  # a burst: 3,000 calls a second, their events with ids
+        batch = []
+        for i in range(3000):
+            call_id = f"burst-{second}-{i}"
+            batch += [started(clock, call_id), turn(clock, f"{call_id}-turn", call_id), ended(clock, call_id)]
+        exporter.ingest(batch)
+        clock.now += 1
+        exporter.sweep()
+    for _ in range(60):  # then quiet: every window passes
+        clock.now += 1
+        exporter.sweep()
+    assert held(exporter) == 0
+    assert held_at_release and held_at_release[-1] == 0, held_at_release
+
+
+def held(exporter) -> int:
+    return len(exporter.lifecycle.calls) + len(exporter.ids) + len(exporter.lifecycle.expiry.removed)
