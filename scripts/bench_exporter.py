@@ -119,8 +119,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def http_figures(batches: list[bytes], churn_calls: int) -> dict:
-    """Against a real exporter process: ingest over HTTP, latency per batch, memory through call churn."""
+def http_figures(passes: list[list[bytes]], churn_calls: int) -> dict:
+    """Against a real exporter process: ingest over HTTP (best of ``passes``, each the same traffic under new
+    ids), latency per batch, memory through call churn."""
     port = free_port()
     grace = 3
     proc = subprocess.Popen(
@@ -143,18 +144,22 @@ def http_figures(batches: list[bytes], churn_calls: int) -> dict:
         session = requests.Session()
         headers = {"Content-Type": "application/json"}
         out["rss_start"] = rss_mib(proc.pid)
-        latencies = []
-        cpu_start = cpu_seconds(proc.pid)
-        start = time.perf_counter()
-        for body in batches:
-            t0 = time.perf_counter()
-            response = session.post(f"{url}/v1/events", data=body, headers=headers)
-            latencies.append(time.perf_counter() - t0)
-            assert response.status_code == 200, response.text[:300]
-        elapsed = time.perf_counter() - start
-        events = sum(len(json.loads(b)) for b in batches)
-        out["http_events_per_s"] = events / elapsed
-        out["http_events_per_cpu_s"] = events / (cpu_seconds(proc.pid) - cpu_start)
+        latencies, per_cpu_s, per_s = [], [], []
+        for batches in passes:
+            cpu_start = cpu_seconds(proc.pid)
+            start = time.perf_counter()
+            for body in batches:
+                t0 = time.perf_counter()
+                response = session.post(f"{url}/v1/events", data=body, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                assert response.status_code == 200, response.text[:300]
+            elapsed = time.perf_counter() - start
+            events = sum(len(json.loads(b)) for b in batches)
+            per_s.append(events / elapsed)
+            per_cpu_s.append(events / (cpu_seconds(proc.pid) - cpu_start))
+        out["http_events_per_s"] = max(per_s)
+        out["http_events_per_cpu_s"] = max(per_cpu_s)
+        out["http_passes_per_cpu_s"] = per_cpu_s
         latencies.sort()
         out["batch_p50_ms"] = latencies[len(latencies) // 2] * 1000
         out["batch_p99_ms"] = latencies[int(len(latencies) * 0.99)] * 1000
@@ -211,15 +216,17 @@ def main() -> int:
     print(f"baseline: prometheus_client labelled observe()    {baseline:12,.0f} /s")
     print(
         f"ingest in-process, batches of {BATCH}, simulator mix {best:12,.0f} events/s "
-        f"({best / baseline:.2f}x baseline; {count:,} events, best of 3)"
+        f"({best / baseline:.3f}x baseline; {count:,} events, best of 3)"
     )
     for calls in (1000, 10_000):
         ms, size = render_ms(calls)
         print(f"/metrics render with {calls:>6,} live calls          {ms:9.1f} ms ({size / 1e6:.1f} MB)")
-    figures = http_figures(batches[:400], churn)
+    passes = [batches[:400]] + [simulated_batches(2000)[:400] for _ in range(2)]  # the same traffic, new ids
+    figures = http_figures(passes, churn)
+    ratios = ", ".join(f"{rate / baseline:.3f}" for rate in figures["http_passes_per_cpu_s"])
     print(
         f"ingest over HTTP (1 client, keep-alive)          {figures['http_events_per_cpu_s']:12,.0f} events per "
-        f"exporter CPU-second ({figures['http_events_per_cpu_s'] / baseline:.2f}x baseline); "
+        f"exporter CPU-second ({figures['http_events_per_cpu_s'] / baseline:.3f}x baseline, best of 3: {ratios}); "
         f"{figures['http_events_per_s']:,.0f} events/s wall-clock"
     )
     print(
