@@ -166,10 +166,9 @@ class Exporter:
             self.reported.expire(now)
             held = len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
             self._held_peak = max(self._held_peak, held)
-            # After a burst, once what is held has fallen to half its peak or less and stopped falling: then the
-            # memory of the whole burst is free, not just of its first part.
-            fallen = self._held_peak - held > COMPACT_ABOVE and held * 2 <= self._held_peak
-            release = fallen and held >= self._held_last
+            # Once what is held has fallen a long way from its peak and stopped falling: then the memory of the
+            # whole drop is free, not just of its first part.
+            release = self._held_peak - held > COMPACT_ABOVE and held >= self._held_last
             self._held_last = held
             if release:
                 self._held_peak = held

@@ -194,9 +194,9 @@ def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monk
     exporter = make(clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5)
     held_at_release = []
     monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(held(exporter)))
-    for second in range(10):  # a burst: 3,000 calls a second, their events with ids
+    for second in range(10):  # a burst: 1,500 calls a second, their events with ids
         batch = []
-        for i in range(3000):
+        for i in range(1500):
             call_id = f"burst-{second}-{i}"
             batch += [started(clock, call_id), turn(clock, f"{call_id}-turn", call_id), ended(clock, call_id)]
         exporter.ingest(batch)
