@@ -85,6 +85,11 @@ class Exporter:
         self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
 
     @property
+    def held(self) -> int:
+        """Calls, event ids and removed-call ids the exporter holds: what a burst of calls leaves behind."""
+        return len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
+
+    @property
     def live_calls(self) -> int:
         """Calls with per-call series (live or in their grace period)."""
         return len(self.lifecycle.calls)
@@ -164,7 +169,7 @@ class Exporter:
             removed = self.lifecycle.expire(now)
             self.ids.forget_expired(now)
             self.reported.expire(now)
-            held = len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
+            held = self.held
             self._held_peak = max(self._held_peak, held)
             # Once what is held has fallen a long way from its peak and stopped falling: then the memory of the
             # whole drop is free, not just of its first part.

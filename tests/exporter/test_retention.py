@@ -193,7 +193,7 @@ def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monk
     clock = Clock()
     exporter = make(clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5)
     held_at_release = []
-    monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(held(exporter)))
+    monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(exporter.held))
     for second in range(10):  # a burst: 1,500 calls a second, their events with ids
         batch = []
         for i in range(1500):
@@ -205,9 +205,5 @@ def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monk
     for _ in range(60):  # then quiet: every window passes
         clock.now += 1
         exporter.sweep()
-    assert held(exporter) == 0
+    assert exporter.held == 0
     assert held_at_release and held_at_release[-1] == 0, held_at_release
-
-
-def held(exporter) -> int:
-    return len(exporter.lifecycle.calls) + len(exporter.ids) + len(exporter.lifecycle.expiry.removed)
