@@ -184,3 +184,39 @@ def test_recording_rules_the_dashboards_use_exist():
 )
 def test_metric_name_reader(expr, names):
     assert metric_names(expr) == names
+
+
+def test_a_panel_that_cannot_filter_by_provider_says_it_shows_all_providers():
+    """System Overview is left out: its panels describe the stack itself, which has no provider."""
+    for uid, board in BOARDS.items():
+        variables = {v["name"] for v in board.get("templating", {}).get("list", [])}
+        if "provider" not in variables or uid == "voice-system-overview":
+            continue
+        for panel in board["panels"]:
+            exprs = " ".join(target.get("expr", "") for target in panel.get("targets", []))
+            if exprs and "$provider" not in exprs:
+                assert "all providers" in panel.get("description", ""), (uid, panel["title"])
+
+
+def test_the_drill_down_tables_list_ten_calls():
+    tables = {
+        ("voice-provider-performance", "Worst calls in range"): "bottomk(10, ",
+        ("voice-call-quality", "Worst calls in range"): "bottomk(10, ",
+        ("voice-cost-tracking", "Costliest calls in range"): "topk(10, ",
+    }
+    for (uid, title), ranking in tables.items():
+        (panel,) = [p for p in BOARDS[uid]["panels"] if p.get("title") == title]
+        assert panel["targets"][0]["expr"].startswith(ranking), (uid, title)
+
+
+@pytest.mark.parametrize(
+    ("uid", "title"),
+    [
+        ("voice-system-overview", "Events rejected"),
+        ("voice-provider-performance", "Codec alignment"),
+        ("voice-audio-quality", "Codec alignment"),
+    ],
+)
+def test_panels_that_add_a_zero_show_zero_before_the_first_event(uid, title):
+    (panel,) = [p for p in BOARDS[uid]["panels"] if p.get("title") == title]
+    assert re.search(r"\nor\n0 \* sum by \(\w+\) \(rate\(", panel["targets"][0]["expr"]), panel["targets"][0]["expr"]

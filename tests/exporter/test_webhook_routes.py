@@ -1,5 +1,6 @@
 """The exporter's webhook route contract: POST handlers get the raw body within the server's limits."""
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -54,3 +55,11 @@ def test_shutdown_callbacks_run_after_the_server_stops():
         assert requests.get(f"http://127.0.0.1:{server.port}/health", timeout=5).status_code == 200
         assert calls == []
     assert len(calls) == 1
+
+
+def test_the_service_runs_its_handlers_on_uvloop():
+    server = ExporterServer(("127.0.0.1", 0), Exporter())
+    server.get("/loop", lambda: (200, {"loop": type(asyncio.get_running_loop()).__module__}))
+    with server.running():
+        reply = requests.get(f"http://127.0.0.1:{server.port}/loop", timeout=5)
+    assert reply.json()["loop"].startswith("uvloop")

@@ -82,6 +82,19 @@ def test_two_prometheus_replicas_three_alertmanager_peers_and_victoria_metrics(c
     assert "victoriametrics" in compose["services"]
 
 
+def test_publishes_the_ports_the_docs_name_and_victoria_metrics_keeps_13_months(compose):
+    published = {
+        name: [port.split(":", 1)[1] for port in service.get("ports", [])]
+        for name, service in compose["services"].items()
+    }
+    assert published["prometheus-a"] == ["9090:9090"] and published["prometheus-b"] == ["9092:9090"]
+    assert [published[f"alertmanager-{n}"] for n in (1, 2, 3)] == [["9093:9093"], ["9193:9093"], ["9293:9093"]]
+    assert published["victoriametrics"] == ["8428:8428"]
+    command = compose["services"]["victoriametrics"]["command"]
+    assert flag_values(command, "-retentionPeriod") == ["13"]
+    assert flag_values(command, "-dedup.minScrapeInterval") == ["15s"]
+
+
 def test_the_replica_configuration_scrapes_and_evaluates_what_the_single_one_does(compose):
     single = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     ha = yaml.safe_load(HA_PROMETHEUS_CONFIG.read_text())

@@ -143,6 +143,15 @@ def test_an_untrusted_server_is_a_tls_failure(secured, trust):
     assert "certificate verify failed" in str(failure.value)
 
 
+def test_a_certificate_that_does_not_name_the_urls_host_is_a_tls_failure(secured):
+    url, credentials, _ = secured  # the certificate names 127.0.0.1 only
+    security = Security(ca_file=str(credentials.ca_file), username=USER, password=credentials.password)
+    with pytest.raises(QueryError) as failure:
+        PrometheusClient(url.replace("127.0.0.1", "localhost"), timeout=2, security=security).instant("up")
+    assert failure.value.reason == "tls"
+    assert "localhost" in str(failure.value)
+
+
 @pytest.fixture(scope="module")
 def mutual(tmp_path_factory):
     """An https server asking for a client certificate signed by the test CA."""

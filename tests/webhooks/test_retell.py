@@ -98,6 +98,7 @@ def test_without_the_api_key_configured_every_event_is_refused(exporter, clock):
     receiver = WebhookReceiver(RetellEvents(None), exporter)
     status, reply = post(receiver, fx.retell_event("call_ended", fx.retell_call(clock.now)), clock)
     assert status == 503 and "RETELL_API_KEY" in reply["error"]
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="retell", outcome="not_configured") == 1
 
 
 def test_our_signature_check_agrees_with_the_official_sdk(clock):
@@ -168,3 +169,70 @@ def test_disconnection_reasons_map_explicitly(raw, normalised):
 )
 def test_product_costs_are_booked_by_service(product, service):
     assert service_of_product(product) == service
+
+
+def test_a_call_that_started_more_than_a_day_ago_is_refused_and_changes_nothing(receiver, exporter, clock):
+    before = without_webhook_counter(exporter)
+    old = fx.retell_call(clock.now, call_id="old-call", duration=25 * 3600)
+    status, reply = post(receiver, fx.retell_event("call_ended", old), clock)
+    assert status == 422 and "started more than 86400 s ago" in reply["error"], reply
+    assert without_webhook_counter(exporter) == before
+
+
+def test_other_events_are_acknowledged_and_ignored(receiver, exporter, clock):
+    before = without_webhook_counter(exporter)
+    for event in ("transcript_updated", "transfer_started", "chat_ended"):
+        status, _ = post(receiver, {"event": event, "call": fx.retell_call(clock.now)}, clock)
+        assert status == 200
+    assert without_webhook_counter(exporter) == before
+
+
+@pytest.mark.parametrize(("call_type", "transport"), [("web_call", "webrtc"), ("phone_call", "sip")])
+def test_the_call_type_is_the_calls_transport(receiver, exporter, clock, call_type, transport):
+    call = {**fx.retell_call(clock.now), "call_type": call_type}
+    assert post(receiver, fx.retell_event("call_started", call), clock)[0] == 200
+    assert value(exporter, "ai_agent_active_calls_by_transport", transport=transport) == 1
+
+
+def test_asr_and_network_latencies_are_stt_and_network_components_counted_as_requests(receiver, exporter, clock):
+    call = fx.retell_call(clock.now)
+    call["latency"] = {
+        **call["latency"],
+        "asr": {"values": [150.0, 250.0]},
+        "llm_websocket_network_rtt": {"values": [40.0, 60.0, 80.0]},
+    }
+    assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
+    stt = {"component": "stt", "provider": "retell"}
+    assert value(exporter, "ai_agent_component_latency_seconds_sum", **stt) == pytest.approx(0.4)
+    network = {"component": "network", "provider": "retell"}
+    assert value(exporter, "ai_agent_component_latency_seconds_count", **network) == 3
+    requests = {"provider": "retell", "status": "ok"}
+    assert value(exporter, "ai_agent_provider_requests_total", service="stt", **requests) == 2
+    assert value(exporter, "ai_agent_provider_requests_total", service="llm", **requests) == 4 + 3  # llm and rtt
+
+
+def test_without_product_costs_the_combined_cost_is_booked_as_platform(receiver, exporter, clock):
+    call = fx.retell_call(clock.now)
+    call["call_cost"] = {"combined_cost": 42.0, "total_duration_seconds": 120}
+    assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
+    cost = {"tenant": "globex", "provider": "retell"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.42)
+
+
+def test_a_call_with_percentiles_only_has_no_turns(receiver, exporter, clock):
+    call = fx.retell_call(clock.now)
+    call["latency"] = {"e2e": {k: v for k, v in call["latency"]["e2e"].items() if k != "values"}}
+    status, reply = post(receiver, fx.retell_event("call_ended", call), clock)
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_ended_total", reason="agent_hangup", **CALL) == 1
+    assert value(exporter, "ai_agent_turns_total", **LABELS) is None  # no turn was ever counted
+    assert per_call(exporter, fx.RETELL_CALL_ID)["ai_agent_call_turns"] == 0
+
+
+@pytest.mark.parametrize("sentiment", ["Positive", "Negative", "Neutral", "Unknown"])
+def test_each_user_sentiment_is_counted_under_its_own_label(receiver, exporter, clock, sentiment):
+    payload = fx.retell_event("call_analyzed", fx.retell_call(clock.now))
+    payload["call"]["call_analysis"]["user_sentiment"] = sentiment
+    assert post(receiver, payload, clock)[1] == {"accepted": 1}
+    outcome = dict(tenant="globex", provider="retell", successful="true", sentiment=sentiment.lower())
+    assert value(exporter, "ai_agent_call_analyses_total", **outcome) == 1

@@ -1,5 +1,8 @@
 """Vapi server messages: the end-of-call report is the call's turns, costs, usage and end, applied once."""
 
+import hashlib
+import hmac
+
 import pytest
 
 from tests.webhooks import fixtures as fx
@@ -251,3 +254,91 @@ def test_messages_that_are_not_monitored_are_acknowledged_and_ignored(receiver, 
 )
 def test_ended_reasons_map_explicitly_and_the_raw_reason_travels_in_the_event(raw, normalised):
     assert end_reason(raw) == normalised
+
+
+def test_an_hmac_with_a_sha256_prefix_and_a_timestamp_in_seconds_is_accepted(receiver, exporter, clock):
+    body = fx.body_of(fx.vapi_end_of_call_report(clock.now))
+    stamp = str(int(clock.now))
+    digest = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert receiver({"x-signature": f"sha256={digest}", "x-timestamp": stamp}, body)[0] == 200
+    wrong = hmac.new(b"not-it", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert receiver({"x-signature": f"sha256={wrong}", "x-timestamp": stamp}, body)[0] == 401
+
+
+def test_the_assistants_metadata_sets_the_tenant_when_the_call_has_none(receiver, exporter, clock):
+    report = fx.vapi_end_of_call_report(clock.now)
+    del report["message"]["call"]["metadata"]
+    report["message"]["assistant"] = {"name": "billing", "metadata": {"tenant": "initech"}}
+    assert post(receiver, report)[0] == 200
+    assert value(exporter, "ai_agent_calls_started_total", tenant="initech", **LABELS) == 1
+
+
+def test_a_web_call_followed_live_is_a_webrtc_call(receiver, exporter, clock):
+    update = fx.vapi_status_update(clock.now)
+    update["message"]["call"]["type"] = "webCall"
+    assert post(receiver, update)[0] == 200
+    assert value(exporter, "ai_agent_active_calls_by_transport", transport="webrtc") == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "state"),
+    [("assistant", "stopped", "listening"), ("user", "started", "listening"), ("user", "stopped", "processing")],
+)
+def test_each_speech_update_moves_the_call_to_its_conversation_state(receiver, exporter, clock, role, status, state):
+    post(receiver, fx.vapi_status_update(clock.now - 10))
+    post(receiver, fx.vapi_speech_update(clock.now - 9, "assistant", "started"))
+    assert post(receiver, fx.vapi_speech_update(clock.now - 5, role, status))[0] == 200
+    assert value(exporter, "ai_agent_conversation_state", state=state) == 1
+    assert value(exporter, "ai_agent_conversation_state", state="speaking") == 0
+
+
+def test_analysis_knowledge_base_and_voicemail_costs_are_llm_and_transcriber_minutes_are_stt_usage(
+    receiver, exporter, clock
+):
+    report = fx.vapi_end_of_call_report(clock.now)
+    report["message"]["costs"] += [
+        {"type": "analysis", "cost": 0.001},
+        {"type": "knowledge-base", "cost": 0.002},
+        {"type": "voicemail-detection", "cost": 0.004},
+    ]
+    assert post(receiver, report)[0] == 200
+    cost = {"tenant": "acme", "provider": "vapi"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.0159 + 0.007)
+    assert value(exporter, "ai_agent_usage_total", provider="vapi", service="stt", unit="minutes") == 1.6
+
+
+def test_without_costs_the_cost_breakdown_gives_the_costs_and_usage(receiver, exporter, clock):
+    report = fx.vapi_end_of_call_report(clock.now)
+    del report["message"]["costs"]
+    report["message"]["costBreakdown"] = {
+        "transport": 0.01,
+        "stt": 0.02,
+        "llm": 0.03,
+        "tts": 0.04,
+        "vapi": 0.05,
+        "llmPromptTokens": 900,
+        "llmCompletionTokens": 80,
+        "ttsCharacters": 300,
+    }
+    assert post(receiver, report)[0] == 200
+    cost = {"tenant": "acme", "provider": "vapi"}
+    for service, usd in (("transport", 0.01), ("stt", 0.02), ("llm", 0.03), ("tts", 0.04), ("platform", 0.05)):
+        assert value(exporter, "ai_agent_cost_usd_total", service=service, **cost) == pytest.approx(usd)
+    usage = {"provider": "vapi"}
+    assert value(exporter, "ai_agent_usage_total", service="llm", unit="tokens_in", **usage) == 900
+    assert value(exporter, "ai_agent_usage_total", service="llm", unit="tokens_out", **usage) == 80
+    assert value(exporter, "ai_agent_usage_total", service="tts", unit="characters", **usage) == 300
+
+
+def test_a_call_followed_live_whose_report_never_comes_is_expired_by_the_idle_timeout(receiver, exporter, clock):
+    assert post(receiver, fx.vapi_status_update(clock.now))[0] == 200
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 1
+    clock.now += exporter.limits.idle_seconds + 1
+    exporter.sweep()
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 0
+    assert per_call(exporter, fx.VAPI_CALL_ID) == {}
+
+
+@pytest.mark.parametrize("raw", ["worker-shutdown", "twilio-failed-to-connect-call", "vonage-failed-to-connect-call"])
+def test_a_worker_shutdown_or_a_failure_is_an_error(raw):
+    assert end_reason(raw) == "error"
