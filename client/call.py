@@ -7,16 +7,43 @@ quantities, over-long labels) are left out here, so one odd measurement never co
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import threading
 import time
 import uuid
 
-from voice_monitoring.client.sender import EventClient
+from voice_monitoring.client.sender import EventClient, log
 
 MAX_SECONDS = 3600.0
 MAX_LABEL = 128
 STATES = ("greeting", "listening", "processing", "speaking")
+AUDIO_STAGES = ("caller_in", "stt_in", "tts_out", "agent_out")
+SERVICES = ("stt", "llm", "tts", "transport", "platform")
+
+# The attributes of the measurement events that the adapters fill, with the range the event schema accepts
+# (a test holds these to exporter/events.py, which the client does not import): (kind, minimum, maximum).
+AUDIO_ATTRS = {
+    "underflow": ("integer", 0, 1_000_000),
+    "fallback": ("integer", 0, 1_000_000),
+    "jitter_buffer_depth": ("number", 0.0, 10_000.0),
+    "codec_alignment": ("boolean", None, None),
+    "rms": ("number", 0.0, 1.0),
+    "dc_offset": ("number", -1.0, 1.0),
+    "clipping_ratio": ("number", 0.0, 1.0),
+    "vad_confidence": ("number", 0.0, 1.0),
+}
+TRANSPORT_ATTRS = {
+    "rtt_seconds": ("number", 0.0, 10.0),
+    "jitter_seconds": ("number", 0.0, 10.0),
+    "packet_loss_ratio": ("number", 0.0, 1.0),
+    "burst_ratio": ("number", 1.0, 100.0),
+    "concealment_ratio": ("number", 0.0, 1.0),
+    "codec": ("string", None, None),
+    "bytes_rx": ("integer", 0, 1_000_000_000_000),
+    "bytes_tx": ("integer", 0, 1_000_000_000_000),
+    "connection_lost": ("boolean", None, None),
+}
 
 _shared_client: EventClient | None = None
 _shared_lock = threading.Lock()
@@ -47,6 +74,39 @@ def label(value) -> str | None:
         return None
     text = re.sub(r"[^0-9a-z.\-/]+", "_", str(value).strip().lower()).strip("_")
     return text[:MAX_LABEL] or None
+
+
+def measurement(value, kind: str, low, high):
+    """``value`` as the schema's ``kind`` within [low, high], or None (numpy scalars are accepted)."""
+    if kind == "boolean":
+        return bool(value) if type(value).__name__ in ("bool", "bool_") else None
+    if kind == "string":
+        return label(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if kind == "integer":
+        if not isinstance(value, numbers.Integral):
+            return None
+        value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            return None
+    return value if low <= value <= high else None
+
+
+def measurements(attrs, spec: dict) -> dict:
+    """The attributes of ``attrs`` that ``spec`` knows and whose values it accepts."""
+    if not isinstance(attrs, dict):
+        return {}
+    valid = {}
+    for key, value in attrs.items():
+        rule = spec.get(key)
+        if rule is not None and value is not None:
+            value = measurement(value, *rule)
+            if value is not None:
+                valid[key] = value
+    return valid
 
 
 class CallReporter:
@@ -131,6 +191,47 @@ class CallReporter:
         if state in STATES and state != self.state and not self.ended:
             self.state = state
             self._send("state", {"state": state})
+
+    def audio(self, attrs: dict) -> None:
+        """An ``audio`` event: levels, clipping, underflows, codec alignment of one ``stage`` since the last one."""
+        try:
+            if self.ended:
+                return
+            valid = measurements(attrs, AUDIO_ATTRS)
+            if not valid:
+                return
+            stage = attrs.get("stage")
+            if stage in AUDIO_STAGES:
+                valid = {"stage": stage, **valid}
+            self._send("audio", valid)
+        except Exception:  # a monitoring bug must never reach the agent
+            log.debug("an audio event failed", exc_info=True)
+
+    def transport(self, attrs: dict) -> None:
+        """A ``transport`` event: the media connection's RTT, jitter, loss, concealment and bytes since the last one."""
+        try:
+            if self.ended:
+                return
+            valid = measurements(attrs, TRANSPORT_ATTRS)
+            if valid:
+                self._send("transport", valid)
+        except Exception:  # a monitoring bug must never reach the agent
+            log.debug("a transport event failed", exc_info=True)
+
+    def provider_health(self, service: str, provider, up: bool, breaker: str | None = None) -> None:
+        """A provider's ``service`` became reachable (``up``) or not; with ``breaker``, that circuit breaker closed
+        or opened with it. Not a fact of the call: the event carries no call id."""
+        try:
+            provider = label(provider)
+            if service not in SERVICES or not isinstance(up, bool) or provider is None:
+                return
+            attrs: dict = {"service": service, "up": up}
+            breaker = label(breaker)
+            if breaker is not None:
+                attrs.update(breaker=breaker, breaker_state="closed" if up else "open")
+            self.client.send("health", None, attrs, provider=provider)
+        except Exception:  # a monitoring bug must never reach the agent
+            log.debug("a health event failed", exc_info=True)
 
     def error(self, component: str, kind: str, service: str | None = None, provider=None) -> None:
         attrs = {"component": label(component) or "unknown", "kind": label(kind) or "unknown"}
