@@ -47,6 +47,10 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
         yield "ai_agent_call_transport_packet_loss_ratio", call.loss, ()
     if call.burst is not None:
         yield "ai_agent_call_transport_burst_ratio", call.burst, ()
+    if call.concealment is not None:
+        yield "ai_agent_call_transport_concealment_ratio", call.concealment, ()
+    if call.clipping is not None:
+        yield "ai_agent_call_audio_clipping_ratio", call.clipping, ()
     if call.codec is not None:
         yield "ai_agent_call_codec_info", 1.0, (call.codec,)
     yield "ai_agent_call_running_cost_usd", call.running_cost(), ()

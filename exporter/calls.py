@@ -55,6 +55,8 @@ class Call:
         "jitter",
         "loss",
         "burst",
+        "concealment",
+        "clipping",
         "reported_cost",
         "estimated_cost",
         "usage",
@@ -96,6 +98,8 @@ class Call:
         self.jitter = None
         self.loss = None
         self.burst = None
+        self.concealment = None
+        self.clipping = None  # the highest clipping ratio reported at any stage
         self.reported_cost: dict[str, float] = {}  # service -> usd reported by cost events
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
         self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]

@@ -169,6 +169,7 @@ TYPES: dict[str, dict[str, Field]] = {
         "codec_alignment": Field("boolean", "Whether provider and call codec/sample rate match."),
         "rms": _ratio("RMS level, full scale 1"),
         "dc_offset": Field("number", "DC offset, full scale 1 (-1 to 1).", minimum=-1.0, maximum=1.0),
+        "clipping_ratio": _ratio("Share of samples at full scale since the last report"),
         "vad_confidence": _ratio("Voice activity detection confidence"),
     },
     "transport": {
@@ -176,6 +177,7 @@ TYPES: dict[str, dict[str, Field]] = {
         "jitter_seconds": _seconds("Interarrival jitter", maximum=10.0),
         "packet_loss_ratio": _ratio("Packet loss"),
         "burst_ratio": Field("number", "Packet loss burstiness (1 random, >1 bursty).", minimum=1.0, maximum=100.0),
+        "concealment_ratio": _ratio("Concealed samples over samples received since the last report"),
         "codec": Field("string", "Media codec (pcmu, pcma, g722, opus, ...)."),
         **{
             f"bytes_{direction}": Field(

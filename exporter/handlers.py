@@ -140,6 +140,11 @@ class EventHandlers:
                 call.add_rms(attrs["rms"])
         if "dc_offset" in attrs:
             report(now, attrs["dc_offset"], "ai_agent_audio_dc_offset", stage)
+        if "clipping_ratio" in attrs:
+            clipping = attrs["clipping_ratio"]
+            report(now, clipping, "ai_agent_audio_clipping_ratio", stage)
+            if call and (call.clipping is None or clipping > call.clipping):
+                call.clipping = clipping
         if "vad_confidence" in attrs:
             f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
 
@@ -152,6 +157,8 @@ class EventHandlers:
             f.child("ai_agent_transport_jitter_seconds", provider).observe(attrs["jitter_seconds"])
         if "packet_loss_ratio" in attrs:
             f.child("ai_agent_transport_packet_loss_ratio", provider).observe(attrs["packet_loss_ratio"])
+        if "concealment_ratio" in attrs:
+            f.child("ai_agent_transport_concealment_ratio", provider).observe(attrs["concealment_ratio"])
         for direction in DIRECTIONS:
             count = attrs.get(f"bytes_{direction}")
             if count:
@@ -163,6 +170,7 @@ class EventHandlers:
             call.jitter = attrs.get("jitter_seconds", call.jitter)
             call.loss = attrs.get("packet_loss_ratio", call.loss)
             call.burst = attrs.get("burst_ratio", call.burst)
+            call.concealment = attrs.get("concealment_ratio", call.concealment)
             if "codec" in attrs:
                 call.codec = self.label("codec", attrs["codec"])
 

@@ -21,6 +21,7 @@ CALL_COST_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 JITTER_BUFFER_BUCKETS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 RTT_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 1.0)
+LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 JITTER_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
 QUALITY_SCORE_BUCKETS = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0, 100.0)
 SCORER_CYCLE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -158,7 +159,14 @@ METRICS: tuple[Metric, ...] = (
         ["provider"],
         "Packet loss ratio of the media transport per report.",
         "ratio",
-        (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2),
+        LOSS_BUCKETS,
+    ),
+    _h(
+        "ai_agent_transport_concealment_ratio",
+        ["provider"],
+        "Share of received audio samples the receiver concealed (lost or late) per transport report.",
+        "ratio",
+        LOSS_BUCKETS,
     ),
     # --- counters -------------------------------------------------------------
     _c("ai_agent_calls_started_total", ["tenant", "provider", "pipeline"], "Calls started.", "calls"),
@@ -254,6 +262,12 @@ METRICS: tuple[Metric, ...] = (
         "ai_agent_audio_dc_offset", ["stage"], "Last reported DC offset of the audio at a stage, full scale 1.", "ratio"
     ),
     _g(
+        "ai_agent_audio_clipping_ratio",
+        ["stage"],
+        "Last reported share of the audio's samples at full scale at a stage.",
+        "ratio",
+    ),
+    _g(
         "ai_agent_conversation_state",
         ["state"],
         "Calls in each conversation state (greeting, listening, processing, speaking).",
@@ -289,6 +303,16 @@ METRICS: tuple[Metric, ...] = (
     _call("ai_agent_call_transport_rtt_seconds", "Last reported transport round-trip time of the call.", "seconds"),
     _call("ai_agent_call_transport_jitter_seconds", "Last reported transport jitter of the call.", "seconds"),
     _call("ai_agent_call_transport_packet_loss_ratio", "Last reported packet loss ratio of the call.", "ratio"),
+    _call(
+        "ai_agent_call_transport_concealment_ratio",
+        "Last reported share of the call's received audio samples that were concealed.",
+        "ratio",
+    ),
+    _call(
+        "ai_agent_call_audio_clipping_ratio",
+        "Highest share of samples at full scale reported at any stage of the call.",
+        "ratio",
+    ),
     _call(
         "ai_agent_call_transport_burst_ratio", "Last reported packet loss burst ratio of the call (1 random).", "ratio"
     ),

@@ -387,17 +387,22 @@ class Simulator:
             "codec_alignment": aligned,
             "rms": round(10 ** (level / 20), 5),
             "dc_offset": round(rng.gauss(0, 0.002), 5),
+            "clipping_ratio": 0.0,
             "vad_confidence": round(rng.uniform(*kind.vad_confidence), 3),
         }
 
     def _transport(self, rng, kind, codec, seconds) -> dict:
         frames = seconds * 50  # 20 ms frames
         bytes_per_frame = 160 if codec == "pcmu" else 80
+        rtt = round(rng.uniform(0.04, 0.07), 4)
+        jitter = round(rng.uniform(0.003, 0.008), 4)
+        loss = round(kind.packet_loss * rng.uniform(0.5, 1.5), 5)
         return {
-            "rtt_seconds": round(rng.uniform(0.04, 0.07), 4),
-            "jitter_seconds": round(rng.uniform(0.003, 0.008), 4),
-            "packet_loss_ratio": round(kind.packet_loss * rng.uniform(0.5, 1.5), 5),
+            "rtt_seconds": rtt,
+            "jitter_seconds": jitter,
+            "packet_loss_ratio": loss,
             "burst_ratio": 1.0,
+            "concealment_ratio": loss,  # every lost packet concealed
             "codec": codec,
             "bytes_rx": int(frames * bytes_per_frame),
             "bytes_tx": int(frames * bytes_per_frame),

@@ -1,4 +1,4 @@
-"""Audio Quality: levels by stage, byte rates, codec alignment, VAD confidence, transport and MOS."""
+"""Audio Quality: levels and clipping by stage, byte rates, codec alignment, VAD confidence, transport and MOS."""
 
 from grafana.builder import alert_thresholds as th
 from grafana.builder import board, drilldown, links, units
@@ -28,7 +28,8 @@ def build():
         board.new(
             UID,
             "Voice Agent / Audio Quality",
-            "The audio path: levels, byte rates, codec alignment, voice activity and the transport's MOS.",
+            "The audio path: levels, clipping, byte rates, codec alignment, voice activity, concealment and the "
+            "transport's MOS.",
             board.provider(),
             links=(links.runbook_link(),),
         )
@@ -52,6 +53,16 @@ def build():
                 query(agg("avg", "ai_agent_audio_dc_offset", ("stage",)), "{{stage}}"),
                 w=12,
             )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Clipping by stage",
+                "Highest share of samples at full scale last reported at each stage by any call, all providers "
+                "(levels carry no provider); clipped speech is distorted for the caller and for speech-to-text.",
+                units.of("ai_agent_audio_clipping_ratio"),
+                query(agg("max", "ai_agent_audio_clipping_ratio", ("stage",)), "{{stage}}"),
+                w=12,
+            ).min(0)
         )
         .with_panel(
             timeseries_panel(
@@ -144,6 +155,16 @@ def build():
                 "Packet loss ratio of transport reports, p95 by provider.",
                 units.of("ai_agent_transport_packet_loss_ratio"),
                 query(quantile(0.95, "ai_agent_transport_packet_loss_ratio", ("provider",), **PROV), "{{provider}}"),
+                w=12,
+            ).data_links([drilldown.provider_link()])
+        )
+        .with_panel(
+            timeseries_panel(
+                "Concealment p95",
+                "Share of received audio samples the receiver concealed (lost or arrived too late, filled in by "
+                "the jitter buffer) per transport report, p95 by provider: what the agent heard badly.",
+                units.of("ai_agent_transport_concealment_ratio"),
+                query(quantile(0.95, "ai_agent_transport_concealment_ratio", ("provider",), **PROV), "{{provider}}"),
                 w=12,
             ).data_links([drilldown.provider_link()])
         )

@@ -223,6 +223,38 @@ def test_per_call_values_describe_the_call():
     assert value(exporter, "ai_agent_codec_checks_total", provider="deepgram", result="misaligned") == 1
 
 
+def test_clipping_and_concealment_reach_the_fleet_and_the_call():
+    clock = Clock()
+    exporter = make(clock)
+    c = {"call_id": "c-1"}
+    events = [started(clock)]
+    events += [
+        {"type": "audio", "ts": clock.now, **c, "attrs": {"stage": stage, "clipping_ratio": ratio}}
+        for stage, ratio in (("caller_in", 0.04), ("agent_out", 0.01), ("caller_in", 0.002))
+    ]
+    events += [
+        {"type": "transport", "ts": clock.now, **c, "attrs": {"concealment_ratio": ratio}} for ratio in (0.03, 0.004)
+    ]
+    assert exporter.ingest(events)[0] == len(events)
+    labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
+    assert value(exporter, "ai_agent_audio_clipping_ratio", stage="caller_in") == 0.002
+    assert value(exporter, "ai_agent_audio_clipping_ratio", stage="agent_out") == 0.01
+    assert value(exporter, "ai_agent_call_audio_clipping_ratio", **labels) == 0.04
+    assert value(exporter, "ai_agent_transport_concealment_ratio_count", provider="deepgram") == 2
+    assert value(exporter, "ai_agent_transport_concealment_ratio_bucket", provider="deepgram", le="0.005") == 1
+    assert value(exporter, "ai_agent_call_transport_concealment_ratio", **labels) == 0.004
+    _, _, rejected = exporter.ingest(
+        [
+            {"type": "audio", "ts": clock.now, **c, "attrs": {"clipping_ratio": 1.5}},
+            {"type": "transport", "ts": clock.now, **c, "attrs": {"concealment_ratio": -0.1}},
+        ]
+    )
+    assert [r["error"] for r in rejected] == [
+        "attrs.clipping_ratio must be <= 1",
+        "attrs.concealment_ratio must be >= 0",
+    ]
+
+
 def test_a_real_exporter_removes_a_call_after_its_grace_period(tmp_path):
     with start_exporter(tmp_path, "--grace-seconds", "1") as service:
         now = time.time()
