@@ -14,6 +14,7 @@ from grafana.builder import (
     call_quality,
     conversation_flow,
     cost_tracking,
+    coverage,
     overview,
     provider_performance,
     runbook,
@@ -36,7 +37,7 @@ DASHBOARDS = {
 
 def build_all() -> dict[str, dict]:
     """{uid: dashboard JSON as a dict}."""
-    return {uid: _to_dict(module.build()) for uid, module in DASHBOARDS.items()}
+    return {uid: coverage.with_no_value(uid, _to_dict(module.build())) for uid, module in DASHBOARDS.items()}
 
 
 def _to_dict(builder) -> dict:

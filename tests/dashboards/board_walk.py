@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,6 +71,15 @@ def substitute(expr: str, variables: dict[str, str], macros: dict[str, str]) -> 
         expr = expr.replace("${" + name + "}", variables[name]).replace("$" + name, variables[name])
     assert "$" not in expr, f"unsubstituted variable in {expr!r}"
     return expr
+
+
+def has_data(result: list) -> bool:
+    """Whether a query's result (instant or range) holds a value Grafana would draw: a finite number."""
+    for series in result:
+        values = [series["value"]] if "value" in series else series.get("values", [])
+        if any(math.isfinite(float(v[1])) for v in values):
+            return True
+    return False
 
 
 def fill_link(url: str, fields: dict[str, str]) -> str:

@@ -1,0 +1,132 @@
+"""Which voice panels each integration fills: the one source of docs/integrations/coverage.md, of the panels'
+no-value text, and of what tests/dashboards/panel_coverage.py expects each integration's end-to-end run to leave
+empty.
+
+A voice panel is a panel whose queries read voice metrics: the catalogue's fleet and per-call ``ai_agent_*`` series
+and the series recorded from them. Panels that read only the stack's own health (Prometheus, Alertmanager, the
+exporter's and the scorer's self-metrics) and the Runbook are not voice panels. Panels are keyed by dashboard uid and
+panel title. An integration fills every voice panel except the gaps declared for it here, each with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from voice_monitoring.shared import catalogue
+
+PanelKey = tuple[str, str]  # (dashboard uid, panel title)
+
+
+@dataclass(frozen=True)
+class Integration:
+    key: str
+    name: str  # as the coverage table heads its column
+    short: str  # as a panel's no-value text names it
+    doc: str  # its integration page, relative to docs/integrations/
+    run: str  # the end-to-end test whose Prometheus the coverage is measured on
+
+
+INTEGRATIONS = (
+    Integration(
+        "simulator", "Simulator", "the simulator", "../../README.md", "tests/dashboards/test_dashboards_live.py"
+    ),
+    Integration("livekit", "LiveKit", "LiveKit", "livekit.md", "tests/frameworks/"),
+    Integration("pipecat", "Pipecat", "Pipecat", "pipecat.md", "tests/frameworks/"),
+    Integration("vapi", "Vapi", "Vapi", "vapi.md", "tests/webhooks/test_coverage.py"),
+    Integration("retell", "Retell", "Retell", "retell.md", "tests/webhooks/test_coverage.py"),
+    Integration(
+        "asterisk_ai_voice_agent",
+        "Asterisk AI Voice Agent",
+        "AVA",
+        "asterisk-ai-voice-agent.md",
+        "tests/dashboards/test_ava_coverage.py",
+    ),
+)
+BY_KEY = {integration.key: integration for integration in INTEGRATIONS}
+
+AUDIO_QUALITY = "voice-audio-quality"
+CALL_DETAIL = "voice-call-detail"
+CALL_QUALITY = "voice-call-quality"
+CONVERSATION_FLOW = "voice-conversation-flow"
+COST_TRACKING = "voice-cost-tracking"
+OVERVIEW = "voice-system-overview"
+PROVIDER_PERFORMANCE = "voice-provider-performance"
+
+# Reasons, short enough for a panel's no-value text; one wording per cause so a panel names each cause once.
+NO_CONNECTION_LOSS = "no lost media connection played"
+
+# {integration: {(dashboard uid, panel title): why that integration cannot fill it}}
+GAPS: dict[str, dict[PanelKey, str]] = {
+    "simulator": {
+        (AUDIO_QUALITY, "Transport connection losses"): NO_CONNECTION_LOSS,
+    },
+    "livekit": {},
+    "pipecat": {},
+    "vapi": {},
+    "retell": {},
+    "asterisk_ai_voice_agent": {},
+}
+
+# The stack's own health: series of the publishing service itself, never of a call.
+_SELF_METRICS = tuple(m.name for m in catalogue.METRICS if m.scope == catalogue.SELF)
+# A metric name in PromQL, alone or as the middle of a recorded level:metric:operations name.
+_AI_AGENT_NAME = re.compile(r"(?<![\w:])(?:\w+:)?(ai_agent_\w+)")
+
+
+def reads_voice_metrics(expr: str) -> bool:
+    """Whether a query reads a voice metric: an ``ai_agent_*`` series, or one recorded from it, that is not a
+    self-metric of the exporter or the scorer."""
+    return any(not name.startswith(_SELF_METRICS) for name in _AI_AGENT_NAME.findall(expr))
+
+
+def _walk(panels: list[dict]) -> Iterator[dict]:
+    for panel in panels:
+        yield panel
+        yield from _walk(panel.get("panels", []))
+
+
+def voice_panels(boards: dict[str, dict]) -> dict[PanelKey, dict]:
+    """{(uid, title): panel} of every voice panel of the built dashboards ({uid: dashboard JSON}), in board order."""
+    found = {}
+    for uid, board in boards.items():
+        for panel in _walk(board["panels"]):
+            if any(reads_voice_metrics(target.get("expr", "")) for target in panel.get("targets", [])):
+                found[(uid, panel["title"])] = panel
+    return found
+
+
+def gaps(integration: str) -> dict[PanelKey, str]:
+    """The voice panels ``integration`` cannot fill, each with its reason."""
+    return GAPS[BY_KEY[integration].key]
+
+
+def _names(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def no_value_text(key: PanelKey) -> str | None:
+    """A panel's text when it has no data: the integrations that feed it, and why the others cannot; None for a
+    panel every integration fills."""
+    missing: dict[str, list[str]] = {}
+    fed_by = []
+    for integration in INTEGRATIONS:
+        reason = GAPS[integration.key].get(key)
+        if reason is None:
+            fed_by.append(integration.short)
+        else:
+            missing.setdefault(reason, []).append(integration.short)
+    if not missing:
+        return None
+    not_by = "; ".join(f"{_names(names)}: {reason}" for reason, names in missing.items())
+    return f"No data. Fed by {_names(fed_by)}; not by {not_by}" if fed_by else f"No data: {not_by}"
+
+
+def with_no_value(uid: str, board: dict) -> dict:
+    """``board`` with the no-value text of each of its panels some integration cannot fill."""
+    for panel in _walk(board["panels"]):
+        text = no_value_text((uid, panel.get("title", "")))
+        if text is not None:
+            panel.setdefault("fieldConfig", {}).setdefault("defaults", {})["noValue"] = text
+    return board

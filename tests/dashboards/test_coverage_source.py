@@ -1,0 +1,66 @@
+"""The coverage source (grafana/builder/coverage.py) names panels that exist, and the dashboards carry its
+no-value texts where Grafana reads them."""
+
+from collections import Counter
+
+import pytest
+
+from grafana.builder import build_all, coverage
+from tests.dashboards.board_walk import panels
+from tests.dashboards.dashboard_promql import metric_names
+from voice_monitoring.shared import catalogue
+
+BOARDS = build_all()
+VOICE = coverage.voice_panels(BOARDS)
+# Grafana shows the no-value text in the panel's place; beyond this it no longer fits a small stat panel.
+NO_VALUE_LENGTH = 240
+
+
+def _all_panels():
+    for uid, board in BOARDS.items():
+        for panel in panels(board):
+            yield uid, panel
+
+
+def test_every_integration_has_its_gaps_declared():
+    assert set(coverage.GAPS) == set(coverage.BY_KEY)
+
+
+@pytest.mark.parametrize("integration", list(coverage.BY_KEY))
+def test_every_declared_gap_is_a_voice_panel_of_the_dashboards(integration):
+    missing = set(coverage.gaps(integration)) - set(VOICE)
+    assert not missing, f"{integration} declares panels that are no voice panel of the dashboards: {sorted(missing)}"
+
+
+def test_voice_panel_titles_are_unique_within_their_dashboard():
+    titles = Counter((uid, panel.get("title")) for uid, panel in _all_panels() if (uid, panel.get("title")) in VOICE)
+    assert [key for key, n in titles.items() if n > 1] == []
+
+
+def test_voice_panels_are_the_panels_reading_voice_series():
+    """Cross-check against the PromQL reader the dashboard lint uses: a voice panel reads a recorded series or a
+    catalogued series that is not a self-metric."""
+    self_series = {name for m in catalogue.METRICS if m.scope == catalogue.SELF for name in m.series_names}
+    expected = set()
+    for uid, panel in _all_panels():
+        names = {name for target in panel.get("targets", []) for name in metric_names(target["expr"])}
+        if any(name.count(":") == 2 or (name.startswith("ai_agent_") and name not in self_series) for name in names):
+            expected.add((uid, panel["title"]))
+    assert set(VOICE) == expected
+    assert "voice-runbook" not in {uid for uid, _ in VOICE}
+
+
+def test_a_panel_some_integration_cannot_fill_names_the_integrations_that_feed_it():
+    declared = {key for gaps in coverage.GAPS.values() for key in gaps}
+    marked = {}
+    for uid, panel in _all_panels():
+        no_value = panel.get("fieldConfig", {}).get("defaults", {}).get("noValue")
+        if no_value is not None:
+            marked[(uid, panel["title"])] = no_value
+    assert set(marked) == declared
+    for key, text in marked.items():
+        assert len(text) <= NO_VALUE_LENGTH, (key, text)
+        for integration in coverage.INTEGRATIONS:
+            assert integration.short in text, (key, text)
+            reason = coverage.GAPS[integration.key].get(key)
+            assert reason is None or reason in text, (key, integration.key)
