@@ -13,8 +13,9 @@ from voice_monitoring.exporter.fleet import FleetMetrics
 
 class CallExpiry:
     """Decides when calls leave ``calls``: ``grace_seconds`` after they end, or ``idle_seconds`` after their
-    last event.  The ids of calls removed after their grace period are remembered for ``guard_seconds`` (at
-    most ``remember_removed`` of them), so a late event does not bring one back."""
+    last event.  The ids of calls removed are remembered for ``guard_seconds`` (at most ``remember_removed`` of
+    each kind): one removed after its grace period so a late event does not bring it back, one removed while
+    idle so a later event of it takes the call up again as the same call, not as a new one."""
 
     def __init__(
         self,
@@ -29,9 +30,14 @@ class CallExpiry:
         self.guard_seconds = guard_seconds
         self._ended: deque[tuple[float, str]] = deque()  # (remove at, call_id), in order of ending
         self.removed = ExpiringIds(remember_removed, on_forget_early)
+        self.went_idle = ExpiringIds(remember_removed, on_forget_early)
 
     def recently_removed(self, call_id: str) -> bool:
         return call_id in self.removed
+
+    def removed_while_idle(self, call_id: str) -> bool:
+        """Whether the call was removed for going quiet, not for ending: it was counted started already."""
+        return call_id in self.went_idle
 
     def ended(self, call: Call, now: float) -> None:
         self._ended.append((now + self.grace_seconds, call.call_id))
@@ -39,6 +45,7 @@ class CallExpiry:
     def expired(self, calls: dict[str, Call], now: float) -> Iterator[tuple[Call, str]]:
         """Remove from ``calls`` and yield (call, reason) for calls past their grace period or idle timeout."""
         self.removed.forget_expired(now)
+        self.went_idle.forget_expired(now)
         ended = self._ended
         while ended and ended[0][0] <= now:
             _, call_id = ended.popleft()
@@ -51,6 +58,7 @@ class CallExpiry:
         idle = [c for c in calls.values() if c.last_seen < cutoff and not c.ended]
         for call in idle:
             del calls[call.call_id]
+            self.went_idle.remember(call.call_id, now + self.guard_seconds)
             yield call, "idle"
 
     def restore(self, ended: list[tuple[float, str]]) -> None:

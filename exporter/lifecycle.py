@@ -53,7 +53,8 @@ class CallLifecycle:
             call = self.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
             if event["type"] != "call.started":
                 call.adopted = True
-                self.fleet.child("ai_agent_calls_adopted_total", tenant, provider, pipeline).inc()
+                if not self.expiry.removed_while_idle(call_id):  # counted started already: taken up again
+                    self.fleet.child("ai_agent_calls_adopted_total", tenant, provider, pipeline).inc()
                 self.enter_live_gauges(call)
         if call is not None:
             call.last_seen = now
