@@ -88,6 +88,8 @@ class WebhookReceiver:
             forgotten = self.ledger.remember(key, now)
             if forgotten:
                 self.exporter.count_webhook(self.platform.name, "forgotten", forgotten)
+        for outcome, count in translation.counted.items():
+            self.exporter.count_webhook(self.platform.name, outcome, count)
         reply = {"accepted": accepted}
         if rejected:
             reply["rejected"] = rejected

@@ -21,12 +21,15 @@ REPORT_LEDGER_SIZE = 100_000
 class Translation:
     """The exporter events a webhook stands for.
 
-    ``report`` names a post-call report (its dedup key within the platform) or is None for a live message.
+    ``report`` names a post-call report (its dedup key within the platform) or is None for a live message;
+    ``counted`` holds further outcomes of the webhook counter to count once the events are applied
+    (``unknown_product``: a billed product the receiver's table does not know).
     """
 
     events: list[dict] = field(default_factory=list)
     report: str | None = None
     note: str = ""
+    counted: dict[str, int] = field(default_factory=dict)
 
 
 class ReportLedger:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from voice_monitoring.exporter.events import COMPONENTS as SCHEMA_COMPONENTS
+from voice_monitoring.exporter.events import TYPES
 from voice_monitoring.exporter.webhooks.payload import (
     WebhookRefused,
     call_envelope,
@@ -25,8 +27,12 @@ from voice_monitoring.exporter.webhooks.reports import LiveCalls, Translation
 from voice_monitoring.exporter.webhooks.signatures import lower_keys, verify_retell
 
 PLATFORM = "retell"
+CALL_ENDED = TYPES["call.ended"]
 
-# disconnection_reason -> normalised reason; a reason not listed is an error when it starts with error_, else other.
+# disconnection_reason -> normalised reason, every value of Retell's list.  A call that never connected is an
+# error when the setup failed (the dial, the number, the trunk, the account) and other when the callee did not
+# take it (busy, no answer); user_declined is the callee hanging up.  A reason not listed is an error when it
+# starts with error_, else other.
 END_REASONS = {
     "user_hangup": "user_hangup",
     "user_declined": "user_hangup",
@@ -39,14 +45,36 @@ END_REASONS = {
     "max_duration_reached": "timeout",
     "registered_call_timeout": "timeout",
     "dial_failed": "error",
+    "invalid_destination": "error",
     "telephony_provider_permission_denied": "error",
     "telephony_provider_unavailable": "error",
     "sip_routing_error": "error",
+    "marked_as_spam": "error",
+    "network_blocked": "error",
+    "scam_detected": "error",
     "concurrency_limit_reached": "error",
     "no_concurrency_fallback": "error",
     "no_valid_payment": "error",
     "credit_exhausted": "error",
     "budget_reached": "error",
+    "error_llm_websocket_open": "error",
+    "error_llm_websocket_lost_connection": "error",
+    "error_llm_websocket_runtime": "error",
+    "error_llm_websocket_corrupt_payload": "error",
+    "error_no_audio_received": "error",
+    "error_asr": "error",
+    "error_retell": "error",
+    "error_unknown": "error",
+    "error_user_not_joined": "error",
+    "error_inbound_webhook": "error",
+    "dial_busy": "other",
+    "dial_no_answer": "other",
+    "voicemail_reached": "other",
+    "machine_detected": "other",
+    "ivr_reached": "other",
+    "user_requested_dnc": "other",
+    "user_requested_callback": "other",
+    "manual_stopped": "other",
 }
 
 
@@ -57,30 +85,52 @@ def end_reason(raw: str) -> str:
     return "error" if raw.startswith("error") else "other"
 
 
-# latency.<name>.values[] (milliseconds) -> (component, service) of a latency event; e2e makes the turns
-COMPONENTS = {
+# latency.<name>.values[] (milliseconds) -> (component, service) of a latency event; e2e makes the turns.  A
+# component the event schema does not list yet is left out.
+LATENCY_COMPONENTS = {
     "asr": ("stt", "stt"),
     "llm": ("llm_ttft", "llm"),
     "tts": ("tts_ttfb", "tts"),
     "llm_websocket_network_rtt": ("network", "llm"),
+    "knowledge_base": ("knowledge_base", "llm"),
+    "s2s": ("s2s", "llm"),
 }
-# Words in a product_costs[].product name -> service; a product matching none is the platform's.
-PRODUCT_SERVICES = (
-    ("tts", ("tts", "voice", "elevenlabs", "cartesia", "playht", "minimax")),
-    ("stt", ("stt", "asr", "transcri", "deepgram")),
-    ("llm", ("llm", "gpt", "claude", "gemini", "model", "token")),
-    ("transport", ("telephony", "twilio", "telnyx", "sip", "phone", "vonage")),
+# product_costs[].product -> service, by name.  Retell bills its voice engine, noise cancellation and other
+# add-ons as platform fees; only the speech synthesis products are tts.
+PRODUCTS = {
+    "retell_platform": "platform",
+    "retell_voice_engine": "platform",
+    "background_voice_cancellation": "platform",
+    "denoising": "platform",
+    "batch_call": "platform",
+    "branded_call": "platform",
+    "llm_token_surcharge": "llm",
+    "knowledge_base": "llm",
+    "retell_telephony": "transport",
+}
+# Families of products named after a model or vendor: (prefix, suffix) -> service, checked in order.
+PRODUCT_FAMILIES = (
+    (("post_call_analysis_", ""), "llm"),
+    (("gpt_", ""), "llm"),
+    (("claude_", ""), "llm"),
+    (("gemini_", ""), "llm"),
+    (("", "_tts"), "tts"),
+    (("", "_stt"), "stt"),
+    (("", "_telephony"), "transport"),
 )
 SENTIMENTS = {"Positive": "positive", "Negative": "negative", "Neutral": "neutral", "Unknown": "unknown"}
 TRANSPORTS = {"web_call": "webrtc", "phone_call": "sip"}
 
 
-def service_of_product(product: str) -> str:
-    name = product.lower()
-    for service, words in PRODUCT_SERVICES:
-        if any(word in name for word in words):
-            return service
-    return "platform"
+def service_of_product(product: str) -> tuple[str, bool]:
+    """The service a product is booked under, and whether the table knows it (an unknown one is platform)."""
+    service = PRODUCTS.get(product)
+    if service is not None:
+        return service, True
+    for (prefix, suffix), family in PRODUCT_FAMILIES:
+        if product.startswith(prefix) and product.endswith(suffix):
+            return family, True
+    return "platform", False
 
 
 class RetellEvents:
@@ -137,24 +187,37 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
     if live.pop(call_id) is None:
         events.append(_started(call, envelope, started_at))
     latency = obj(call, "latency", "call")
-    for value in _values(latency, "e2e"):
+    turns = _values(latency, "e2e")
+    for value in turns:
         events.append({"type": "turn", **at, "attrs": {"latency_seconds": ms_to_seconds(value)}})
-    for name, (component, service) in COMPONENTS.items():
+    for name, (component, service) in LATENCY_COMPONENTS.items():
+        if component not in SCHEMA_COMPONENTS:
+            continue
         for value in _values(latency, name):
             attrs = {"component": component, "seconds": ms_to_seconds(value), "service": service}
             events.append({"type": "latency", **at, "attrs": attrs})
+    usage = []
     tokens = _values(call, "llm_token_usage", "call")
     if tokens:
-        attrs = {"service": "llm", "unit": "tokens_in", "quantity": sum(tokens)}
-        events.append({"type": "usage", **at, "attrs": attrs})
-    for service, usd in _costs(obj(call, "call_cost", "call")).items():
+        usage.append({"service": "llm", "unit": "tokens_in", "quantity": sum(tokens)})
+    call_cost = obj(call, "call_cost", "call")
+    billed = number(call_cost, "total_duration_seconds", "call.call_cost")
+    if billed:
+        usage.append({"service": "platform", "unit": "minutes", "quantity": billed / 60.0})
+    events += [{"type": "usage", **at, "attrs": attrs} for attrs in usage]
+    costs, unknown = _costs(call_cost, [attrs["service"] for attrs in usage])
+    for service, usd in costs.items():
         events.append({"type": "cost", **at, "attrs": {"service": service, "usd": usd}})
     duration_ms = number(call, "duration_ms", "call")
     duration = ms_to_seconds(duration_ms) if duration_ms is not None else ended_at - started_at
     raw_reason = text(call, "disconnection_reason", "call") or "unknown"
     attrs = {"duration_seconds": duration, "reason": raw_reason, "end_reason": end_reason(raw_reason)}
+    p95 = number(obj(latency, "e2e", "call.latency"), "p95", "call.latency.e2e")
+    if not turns and p95 is not None and "turn_p95_seconds" in CALL_ENDED:  # percentiles only: no turns
+        attrs["turn_p95_seconds"] = ms_to_seconds(p95)
     events.append({"type": "call.ended", **at, "attrs": attrs})
-    return Translation(events, report=f"{call_id}/call_ended")
+    counted = {"unknown_product": unknown} if unknown else {}
+    return Translation(events, report=f"{call_id}/call_ended", counted=counted)
 
 
 def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
@@ -187,22 +250,33 @@ def _values(parent: dict, key: str, where: str = "call.latency") -> list[float]:
     return [float(v) for v in values]
 
 
-def _costs(call_cost: dict) -> dict[str, float]:
-    """USD per service from ``product_costs[].cost`` (cents), or ``combined_cost`` as the platform's."""
+def _costs(call_cost: dict, used: list[str]) -> tuple[dict[str, float], int]:
+    """USD per service from ``product_costs[].cost`` (cents), or ``combined_cost`` as the platform's, and how many
+    products the table does not know.
+
+    Retell's bill is the call's whole cost, zero included: a service whose usage is reported but that has no
+    product of its own is booked at $0, so its usage is never priced on top of the bill.
+    """
     by_service: dict[str, float] = {}
-    for index, item in enumerate(items(call_cost, "product_costs", "call.call_cost")):
+    unknown = 0
+    products = items(call_cost, "product_costs", "call.call_cost")
+    for index, item in enumerate(products):
         where = f"call.call_cost.product_costs[{index}]"
         if type(item) is not dict:
             raise invalid(f"{where} must be an object")
         product = text(item, "product", where, required=True)
         cents = number(item, "cost", where, required=True)
-        service = service_of_product(product)
+        service, known = service_of_product(product)
+        unknown += not known
         by_service[service] = by_service.get(service, 0.0) + cents / 100.0
-    if not by_service:
+    if not products:
         combined = number(call_cost, "combined_cost", "call.call_cost")
-        if combined:
+        if combined is not None:
             by_service["platform"] = combined / 100.0
-    return {service: usd for service, usd in by_service.items() if usd > 0}
+    if by_service:
+        for service in used:
+            by_service.setdefault(service, 0.0)
+    return by_service, unknown
 
 
 _HANDLERS = {

@@ -1,13 +1,18 @@
 """Retell call events: signed with the API key, call_ended is the whole call, call_analyzed its outcome."""
 
+import typing
+
 import pytest
 from retell.lib import webhook_auth
+from retell.types.phone_call_response import PhoneCallResponse
 
 from tests.webhooks import fixtures as fx
 from tests.webhooks.metrics import per_call, value, without_webhook_counter
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.webhooks.payload import WebhookRefused
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
-from voice_monitoring.exporter.webhooks.retell import RetellEvents, end_reason, service_of_product
+from voice_monitoring.exporter.webhooks.retell import END_REASONS, RetellEvents, end_reason, service_of_product
 from voice_monitoring.exporter.webhooks.signatures import verify_retell
 
 API_KEY = "key_retell_test_0123456789"
@@ -163,14 +168,6 @@ def test_disconnection_reasons_map_explicitly(raw, normalised):
     assert end_reason(raw) == normalised
 
 
-@pytest.mark.parametrize(
-    "product, service",
-    [("elevenlabs_tts", "tts"), ("gpt_4o", "llm"), ("retell_platform", "platform"), ("twilio_telephony", "transport")],
-)
-def test_product_costs_are_booked_by_service(product, service):
-    assert service_of_product(product) == service
-
-
 def test_a_call_that_started_more_than_a_day_ago_is_refused_and_changes_nothing(receiver, exporter, clock):
     before = without_webhook_counter(exporter)
     old = fx.retell_call(clock.now, call_id="old-call", duration=25 * 3600)
@@ -236,3 +233,101 @@ def test_each_user_sentiment_is_counted_under_its_own_label(receiver, exporter, 
     assert post(receiver, payload, clock)[1] == {"accepted": 1}
     outcome = dict(tenant="globex", provider="retell", successful="true", sentiment=sentiment.lower())
     assert value(exporter, "ai_agent_call_analyses_total", **outcome) == 1
+
+
+def priced_exporter(clock):
+    """An exporter whose price table prices Retell's tokens, so an estimate added on top of Retell's bill shows."""
+    prices = PriceTable({"llm": {"retell": {"tokens_in": 0.0025}}, "platform": {"retell": {"minutes": 0.07}}})
+    return Exporter(Limits(grace_seconds=120, idle_seconds=600), prices=prices, clock=clock)
+
+
+def test_a_call_retell_bills_at_zero_costs_zero_although_it_used_tokens(clock):
+    exporter = priced_exporter(clock)
+    receiver = WebhookReceiver(RetellEvents(API_KEY), exporter)
+    call = fx.retell_call(clock.now)
+    call["llm_token_usage"] = {"values": [25_000.0] * 4, "average": 25_000.0, "num_requests": 4}
+    for product in call["call_cost"]["product_costs"]:
+        product["cost"] = 0.0
+    call["call_cost"]["combined_cost"] = 0.0
+    status, reply = post(receiver, fx.retell_event("call_ended", call), clock)
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_usage_total", provider="retell", service="llm", unit="tokens_in") == 100_000
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == 0
+    assert per_call(exporter, fx.RETELL_CALL_ID)["ai_agent_call_running_cost_usd"] == 0
+
+
+def test_a_combined_cost_without_product_costs_is_the_whole_cost_with_no_token_estimate_on_top(clock):
+    exporter = priced_exporter(clock)
+    receiver = WebhookReceiver(RetellEvents(API_KEY), exporter)
+    call = fx.retell_call(clock.now)
+    call["call_cost"] = {**call["call_cost"], "product_costs": [], "combined_cost": 42.0}
+    assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == pytest.approx(0.42)
+    cost = {"tenant": "globex", "provider": "retell"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.42)
+
+
+@pytest.mark.parametrize(
+    "product, service",
+    [
+        ("retell_voice_engine", "platform"),
+        ("background_voice_cancellation", "platform"),
+        ("elevenlabs_tts", "tts"),
+        ("openai_tts", "tts"),
+        ("gpt_4o_mini", "llm"),
+        ("claude_3_7_sonnet", "llm"),
+        ("gemini_2_0_flash", "llm"),
+        ("llm_token_surcharge", "llm"),
+        ("post_call_analysis_gpt_4o", "llm"),
+        ("twilio_telephony", "transport"),
+        ("retell_telephony", "transport"),
+    ],
+)
+def test_retell_products_are_booked_by_an_explicit_table(product, service):
+    assert service_of_product(product) == (service, True)
+
+
+def test_voice_products_that_are_not_speech_synthesis_are_not_booked_as_tts(receiver, exporter, clock):
+    call = fx.retell_call(clock.now)
+    call["call_cost"]["product_costs"] = [
+        {"product": "elevenlabs_tts", "unit_price": 0.05, "cost": 6.0},
+        {"product": "retell_voice_engine", "unit_price": 0.35, "cost": 42.0},
+        {"product": "background_voice_cancellation", "unit_price": 0.1, "cost": 12.0},
+        {"product": "a_product_retell_adds_later", "unit_price": 0.01, "cost": 1.0},
+    ]
+    call["call_cost"]["combined_cost"] = 61.0
+    assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
+    cost = {"tenant": "globex", "provider": "retell"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == pytest.approx(0.06)
+    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.55)
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == pytest.approx(0.61)
+    unknown = value(exporter, "ai_agent_exporter_webhooks_total", platform="retell", outcome="unknown_product")
+    assert unknown == 1
+
+
+@pytest.mark.parametrize(
+    "raw, normalised",
+    [
+        ("invalid_destination", "error"),
+        ("marked_as_spam", "error"),
+        ("network_blocked", "error"),
+        ("scam_detected", "error"),
+        ("telephony_provider_unavailable", "error"),
+        ("error_user_not_joined", "error"),
+        ("dial_busy", "other"),
+        ("dial_no_answer", "other"),
+        ("user_declined", "user_hangup"),
+        ("ivr_reached", "other"),
+        ("manual_stopped", "other"),
+        ("user_requested_callback", "other"),
+        ("registered_call_timeout", "timeout"),
+    ],
+)
+def test_calls_that_never_connected_for_a_setup_fault_are_errors_and_those_the_callee_declined_are_not(raw, normalised):
+    assert end_reason(raw) == normalised
+
+
+def test_every_disconnection_reason_of_the_retell_sdk_is_mapped_explicitly():
+    reasons = typing.get_args(typing.get_args(PhoneCallResponse.model_fields["disconnection_reason"].annotation)[0])
+    assert len(reasons) > 30
+    assert sorted(set(reasons) - set(END_REASONS)) == []
