@@ -15,7 +15,9 @@ from voice_monitoring.client.call import label
 
 # A Pipecat service class name: optional Base prefix, the stem (vendor and qualifiers), the service kind, then
 # what the framework appends (Service, Base, MLX) and the processor's instance number.
-_PIPECAT_NAME = re.compile(r"^_?(?:Base)?(?P<stem>\w*?)(?P<kind>STT|LLM|TTS)(?:Service)?(?:Base|MLX)?(?:#\d+)?$")
+_PIPECAT_NAME = re.compile(
+    r"^_?(?:Base(?=[A-Z]))?(?P<stem>\w*?)(?P<kind>STT|LLM|TTS)(?:Service)?(?:Base|MLX)?(?:#\d+)?$"
+)
 
 # The leading word of a Pipecat service class -> the vendor billed (longest word first when two match).
 PIPECAT_VENDORS = {
@@ -79,7 +81,17 @@ PIPECAT_VENDORS = {
 _PIPECAT_WORDS = sorted(PIPECAT_VENDORS, key=len, reverse=True)
 # Stems of the framework's own base classes: a service kind, but no vendor.
 PIPECAT_FRAMEWORK_STEMS = frozenset(
-    {"", "AudioContext", "AudioContextWord", "Interruptible", "InterruptibleWord", "Segmented", "Websocket", "Word"}
+    {
+        "",
+        "AudioContext",
+        "AudioContextWord",
+        "Interruptible",
+        "InterruptibleWord",
+        "Segmented",
+        "Websocket",
+        "WebsocketWord",
+        "Word",
+    }
 )
 # Words after the vendor that make an LLM service a speech-to-speech model, priced apart from the vendor's LLMs.
 _REALTIME_WORDS = re.compile(r"Realtime|Live|NovaSonic")
@@ -148,6 +160,8 @@ def livekit_vendor(provider: str | None, model: str | None) -> tuple[str | None,
     ("openai_realtime", "gpt-realtime")."""
     name = provider.strip().lower() if isinstance(provider, str) else ""
     model = model.strip() if isinstance(model, str) and model.strip() not in ("", "unknown") else None
+    if name == "livekit" and model == "auto":  # LiveKit Inference picks the STT vendor by language
+        return None, None
     if name in ("", "unknown", "livekit") and model and "/" in model:
         # LiveKit Inference: "family/model", and for TTS "family/model:voice"
         family, _, model = model.partition("/")

@@ -60,6 +60,7 @@ class Call:
         "reported_cost",
         "estimated_cost",
         "usage",
+        "unpriced",
         "exposed",
         "promoted",
         "_labels",
@@ -103,6 +104,7 @@ class Call:
         self.reported_cost: dict[str, float] = {}  # service -> usd reported by cost events
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
         self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]
+        self.unpriced: list[list] = []  # [service, provider, unit, quantity] of usage the price table has no row for
         self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
         self.promoted = False  # exposed although outside the sample, because it breached a gate
         self._labels: tuple[tuple[str, str], str] | None = None
@@ -127,6 +129,23 @@ class Call:
         delta = level - self.rms_mean
         self.rms_mean += delta / self.rms_n
         self.rms_m2 += delta * (level - self.rms_mean)
+
+    def add_usage(self, service: str, provider: str, unit: str, quantity: float, usd: float | None) -> None:
+        """Usage priced (or found unpriced) now, booked when the call settles."""
+        if usd is None:
+            for entry in self.unpriced:
+                if entry[0] == service and entry[1] == provider and entry[2] == unit:
+                    entry[3] += quantity
+                    return
+            self.unpriced.append([service, provider, unit, quantity])
+            return
+        priced = self.usage.get((service, provider))
+        if priced is None:
+            self.usage[(service, provider)] = [usd, 1]
+        else:
+            priced[0] += usd
+            priced[1] += 1
+        self.estimated_cost[service] = self.estimated_cost.get(service, 0.0) + usd
 
     def running_cost(self) -> float:
         reported = self.reported_cost

@@ -88,20 +88,15 @@ class EventHandlers:
         call, tenant, provider, _ = self.lifecycle.resolve(event, now)
         service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
         self.fleet.child("ai_agent_usage_total", provider, service, unit).inc(quantity)
-        model = event.get("model")
+        usd = self.prices.price(service, provider, event.get("model"), unit, quantity)
         if call is None:
-            usd = self.prices.price(service, provider, model, unit, quantity)
-            self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
-            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
-            return
-        usd = self.prices.price(service, provider, model, unit, quantity)
-        priced = call.usage.get((service, provider))
-        if priced is None:
-            call.usage[(service, provider)] = [usd, 1]
+            self.lifecycle.book_usage(tenant, provider, service, unit, quantity, usd)
+        elif call.ended:  # late usage (a final flush after call.ended) is booked at once, as the call was settled
+            if service not in call.reported_cost:
+                self.lifecycle.book_usage(tenant, provider, service, unit, quantity, usd)
+                call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + (usd or 0.0)
         else:
-            priced[0] += usd
-            priced[1] += 1
-        call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + usd
+            call.add_usage(service, provider, unit, quantity, usd)
 
     def cost(self, event, attrs, now):
         call, tenant, provider, _ = self.lifecycle.resolve(event, now)

@@ -100,13 +100,28 @@ class CallLifecycle:
         self.expiry.ended(call, now)
 
     def settle(self, call: Call) -> None:
-        """Book the priced cost of services that reported no cost of their own."""
+        """Book the priced cost, and the unpriced usage, of services that reported no cost of their own."""
+        f = self.fleet
         for (service, provider), (usd, events) in call.usage.items():
             if service in call.reported_cost:
                 continue
-            self.fleet.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
-            self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc(events)
+            f.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
+            f.child("ai_agent_exporter_usage_priced_total", service).inc(events)
+        for service, provider, unit, quantity in call.unpriced:
+            if service not in call.reported_cost:
+                f.child("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
         call.usage = {}
+        call.unpriced = []
+
+    def book_usage(
+        self, tenant: str, provider: str, service: str, unit: str, quantity: float, usd: float | None
+    ) -> None:
+        """Book usage at once: its priced cost, or its quantity as unpriced when the price table has no row."""
+        if usd is None:
+            self.fleet.child("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
+            return
+        self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
+        self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
 
     def enter_live_gauges(self, call: Call) -> None:
         """Count a call in progress, and in its conversation state, from what the call holds."""

@@ -2,7 +2,8 @@
 
 The table is YAML: ``service -> provider (or provider/model, or default) -> price``.
 Prices are US dollars per minute (stt, transport, platform), per 1,000 tokens
-(llm ``tokens_in`` and ``tokens_out``) and per 1,000 characters (tts).
+(llm ``tokens_in`` and ``tokens_out``) and per 1,000 characters (tts).  Usage the
+table has no row for is unpriced: ``price`` returns None, never a guess.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ PRICED_AS = {
     "tokens_out": ("tokens_out", 1 / 1000),
     "characters": ("characters", 1 / 1000),
 }
+
+
+_MISSING = object()
 
 
 class PriceTableError(ValueError):
@@ -59,13 +63,14 @@ class PriceTable:
         self.cache_limit = cache_limit
         self.on_uncached = on_uncached  # called when a price is looked up without caching (the cache is full)
 
-    def unit_price(self, service: str, provider: str, model: str | None, unit: str) -> float:
-        """Dollars per one ``unit`` of usage (most specific entry: provider/model, provider, default)."""
+    def unit_price(self, service: str, provider: str, model: str | None, unit: str) -> float | None:
+        """Dollars per one ``unit`` of usage (most specific entry: provider/model, provider, a ``default`` the
+        table declares); None when the table has no entry for it."""
         if model is not None and model not in self._models.get((service, provider), ()):
             model = None
         key = (service, provider, model, unit)
-        found = self._unit_prices.get(key)
-        if found is None:
+        found = self._unit_prices.get(key, _MISSING)
+        if found is _MISSING:
             found = self._look_up(service, provider, model, unit)
             if len(self._unit_prices) < self.cache_limit:
                 self._unit_prices[key] = found
@@ -73,14 +78,14 @@ class PriceTable:
                 self.on_uncached()
         return found
 
-    def _look_up(self, service: str, provider: str, model: str | None, unit: str) -> float:
+    def _look_up(self, service: str, provider: str, model: str | None, unit: str) -> float | None:
         providers = self._table.get(service, {})
         price_key, factor = PRICED_AS[unit]
         for name in ((f"{provider}/{model}" if model else None), provider, "default"):
             prices = providers.get(name) if name else None
             if prices and price_key in prices:
                 return prices[price_key] * factor
-        return 0.0
+        return None
 
     @classmethod
     def default(cls) -> PriceTable:
@@ -105,5 +110,7 @@ class PriceTable:
                 table.setdefault(service, {}).update(providers)
         return cls(table)
 
-    def price(self, service: str, provider: str, model: str | None, unit: str, quantity: float) -> float:
-        return self.unit_price(service, provider, model, unit) * quantity
+    def price(self, service: str, provider: str, model: str | None, unit: str, quantity: float) -> float | None:
+        """Dollars for ``quantity`` of usage; None when the table has no price for it."""
+        unit_price = self.unit_price(service, provider, model, unit)
+        return None if unit_price is None else unit_price * quantity

@@ -212,6 +212,12 @@ METRICS: tuple[Metric, ...] = (
         "units",
     ),
     _c(
+        "ai_agent_usage_unpriced_total",
+        ["provider", "service", "unit"],
+        "Usage the price table has no price for, so priced at 0: add the vendor (or vendor/model) to the table.",
+        "units",
+    ),
+    _c(
         "ai_agent_provider_requests_total",
         ["provider", "service", "status"],
         "Requests to a provider's service, by status (ok, error, timeout).",

@@ -108,7 +108,7 @@ def build():
                 "Spend since the start of the month, by tenant.",
                 USD,
                 query(increase("ai_agent_cost_usd_total", ("tenant",), RANGE, **TV), "{{tenant}}", instant=True),
-                w=12,
+                w=8,
             ).time_from("now/M")
         )
         .with_panel(
@@ -120,7 +120,24 @@ def build():
                     rate("ai_agent_usage_total", ("provider", "service", "unit"), provider="$vendor"),
                     "{{provider}} {{service}} {{unit}}",
                 ),
-                w=12,
+                w=8,
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "Usage with no price",
+                "Usage in the time range that reported no cost and that the price table has no price for, by "
+                "vendor, service and unit: it is priced at 0, so the spend above is short by what it cost. Add the "
+                "vendor, or vendor/model, to the price table (--price-table).",
+                "short",
+                query(
+                    increase(
+                        "ai_agent_usage_unpriced_total", ("provider", "service", "unit"), RANGE, provider="$vendor"
+                    ),
+                    "{{provider}} {{service}} {{unit}}",
+                    instant=True,
+                ),
+                w=8,
             )
         )
         .with_row(row("Calls"))

@@ -56,11 +56,13 @@ PROVIDER_PERFORMANCE = "voice-provider-performance"
 
 # Reasons, short enough for a panel's no-value text; one wording per cause so a panel names each cause once.
 NO_CONNECTION_LOSS = "no lost media connection played"
+ALL_USAGE_PRICED = "every vendor it used has a price"
 
 # {integration: {(dashboard uid, panel title): why that integration cannot fill it}}
 GAPS: dict[str, dict[PanelKey, str]] = {
     "simulator": {
         (AUDIO_QUALITY, "Transport connection losses"): NO_CONNECTION_LOSS,
+        (COST_TRACKING, "Usage with no price"): ALL_USAGE_PRICED,
     },
     "livekit": {},
     "pipecat": {},

@@ -178,6 +178,123 @@ def test_usage_without_a_cost_event_is_priced_at_call_end_and_reported_cost_wins
     assert abs(value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") - (stt + 0.5)) < 1e-9
 
 
+def test_usage_after_the_call_ended_is_priced_at_once_into_spend_and_the_running_cost():
+    """Pipecat's STT flushes its last usage when the pipeline ends, after call.ended went out."""
+    clock = Clock()
+    exporter = make(clock)
+    prices = PriceTable.default()
+
+    def stt_usage(seconds):
+        return {
+            "type": "usage",
+            "ts": clock.now,
+            "call_id": "c-1",
+            "provider": "deepgram",
+            "attrs": {"service": "stt", "unit": "audio_seconds", "quantity": seconds},
+        }
+
+    exporter.ingest([started(clock), stt_usage(90)])
+    exporter.ingest([ended(clock)])
+    spend = {"tenant": "acme", "provider": "deepgram", "service": "stt"}
+    at_end = value(exporter, "ai_agent_cost_usd_total", **spend)
+    assert abs(at_end - prices.price("stt", "deepgram", None, "audio_seconds", 90)) < 1e-12
+    clock.now += 1
+    assert exporter.ingest([stt_usage(30)])[0] == 1
+    late = prices.price("stt", "deepgram", None, "audio_seconds", 30)
+    assert abs(value(exporter, "ai_agent_cost_usd_total", **spend) - (at_end + late)) < 1e-12
+    running = value(exporter, "ai_agent_call_running_cost_usd", call_id="c-1", provider="deepgram", tenant="acme")
+    assert abs(running - (at_end + late)) < 1e-12
+    assert value(exporter, "ai_agent_exporter_usage_priced_total", service="stt") == 2
+    # the final cost was observed when the call ended
+    assert value(exporter, "ai_agent_call_cost_usd_count", tenant="acme") == 1
+
+
+def test_usage_after_the_end_of_a_service_that_reported_its_cost_is_not_priced():
+    clock = Clock()
+    exporter = make(clock)
+    cost = {
+        "type": "cost",
+        "ts": clock.now,
+        "call_id": "c-1",
+        "provider": "openai",
+        "attrs": {"service": "llm", "usd": 0.2},
+    }
+    usage = {
+        "type": "usage",
+        "ts": clock.now,
+        "call_id": "c-1",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "attrs": {"service": "llm", "unit": "tokens_in", "quantity": 50_000},
+    }
+    exporter.ingest([started(clock), cost, ended(clock), usage])
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="openai", service="llm") == 0.2
+    running = value(exporter, "ai_agent_call_running_cost_usd", call_id="c-1", provider="deepgram", tenant="acme")
+    assert running == 0.2
+
+
+def test_usage_the_price_table_has_no_row_for_is_priced_at_0_and_counted_unpriced():
+    clock = Clock()
+    exporter = make(clock)
+
+    def tts_usage(provider, characters, call_id="c-1"):
+        return {
+            "type": "usage",
+            "ts": clock.now,
+            **({"call_id": call_id} if call_id else {}),
+            "provider": provider,
+            "attrs": {"service": "tts", "unit": "characters", "quantity": characters},
+        }
+
+    assert PriceTable.default().price("tts", "rime", None, "characters", 1000) is None
+    exporter.ingest([started(clock), tts_usage("rime", 400), tts_usage("rime", 100), tts_usage("cartesia", 1000)])
+    unpriced = {"provider": "rime", "service": "tts", "unit": "characters"}
+    assert value(exporter, "ai_agent_usage_unpriced_total", **unpriced) is None  # booked when the call settles
+    exporter.ingest([ended(clock)])
+    assert value(exporter, "ai_agent_usage_unpriced_total", **unpriced) == 500
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="rime", service="tts") is None
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="cartesia", service="tts") == 0.038
+    assert (
+        value(exporter, "ai_agent_usage_unpriced_total", provider="cartesia", service="tts", unit="characters") is None
+    )
+    exporter.ingest([tts_usage("rime", 50), tts_usage("rime", 25, call_id=None)])  # after the end, and call-less
+    assert value(exporter, "ai_agent_usage_unpriced_total", **unpriced) == 575
+    running = value(exporter, "ai_agent_call_running_cost_usd", call_id="c-1", provider="deepgram", tenant="acme")
+    assert running == 0.038
+
+
+def test_usage_of_a_service_that_reported_its_cost_is_never_counted_unpriced():
+    clock = Clock()
+    exporter = make(clock)
+    usage = {
+        "type": "usage",
+        "ts": clock.now,
+        "call_id": "c-1",
+        "provider": "rime",
+        "attrs": {"service": "tts", "unit": "characters", "quantity": 300},
+    }
+    cost = {
+        "type": "cost",
+        "ts": clock.now,
+        "call_id": "c-1",
+        "provider": "rime",
+        "attrs": {"service": "tts", "usd": 0.01},
+    }
+    exporter.ingest([started(clock), usage, cost, ended(clock), usage])
+    assert value(exporter, "ai_agent_usage_unpriced_total", provider="rime", service="tts", unit="characters") is None
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="rime", service="tts") == 0.01
+
+
+def test_a_default_the_operators_table_declares_prices_what_no_row_names(tmp_path):
+    table = tmp_path / "prices.yaml"
+    table.write_text("tts:\n  default: {characters: 0.1}\nstt:\n  whisper: {minutes: 0}\n")
+    prices = PriceTable.load(table)
+    assert prices.price("stt", "whisper", None, "minutes", 10) == 0.0  # priced, at 0: not unpriced
+    assert prices.price("tts", "rime", None, "characters", 1000) == 0.1
+    assert prices.price("tts", "cartesia", None, "characters", 1000) == 0.038
+    assert prices.price("stt", "rime", None, "minutes", 1) is None
+
+
 def test_a_user_price_table_overrides_the_defaults(tmp_path):
     table = tmp_path / "prices.yaml"
     table.write_text("stt:\n  deepgram: {minutes: 1.0}\n")
