@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 
+from voice_monitoring.client import worker_health
 from voice_monitoring.client.sender import EventClient, log
 
 MAX_SECONDS = 3600.0
@@ -140,6 +141,10 @@ class CallReporter:
             return
         self.started_at = self.clock()
         self._send("call.started", {"transport": transport} if transport else None)
+        try:
+            worker_health.ticker().call_started(self)
+        except Exception:  # a monitoring bug must never reach the agent
+            log.debug("starting the worker health ticker failed", exc_info=True)
 
     def end(self, reason: str) -> None:
         if self.ended or self.started_at is None:
@@ -147,6 +152,10 @@ class CallReporter:
         self.ended = True
         duration = min(max(self.clock() - self.started_at, 0.0), 86400.0)
         self._send("call.ended", {"duration_seconds": duration, "reason": reason})
+        try:
+            worker_health.ticker().call_ended(self)
+        except Exception:  # a monitoring bug must never reach the agent
+            log.debug("stopping the worker health ticker failed", exc_info=True)
 
     def turn(self, latency, interrupted: bool | None = None, **components) -> bool:
         """A turn with its end-to-end latency and the component latencies present; False when latency is unusable."""

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.client.exporter_metrics import exporter_value
-from voice_monitoring.client import EventClient
+from voice_monitoring.client import EventClient, worker_health
 from voice_monitoring.client.call import AUDIO_ATTRS, TRANSPORT_ATTRS, CallReporter
 from voice_monitoring.exporter import events
+
+
+@pytest.fixture(autouse=True)
+def no_worker_health(monkeypatch):
+    """These tests count the events of calls: the worker health ticker's would blur the count."""
+    monkeypatch.setattr(worker_health, "_ticker", worker_health.WorkerHealth(interval=0))
 
 
 def started_call(client: EventClient, call_id: str, provider: str = "openai") -> CallReporter:
