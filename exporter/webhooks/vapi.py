@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from voice_monitoring.exporter.events import TYPES, USAGE_UNITS
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
     call_started,
@@ -83,15 +84,52 @@ COST_SERVICES = {
     "knowledge-base": "llm",
     "voicemail-detection": "llm",
 }
-# call.costBreakdown fields, used when the report carries no costs[]
-BREAKDOWN_SERVICES = {"transport": "transport", "stt": "stt", "llm": "llm", "tts": "tts", "vapi": "platform"}
-# turnLatencies[] fields (milliseconds) -> turn event attributes (seconds)
-TURN_FIELDS = {
-    "transcriberLatency": "stt_seconds",
-    "modelLatency": "llm_ttft_seconds",
-    "voiceLatency": "tts_ttfb_seconds",
-    "endpointingLatency": "endpointing_seconds",
+# costs[].type -> the object in the item naming the vendor (its ``provider``) and model; an item without one
+# names its vendor in its own ``provider`` (transport, voicemail-detection), or is Vapi's own.
+VENDOR_OBJECTS = {
+    "transcriber": "transcriber",
+    "model": "model",
+    "voice": "voice",
+    "analysis": "model",
+    "knowledge-base": "model",
 }
+# Vapi's vendor names -> the names the price table and the other integrations use
+VENDOR_NAMES = {"11labs": "elevenlabs"}
+# costs[] token fields -> usage unit, by type
+TOKEN_FIELDS = {
+    "model": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
+    "analysis": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
+    "knowledge-base": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
+}
+# costs[] billed quantities -> (service's usage unit), by type
+QUANTITY_FIELDS = {
+    "transcriber": ("minutes", "minutes"),
+    "transport": ("minutes", "minutes"),
+    "vapi": ("minutes", "minutes"),
+    "voice": ("characters", "characters"),
+}
+# call.costBreakdown, used when the report carries no costs[]: cost fields -> service
+BREAKDOWN_SERVICES = {
+    "transport": "transport",
+    "stt": "stt",
+    "llm": "llm",
+    "tts": "tts",
+    "vapi": "platform",
+    "chat": "llm",
+    "voicemailDetectionCost": "llm",
+    "knowledgeBaseCost": "llm",
+}
+# costBreakdown.analysisCostBreakdown parts: each a cost (llm) with its <part>PromptTokens, ...CompletionTokens
+ANALYSIS_PARTS = ("summary", "structuredData", "successEvaluation", "structuredOutput")
+# turnLatencies[] fields (milliseconds) -> (component, service) of a latency event carrying the service's vendor
+TURN_COMPONENTS = {
+    "transcriberLatency": ("stt", "stt"),
+    "modelLatency": ("llm_ttft", "llm"),
+    "voiceLatency": ("tts_ttfb", "tts"),
+}
+# performanceMetrics transport averages (milliseconds): packets from and to the transport provider
+NETWORK_FIELDS = ("fromTransportLatencyAverage", "toTransportLatencyAverage")
+CACHED_TOKENS = "tokens_in_cached" in USAGE_UNITS  # the event schema's unit for prompt tokens read from a cache
 # speech-update (role, status) -> conversation state
 SPEECH_STATES = {
     ("assistant", "started"): "speaking",
@@ -100,11 +138,17 @@ SPEECH_STATES = {
     ("user", "stopped"): "processing",
 }
 TRANSPORTS = {"webCall": "webrtc", "inboundPhoneCall": "sip", "outboundPhoneCall": "sip"}
+MAX_TURN_SECONDS = TYPES["turn"]["agent_speech_seconds"].maximum
+
+
+# Headers in which older revisions of Vapi's server authentication send the server URL secret itself
+LEGACY_SECRET_HEADERS = ("x-vapi-secret", "x-vapi-signature")
 
 
 @dataclass(frozen=True)
 class VapiAuth:
-    """Vapi's ways to prove the secret: a bearer token (header configurable), X-Vapi-Secret, or an HMAC.
+    """Vapi's ways to prove the secret: a bearer token (header configurable), the secret itself in a legacy
+    header (X-Vapi-Secret, or X-Vapi-Signature as older revisions of Vapi's docs send it), or an HMAC.
 
     With no secret configured every request is accepted.
     """
@@ -125,17 +169,17 @@ class VapiAuth:
                 token = token[7:].strip()
             if same(token, self.secret):
                 return
-        legacy = h.get("x-vapi-secret")
-        if legacy is not None and same(legacy.strip(), self.secret):
+        legacy = [h[name].strip() for name in LEGACY_SECRET_HEADERS if h.get(name) is not None]
+        if any([same(given, self.secret) for given in legacy]):  # a list: every given value is compared
             return
         signature = h.get(self.signature_header.lower())
         if signature:
             verify_timestamped_hmac(signature, h.get(self.timestamp_header.lower()), body, self.secret, now)
             return
-        if token is not None or legacy is not None:
+        if token is not None or legacy:
             raise unauthorized("the webhook secret does not match")
         raise unauthorized(
-            f"authentication required: a bearer token in {self.token_header}, X-Vapi-Secret, "
+            f"authentication required: a bearer token in {self.token_header}, X-Vapi-Secret, X-Vapi-Signature "
             f"or an HMAC signature in {self.signature_header}"
         )
 
@@ -207,11 +251,15 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
     artifact = obj(message, "artifact", "message")
     performance = obj(artifact, "performanceMetrics", "message.artifact")
     at = {"ts": ended_at, **envelope}
+    costs = Costs(message, call)
 
     events = []
     followed = live.pop(call_id)
     if followed is None:
         events.append(_started(call, envelope, started_at))
+    else:  # an event changing nothing, so that a call the exporter let go while idle is taken up under its labels
+        events.append({"type": "state", **at, "attrs": {}})
+    turns = []
     for index, entry in enumerate(items(performance, "turnLatencies", "message.artifact.performanceMetrics")):
         where = f"message.artifact.performanceMetrics.turnLatencies[{index}]"
         if type(entry) is not dict:
@@ -220,15 +268,24 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
         if turn_ms is None:
             continue
         attrs = {"latency_seconds": ms_to_seconds(turn_ms)}
-        for source, key in TURN_FIELDS.items():
-            value = number(entry, source, where)
-            if value is not None:
-                attrs[key] = ms_to_seconds(value)
-        events.append({"type": "turn", **at, "attrs": attrs})
+        endpointing = number(entry, "endpointingLatency", where)
+        if endpointing is not None:
+            attrs["endpointing_seconds"] = ms_to_seconds(endpointing)
+        turns.append({"type": "turn", **at, "attrs": attrs})
+        for source, (component, service) in TURN_COMPONENTS.items():
+            latency = number(entry, source, where)
+            if latency is not None:
+                events.append(costs.latency(at, component, service, ms_to_seconds(latency)))
+    _share_agent_speech(turns, _agent_speech(artifact))
+    events += turns
+    for source in NETWORK_FIELDS:
+        latency = number(performance, source, "message.artifact.performanceMetrics")
+        if latency is not None:
+            events.append(costs.latency(at, "network", "transport", ms_to_seconds(latency)))
     interrupted = number(performance, "numAssistantInterrupted", "message.artifact.performanceMetrics") or 0
     already = followed.interruptions if followed is not None else 0
     events += [{"type": "interruption", **at, "attrs": {"kind": "barge_in"}}] * max(0, int(interrupted) - already)
-    events += _usage_and_costs(message, call, at)
+    events += costs.events(at)
     verdict = obj(message, "analysis", "message").get("successEvaluation")
     if verdict in (True, False, "true", "false"):
         events.append({"type": "analysis", **at, "attrs": {"successful": verdict in (True, "true")}})
@@ -238,50 +295,134 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
     return Translation(events, report=call_id)
 
 
-def _usage_and_costs(message: dict, call: dict, at: dict) -> list[dict]:
-    costs = items(message, "costs", "message") or items(call, "costs", "message.call")
-    by_service: dict[str, float] = {}
-    usage: list[tuple[str, str, float, str | None]] = []  # service, unit, quantity, model
-    for index, item in enumerate(costs):
-        where = f"message.costs[{index}]"
+def _agent_speech(artifact: dict) -> list[float]:
+    """Seconds of each assistant message in ``artifact.messages[]`` (role ``bot``).
+
+    ``endTime`` - ``time`` (epoch milliseconds) where both are given, else ``duration``, read as milliseconds:
+    Vapi's reports carry it so (a message from ``time`` 1744364970174 to ``endTime`` 1744364970494 has
+    ``duration`` 320) although its SDK's model calls it seconds.
+    """
+    spoken = []
+    for index, entry in enumerate(items(artifact, "messages", "message.artifact")):
+        if type(entry) is not dict or entry.get("role") != "bot":
+            continue
+        where = f"message.artifact.messages[{index}]"
+        start, end = number(entry, "time", where), number(entry, "endTime", where)
+        ms = end - start if start is not None and end is not None and end >= start else number(entry, "duration", where)
+        if ms:
+            spoken.append(ms_to_seconds(ms))
+    return spoken
+
+
+def _share_agent_speech(turns: list[dict], spoken: list[float]) -> None:
+    """Put the assistant's speech on the turns, one message per turn in order and the rest on the last turn:
+    the call's total is exact, the split is not (the report does not tie messages to turns)."""
+    if not turns or not spoken:
+        return
+    for turn, seconds in zip(turns[:-1], spoken, strict=False):
+        turn["attrs"]["agent_speech_seconds"] = seconds
+    rest = sum(spoken[len(turns) - 1 :])
+    if rest:
+        turns[-1]["attrs"]["agent_speech_seconds"] = min(rest, MAX_TURN_SECONDS)
+
+
+def _vendor(name) -> str | None:
+    if not label_text(name):
+        return None
+    return VENDOR_NAMES.get(name.lower(), name.lower())
+
+
+class Costs:
+    """The report's costs and usage, each under the vendor that served it: ``costs[]``, else ``costBreakdown``."""
+
+    def __init__(self, message: dict, call: dict):
+        self.by_service: dict[tuple[str, str], float] = {}  # (service, vendor) -> USD
+        self.usage: list[tuple[str, str, str, float, str | None]] = []  # service, vendor, unit, quantity, model
+        self.vendors: dict[str, str] = {}  # service -> the first vendor that served it
+        costs = items(message, "costs", "message") or items(call, "costs", "message.call")
+        for index, item in enumerate(costs):
+            self._read_item(item, f"message.costs[{index}]")
+        if not costs:
+            breakdown = obj(message, "costBreakdown", "message") or obj(call, "costBreakdown", "message.call")
+            self._read_breakdown(breakdown)
+
+    def _read_item(self, item, where: str) -> None:
         if type(item) is not dict:
             raise invalid(f"{where} must be an object")
         kind = text(item, "type", where, required=True)
         service = COST_SERVICES.get(kind, "platform")
-        by_service[service] = by_service.get(service, 0.0) + number(item, "cost", where, required=True)
-        if kind == "model":
-            model = obj(item, "model", where).get("model")
-            for key, unit in (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")):
-                quantity = number(item, key, where)
-                if quantity:
-                    usage.append(("llm", unit, quantity, model))
-        elif kind == "voice" and number(item, "characters", where):
-            usage.append(("tts", "characters", item["characters"], None))
-        elif kind == "transcriber" and number(item, "minutes", where):
-            usage.append(("stt", "minutes", item["minutes"], None))
-    if not costs:
-        breakdown = obj(message, "costBreakdown", "message") or obj(call, "costBreakdown", "message.call")
+        usd = number(item, "cost", where, required=True)
+        described = obj(item, VENDOR_OBJECTS[kind], where) if kind in VENDOR_OBJECTS else {}
+        vendor = _vendor(described.get("provider") or item.get("provider")) or PLATFORM
+        model = described.get("model") if label_text(described.get("model")) else None
+        self.vendors.setdefault(service, vendor)
+        self.by_service[(service, vendor)] = self.by_service.get((service, vendor), 0.0) + usd
+        for key, unit in TOKEN_FIELDS.get(kind, ()):
+            self._tokens(service, vendor, unit, number(item, key, where), model)
+        if kind in TOKEN_FIELDS:
+            cached = number(item, "cachedPromptTokens", where)
+            self._cached(service, vendor, cached, model)
+        if kind in QUANTITY_FIELDS:
+            key, unit = QUANTITY_FIELDS[kind]
+            quantity = number(item, key, where)
+            if quantity:
+                self.usage.append((service, vendor, unit, quantity, model))
+
+    def _tokens(self, service, vendor, unit, quantity, model) -> None:
+        if quantity:
+            self.usage.append((service, vendor, unit, quantity, model))
+
+    def _cached(self, service, vendor, cached, model) -> None:
+        """Move the cached part of the prompt tokens just booked to its own unit, where the schema has one."""
+        if not cached or not CACHED_TOKENS:
+            return
+        for index in range(len(self.usage) - 1, -1, -1):
+            s, v, unit, quantity, m = self.usage[index]
+            if (s, v, unit, m) == (service, vendor, "tokens_in", model):
+                cached = min(cached, quantity)
+                self.usage[index] = (s, v, unit, quantity - cached, m)
+                break
+        self.usage.append((service, vendor, "tokens_in_cached", cached, model))
+
+    def _read_breakdown(self, breakdown: dict) -> None:
+        where = "message.costBreakdown"
         for key, service in BREAKDOWN_SERVICES.items():
-            cost = number(breakdown, key, "costBreakdown")
-            if cost:
-                by_service[service] = by_service.get(service, 0.0) + cost
+            usd = number(breakdown, key, where)
+            if usd is not None:  # a $0 line is booked: it is what the service cost
+                self.by_service[(service, PLATFORM)] = self.by_service.get((service, PLATFORM), 0.0) + usd
         for key, service, unit in (
             ("llmPromptTokens", "llm", "tokens_in"),
             ("llmCompletionTokens", "llm", "tokens_out"),
             ("ttsCharacters", "tts", "characters"),
         ):
-            quantity = number(breakdown, key, "costBreakdown")
-            if quantity:
-                usage.append((service, unit, quantity, None))
-    events = []
-    for service, unit, quantity, model in usage:
-        event = {"type": "usage", **at, "attrs": {"service": service, "unit": unit, "quantity": quantity}}
-        if label_text(model):
-            event["model"] = model
-        events.append(event)
-    for service, usd in by_service.items():
-        events.append({"type": "cost", **at, "attrs": {"service": service, "usd": usd}})
-    return events
+            self._tokens(service, PLATFORM, unit, number(breakdown, key, where), None)
+        self._cached("llm", PLATFORM, number(breakdown, "llmCachedPromptTokens", where), None)
+        analysis = obj(breakdown, "analysisCostBreakdown", where)
+        for part in ANALYSIS_PARTS:
+            part_where = f"{where}.analysisCostBreakdown"
+            usd = number(analysis, part, part_where)
+            if usd is not None:
+                self.by_service[("llm", PLATFORM)] = self.by_service.get(("llm", PLATFORM), 0.0) + usd
+            self._tokens("llm", PLATFORM, "tokens_in", number(analysis, f"{part}PromptTokens", part_where), None)
+            self._tokens("llm", PLATFORM, "tokens_out", number(analysis, f"{part}CompletionTokens", part_where), None)
+            self._cached("llm", PLATFORM, number(analysis, f"{part}CachedPromptTokens", part_where), None)
+
+    def latency(self, at: dict, component: str, service: str, seconds: float) -> dict:
+        """A latency event of ``component``, under the vendor that served ``service`` when the costs name one."""
+        attrs = {"component": component, "seconds": seconds, "service": service}
+        return {"type": "latency", **at, "provider": self.vendors.get(service, PLATFORM), "attrs": attrs}
+
+    def events(self, at: dict) -> list[dict]:
+        events = []
+        for service, vendor, unit, quantity, model in self.usage:
+            event = {"type": "usage", **at, "provider": vendor, "attrs": {"service": service, "unit": unit}}
+            event["attrs"]["quantity"] = quantity
+            if model is not None:
+                event["model"] = model
+            events.append(event)
+        for (service, vendor), usd in self.by_service.items():
+            events.append({"type": "cost", **at, "provider": vendor, "attrs": {"service": service, "usd": usd}})
+        return events
 
 
 _HANDLERS = {

@@ -4,9 +4,12 @@ import hashlib
 import hmac
 
 import pytest
+from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 
 from tests.webhooks import fixtures as fx
 from tests.webhooks.metrics import per_call, value, without_webhook_counter
+from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages, end_reason
 
@@ -31,25 +34,34 @@ def test_an_end_of_call_report_becomes_the_calls_turns_components_costs_usage_an
     # turnLatencies[] are milliseconds: 1010 + 940 + 1260 ms
     assert value(exporter, "ai_agent_turn_response_seconds_sum", **LABELS) == pytest.approx(3.21)
     assert value(exporter, "ai_agent_turn_response_seconds_bucket", le="1.0", **LABELS) == 1
-    llm = value(exporter, "ai_agent_component_latency_seconds_sum", component="llm_ttft", provider="vapi")
+    # each component under the vendor the report's costs[] name for its service
+    llm = value(exporter, "ai_agent_component_latency_seconds_sum", component="llm_ttft", provider="openai")
     assert llm == pytest.approx(1.41)
+    stt = value(exporter, "ai_agent_component_latency_seconds_count", component="stt", provider="deepgram")
+    assert stt == 3
+    tts = value(exporter, "ai_agent_component_latency_seconds_count", component="tts_ttfb", provider="elevenlabs")
+    assert tts == 3
     assert value(exporter, "ai_agent_component_latency_seconds_count", component="endpointing", provider="vapi") == 3
     ended = dict(tenant="acme", provider="vapi", pipeline="vapi")
     assert value(exporter, "ai_agent_calls_started_total", **ended) == 1
     assert value(exporter, "ai_agent_calls_ended_total", reason="transfer", **ended) == 1
     assert value(exporter, "ai_agent_call_duration_seconds_sum", pipeline="vapi", provider="vapi") == pytest.approx(95)
     assert value(exporter, "ai_agent_barge_in_events_total", provider="vapi") == 2
-    cost = {"tenant": "acme", "provider": "vapi"}
-    assert value(exporter, "ai_agent_cost_usd_total", service="stt", **cost) == pytest.approx(0.0172)
-    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.0159)
-    assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == pytest.approx(0.0918)
-    assert value(exporter, "ai_agent_cost_usd_total", service="transport", **cost) == pytest.approx(0.0136)
-    assert value(exporter, "ai_agent_cost_usd_total", service="platform", **cost) == pytest.approx(0.08)
+    for service, provider, usd in (
+        ("stt", "deepgram", 0.0172),
+        ("llm", "openai", 0.0159),
+        ("tts", "elevenlabs", 0.0918),  # Vapi's 11labs
+        ("transport", "twilio", 0.0136),
+        ("platform", "vapi", 0.08),
+    ):
+        assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider=provider, service=service) == (
+            pytest.approx(usd)
+        )
     assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.2185)
-    usage = {"provider": "vapi", "service": "llm"}
+    usage = {"provider": "openai", "service": "llm"}
     assert value(exporter, "ai_agent_usage_total", unit="tokens_in", **usage) == 5120
     assert value(exporter, "ai_agent_usage_total", unit="tokens_out", **usage) == 310
-    assert value(exporter, "ai_agent_usage_total", provider="vapi", service="tts", unit="characters") == 740
+    assert value(exporter, "ai_agent_usage_total", provider="elevenlabs", service="tts", unit="characters") == 740
     analysed = value(
         exporter, "ai_agent_call_analyses_total", successful="true", sentiment="unknown", tenant="acme", provider="vapi"
     )
@@ -302,9 +314,12 @@ def test_analysis_knowledge_base_and_voicemail_costs_are_llm_and_transcriber_min
         {"type": "voicemail-detection", "cost": 0.004},
     ]
     assert post(receiver, report)[0] == 200
-    cost = {"tenant": "acme", "provider": "vapi"}
-    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.0159 + 0.007)
-    assert value(exporter, "ai_agent_usage_total", provider="vapi", service="stt", unit="minutes") == 1.6
+    # these items name no vendor: booked under vapi, next to the model's own cost under openai
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="vapi", service="llm") == (
+        pytest.approx(0.007)
+    )
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.2185 + 0.007)
+    assert value(exporter, "ai_agent_usage_total", provider="deepgram", service="stt", unit="minutes") == 1.6
 
 
 def test_without_costs_the_cost_breakdown_gives_the_costs_and_usage(receiver, exporter, clock):
@@ -342,3 +357,64 @@ def test_a_call_followed_live_whose_report_never_comes_is_expired_by_the_idle_ti
 @pytest.mark.parametrize("raw", ["worker-shutdown", "twilio-failed-to-connect-call", "vonage-failed-to-connect-call"])
 def test_a_worker_shutdown_or_a_failure_is_an_error(raw):
     assert end_reason(raw) == "error"
+
+
+def test_a_call_followed_live_that_went_idle_is_counted_once_when_its_report_comes(receiver, exporter, clock):
+    labels = dict(tenant="acme", provider="vapi", pipeline="vapi")
+    assert post(receiver, fx.vapi_status_update(clock.now))[0] == 200
+    clock.now += exporter.limits.idle_seconds + 30  # a long call: nothing for --idle-seconds
+    exporter.sweep()
+    assert value(exporter, "ai_agent_exporter_calls_expired_total", reason="idle") == 1
+    clock.now += 60
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now, duration=700))
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_started_total", **labels) == 1
+    assert value(exporter, "ai_agent_calls_adopted_total", **labels) is None
+    assert value(exporter, "ai_agent_calls_ended_total", reason="transfer", **labels) == 1
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 0
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.2185)
+    assert per_call(exporter, fx.VAPI_CALL_ID)["ai_agent_call_turns"] == 3
+
+
+def test_the_cost_breakdown_is_booked_to_the_cent_with_its_zero_lines_and_every_part(clock):
+    prices = PriceTable({"tts": {"vapi": {"characters": 0.05}}, "llm": {"vapi": {"tokens_in": 0.0025}}})
+    exporter = Exporter(Limits(grace_seconds=120, idle_seconds=600), prices=prices, clock=clock)
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(SECRET)), exporter)
+    report = fx.vapi_end_of_call_report(clock.now)
+    del report["message"]["costs"]
+    report["message"]["costBreakdown"] = {
+        "transport": 0.0,
+        "stt": 0.012,
+        "llm": 0.02,
+        "tts": 0.0,
+        "vapi": 0.025,
+        "chat": 0.0,
+        "voicemailDetectionCost": 0.004,
+        "knowledgeBaseCost": 0.003,
+        "total": 0.069,
+        "llmPromptTokens": 5120,
+        "llmCompletionTokens": 310,
+        "ttsCharacters": 900,
+        "analysisCostBreakdown": {
+            "summary": 0.002,
+            "summaryPromptTokens": 400,
+            "summaryCompletionTokens": 60,
+            "structuredData": 0.001,
+            "successEvaluation": 0.002,
+            "structuredOutput": 0.0,
+        },
+    }
+    ServerMessageEndOfCallReport.model_validate(report["message"])
+    assert post(receiver, report)[0] == 200
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.069)
+    cost = {"tenant": "acme", "provider": "vapi"}
+    assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == 0
+    assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.032)
+    assert value(exporter, "ai_agent_usage_total", provider="vapi", service="tts", unit="characters") == 900
+
+
+def test_the_older_x_vapi_signature_header_carrying_the_secret_is_accepted(receiver, exporter, clock):
+    status, reply = post(receiver, fx.vapi_end_of_call_report(clock.now), {"X-Vapi-Signature": SECRET})
+    assert status == 200 and reply.get("accepted"), reply
+    status, _ = post(receiver, fx.vapi_end_of_call_report(clock.now, call_id="other"), {"X-Vapi-Signature": "wrong"})
+    assert status == 401
