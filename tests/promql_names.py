@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# Series Prometheus and Alertmanager publish about themselves, and the ones Prometheus synthesizes.
+# Series Prometheus and Alertmanager publish about themselves, the ones Prometheus synthesizes, and blackbox_exporter's
+# results of a probe of a provider endpoint (job provider_probe).
 PLATFORM_SERIES = {
     "up",
     "ALERTS",
@@ -22,6 +23,11 @@ PLATFORM_SERIES = {
     "prometheus_rule_evaluation_failures_total",
     "alertmanager_notifications_total",
     "alertmanager_notifications_failed_total",
+    "probe_success",
+    "probe_duration_seconds",
+    "probe_http_duration_seconds",
+    "probe_http_status_code",
+    "probe_ssl_earliest_cert_expiry",
 }
 RULES_DIR = ROOT / "prometheus" / "rules"
 

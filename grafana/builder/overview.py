@@ -12,6 +12,7 @@ from grafana.builder.panels import (
     WARNING,
     above,
     bargauge_panel,
+    below,
     organize,
     piechart_panel,
     query,
@@ -125,6 +126,7 @@ def top_row(dash):
 def build():
     calls_rate = recorded("provider:ai_agent_calls_started:rate5m")
     memory = th.value("worker_memory_ratio")
+    expiry_days = th.value("provider_tls_expiry_days")
     dash = board.new(
         UID,
         "Voice Agent / System Overview",
@@ -325,5 +327,82 @@ def build():
                 threshold_lines=True,
                 w=8,
             ).min(0)
+        )
+        .with_row(row("Provider probes"))
+        .with_panel(
+            stat_panel(
+                "Provider endpoints",
+                "Whether blackbox_exporter's last probe of each provider endpoint in prometheus/targets/providers.yml "
+                f"succeeded; ProviderEndpointDown fires after {th.value('provider_probe_failing_for')} of failures. "
+                "Unlike Provider services, this needs no call in progress. Empty until an endpoint is listed.",
+                "none",
+                query(
+                    f"min by (provider, service, module) ({provider_performance.PROBE_SUCCESS})",
+                    "{{provider}} {{service}} {{module}}",
+                    instant=True,
+                ),
+                thresholds=steps(CRITICAL, (1, OK)),
+                mappings=UP_DOWN,
+                w=12,
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "Probe time",
+                "How long the last probe of each provider endpoint took; Provider Performance shows it against "
+                "the endpoint's own history.",
+                "s",
+                query(
+                    f"max by (provider, service, module) ({provider_performance.PROBE_DURATION})",
+                    "{{provider}} {{service}} {{module}}",
+                    instant=True,
+                ),
+                w=6,
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "Certificate expiry",
+                "Time until the earliest expiry of the TLS certificates each provider endpoint serves; "
+                f"ProviderTLSCertificateExpiring fires below {expiry_days:g} days (red).",
+                "s",
+                query(
+                    "min by (provider, instance) (probe_ssl_earliest_cert_expiry"
+                    + provider_performance.PROBE
+                    + ") - time()",
+                    "{{provider}} {{instance}}",
+                    instant=True,
+                ),
+                thresholds=below(critical=expiry_days * 86400),
+                w=6,
+            )
+        )
+        .with_row(row("Tenants"))
+        .with_panel(
+            timeseries_panel(
+                "Calls per hour by tenant, this week against last",
+                "Calls each tenant started in the last hour, and in the same hour a week before. "
+                "TenantCallVolumeAnomaly opens a ticket when a tenant exceeds "
+                f"{th.value('tenant_anomaly_ratio'):g} times last week's figure and "
+                f"{th.value('tenant_anomaly_min_calls_per_hour'):g} calls; a tenant with no figure a week before "
+                "never does.",
+                units.of("ai_agent_calls_started_total"),
+                query(recorded("tenant:ai_agent_calls_started:increase1h"), "{{tenant}}"),
+                query(recorded("tenant:ai_agent_calls_started:increase1h") + " offset 1w", "{{tenant}} a week before"),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Spend per hour by tenant, this week against last",
+                "Dollars each tenant spent in the last hour, and in the same hour a week before. "
+                "TenantSpendAnomaly opens a ticket when a tenant exceeds "
+                f"{th.value('tenant_anomaly_ratio'):g} times last week's figure and "
+                f"${th.value('tenant_anomaly_min_usd_per_hour'):g}; a tenant with no figure a week before never does.",
+                units.of("ai_agent_cost_usd_total"),
+                query(recorded("tenant:ai_agent_cost_usd:increase1h"), "{{tenant}}"),
+                query(recorded("tenant:ai_agent_cost_usd:increase1h") + " offset 1w", "{{tenant}} a week before"),
+                w=12,
+            )
         )
     )

@@ -22,6 +22,10 @@ from grafana.builder.promql import rate, recorded, sel
 
 UID = drilldown.PROVIDER_UID
 P = '{provider=~"$provider"}'
+# blackbox_exporter's series for the endpoints in prometheus/targets/providers.yml (job provider_probe).
+PROBE = '{job="provider_probe", provider=~"$provider"}'
+PROBE_SUCCESS = "probe_success" + PROBE
+PROBE_DURATION = "probe_duration_seconds" + PROBE
 COMPONENTS = (
     ("stt", "STT latency", "Speech-to-text latency"),
     ("llm_ttft", "LLM time to first token", "Time to the language model's first token"),
@@ -51,6 +55,8 @@ def _component(component: str, title: str, description: str):
 
 def build():
     success = th.value("component_success_ratio")
+    probe_failing_for = th.value("provider_probe_failing_for")
+    slow_ratio, slow_min = th.value("provider_probe_slow_ratio"), th.value("provider_probe_slow_min_seconds")
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
     dash = (
         board.new(
@@ -177,6 +183,36 @@ def build():
                     instant=True,
                 ),
                 w=8,
+            )
+        )
+        .with_row(row("Probes"))
+        .with_panel(
+            state_timeline_panel(
+                "Probe success",
+                "Whether blackbox_exporter's probe of each provider endpoint listed in "
+                "prometheus/targets/providers.yml succeeded, by provider, service and module: a view that needs no "
+                f"call in progress. ProviderEndpointDown fires after {probe_failing_for} of failures. Empty until an "
+                "endpoint is listed.",
+                "none",
+                query(PROBE_SUCCESS, "{{provider}} {{service}} {{module}}"),
+                thresholds=steps(CRITICAL, (1, OK)),
+                mappings=value_text({0: ("down", CRITICAL), 1: ("up", OK)}),
+                w=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Probe duration",
+                "How long each probe took (DNS, connection, TLS handshake and the HTTP answer), beside the "
+                "endpoint's median over the last day; ProviderEndpointSlow fires when the median of 10 minutes "
+                f"exceeds {slow_ratio:g} times that line and {slow_min:g} s.",
+                "s",
+                query(PROBE_DURATION, "{{provider}} {{service}} {{module}}"),
+                query(
+                    recorded("provider_service_instance:probe_duration_seconds:median1d") + P,
+                    "{{provider}} {{service}} {{module}}, median of the last day",
+                ),
+                w=12,
             )
         )
         .with_row(row("Calls"))

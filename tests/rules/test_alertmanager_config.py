@@ -58,7 +58,7 @@ def routes(labels: dict) -> list[str]:
 def test_config_is_valid():
     result = subprocess.run(["amtool", "check-config", str(AMTOOL_CONFIG)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 receivers" in result.stdout and "4 inhibit rules" in result.stdout
+    assert "5 receivers" in result.stdout and "7 inhibit rules" in result.stdout
 
 
 def test_the_config_differs_from_what_alertmanager_025_loads_only_in_webhook_url_files():

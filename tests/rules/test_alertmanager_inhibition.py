@@ -96,6 +96,8 @@ def alert(**labels) -> dict:
     }
 
 
+# A provider endpoint as blackbox_exporter probes it (job provider_probe).
+PROBED = {"job": "provider_probe", "instance": "https://api.assemblyai.com/v2/transcript", "module": "https_reachable"}
 DELIVERED = {
     "paging": [
         alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="elevenlabs"),
@@ -109,10 +111,16 @@ DELIVERED = {
             instance="engine:15000",
         ),
         alert(alertname="CallFailureRateHigh", severity="critical", provider="openai_realtime"),
+        # A probe failing while the engine reports nothing about that provider (no call in progress).
+        alert(alertname="ProviderEndpointDown", severity="critical", provider="assemblyai", service="stt", **PROBED),
     ],
     "chat": [
         alert(alertname="HighTurnResponseLatency", severity="warning", provider="openai_realtime"),
         alert(alertname="ComponentLowSuccessRate", severity="warning", provider="openai_realtime", service="tts"),
+        # A certificate about to expire is news even while the provider is down.
+        alert(alertname="ProviderTLSCertificateExpiring", severity="warning", provider="deepgram", service="stt"),
+        alert(alertname="TenantSpendAnomaly", severity="warning", tenant="acme"),
+        alert(alertname="TargetDown", severity="warning", job="blackbox", instance="blackbox:9115"),
     ],
     "deadmansswitch": [alert(alertname="Watchdog", severity="info")],
     "digest": [alert(alertname="VADConfidenceLow", severity="info")],
@@ -124,6 +132,18 @@ DELIVERED = {
 }
 # Each silenced alert, and what silences it.
 INHIBITED = [
+    (
+        alert(alertname="ProviderEndpointDown", severity="critical", provider="deepgram", service="stt"),
+        "ProviderDown for the same provider and service",
+    ),
+    (
+        alert(alertname="ProviderEndpointSlow", severity="warning", provider="assemblyai", service="stt", **PROBED),
+        "ProviderEndpointDown for the same endpoint",
+    ),
+    (
+        alert(alertname="TargetDown", severity="warning", **{**PROBED, "instance": "https://api.openai.com/v1/models"}),
+        "TargetDown of the prober",
+    ),
     (
         alert(alertname="HighTurnResponseLatency", severity="warning", provider="elevenlabs"),
         "its critical twin CriticalTurnResponseLatency",
@@ -181,6 +201,8 @@ NOT_INHIBITED = {
         alert(alertname="CallFailureRateHigh", severity="critical", cluster="edge", provider="openai_realtime"),
         # Another provider's page in the aftermath of cartesia's outage.
         alert(alertname="CriticalTurnResponseLatency", severity="critical", provider="playht"),
+        # The probe of another service of a provider the engine reports down.
+        alert(alertname="ProviderEndpointDown", severity="critical", provider="deepgram", service="llm"),
     ],
     "chat": [
         alert(alertname="TargetDown", severity="warning", cluster="edge", job="voice_scorer", instance="scorer:9471"),

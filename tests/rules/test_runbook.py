@@ -6,19 +6,13 @@ import subprocess
 import pytest
 import yaml
 
+from tests.promql_names import PLATFORM_SERIES
 from tests.rules.rule_files import alert_rules, metric_names, recorded_names, runbook_sections
 from voice_monitoring.shared import catalogue
 
 ALERT_NAMES = sorted({r.alert for r in alert_rules()})
 PARTS = ("**Meaning.**", "**Confirm.**", "**Likely causes.**", "**Fixes.**")
 PROMQL_BLOCK = re.compile(r"```promql\n(.*?)```", re.S)
-PLATFORM_METRICS = {
-    "up",
-    "ALERTS",
-    "prometheus_rule_evaluation_failures_total",
-    "alertmanager_notifications_total",
-    "alertmanager_notifications_failed_total",
-}
 
 
 def queries(body: str) -> list[str]:
@@ -39,7 +33,7 @@ def test_section_says_what_it_means_how_to_confirm_causes_and_fixes(name):
 
 @pytest.mark.parametrize("name", ALERT_NAMES)
 def test_runbook_queries_read_known_metrics(name):
-    known = catalogue.series_names() | recorded_names() | PLATFORM_METRICS
+    known = catalogue.series_names() | recorded_names() | PLATFORM_SERIES
     for query in queries(runbook_sections()[name]):
         assert metric_names(query) <= known, f"{query!r} reads {metric_names(query) - known}"
 
