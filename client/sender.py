@@ -27,6 +27,9 @@ log = logging.getLogger("voice_monitoring.client")
 
 URL_ENV = "VOICE_MONITORING_URL"
 TOKEN_ENV = "VOICE_MONITORING_TOKEN"
+EXIT_TIMEOUT_ENV = "VOICE_MONITORING_EXIT_TIMEOUT"
+# At the process's exit, queued events get this long to leave: an unreachable exporter must not hold the agent.
+DEFAULT_EXIT_TIMEOUT = 1.0
 DEFAULT_URL = "http://127.0.0.1:9470"
 EVENTS_PATH = "/v1/events"
 # The exporter refuses events more than an hour old; older ones are dropped here instead of being sent.
@@ -39,8 +42,32 @@ _live_clients: weakref.WeakSet[EventClient] = weakref.WeakSet()
 
 @atexit.register
 def _close_live_clients() -> None:
-    for client in list(_live_clients):
-        client.close()
+    """Send what the clients hold, all at once, for at most the longest of their ``exit_timeout``s."""
+    clients = list(_live_clients)
+    if not clients:
+        return
+    deadline = time.monotonic() + max(client.exit_timeout for client in clients)
+    for client in clients:
+        client._begin_close(client.exit_timeout)
+    for client in clients:
+        # the sending thread is a daemon: one stuck in a request past the deadline ends with the process
+        client._thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def exit_timeout_from_environment() -> float:
+    raw = os.environ.get(EXIT_TIMEOUT_ENV)
+    if raw is None or not raw.strip():
+        return DEFAULT_EXIT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        log.warning(
+            "%s=%r is not a number of seconds (0 to 3600); using %g", EXIT_TIMEOUT_ENV, raw, DEFAULT_EXIT_TIMEOUT
+        )
+        return DEFAULT_EXIT_TIMEOUT
+    return value
 
 
 class EventClient:
@@ -48,7 +75,8 @@ class EventClient:
 
     ``url`` and ``token`` default to ``$VOICE_MONITORING_URL`` (else ``http://127.0.0.1:9470``) and
     ``$VOICE_MONITORING_TOKEN``. ``labels`` (``tenant``, ``provider``, ``pipeline``, ...) go on every event
-    unless the event names its own.
+    unless the event names its own. ``exit_timeout`` (default ``$VOICE_MONITORING_EXIT_TIMEOUT``, else 1 s) bounds
+    how long the process's exit waits for queued events when the client was not closed.
     """
 
     def __init__(
@@ -64,6 +92,7 @@ class EventClient:
         backoff: float = 0.25,
         max_backoff: float = 10.0,
         log_interval: float = 10.0,
+        exit_timeout: float | None = None,
     ):
         url = url or os.environ.get(URL_ENV) or DEFAULT_URL
         parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -88,6 +117,9 @@ class EventClient:
         self._max_batch = min(10 * batch_size, 5000)
         self._flush_interval, self._timeout = flush_interval, timeout
         self._backoff, self._max_backoff, self._log_interval = backoff, max_backoff, log_interval
+        if exit_timeout is not None and not 0 <= exit_timeout <= 3600:
+            raise ValueError("exit_timeout must be 0 to 3600 seconds")
+        self.exit_timeout = exit_timeout_from_environment() if exit_timeout is None else exit_timeout
 
         self._queue: deque[dict] = deque()
         self._lock = threading.Lock()
@@ -164,16 +196,22 @@ class EventClient:
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued (for at most ``timeout`` seconds), then stop; later events are dropped and counted."""
+        if not self._begin_close(timeout):
+            return
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout + self._timeout + 1.0)
+        _live_clients.discard(self)
+
+    def _begin_close(self, timeout: float) -> bool:
+        """Tell the sending thread to send what is queued for at most ``timeout`` seconds and stop; False if closed."""
         with self._lock:
             if self._closed:
-                return
+                return False
             self._closed = True
             self._close_deadline = time.monotonic() + timeout
             self._closing.set()
         self._wake.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout + self._timeout + 1.0)
-        _live_clients.discard(self)
+        return True
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """``close`` without blocking the event loop."""
