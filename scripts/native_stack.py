@@ -1,9 +1,11 @@
 """The monitoring stack on this machine's binaries, on loopback ports: what ``make demo`` runs.
 
-Prometheus and Alertmanager run from the project's own ``prometheus/prometheus.yml``, rule files and
-``alertmanager/alertmanager.yml``.  Only addresses and file paths change, in generated copies under the state
-folder: every target becomes 127.0.0.1 with its local port, and the secret files Alertmanager reads are
-written there pointing its Slack and webhook receivers at a local webhook receiver.
+Prometheus, Alertmanager and blackbox_exporter run from the project's own ``prometheus/prometheus.yml``, rule
+files, ``alertmanager/alertmanager.yml`` and ``blackbox/blackbox.yml``.  Only addresses and file paths change, in
+generated copies under the state folder: every target becomes 127.0.0.1 with its local port, the secret files
+Alertmanager reads are written there pointing its Slack and webhook receivers at a local webhook receiver, and
+blackbox_exporter reads its keys from ``blackbox/secrets/`` (or the committed examples).  The providers probed are
+those listed in ``prometheus/targets/providers.yml``: none by default.
 """
 
 from __future__ import annotations
@@ -33,14 +35,19 @@ DEFAULT_PORTS = {
     "grafana": 3000,
     "receiver": 9095,
     "smtp": 9025,
+    "blackbox": 9115,
 }
 JOB_SERVICES = {
     "prometheus": "prometheus",
     "alertmanager": "alertmanager",
     "voice_exporter": "exporter",
     "voice_scorer": "scorer",
+    "blackbox": "blackbox",
 }
 ENGINE_JOB = "ai_engine"
+PROBE_JOB = "provider_probe"
+# Where compose mounts blackbox/ in the prober's container; its modules read their keys from below it.
+BLACKBOX_MOUNT = "/etc/blackbox/"
 
 
 def alertmanager_binary() -> str | None:
@@ -49,6 +56,10 @@ def alertmanager_binary() -> str | None:
 
 def grafana_binary() -> str | None:
     return shutil.which("grafana") or shutil.which("grafana-server")
+
+
+def blackbox_binary() -> str | None:
+    return shutil.which("prometheus-blackbox-exporter") or shutil.which("blackbox_exporter")
 
 
 # --- configuration copies --------------------------------------------------------------------------
@@ -75,6 +86,9 @@ def prometheus_config(
             if engine is None:
                 continue
             local = engine
+        elif name == PROBE_JOB:
+            jobs.append(local_probe_job(job, f"127.0.0.1:{ports['blackbox']}", source.parent, interval))
+            continue
         elif name in JOB_SERVICES:
             local = f"127.0.0.1:{ports[JOB_SERVICES[name]]}"
         else:
@@ -90,6 +104,43 @@ def prometheus_config(
         jobs.append(job)
     config["scrape_configs"] = jobs
     return config
+
+
+def local_probe_job(job: dict, blackbox: str, config_dir: Path, interval: str | None = None) -> dict:
+    """The provider probe job with its probes sent to the blackbox_exporter at ``blackbox`` (host:port) and its
+    target files read from ``config_dir``, where the Prometheus configuration lies."""
+    for sd in job.get("file_sd_configs", []):
+        sd["files"] = [str((config_dir / f).resolve()) for f in sd["files"]]
+    for relabel in job.get("relabel_configs", []):
+        if relabel.get("target_label") == "__address__":
+            relabel["replacement"] = blackbox
+    if interval:
+        job.pop("scrape_interval", None)
+        job.pop("scrape_timeout", None)
+    return job
+
+
+def blackbox_config(source: Path, secrets_dir: Path, ca_file: Path | None = None) -> dict:
+    """``source`` (blackbox/blackbox.yml) with the key files its modules read taken from ``secrets_dir`` instead
+    of the container's /etc/blackbox/secrets/; with ``ca_file``, every module also trusts that CA."""
+    config = yaml.safe_load(source.read_text())
+    for module in config["modules"].values():
+        probe = module.setdefault(module["prober"], {})
+        _relocate_secrets(probe, secrets_dir, source)
+        if ca_file is not None:
+            probe.setdefault("tls_config", {})["ca_file"] = str(ca_file)
+    return config
+
+
+def _relocate_secrets(node: dict, secrets_dir: Path, source: Path) -> None:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            _relocate_secrets(value, secrets_dir, source)
+        elif key.endswith("_file") and isinstance(value, str) and value.startswith(BLACKBOX_MOUNT):
+            relative = Path(value.removeprefix(BLACKBOX_MOUNT))
+            if relative.parts[0] != "secrets":
+                raise ValueError(f"{source}: {key} {value} is outside secrets/")
+            node[key] = str(secrets_dir.joinpath(*relative.parts[1:]))
 
 
 def _secret_value(key: str, path: list[str], receiver_name: str | None, receiver_url: str) -> str:
@@ -213,6 +264,7 @@ class Options:
     quiet_receiver: bool = False
     prometheus_config: Path = ROOT / "prometheus" / "prometheus.yml"
     alertmanager_config: Path = ROOT / "alertmanager" / "alertmanager.yml"
+    blackbox_config: Path = ROOT / "blackbox" / "blackbox.yml"
 
 
 class NativeStack:
@@ -281,6 +333,8 @@ class NativeStack:
             "alertmanager",
             "/-/ready",
         )
+
+        self._start_blackbox()
 
         token_file = self.state / "exporter_token"
         if not token_file.exists():
@@ -351,6 +405,28 @@ class NativeStack:
             target=self.simulator.run, args=(0, self.options.calls), name="simulator", daemon=True
         )
         self._simulator_thread.start()
+
+    def _start_blackbox(self) -> None:
+        binary = blackbox_binary()
+        if binary is None:
+            raise RuntimeError("prometheus-blackbox-exporter is not installed (scripts/install-deps.sh installs it)")
+        source = self.options.blackbox_config
+        secrets_dir = source.parent / "secrets"
+        if not secrets_dir.is_dir():
+            secrets_dir = source.parent / "secrets.example"
+        bb_dir = self.state / "blackbox"
+        bb_dir.mkdir(exist_ok=True)
+        (bb_dir / "blackbox.yml").write_text(yaml.safe_dump(blackbox_config(source, secrets_dir), sort_keys=False))
+        self._run(
+            "blackbox",
+            [
+                binary,
+                f"--config.file={bb_dir / 'blackbox.yml'}",
+                f"--web.listen-address=127.0.0.1:{self.options.ports['blackbox']}",
+            ],
+            "blackbox",
+            "/-/healthy",
+        )
 
     def _start_grafana(self) -> None:
         binary = grafana_binary()
