@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/demo.py [--scenario provider_outage] [--duration 600]
 
-Starts Prometheus, Alertmanager, the exporter, the scorer, the simulator, a webhook receiver that prints
-every notification, and Grafana when its binary is installed, all on 127.0.0.1.  Ctrl-C stops everything.
+Starts Prometheus, Alertmanager, blackbox_exporter, the exporter, the scorer, the simulator, a webhook receiver that
+prints every notification, and Grafana when its binary is installed, all on 127.0.0.1.  Ctrl-C stops everything.
 State (generated configurations, data, logs) lives in .demo/.
 """
 
@@ -103,6 +103,8 @@ def banner(stack: NativeStack, args) -> str:
         f"  Alertmanager   {stack.url('alertmanager')}/#/alerts     what is routed, grouped, inhibited, silenced",
         f"  exporter       {stack.url('exporter')}/metrics      the voice metrics (POST events to /v1/events)",
         f"  scorer         {stack.url('scorer')}/metrics      quality scores per call (after a few cycles)",
+        f"  prober         {stack.url('blackbox')}              blackbox_exporter: the providers in "
+        "prometheus/targets/providers.yml (none by default) and its recent probes",
         f"  receiver       {stack.receiver.url}/notifications   Slack and webhook notifications, also printed below",
         f"  email sink     {stack.smtp.address}            the email digest's messages, printed below",
     ]

@@ -18,7 +18,14 @@ import requests
 import yaml
 
 from scripts import demo
-from scripts.native_stack import DEFAULT_PORTS, alertmanager_config, grafana_provisioning, prometheus_config
+from scripts.native_stack import (
+    DEFAULT_PORTS,
+    alertmanager_config,
+    blackbox_binary,
+    blackbox_config,
+    grafana_provisioning,
+    prometheus_config,
+)
 from scripts.smtp_sink import SmtpSink
 from scripts.webhook_receiver import WebhookReceiver
 from tests.harness import wait_for
@@ -35,6 +42,7 @@ LOCAL_PORTS = {
     "scorer": 19471,
     "grafana": 13000,
     "receiver": 19095,
+    "blackbox": 19115,
 }
 
 
@@ -43,14 +51,20 @@ def test_prometheus_copy_keeps_the_rules_and_puts_every_target_on_loopback():
     original = yaml.safe_load(source.read_text())
     config = prometheus_config(source, LOCAL_PORTS)
     targets = {
-        job["job_name"]: [t for s in job["static_configs"] for t in s["targets"]] for job in config["scrape_configs"]
+        job["job_name"]: [t for s in job.get("static_configs", []) for t in s["targets"]]
+        for job in config["scrape_configs"]
     }
     assert targets == {
         "prometheus": ["127.0.0.1:19090"],
         "alertmanager": ["127.0.0.1:19093"],
         "voice_exporter": ["127.0.0.1:19470"],
         "voice_scorer": ["127.0.0.1:19471"],
+        "blackbox": ["127.0.0.1:19115"],
+        "provider_probe": [],
     }
+    [probe] = [j for j in config["scrape_configs"] if j["job_name"] == "provider_probe"]
+    assert probe["file_sd_configs"] == [{"files": [str(source.parent / "targets" / "providers.yml")]}]
+    assert probe["relabel_configs"][-1] == {"target_label": "__address__", "replacement": "127.0.0.1:19115"}
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:19093"]
     assert config["global"] == original["global"]
     assert [Path(p).relative_to(source.parent) for p in config["rule_files"]] == [
@@ -157,6 +171,26 @@ def test_smtp_sink_accepts_an_authenticated_message_and_prints_its_subject():
     assert "email to voice-team@example.com: [FIRING] VADConfidenceLow (1)" in printed.getvalue()
 
 
+def test_blackbox_copy_reads_its_keys_from_the_given_folder_and_the_prober_accepts_it(tmp_path):
+    source = ROOT / "blackbox" / "blackbox.yml"
+    original = yaml.safe_load(source.read_text())
+    config = blackbox_config(source, ROOT / "blackbox" / "secrets.example", ca_file=tmp_path / "ca.crt")
+    assert set(config["modules"]) == set(original["modules"])
+    keys = [
+        m["http"]["authorization"]["credentials_file"]
+        for m in config["modules"].values()
+        if "authorization" in m["http"]
+    ]
+    assert keys and all(Path(k).is_file() and Path(k).parent == ROOT / "blackbox" / "secrets.example" for k in keys)
+    assert {m["http"]["tls_config"]["ca_file"] for m in config["modules"].values()} == {str(tmp_path / "ca.crt")}
+    path = tmp_path / "blackbox.yml"
+    path.write_text(yaml.safe_dump(blackbox_config(source, ROOT / "blackbox" / "secrets.example")))
+    check = subprocess.run(
+        [blackbox_binary(), f"--config.file={path}", "--config.check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+
+
 def free_offset() -> int:
     for offset in range(21000, 40000, 97):
         ports = [port + offset for port in DEFAULT_PORTS.values()]
@@ -205,7 +239,7 @@ def test_demo_runs_prints_its_urls_and_stops_by_itself(tmp_path):
     process, offset = run_demo(tmp_path, "--duration", "8")
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 0, out
-    for service in ("prometheus", "alertmanager", "exporter", "scorer"):
+    for service in ("prometheus", "alertmanager", "exporter", "scorer", "blackbox"):
         assert f"http://127.0.0.1:{DEFAULT_PORTS[service] + offset}" in out
     assert "Grafana        not started (--no-grafana)" in out
     assert not any(_listening(port + offset) for port in DEFAULT_PORTS.values())
