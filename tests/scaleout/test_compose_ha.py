@@ -175,3 +175,8 @@ def test_victoria_metrics_accepts_every_flag(compose, tmp_path: Path):
     with local_service("victoria-metrics", argv, port, "/health", tmp_path).start() as vm:
         flags = requests.get(f"{vm.url}/flags", timeout=5).text
         assert '-dedup.minScrapeInterval="15s"' in flags
+
+
+def test_the_prober_runs_as_in_the_main_file(compose):
+    main = load(read_env_file() | {"GRAFANA_ADMIN_PASSWORD": "unused"})
+    assert compose["services"]["blackbox"] == main["services"]["blackbox"]

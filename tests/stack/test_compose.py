@@ -11,7 +11,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import requests
+import yaml
 
+from scripts.native_stack import blackbox_binary
 from tests.harness import ALERTMANAGER_BINARY, BIN, free_port, local_service, wait_for
 from tests.stack.compose_file import (
     COMPOSE_FILE,
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.binaries
 
 PLACEHOLDER_PASSWORD = "not-a-real-password"
 BUILT_SERVICES = ("exporter", "scorer", "simulator")
-LONG_RUNNING = ("prometheus", "alertmanager", "grafana", "exporter", "scorer")
+LONG_RUNNING = ("prometheus", "alertmanager", "grafana", "exporter", "scorer", "blackbox")
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,7 @@ def test_nothing_secret_is_committed_and_the_grafana_password_has_no_default():
         load(read_env_file())
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert "alertmanager/secrets/" in (ROOT / ".gitignore").read_text().split()
+    assert "blackbox/secrets/" in (ROOT / ".gitignore").read_text().split()
 
 
 def test_grafana_uses_the_password_from_the_env_file_and_refuses_anonymous_users(compose):
@@ -83,7 +86,14 @@ def test_ports_are_published_on_loopback_only(compose):
     assert {name for name, _ in published} == set(LONG_RUNNING)
     for name, port in published:
         assert port.startswith("127.0.0.1:"), f"{name} publishes {port}"
-    fixed = {"prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "exporter": 9470, "scorer": 9471}
+    fixed = {
+        "prometheus": 9090,
+        "alertmanager": 9093,
+        "grafana": 3000,
+        "exporter": 9470,
+        "scorer": 9471,
+        "blackbox": 9115,
+    }
     for name, port in published:
         assert port.split(":")[1:] == [str(fixed[name])] * 2, f"{name} publishes {port}"
 
@@ -223,6 +233,34 @@ def test_alertmanager_secret_files_have_committed_examples():
         assert relative.parts[0] == "secrets", f"{path} is not under alertmanager/secrets/"
         example = ROOT / "alertmanager" / "secrets.example" / Path(*relative.parts[1:])
         assert example.is_file(), f"{path} has no example at {example}"
+
+
+def test_blackbox_exporter_accepts_every_flag_and_the_probe_job_reaches_it(compose, tmp_path):
+    service = compose["services"]["blackbox"]
+    port = free_port()
+    argv = [
+        blackbox_binary(),
+        *translate(service["command"], service, tmp_path, f"--web.listen-address=127.0.0.1:{port}"),
+    ]
+    with local_service("blackbox", argv, port, "/-/healthy", tmp_path).start() as blackbox:
+        config = requests.get(f"{blackbox.url}/config", timeout=5).text
+        assert "https_reachable" in config
+    prometheus = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    [probe] = [job for job in prometheus["scrape_configs"] if job["job_name"] == "provider_probe"]
+    assert probe["relabel_configs"][-1] == {"target_label": "__address__", "replacement": "blackbox:9115"}
+    [scrape] = [job for job in prometheus["scrape_configs"] if job["job_name"] == "blackbox"]
+    assert scrape["static_configs"] == [{"targets": ["blackbox:9115"]}]
+    assert "9115" in service["healthcheck"]["test"][-1]
+
+
+def test_blackbox_secret_files_have_committed_examples():
+    config = (ROOT / "blackbox" / "blackbox.yml").read_text()
+    referenced = re.findall(r"_file:\s*['\"]?([^'\"\s]+)", config)
+    assert referenced, "blackbox.yml reads no key from a file"
+    for path in referenced:
+        relative = Path(path).relative_to("/etc/blackbox")
+        assert relative.parts[0] == "secrets", f"{path} is not under blackbox/secrets/"
+        assert (ROOT / "blackbox" / "secrets.example" / Path(*relative.parts[1:])).is_file(), path
 
 
 def test_scorer_accepts_its_flags(compose, tmp_path):
