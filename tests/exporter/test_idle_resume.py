@@ -39,3 +39,15 @@ def test_a_call_first_seen_mid_way_is_still_adopted_and_one_removed_after_its_gr
     exporter.sweep()
     _, _, rejected = exporter.ingest([turn(clock)])
     assert [r["error"] for r in rejected] == ["call c-1 has ended and its series were removed"]
+
+
+def test_a_call_heard_from_after_the_removed_call_guard_is_a_new_call_adopted():
+    clock = Clock()
+    exporter = make(clock, idle_seconds=600)
+    exporter.ingest([started(clock)])
+    clock.now += 601
+    exporter.sweep()
+    clock.now += exporter.limits.retry_window_seconds + 1  # an hour and five minutes by default
+    exporter.sweep()
+    exporter.ingest([turn(clock, **LABELS)])
+    assert value(exporter, "ai_agent_calls_adopted_total", **LABELS) == 1

@@ -321,6 +321,8 @@ def test_voice_products_that_are_not_speech_synthesis_are_not_booked_as_tts(rece
         ("manual_stopped", "other"),
         ("user_requested_callback", "other"),
         ("registered_call_timeout", "timeout"),
+        ("machine_detected", "other"),
+        ("error_inbound_webhook", "error"),
     ],
 )
 def test_calls_that_never_connected_for_a_setup_fault_are_errors_and_those_the_callee_declined_are_not(raw, normalised):
@@ -331,3 +333,12 @@ def test_every_disconnection_reason_of_the_retell_sdk_is_mapped_explicitly():
     reasons = typing.get_args(typing.get_args(PhoneCallResponse.model_fields["disconnection_reason"].annotation)[0])
     assert len(reasons) > 30
     assert sorted(set(reasons) - set(END_REASONS)) == []
+
+
+def test_without_a_call_cost_the_token_usage_is_priced_from_the_price_table(clock):
+    exporter = priced_exporter(clock)
+    receiver = WebhookReceiver(RetellEvents(API_KEY), exporter)
+    call = fx.retell_call(clock.now)
+    del call["call_cost"]
+    assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == pytest.approx(5660 * 0.0025 / 1000)
