@@ -1,4 +1,5 @@
-"""A Pipecat call played with real frames through a real pipeline (pipecat.tests.utils.run_test)."""
+"""Short Pipecat pipelines run with real frames (pipecat.tests.utils.run_test), for what one behaviour needs; the
+whole call with audio over WebRTC is in pipecat_webrtc_call.py."""
 
 from __future__ import annotations
 
@@ -7,89 +8,152 @@ import asyncio
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
-    ErrorFrame,
+    InputAudioRawFrame,
     InterruptionFrame,
+    LLMContextFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
-    MetricsFrame,
     TranscriptionFrame,
+    TTSSpeakFrame,
+    UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
-    VADUserStartedSpeakingFrame,
-    VADUserStoppedSpeakingFrame,
 )
-from pipecat.metrics.metrics import (
-    LLMTokenUsage,
-    LLMUsageMetricsData,
-    STTUsage,
-    STTUsageMetricsData,
-    TTFBMetricsData,
-    TTSUsageMetricsData,
-)
-from pipecat.pipeline.worker import PipelineParams
+from pipecat.metrics.metrics import LLMTokenUsage
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
+from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.filters.identity_filter import IdentityFilter
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
-from pipecat.utils.errors import ErrorCategory
+from pipecat.utils.time import time_now_iso8601
+from pipecat.workers.runner import WorkerRunner
 
+from tests.frameworks.pipecat_webrtc_call import (
+    CALLER_RATE,
+    FRAME_SECONDS,
+    EndpointingSTT,
+    MetricsRecorder,
+    ScriptedLLM,
+    ToneTTS,
+    tone,
+)
+from voice_monitoring.client import EventClient
 from voice_monitoring.client.pipecat import MonitoringObserver
 
-LLM, STT, TTS = "OpenAILLMService#0", "DeepgramSTTService#0", "CartesiaTTSService#0"
-MODEL = "gpt-4o-mini"
-TURN_PAUSE = 0.3  # seconds between the user's VAD stop and the bot speaking; Pipecat adds the VAD stop_secs
-STOP_SECS = 0.2
 ANSWER_DELAY = 0.2  # the scripted LLM service's time to first token
+METRICS_ON = PipelineParams(enable_metrics=True, enable_usage_metrics=True)
 
 
-def metrics(*data) -> MetricsFrame:
-    return MetricsFrame(data=list(data))
+class RecordingClient(EventClient):
+    """The event client, keeping each event the observer sent, in order: (type, attrs, envelope)."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.sent: list[tuple[str, dict | None, dict]] = []
+
+    def send(self, type, call_id=None, attrs=None, ts=None, **envelope):
+        self.sent.append((type, attrs, envelope))
+        return super().send(type, call_id, attrs, ts, **envelope)
+
+    def of(self, type: str) -> list[tuple[dict | None, dict]]:
+        return [(attrs, envelope) for t, attrs, envelope in self.sent if t == type]
 
 
-def a_turn(llm_ttfb: float):
-    """The frames of one user turn answered by the bot, created as they are sent (their timestamps are now)."""
-    yield VADUserStartedSpeakingFrame(start_secs=0.2)
-    yield SleepFrame(0.05)
-    yield VADUserStoppedSpeakingFrame(stop_secs=STOP_SECS)
-    yield metrics(
-        TTFBMetricsData(processor=STT, value=0.15),
-        STTUsageMetricsData(processor=STT, value=STTUsage(audio_seconds=2.5)),
+def caller_audio(speech: float, silence: float):
+    """The caller's microphone as the transport hands it on: 20-ms InputAudioRawFrames of speech, then silence."""
+    samples = int(CALLER_RATE * FRAME_SECONDS)
+    pcm = tone(speech, CALLER_RATE).tobytes() + bytes(int(silence * CALLER_RATE) * 2)
+    for offset in range(0, len(pcm) - samples * 2 + 1, samples * 2):
+        yield InputAudioRawFrame(pcm[offset : offset + samples * 2], CALLER_RATE, 1)
+
+
+def play_answered_question(observer: MonitoringObserver) -> MetricsRecorder:
+    """STT, LLM and TTS answer one spoken question; the pipeline ends (EndFrame) with trailing caller silence the
+    STT has not billed yet, which Pipecat bills as the STT stops."""
+    recorder = MetricsRecorder()
+    context = LLMContext([{"role": "user", "content": "where is my order?"}])
+
+    def frames():
+        yield from caller_audio(speech=0.6, silence=0.6)
+        yield SleepFrame(0.1)
+        yield LLMContextFrame(context)
+        yield SleepFrame(2.5)
+        yield from caller_audio(speech=0.0, silence=0.5)
+
+    pipeline = Pipeline([EndpointingSTT(), ScriptedLLM(), ToneTTS()])
+    asyncio.run(run_test(pipeline, frames_to_send=frames(), observers=[observer, recorder], pipeline_params=METRICS_ON))
+    return recorder
+
+
+def play_cut_tts_request(observer: MonitoringObserver) -> MetricsRecorder:
+    """The TTS starts a slow request; the caller interrupts before its first byte, then a second request is answered."""
+    recorder = MetricsRecorder()
+
+    def frames():
+        yield TTSSpeakFrame("Slowly, let me look that up.")
+        yield SleepFrame(0.4)
+        yield InterruptionFrame()
+        yield SleepFrame(0.2)
+        yield TTSSpeakFrame("Here it is.")
+        yield SleepFrame(1.0)
+
+    asyncio.run(
+        run_test(ToneTTS(), frames_to_send=frames(), observers=[observer, recorder], pipeline_params=METRICS_ON)
     )
-    yield UserStoppedSpeakingFrame()
-    yield LLMFullResponseStartFrame()
-    yield metrics(TTFBMetricsData(processor=LLM, model=MODEL, value=llm_ttfb))
-    yield SleepFrame(TURN_PAUSE)
-    yield metrics(TTFBMetricsData(processor=TTS, value=0.12))
-    yield BotStartedSpeakingFrame()
-    yield metrics(
-        LLMUsageMetricsData(
-            processor=LLM, model=MODEL, value=LLMTokenUsage(prompt_tokens=800, completion_tokens=40, total_tokens=840)
-        ),
-        TTSUsageMetricsData(processor=TTS, value=120),
-    )
+    return recorder
 
 
-def frames():
-    yield BotStartedSpeakingFrame()  # the greeting
-    yield SleepFrame(0.05)
-    yield BotStoppedSpeakingFrame()
-    yield from a_turn(0.35)
-    # the caller barges in while the bot speaks; the LLM, cut short, reports a TTFB that is no TTFB (pipecat#1682)
-    yield VADUserStartedSpeakingFrame(start_secs=0.2)
-    yield InterruptionFrame()
-    yield metrics(TTFBMetricsData(processor=LLM, model=MODEL, value=0.01))
-    yield SleepFrame(0.05)
-    yield BotStoppedSpeakingFrame()
-    yield from a_turn(0.45)
-    yield BotStoppedSpeakingFrame()
-    yield from a_turn(0.55)
-    yield BotStoppedSpeakingFrame()
-    yield ErrorFrame(error="rate limited", category=ErrorCategory.RATE_LIMIT)
+def play_turns_without_vad(observer: MonitoringObserver, turns: int = 2) -> None:
+    """Turns as an STT that detects them itself (Deepgram Flux and the like) makes Pipecat's user aggregator report
+    them: no VAD frames, only the user's turn start and stop around a final transcript, then the bot's speech."""
+
+    def frames():
+        for n in range(turns):
+            yield UserStartedSpeakingFrame()
+            yield SleepFrame(0.3)
+            yield TranscriptionFrame(f"question {n}", "caller", time_now_iso8601(), finalized=True)
+            yield UserStoppedSpeakingFrame()
+            yield SleepFrame(0.4)
+            yield BotStartedSpeakingFrame()
+            yield SleepFrame(0.3)
+            yield BotStoppedSpeakingFrame()
+
+    asyncio.run(run_test(IdentityFilter(), frames_to_send=frames(), observers=[observer], pipeline_params=METRICS_ON))
 
 
-def play(observer: MonitoringObserver, metrics_on: bool = True) -> None:
-    params = PipelineParams(enable_metrics=metrics_on, enable_usage_metrics=metrics_on)
-    # a generator: each frame is made when it is sent, so VAD timestamps are the moment it happens
-    asyncio.run(run_test(IdentityFilter(), frames_to_send=frames(), observers=[observer], pipeline_params=params))
+class BrokenLLM(ScriptedLLM):
+    """An LLM whose provider rejects it for good at its first request, as Pipecat 1.14 has services say so."""
+
+    async def process_frame(self, frame, direction):
+        if isinstance(frame, LLMContextFrame):
+            await FrameProcessor.process_frame(self, frame, direction)
+            await self.push_error("the provider rejected the API key", force_treat_as_permanent=True)
+            return
+        await super().process_frame(frame, direction)
+
+
+def play_permanent_failure(observer: MonitoringObserver) -> None:
+    """The LLM fails for good; the worker's ProcessorUnusablePolicy.CANCEL cancels the pipeline."""
+
+    async def run():
+        worker = PipelineWorker(
+            Pipeline([BrokenLLM()]),
+            params=METRICS_ON,
+            observers=[observer],
+            processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
+            idle_timeout_secs=None,
+        )
+
+        @worker.event_handler("on_pipeline_started")
+        async def ask(worker, frame):
+            await worker.queue_frame(LLMContextFrame(LLMContext([{"role": "user", "content": "hello"}])))
+
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await asyncio.wait_for(runner.run(), 10)
+
+    asyncio.run(run())
 
 
 class ScriptedLLMService(FrameProcessor):

@@ -1,4 +1,5 @@
-"""The Pipecat observer on real frames through a real pipeline, into a real exporter, Prometheus and scorer."""
+"""The Pipecat observer on short real pipelines (real frames, Pipecat's own service base classes and metrics), into a
+real exporter: one behaviour each. The whole call with audio over WebRTC is test_pipecat_webrtc.py."""
 
 from __future__ import annotations
 
@@ -7,66 +8,118 @@ import logging
 import pytest
 
 from tests.client.exporter_metrics import exporter_value
-from tests.frameworks.stack_checks import scored, settled, value
-from tests.harness import query
-from voice_monitoring.client import EventClient
 
-pytestmark = [pytest.mark.frameworks("pipecat"), pytest.mark.binaries]
+pytestmark = pytest.mark.frameworks("pipecat")
 
 
-def test_a_pipecat_call_reaches_every_metric_and_the_scorer(stack):
-    from tests.frameworks.pipecat_call import STOP_SECS, TURN_PAUSE, play
+def test_a_call_is_labelled_with_its_llm_vendor_from_its_start(exporter):
+    from tests.frameworks.pipecat_call import RecordingClient, play_answered_question
     from voice_monitoring.client.pipecat import MonitoringObserver
 
-    with EventClient(stack.exporter.url) as client:
-        observer = MonitoringObserver("pc-1", tenant="acme", client=client)
-        play(observer)
+    with RecordingClient(exporter.url) as client:
+        play_answered_question(MonitoringObserver("pc-vendor", tenant="acme", client=client))
         assert client.flush(10)
-        stats = client.stats()
-    assert stats["rejected"] == 0 and sum(stats["dropped"].values()) == 0, stats
+    (_, started), *_ = client.of("call.started")
+    assert started["provider"] == "openai"  # the pipeline's LLM, known before any of its metrics
+    assert exporter_value(exporter.url, "ai_agent_calls_started_total", provider="openai", pipeline="pipecat") == 1
+    assert exporter_value(exporter.url, "ai_agent_call_duration_seconds_count", provider="openai") == 1
+
+
+def test_services_are_labelled_with_the_vendor_the_price_table_names(exporter):
+    from pipecat.metrics.metrics import TTSUsageMetricsData
+
+    from tests.frameworks.pipecat_call import play_answered_question
+    from tests.frameworks.pipecat_webrtc_call import TTS_NAME
+    from voice_monitoring.client import EventClient
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with EventClient(exporter.url) as client:
+        pipecat = play_answered_question(
+            MonitoringObserver("pc-prices", tenant="acme", provider="openai", client=client)
+        )
+        assert client.flush(10)
+    # CartesiaHttpTTSService is priced as cartesia: the price table's name, not its class name's
+    characters = sum(i.value for i in pipecat.usage(TTSUsageMetricsData) if i.processor == TTS_NAME)
+    assert characters > 0
+    tts = {"service": "tts", "provider": "cartesia", "unit": "characters"}
+    assert exporter_value(exporter.url, "ai_agent_usage_total", **tts) == characters
+    assert exporter_value(exporter.url, "ai_agent_cost_usd_total", service="tts", provider="cartesia") > 0
+    assert exporter_value(exporter.url, "ai_agent_usage_unpriced_total") == 0
+
+
+def test_the_stt_usage_billed_as_the_pipeline_stops_comes_before_the_end_of_the_call(exporter):
+    from pipecat.metrics.metrics import STTUsageMetricsData
+
+    from tests.frameworks.pipecat_call import RecordingClient, play_answered_question
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with RecordingClient(exporter.url) as client:
+        pipecat = play_answered_question(MonitoringObserver("pc-late", tenant="acme", client=client))
+        assert client.flush(10)
+    billed = [i.value.audio_seconds for i in pipecat.usage(STTUsageMetricsData)]
+    assert len(billed) == 2  # at the final transcript, and the trailing silence as the STT stopped
+    types = [t for t, _, _ in client.sent]
+    assert max(i for i, t in enumerate(types) if t == "usage") < types.index("call.ended")
+    stt = {"service": "stt", "provider": "deepgram", "unit": "audio_seconds"}
+    assert exporter_value(exporter.url, "ai_agent_usage_total", **stt) == pytest.approx(sum(billed))
+    # the call's final cost includes it: priced while the call was open
+    assert exporter_value(exporter.url, "ai_agent_cost_usd_total", service="stt", provider="deepgram") > 0
+    assert exporter_value(exporter.url, "ai_agent_call_cost_usd_sum") == pytest.approx(
+        exporter_value(exporter.url, "ai_agent_cost_usd_total")
+    )
+
+
+def test_a_permanent_failure_ends_the_call_as_an_error_and_takes_the_provider_down(exporter):
+    from tests.frameworks.pipecat_call import RecordingClient, play_permanent_failure
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with RecordingClient(exporter.url) as client:
+        play_permanent_failure(MonitoringObserver("pc-broken", tenant="acme", client=client))
+        assert client.flush(10)
+    assert exporter_value(exporter.url, "ai_agent_calls_ended_total", reason="error") == 1
+    assert exporter_value(exporter.url, "ai_agent_calls_ended_total", reason="user_hangup") == 0
+    assert exporter_value(exporter.url, "ai_agent_errors_total", component="llm") == 1
+    # Pipecat's breaker: the service was marked unusable
+    assert [a["up"] for a, e in client.of("health") if e.get("provider") == "openai"] == [True, False]
+    assert exporter_value(exporter.url, "ai_agent_provider_up", provider="openai", service="llm") == 0
+
+
+def test_a_tts_request_cut_before_its_first_byte_is_not_a_latency(exporter):
+    from tests.frameworks.pipecat_call import play_cut_tts_request
+    from tests.frameworks.pipecat_webrtc_call import TTS_NAME
+    from voice_monitoring.client import EventClient
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with EventClient(exporter.url) as client:
+        observer = MonitoringObserver("pc-cut-tts", tenant="acme", client=client)
+        pipecat = play_cut_tts_request(observer)
+        assert client.flush(10)
+    measured = [v for v in pipecat.ttfb(TTS_NAME) if v > 0]
+    assert len(pipecat.cut_tts_ttfb) == 1 and len(measured) == 2  # Pipecat reports the time to the cut as a TTFB
     assert observer.discarded_ttfb == 1
+    tts = {"component": "tts_ttfb", "provider": "cartesia"}
+    assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_count", **tts) == 1
+    kept = [v for v in measured if v not in pipecat.cut_tts_ttfb]
+    assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_sum", **tts) == pytest.approx(sum(kept))
 
-    call = '{pipeline="pipecat", provider="openai"}'
-    settled(stack, f"ai_agent_turns_total{call}", 3)
-    mean = value(stack, f"ai_agent_turn_response_seconds_sum{call}") / 3
-    assert STOP_SECS + TURN_PAUSE <= mean < STOP_SECS + TURN_PAUSE + 0.5
-    # each component once per turn; the TTFB of the LLM request the barge-in cut short is not among them
-    for component, provider, total in (
-        ("stt", "deepgram", 0.45),
-        ("llm_ttft", "openai", 1.35),
-        ("tts_ttfb", "cartesia", 0.36),
-    ):
-        selector = f'{{component="{component}", provider="{provider}"}}'
-        assert value(stack, f"ai_agent_component_latency_seconds_count{selector}") == 3
-        assert value(stack, f"ai_agent_component_latency_seconds_sum{selector}") == pytest.approx(total)
-    for service, provider, unit, quantity in (
-        ("llm", "openai", "tokens_in", 2400),
-        ("llm", "openai", "tokens_out", 120),
-        ("tts", "cartesia", "characters", 360),
-        ("stt", "deepgram", "audio_seconds", 7.5),
-    ):
-        labels = f'{{service="{service}", provider="{provider}", unit="{unit}"}}'
-        assert value(stack, f"ai_agent_usage_total{labels}") == pytest.approx(quantity)
-    # priced from the default table when the call ended: openai/gpt-4o-mini, cartesia, deepgram
-    settled(stack, 'ai_agent_cost_usd_total{tenant="acme", provider="cartesia", service="tts"}', 0.36 * 0.038)
-    cost = value(stack, 'ai_agent_cost_usd_total{tenant="acme", provider="openai", service="llm"}')
-    assert cost == pytest.approx(2.4 * 0.00015 + 0.12 * 0.0006)
-    assert value(stack, 'ai_agent_calls_started_total{tenant="acme", pipeline="pipecat"}') == 1
-    assert value(stack, 'ai_agent_calls_ended_total{tenant="acme", reason="agent_hangup"}') == 1
-    assert value(stack, 'ai_agent_barge_in_events_total{provider="openai"}') == 1
-    reaction = value(stack, "ai_agent_barge_in_reaction_seconds_sum")
-    assert 0.2 < reaction < 1.0
-    assert value(stack, 'ai_agent_errors_total{component="pipeline", kind="rate_limit"}') == 1
-    assert query(stack.prometheus.url, 'ai_agent_call_ended{call_id="pc-1"} == 1')
 
-    verdict = scored(stack, "pc-1")
-    assert 0 < verdict["score"] <= 100
-    assert verdict["inputs"]["ai_agent_call_turns"] == 3
+def test_turns_are_counted_when_the_stt_detects_them_without_a_local_vad(exporter):
+    from tests.frameworks.pipecat_call import play_turns_without_vad
+    from voice_monitoring.client import EventClient
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with EventClient(exporter.url) as client:
+        play_turns_without_vad(MonitoringObserver("pc-flux", tenant="acme", provider="deepgram", client=client))
+        assert client.flush(10)
+    assert exporter_value(exporter.url, "ai_agent_turns_total", pipeline="pipecat") == 2
+    # from the final transcript to the bot speaking
+    assert 0.4 <= exporter_value(exporter.url, "ai_agent_turn_response_seconds_sum") / 2 < 0.8
 
 
 def test_a_ttfb_cut_short_by_an_interruption_is_not_a_latency(exporter):
-    """Pipecat reports the time to an interruption as the TTFB of the request it cancels (pipecat#1682)."""
+    """Pipecat reports the time to an interruption as the TTFB of the LLM request it cancels (pipecat#1682)."""
     from tests.frameworks.pipecat_call import ANSWER_DELAY, play_service
+    from voice_monitoring.client import EventClient
     from voice_monitoring.client.pipecat import MonitoringObserver
 
     with EventClient(exporter.url) as client:
@@ -83,6 +136,7 @@ def test_a_ttfb_cut_short_by_an_interruption_is_not_a_latency(exporter):
 
 def test_with_metrics_off_pipecat_reports_no_latency_and_the_observer_says_why(exporter, caplog):
     from tests.frameworks.pipecat_call import play_service
+    from voice_monitoring.client import EventClient
     from voice_monitoring.client.pipecat import MonitoringObserver
 
     caplog.set_level(logging.WARNING, "voice_monitoring.client.pipecat")
