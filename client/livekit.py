@@ -8,15 +8,24 @@ Tested with livekit-agents 1.8 (see docs/integrations/livekit.md for the mapping
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 import typing
 
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, get_job_context
+from livekit.agents import llm as lk_llm
+from livekit.agents import stt as lk_stt
+from livekit.agents import tts as lk_tts
 from livekit.agents.voice import events as session_events
+from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
+from voice_monitoring.client.audio_meter import AudioMeter, PlayoutGaps
 from voice_monitoring.client.call import CallReporter
 from voice_monitoring.client.sender import EventClient
+from voice_monitoring.client.vendors import livekit_vendor
+from voice_monitoring.client.webrtc_stats import TransportReading, from_livekit
 
 log = logging.getLogger("voice_monitoring.client.livekit")
 
@@ -38,8 +47,14 @@ USAGE_FIELDS = {
     ("tts_usage", "characters_count"): ("tts", "characters"),
     ("stt_usage", "audio_duration"): ("stt", "audio_seconds"),
 }
-# ChatMessage.metrics of an assistant reply -> (latency component, whose provider)
-REPLY_COMPONENTS = (("llm_node_ttft", "llm_ttft", "llm_metadata"), ("tts_node_ttfb", "tts_ttfb", "tts_metadata"))
+# service -> (its FallbackAdapter class, the adapter's event, the attribute listing its instances)
+FALLBACKS = {
+    "stt": (lk_stt.FallbackAdapter, "stt_availability_changed", "_stt_instances"),
+    "llm": (lk_llm.FallbackAdapter, "llm_availability_changed", "_llm_instances"),
+    "tts": (lk_tts.FallbackAdapter, "tts_availability_changed", "_tts_instances"),
+}
+DEFAULT_INTERVAL = 5.0
+CLOSE_READING_TIMEOUT = 1.0
 
 
 def error_kind(error: BaseException | None) -> str:
@@ -55,6 +70,17 @@ def error_kind(error: BaseException | None) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
+def service_vendor(service) -> tuple[str | None, str | None]:
+    """(vendor, model) of a LiveKit STT, LLM or TTS as the price table names them."""
+    return livekit_vendor(getattr(service, "provider", None), getattr(service, "model", None))
+
+
+def metadata_vendor(metadata) -> tuple[str | None, str | None]:
+    """(vendor, model) of a ChatMessage's ``*_metadata`` (``model_provider``, ``model_name``)."""
+    metadata = metadata or {}
+    return livekit_vendor(metadata.get("model_provider"), metadata.get("model_name"))
+
+
 def monitor_session(
     session,
     call_id: str | None = None,
@@ -64,24 +90,50 @@ def monitor_session(
     pipeline: str = "livekit",
     transport: str = "webrtc",
     client: EventClient | None = None,
+    room=None,
+    interval: float = DEFAULT_INTERVAL,
 ) -> SessionMonitor:
-    """Attach to ``session`` and report its call (``call_id`` defaults to the LiveKit job's id)."""
-    return SessionMonitor(session, call_id, tenant, provider, pipeline, transport, client)
+    """Attach to ``session`` and report its call (``call_id`` defaults to the LiveKit job's id).
+
+    ``room`` is the ``rtc.Room`` whose WebRTC statistics give the call's transport figures; by default the
+    session's room, else the job's. Audio levels, underruns and the room's statistics are sent every
+    ``interval`` seconds and once at the end of the call."""
+    return SessionMonitor(session, call_id, tenant, provider, pipeline, transport, client, room, interval)
 
 
 class SessionMonitor:
-    def __init__(self, session, call_id, tenant, provider, pipeline, transport, client):
+    def __init__(self, session, call_id, tenant, provider, pipeline, transport, client, room=None, interval=None):
         if call_id is None:
             job = get_job_context(required=False)
             call_id = job.job.id if job is not None else None
-        self.call = CallReporter(client, call_id, tenant, provider or self._llm_provider(session), pipeline)
+        self.session = session
+        self.call = CallReporter(client, call_id, tenant, provider or service_vendor(session.llm)[0], pipeline)
+        self.interval = interval if interval and interval > 0 else DEFAULT_INTERVAL
+        self._room = room
         self._user_metrics: dict = {}
         self._user_messages = 0
-        self._reaction: float | None = None
+        self._untimed_speech = 0.0  # agent speech outside a turn (the greeting), sent with the next turn
+        self._detector_reaction: float | None = None
+        self._agent_speaking = False
+        self._agent_stopped_at = 0.0
+        self._overlap_started: float | None = None  # the caller started speaking while the agent spoke
+        self._audio_cut_at: float | None = None  # the agent's audio was cut (its output cleared)
+        self._pending_barge_in: float | None = None  # an overlap start waiting for the agent to stop
         self._usage_seen: dict[tuple, float] = {}
+        self._caller_meter = AudioMeter("caller_in")
+        self._agent_meter = AudioMeter("agent_out")
+        self._gaps = PlayoutGaps()
+        self._utterance_started = False
+        self._alignment: list[bool] = []
+        self._transport = TransportReading()
+        self._ticker: asyncio.Task | None = None
+        self._ending: asyncio.Task | None = None
+        self._taps_installed = False
+        self._health_listeners: list[tuple] = []
         handlers = {
             "conversation_item_added": self._on_item,
             "agent_state_changed": self._on_state,
+            "user_state_changed": self._on_user_state,
             "agent_false_interruption": self._on_false_interruption,
             "overlapping_speech": self._on_overlap,
             "error": self._on_error,
@@ -94,11 +146,7 @@ class SessionMonitor:
         for event, handler in handlers.items():
             session.on(event, self._guarded(handler))
         self.call.start(transport)
-
-    @staticmethod
-    def _llm_provider(session) -> str | None:
-        provider = getattr(getattr(session, "llm", None), "provider", None)
-        return provider if isinstance(provider, str) and provider != "unknown" else None
+        self._guarded(self._watch_fallbacks)(None)
 
     @staticmethod
     def _guarded(handler):
@@ -109,6 +157,8 @@ class SessionMonitor:
                 log.debug("monitoring %s failed", getattr(event, "type", event), exc_info=True)
 
         return run
+
+    # --- turns -------------------------------------------------------------------------------------------------
 
     def _on_item(self, event) -> None:
         item = event.item
@@ -122,37 +172,95 @@ class SessionMonitor:
         if item.role != "assistant":
             return
         user, self._user_metrics = self._user_metrics, {}
-        call = self.call
-        stt_provider = (metrics.get("stt_metadata") or {}).get("model_provider")
-        call.latency("stt", user.get("transcription_delay"), stt_provider)
-        for key, component, metadata in REPLY_COMPONENTS:
-            call.latency(component, metrics.get(key), (metrics.get(metadata) or {}).get("model_provider"))
-        speech = None
+        call, session = self.call, self.session
+        # LiveKit puts stt_metadata on the user message; a say() reply has no tts_metadata: the session's TTS spoke
+        stt_vendor = metadata_vendor(user.get("stt_metadata") or metrics.get("stt_metadata"))
+        if user and stt_vendor == (None, None):
+            stt_vendor = service_vendor(session.stt)
+        call.latency("stt", user.get("transcription_delay"), *stt_vendor)
+        llm_vendor = metadata_vendor(metrics.get("llm_metadata"))
+        if llm_vendor == (None, None):
+            llm_vendor = service_vendor(session.llm)
+        call.latency("llm_ttft", metrics.get("llm_node_ttft"), *llm_vendor)
+        tts_vendor = metadata_vendor(metrics.get("tts_metadata"))
+        if tts_vendor == (None, None):
+            tts_vendor = service_vendor(session.tts)
+        call.latency("tts_ttfb", metrics.get("tts_node_ttfb"), *tts_vendor)
+        speech = 0.0
         if "started_speaking_at" in metrics and "stopped_speaking_at" in metrics:
-            speech = metrics["stopped_speaking_at"] - metrics["started_speaking_at"]
-        call.turn(
-            metrics.get("e2e_latency"),  # absent in text mode: then there is no turn latency to report
+            speech = max(metrics["stopped_speaking_at"] - metrics["started_speaking_at"], 0.0)
+        sent = call.turn(
+            metrics.get("e2e_latency"),  # absent for a greeting and in text mode: then there is no turn latency
             interrupted=item.interrupted,
             endpointing_seconds=user.get("end_of_turn_delay"),
-            agent_speech_seconds=speech,
+            stt_to_tts_seconds=self._stt_to_tts(user, metrics),
+            agent_speech_seconds=(speech + self._untimed_speech) or None,
         )
+        if sent:
+            self._untimed_speech = 0.0
+        else:
+            self._untimed_speech += speech
         if item.interrupted:
-            call.interruption("barge_in", self._reaction)
-        self._reaction = None
+            self._barge_in()
+        self._detector_reaction = None
+
+    @staticmethod
+    def _stt_to_tts(user: dict, reply: dict) -> float | None:
+        """The final transcript (the user stopped speaking plus the transcription delay) to the first TTS audio
+        handed to the output (the agent started speaking less the playback latency)."""
+        stopped, delay = user.get("stopped_speaking_at"), user.get("transcription_delay")
+        started = reply.get("started_speaking_at")
+        if stopped is None or delay is None or started is None:
+            return None
+        return started - (reply.get("playback_latency") or 0.0) - (stopped + delay)
+
+    # --- barge-in ----------------------------------------------------------------------------------------------
+
+    def _barge_in(self) -> None:
+        """An interrupted reply. The reaction is LiveKit Cloud's adaptive detector's delay where it ran; else the
+        caller starting to speak over the agent to the agent's audio stopping (paused or cleared), or to the agent
+        leaving the speaking state when the audio was not seen to stop."""
+        if self._detector_reaction is not None:
+            self.call.interruption("barge_in", self._detector_reaction)
+        elif self._overlap_started is None:
+            self.call.interruption("barge_in")
+        elif self._audio_cut_at is not None and self._audio_cut_at >= self._overlap_started:
+            self.call.interruption("barge_in", self._audio_cut_at - self._overlap_started)
+        elif not self._agent_speaking and self._agent_stopped_at >= self._overlap_started:
+            self.call.interruption("barge_in", self._agent_stopped_at - self._overlap_started)
+        else:
+            self._pending_barge_in = self._overlap_started
+        self._overlap_started = None
+
+    def _on_user_state(self, event) -> None:
+        if event.new_state == "speaking" and self._agent_speaking and self._overlap_started is None:
+            self._overlap_started = event.created_at
 
     def _on_overlap(self, event) -> None:
         if getattr(event, "is_interruption", False):
-            self._reaction = getattr(event, "detection_delay", None)
+            self._detector_reaction = getattr(event, "detection_delay", None)
 
     def _on_false_interruption(self, event) -> None:
         self.call.interruption("false_interruption")
 
     def _on_state(self, event) -> None:
+        if not self._taps_installed and event.new_state != "initializing":
+            self._taps_installed = True
+            self._install_taps()
+        if event.new_state == "speaking":
+            self._agent_speaking, self._overlap_started, self._audio_cut_at = True, None, None
+        elif self._agent_speaking:
+            self._agent_speaking, self._agent_stopped_at = False, event.created_at
+            if self._pending_barge_in is not None:
+                self.call.interruption("barge_in", event.created_at - self._pending_barge_in)
+                self._pending_barge_in = None
         state = AGENT_STATES.get(event.new_state)
         if state == "speaking" and not self._user_messages:
             state = "greeting"
         if state:
             self.call.set_state(state)
+
+    # --- usage and errors --------------------------------------------------------------------------------------
 
     def _on_usage(self, event) -> None:
         for usage in event.usage.model_usage:
@@ -164,34 +272,232 @@ class SessionMonitor:
                 delta = total - self._usage_seen.get(key, 0)
                 if delta > 0:
                     self._usage_seen[key] = total
-                    self.call.usage(service, unit, delta, usage.provider or None, usage.model or None)
+                    self.call.usage(service, unit, delta, *livekit_vendor(usage.provider, usage.model))
 
     def _on_metrics(self, event) -> None:
         """Usage from metrics_collected, on releases without session_usage_updated."""
         metrics = event.metrics
         meta = getattr(metrics, "metadata", None)
-        provider, model = getattr(meta, "model_provider", None), getattr(meta, "model_name", None)
+        vendor = livekit_vendor(getattr(meta, "model_provider", None), getattr(meta, "model_name", None))
         kind = getattr(metrics, "type", "")
         if kind == "llm_metrics":
-            self.call.usage("llm", "tokens_in", metrics.prompt_tokens, provider, model)
-            self.call.usage("llm", "tokens_out", metrics.completion_tokens, provider, model)
+            self.call.usage("llm", "tokens_in", metrics.prompt_tokens, *vendor)
+            self.call.usage("llm", "tokens_out", metrics.completion_tokens, *vendor)
         elif kind == "tts_metrics":
-            self.call.usage("tts", "characters", metrics.characters_count, provider, model)
+            self.call.usage("tts", "characters", metrics.characters_count, *vendor)
         elif kind == "stt_metrics":
-            self.call.usage("stt", "audio_seconds", metrics.audio_duration, provider, model)
+            self.call.usage("stt", "audio_seconds", metrics.audio_duration, *vendor)
 
     def _on_error(self, event) -> None:
         error = event.error
         component = str(getattr(error, "type", "agent")).removesuffix("_error")
         service = "llm" if component == "realtime_model" else component
-        provider = getattr(event.source, "provider", None)
         self.call.error(
             component,
             error_kind(getattr(error, "error", None)),
             service if service in ("stt", "llm", "tts") else None,
-            provider if isinstance(provider, str) else None,
+            service_vendor(event.source)[0],
         )
+
+    # --- provider health ---------------------------------------------------------------------------------------
+
+    def _watch_fallbacks(self, _) -> None:
+        """Each FallbackAdapter's instances: up or down (a circuit breaker per vendor and service) as the adapter
+        marks them, and their failed requests, which the session does not see (the adapter absorbs them)."""
+        for service, (adapter_type, event_name, instances_attr) in FALLBACKS.items():
+            adapter = getattr(self.session, service, None)
+            if not isinstance(adapter, adapter_type):
+                continue
+            instances = list(getattr(adapter, instances_attr, ()))
+            for instance, status in zip(instances, getattr(adapter, "_status", ()), strict=False):
+                self._provider_health(service, instance, bool(getattr(status, "available", True)))
+                on_error = self._guarded(lambda error, s=service, i=instance: self._instance_error(s, i, error))
+                instance.on("error", on_error)
+                self._health_listeners.append((instance, "error", on_error))
+            on_change = self._guarded(lambda ev, s=service: self._availability_changed(s, ev))
+            adapter.on(event_name, on_change)
+            self._health_listeners.append((adapter, event_name, on_change))
+
+    def _availability_changed(self, service: str, event) -> None:
+        self._provider_health(service, getattr(event, service), bool(event.available))
+
+    def _provider_health(self, service: str, instance, up: bool) -> None:
+        vendor = service_vendor(instance)[0]
+        if vendor:
+            self.call.provider_health(service, vendor, up, breaker=f"{vendor}_{service}")
+
+    def _instance_error(self, service: str, instance, error) -> None:
+        self.call.error(service, error_kind(getattr(error, "error", None)), service, service_vendor(instance)[0])
+
+    # --- audio and transport -----------------------------------------------------------------------------------
+
+    def _install_taps(self) -> None:
+        """Meter the caller's audio and the agent's where they enter and leave the session, by wrapping the
+        session's audio input and output (LiveKit's own chaining); start the periodic reports."""
+        session = self.session
+        audio_in = session.input.audio
+        if audio_in is not None and not isinstance(audio_in, _CallerTap):
+            session.input.audio = _CallerTap(audio_in, self)
+        audio_out = session.output.audio
+        if audio_out is not None and not isinstance(audio_out, _AgentTap):
+            session.output.audio = _AgentTap(audio_out, self)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="voice_monitoring.livekit")
+
+    def caller_frame(self, frame) -> None:
+        self._caller_meter.feed(frame.data.cast("B"), frame.sample_rate, frame.num_channels)
+
+    def agent_frame(self, frame, output_rate: int | None) -> None:
+        if not self._utterance_started:
+            self._utterance_started = True
+            tts_rate = getattr(self.session.tts, "sample_rate", None)
+            self._alignment.append(tts_rate in (None, frame.sample_rate) and output_rate in (None, frame.sample_rate))
+        self._gaps.frame(time.monotonic(), frame.duration)
+        self._agent_meter.feed(frame.data.cast("B"), frame.sample_rate, frame.num_channels)
+
+    def utterance_ended(self, cut: bool) -> None:
+        self._gaps.speech_ended()
+        self._utterance_started = False
+        if cut:
+            self.audio_stopped()
+
+    def audio_stopped(self) -> None:
+        """The agent's audio stopped before its end: cleared, or paused (LiveKit pauses at a possible barge-in
+        and resumes if it was a false one). A pause restarts the playout timeline: no underrun while paused."""
+        self._gaps.speech_ended()
+        if self._audio_cut_at is None:
+            self._audio_cut_at = time.time()
+
+    def _report_audio(self) -> None:
+        caller = self._caller_meter.report()
+        if caller:
+            self.call.audio(caller)
+        agent = self._agent_meter.report() or {}
+        underflow = self._gaps.take()
+        if self._taps_installed and (agent or underflow or self._alignment):
+            agent = {**agent, "stage": "agent_out", "underflow": underflow}
+            if self._alignment:
+                agent["codec_alignment"] = all(self._alignment)
+                self._alignment = []
+            self.call.audio(agent)
+
+    def _stats_room(self):
+        if self._room is not None:
+            return self._room
+        room_io = getattr(self.session, "_room_io", None)
+        if room_io is not None:
+            return room_io.room
+        job = get_job_context(required=False)
+        return job.room if job is not None else None
+
+    async def _report_transport(self) -> None:
+        room = self._stats_room()
+        if room is None or (hasattr(room, "isconnected") and not room.isconnected()):
+            return
+        stats = await room.get_rtc_stats()
+        attrs = self._transport.attrs(from_livekit(stats))
+        if attrs:
+            self.call.transport(attrs)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self._report_audio()
+                await asyncio.wait_for(self._report_transport(), self.interval)
+            except Exception:  # monitoring must never break the agent
+                log.debug("a periodic report failed", exc_info=True)
+
+    # --- the end -----------------------------------------------------------------------------------------------
 
     def _on_close(self, event) -> None:
         reason = getattr(event.reason, "value", str(event.reason))
-        self.call.end("error" if event.error is not None else CLOSE_REASONS.get(reason, reason))
+        reason = "error" if event.error is not None else CLOSE_REASONS.get(reason, reason)
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for emitter, name, handler in self._health_listeners:
+            emitter.off(name, handler)
+        self._health_listeners = []
+        self._guarded(lambda _: self._report_audio())(None)
+        if self._pending_barge_in is not None:
+            self.call.interruption("barge_in")
+            self._pending_barge_in = None
+        try:
+            self._ending = asyncio.get_running_loop().create_task(self._end(reason))
+        except RuntimeError:
+            self.call.end(reason)
+
+    async def _end(self, reason: str) -> None:
+        """The room's last statistics (it stays connected until the close event's handlers ran), then the end."""
+        try:
+            await asyncio.wait_for(self._report_transport(), CLOSE_READING_TIMEOUT)
+        except Exception:
+            log.debug("the closing transport reading failed", exc_info=True)
+        finally:
+            self.call.end(reason)
+
+    async def wait_ended(self, timeout: float = CLOSE_READING_TIMEOUT + 1) -> None:
+        """Wait until the call's end has been sent (after the session closed)."""
+        if self._ending is not None:
+            await asyncio.wait({self._ending}, timeout=timeout)
+
+
+class _CallerTap(AudioInput):
+    """The session's audio input, metered as it passes."""
+
+    def __init__(self, source: AudioInput, monitor: SessionMonitor):
+        super().__init__(label="VoiceMonitoring", source=source)
+        self._monitor = monitor
+
+    async def __anext__(self):
+        frame = await self.source.__anext__()
+        try:
+            self._monitor.caller_frame(frame)
+        except Exception:  # monitoring must never break the agent
+            log.debug("metering a caller frame failed", exc_info=True)
+        return frame
+
+
+class _AgentTap(AudioOutput):
+    """The session's audio output, metered as frames pass to it; the utterance ends at a flush or a clear."""
+
+    def __init__(self, next_in_chain: AudioOutput, monitor: SessionMonitor):
+        super().__init__(
+            label="VoiceMonitoring",
+            capabilities=AudioOutputCapabilities(pause=True),  # as able to pause as what it wraps
+            next_in_chain=next_in_chain,
+        )
+        self._monitor = monitor
+
+    @property
+    def sample_rate(self) -> int | None:
+        return self.next_in_chain.sample_rate
+
+    async def capture_frame(self, frame) -> None:
+        await super().capture_frame(frame)
+        try:
+            self._monitor.agent_frame(frame, self.next_in_chain.sample_rate)
+        except Exception:  # monitoring must never break the agent
+            log.debug("metering an agent frame failed", exc_info=True)
+        await self.next_in_chain.capture_frame(frame)
+
+    def flush(self) -> None:
+        super().flush()
+        self._ended(cut=False)
+        self.next_in_chain.flush()
+
+    def clear_buffer(self) -> None:
+        self._ended(cut=True)
+        self.next_in_chain.clear_buffer()
+
+    def pause(self) -> None:
+        try:
+            self._monitor.audio_stopped()
+        except Exception:  # monitoring must never break the agent
+            log.debug("pausing an utterance failed", exc_info=True)
+        self.next_in_chain.pause()
+
+    def _ended(self, cut: bool) -> None:
+        try:
+            self._monitor.utterance_ended(cut)
+        except Exception:  # monitoring must never break the agent
+            log.debug("ending an utterance failed", exc_info=True)

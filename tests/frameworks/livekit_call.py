@@ -1,104 +1,142 @@
-"""A LiveKit AgentSession call, offline: text mode with a scripted LLM, and the audio-only reply metrics as real
-ConversationItemAddedEvent(ChatMessage(metrics=...)) objects emitted through the session."""
+"""A LiveKit AgentSession call with audio, offline, in real time (about 15 s).
+
+The agent greets with ``session.say``; the caller (a microphone speaking speech-like audio) asks twice; during
+the second, long answer says "uh-huh" (a false interruption: the agent pauses and resumes), then barges in, and is
+answered a third time. STT (deepgram/nova-3, batch, through
+LiveKit's StreamAdapter and an energy VAD), LLM (LiveKit Inference's "openai/gpt-4o-mini", provider "livekit"),
+and a TTS FallbackAdapter whose first TTS (elevenlabs) fails with HTTP 503, so cartesia/sonic-2 speaks. One
+sentence of the first answer stalls mid-utterance (the playout device runs dry). What LiveKit itself reported
+(the conversation items with their metrics, the session's usage, the state changes) is kept for the test.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 
-from livekit.agents import Agent, AgentSession, APIStatusError, llm
-from livekit.agents.inference.interruption import OverlappingSpeechEvent
-from livekit.agents.llm import ChatChunk, ChatMessage, ChoiceDelta, CompletionUsage, LLMError
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
-from livekit.agents.voice.events import AgentFalseInterruptionEvent, ConversationItemAddedEvent, ErrorEvent
+from livekit.agents import Agent, AgentSession, tts
 
+from tests.frameworks.livekit_fakes import (
+    BatchSTT,
+    CallerMicrophone,
+    EnergyVAD,
+    FailingTTS,
+    PlayoutDevice,
+    ScriptedLLM,
+    ToneTTS,
+)
 from voice_monitoring.client.livekit import monitor_session
 
-PROMPT_TOKENS, COMPLETION_TOKENS = 400, 20
-TEXT_TURNS = 2
-# (e2e_latency, llm_node_ttft, tts_node_ttfb, transcription_delay, end_of_turn_delay, interrupted)
-AUDIO_TURNS = (
-    (0.8, 0.30, 0.15, 0.20, 0.25, False),
-    (1.1, 0.45, 0.20, 0.25, 0.30, True),
-    (0.9, 0.35, 0.18, 0.22, 0.28, False),
-)
-SPEECH_SECONDS = 2.0
-BARGE_IN_REACTION = 0.3
+GREETING = "Hello, how can I help?"
+REPLIES = [
+    "It arrives on Friday, it left yesterday.",
+    "Let me read you the full tracking history, starting with the warehouse in Dallas, then the sorting "
+    "center, then the local depot near you, and finally the van.",
+    "Sure, I will text you the link.",
+]
+TURN_HANDLING = {
+    "turn_detection": "vad",
+    "interruption": {"mode": "vad", "min_duration": 0.4, "false_interruption_timeout": 0.5},
+    "preemptive_generation": {"enabled": False},
+}
 
 
-class ScriptedLLM(llm.LLM):
-    """An LLM that answers every request with the same sentence and reports its token usage."""
+@dataclass
+class CallRecord:
+    """What the framework reported during the call, and what the devices saw."""
 
-    @property
-    def model(self) -> str:
-        return "gpt-4o-mini"
+    items: list = field(default_factory=list)  # ChatMessage objects, as conversation_item_added gave them
+    agent_states: list = field(default_factory=list)
+    user_states: list = field(default_factory=list)
+    false_interruptions: list = field(default_factory=list)  # agent_false_interruption's resumed
+    availability: list = field(default_factory=list)  # (provider, available) from tts_availability_changed
+    usage: object = None  # the session's AgentSessionUsage at the end
+    tts_sample_rate: int = 0
+    device: PlayoutDevice | None = None
+    spoken: list = field(default_factory=list)
+    monitor: object = None
+    room: object = None
+    seconds: float = 0.0
 
-    @property
-    def provider(self) -> str:
-        return "openai"
-
-    def chat(self, *, chat_ctx, tools=None, conn_options=DEFAULT_API_CONNECT_OPTIONS, **kwargs):
-        return _ScriptedStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
-
-
-class _ScriptedStream(llm.LLMStream):
-    async def _run(self) -> None:
-        await asyncio.sleep(0.05)
-        self._event_ch.send_nowait(ChatChunk(id="r", delta=ChoiceDelta(role="assistant", content="Sure, done.")))
-        usage = CompletionUsage(
-            completion_tokens=COMPLETION_TOKENS,
-            prompt_tokens=PROMPT_TOKENS,
-            total_tokens=PROMPT_TOKENS + COMPLETION_TOKENS,
-        )
-        self._event_ch.send_nowait(ChatChunk(id="r", usage=usage))
+    def messages(self, role: str | None = None) -> list:
+        return [item for item in self.items if getattr(item, "type", None) == "message" and role in (None, item.role)]
 
 
-def audio_turn(session: AgentSession, turn) -> None:
-    e2e, ttft, ttfb, transcription, end_of_turn, interrupted = turn
-    user = ChatMessage(
-        role="user",
-        content=["where is my order"],
-        metrics={"transcription_delay": transcription, "end_of_turn_delay": end_of_turn},
+def _next_state(session: AgentSession, event: str, state: str) -> asyncio.Future:
+    future = asyncio.get_running_loop().create_future()
+
+    def seen(ev) -> None:
+        if ev.new_state == state and not future.done():
+            future.set_result(ev.created_at)
+            session.off(event, seen)
+
+    session.on(event, seen)
+    return future
+
+
+async def _play(call_id: str, tenant: str, client, room=None, interval: float = 5.0) -> CallRecord:
+    started = time.monotonic()
+    record = CallRecord()
+    voices = tts.FallbackAdapter(
+        [
+            FailingTTS("elevenlabs", "eleven_flash_v2_5"),
+            ToneTTS("cartesia", "sonic-2", stall_on="Friday", stall_after=0.4, stall=1.0),
+        ],
+        max_retry_per_tts=0,
     )
-    session.emit("conversation_item_added", ConversationItemAddedEvent(item=user))
-    if interrupted:
-        session.emit(
-            "overlapping_speech", OverlappingSpeechEvent(is_interruption=True, detection_delay=BARGE_IN_REACTION)
-        )
-    now = time.time()
-    reply = ChatMessage(
-        role="assistant",
-        content=["It ships tomorrow."],
-        interrupted=interrupted,
-        metrics={
-            "e2e_latency": e2e,
-            "llm_node_ttft": ttft,
-            "tts_node_ttfb": ttfb,
-            "started_speaking_at": now - SPEECH_SECONDS,
-            "stopped_speaking_at": now,
-            "llm_metadata": {"model_name": "gpt-4o-mini", "model_provider": "openai"},
-            "tts_metadata": {"model_name": "sonic-2", "model_provider": "cartesia"},
-            "stt_metadata": {"model_name": "nova-3", "model_provider": "deepgram"},
-        },
+    voices.on("tts_availability_changed", lambda ev: record.availability.append((ev.tts.provider, ev.available)))
+    session = AgentSession(
+        stt=BatchSTT("deepgram", "nova-3"),
+        vad=EnergyVAD(),
+        llm=ScriptedLLM("livekit", "openai/gpt-4o-mini", REPLIES),
+        tts=voices,
+        turn_handling=TURN_HANDLING,
+        aec_warmup_duration=None,
+        user_away_timeout=None,
+        session_close_transcript_timeout=0.1,
     )
-    session.emit("conversation_item_added", ConversationItemAddedEvent(item=reply))
+    microphone, device = CallerMicrophone(), PlayoutDevice()
+    session.input.audio, session.output.audio = microphone, device
+    record.device, record.tts_sample_rate = device, voices.sample_rate
+    session.on("conversation_item_added", lambda ev: record.items.append(ev.item))
+    session.on("agent_state_changed", lambda ev: record.agent_states.append((ev.new_state, ev.created_at)))
+    session.on("user_state_changed", lambda ev: record.user_states.append((ev.new_state, ev.created_at)))
+    session.on("agent_false_interruption", lambda ev: record.false_interruptions.append(ev.resumed))
+    record.monitor = monitor_session(session, call_id, tenant=tenant, client=client, room=room, interval=interval)
+    await session.start(Agent(instructions="Answer the caller about their order."))
+    try:
+        await asyncio.wait_for(_converse(session, microphone), 20)
+    finally:
+        record.usage = session.usage
+        await session.aclose()
+        microphone.close()
+        await device.aclose()
+        await record.monitor.wait_ended()
+    record.spoken = microphone.spoken
+    record.seconds = time.monotonic() - started
+    return record
 
 
-async def _play(call_id: str, tenant: str, client) -> None:
-    scripted = ScriptedLLM()
-    session = AgentSession(llm=scripted)
-    monitor_session(session, call_id, tenant=tenant, client=client)
-    await session.start(Agent(instructions="Answer in one sentence."))
-    for _ in range(TEXT_TURNS):
-        await session.run(user_input="hello")
-    for turn in AUDIO_TURNS:
-        audio_turn(session, turn)
-    session.emit("agent_false_interruption", AgentFalseInterruptionEvent(resumed=True))
-    failure = APIStatusError("too many requests", status_code=429)
-    error = LLMError(timestamp=time.time(), label=scripted.label, error=failure, recoverable=True)
-    session.emit("error", ErrorEvent(error=error, source=scripted))
-    await session.aclose()
+async def _converse(session: AgentSession, microphone: CallerMicrophone) -> None:
+    await session.say(GREETING)
+    for _ in range(2):
+        await asyncio.sleep(0.4)
+        speaking = _next_state(session, "agent_state_changed", "speaking")
+        await microphone.speak(1.0)
+        await speaking
+        if _ == 0:
+            await _next_state(session, "agent_state_changed", "listening")
+    await asyncio.sleep(0.6)  # into the long second answer, the caller says "uh-huh": the agent pauses, resumes
+    resumed = _next_state(session, "agent_state_changed", "speaking")
+    await microphone.speak(0.5)
+    await resumed
+    await asyncio.sleep(0.6)  # and then barges in
+    await microphone.speak(1.0)
+    await _next_state(session, "agent_state_changed", "speaking")
+    await _next_state(session, "agent_state_changed", "listening")
+    await asyncio.sleep(0.3)
 
 
-def play(call_id: str, tenant: str, client) -> None:
-    asyncio.run(_play(call_id, tenant, client))
+def play(call_id: str, tenant: str, client, room=None, interval: float = 5.0) -> CallRecord:
+    return asyncio.run(_play(call_id, tenant, client, room, interval))
