@@ -211,3 +211,15 @@ def test_every_livekit_plugin_provider_maps_to_a_priced_vendor_or_one_named_unpr
 def test_the_unpriced_list_names_no_vendor_the_table_prices():
     priced = priced_vendors()
     assert {service: UNPRICED[service] & priced[service] for service in UNPRICED} == {s: set() for s in UNPRICED}
+
+
+@pytest.mark.frameworks("pipecat", "livekit")
+def test_every_vendor_named_unpriced_is_one_a_framework_service_maps_to():
+    named = {service: set() for service in UNPRICED}
+    for name, kind in pipecat_service_classes().items():
+        named[kind].add(pipecat_service(f"{name}#0")[1])
+    for group, names in inference_models().items():
+        named["llm" if group == "realtime" else group] |= {livekit_vendor("livekit", name)[0] for name in names}
+    for service, provider in PLUGIN_PROVIDERS:
+        named[service].add(livekit_vendor(provider, None)[0])
+    assert {service: UNPRICED[service] - named[service] for service in UNPRICED} == {s: set() for s in UNPRICED}
