@@ -54,20 +54,118 @@ COST_TRACKING = "voice-cost-tracking"
 OVERVIEW = "voice-system-overview"
 PROVIDER_PERFORMANCE = "voice-provider-performance"
 
-# Reasons, short enough for a panel's no-value text; one wording per cause so a panel names each cause once.
-NO_CONNECTION_LOSS = "no lost media connection played"
-ALL_USAGE_PRICED = "every vendor it used has a price"
+# Reasons, short enough for a panel's no-value text; one wording per cause, so a panel names each cause once.
+NO_CONNECTION_LOSS = "plays no lost media connection"
+ALL_PRICED = "its vendors all have prices"
+NO_TRANSPORT = "no transport statistics"
+NO_AUDIO = "no audio levels or bytes"
+NO_CODEC = "no codec or sample rates"
+NO_VAD = "no VAD confidence"
+NO_PLAYOUT = "no playout buffer or streaming fallbacks"
+NO_BARGE_IN_TIMING = "no barge-in reaction time"
+NO_FALSE_INTERRUPTION = "no false interruptions"
+NO_INTERRUPTED_TURN = "no per-turn interruption"
+NO_STT_TO_TTS = "no STT-to-TTS time"
+NO_GATING = "no TTS gating or capture state"
+NO_HEALTH = "no worker, breaker or provider health"
+NO_REQUESTS = "no provider requests or engine errors"
+OWN_COST = "reports carry their own cost"
+NO_LIVE_STATE = "no live speech or interruption messages"
+NO_STT_LATENCY = "no STT latency in its latency report"
+
+
+def _gaps(*groups: tuple[str, tuple[PanelKey, ...]]) -> dict[PanelKey, str]:
+    return {key: reason for reason, keys in groups for key in keys}
+
+
+TRANSPORT_PANELS = (
+    (AUDIO_QUALITY, "MOS estimate"),
+    (AUDIO_QUALITY, "Transport RTT and jitter p95"),
+    (AUDIO_QUALITY, "Packet loss p95"),
+    (AUDIO_QUALITY, "Concealment p95"),
+    (AUDIO_QUALITY, "Transport connection losses"),
+    (CALL_DETAIL, "MOS estimate"),
+    (CALL_DETAIL, "E-model R"),
+    (CALL_DETAIL, "Transport"),
+    (CALL_DETAIL, "Packet loss"),
+)
+AUDIO_PANELS = (
+    (AUDIO_QUALITY, "RMS level by stage"),
+    (AUDIO_QUALITY, "DC offset by stage"),
+    (AUDIO_QUALITY, "Clipping by stage"),
+    (AUDIO_QUALITY, "Audio bytes in/out"),
+    (CALL_DETAIL, "Agent level spread"),
+)
+CODEC_PANELS = (
+    (AUDIO_QUALITY, "Codec alignment"),
+    (AUDIO_QUALITY, "Aligned codec checks"),
+    (PROVIDER_PERFORMANCE, "Codec alignment"),
+    (CALL_DETAIL, "Codec alignment"),
+    (CALL_DETAIL, "Call"),
+)
+VAD_PANELS = ((AUDIO_QUALITY, "VAD confidence distribution"), (AUDIO_QUALITY, "Median VAD confidence"))
+PLAYOUT_PANELS = (
+    (CALL_QUALITY, "Underflow rate"),
+    (CALL_QUALITY, "Streaming fallbacks per turn"),
+    (CALL_QUALITY, "Streaming fallbacks"),
+    (CALL_QUALITY, "Jitter buffer depth"),
+)
+BARGE_IN_TIMING_PANELS = ((CALL_QUALITY, "Barge-in reaction"), (CALL_DETAIL, "Barge-in reaction p95"))
+FALSE_INTERRUPTION_PANELS = (
+    (CONVERSATION_FLOW, "False interruption rate"),
+    (CONVERSATION_FLOW, "False interruptions per barge-in"),
+)
+HEALTH_PANELS = (
+    (OVERVIEW, "Worker memory"),
+    (OVERVIEW, "Worker CPU"),
+    (OVERVIEW, "Calls per worker"),
+    (OVERVIEW, "Circuit breakers"),
+    (OVERVIEW, "Provider services"),
+    (PROVIDER_PERFORMANCE, "Provider up/down"),
+)
+REQUEST_PANELS = ((PROVIDER_PERFORMANCE, "Failed requests"), (PROVIDER_PERFORMANCE, "Engine errors per turn"))
+UNPRICED_PANELS = ((COST_TRACKING, "Usage with no price"),)
+
+# What a hosted platform's webhooks (live messages and post-call report) cannot carry.
+PLATFORM_GAPS = _gaps(
+    (NO_TRANSPORT, TRANSPORT_PANELS),
+    (NO_AUDIO, AUDIO_PANELS),
+    (NO_CODEC, CODEC_PANELS),
+    (NO_VAD, VAD_PANELS),
+    (NO_PLAYOUT, PLAYOUT_PANELS),
+    (NO_BARGE_IN_TIMING, BARGE_IN_TIMING_PANELS),
+    (NO_FALSE_INTERRUPTION, FALSE_INTERRUPTION_PANELS),
+    (NO_INTERRUPTED_TURN, ((CONVERSATION_FLOW, "Interrupted turns"),)),
+    (NO_STT_TO_TTS, ((CALL_QUALITY, "STT to TTS latency"),)),
+    (NO_GATING, ((CONVERSATION_FLOW, "TTS gating and audio capture"),)),
+    (NO_HEALTH, HEALTH_PANELS),
+    (NO_REQUESTS, REQUEST_PANELS),
+    (OWN_COST, UNPRICED_PANELS),
+)
 
 # {integration: {(dashboard uid, panel title): why that integration cannot fill it}}
 GAPS: dict[str, dict[PanelKey, str]] = {
-    "simulator": {
-        (AUDIO_QUALITY, "Transport connection losses"): NO_CONNECTION_LOSS,
-        (COST_TRACKING, "Usage with no price"): ALL_USAGE_PRICED,
-    },
+    "simulator": _gaps(
+        (NO_CONNECTION_LOSS, ((AUDIO_QUALITY, "Transport connection losses"),)),
+        (ALL_PRICED, UNPRICED_PANELS),
+    ),
     "livekit": {},
     "pipecat": {},
-    "vapi": {},
-    "retell": {},
+    "vapi": PLATFORM_GAPS,
+    "retell": {
+        **PLATFORM_GAPS,
+        **_gaps(
+            (
+                NO_LIVE_STATE,
+                (
+                    (CONVERSATION_FLOW, "Conversation state timeline"),
+                    (CONVERSATION_FLOW, "Calls by conversation state"),
+                    (CONVERSATION_FLOW, "Barge-in rate"),
+                ),
+            ),
+            (NO_STT_LATENCY, ((PROVIDER_PERFORMANCE, "STT latency"),)),
+        ),
+    },
     "asterisk_ai_voice_agent": {},
 }
 

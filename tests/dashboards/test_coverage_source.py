@@ -4,10 +4,12 @@ no-value texts where Grafana reads them."""
 from collections import Counter
 
 import pytest
+import yaml
 
 from grafana.builder import build_all, coverage
 from tests.dashboards.board_walk import panels
 from tests.dashboards.dashboard_promql import metric_names
+from tests.promql_names import RULES_DIR
 from voice_monitoring.shared import catalogue
 
 BOARDS = build_all()
@@ -37,14 +39,27 @@ def test_voice_panel_titles_are_unique_within_their_dashboard():
     assert [key for key, n in titles.items() if n > 1] == []
 
 
+def _recording_rules() -> dict[str, str]:
+    rules = {}
+    for path in sorted(RULES_DIR.glob("*.yml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups") or []:
+            rules.update({rule["record"]: rule["expr"] for rule in group.get("rules") or [] if "record" in rule})
+    return rules
+
+
 def test_voice_panels_are_the_panels_reading_voice_series():
-    """Cross-check against the PromQL reader the dashboard lint uses: a voice panel reads a recorded series or a
-    catalogued series that is not a self-metric."""
-    self_series = {name for m in catalogue.METRICS if m.scope == catalogue.SELF for name in m.series_names}
+    """Cross-check with the PromQL reader the dashboard lint uses: a voice panel reads a catalogued series that is
+    not a self-metric, or a series recorded from one."""
+    voice_series = {name for m in catalogue.METRICS if m.scope != catalogue.SELF for name in m.series_names}
+    rules = _recording_rules()
+
+    def is_voice(name: str) -> bool:
+        return name in voice_series or (name in rules and any(map(is_voice, metric_names(rules[name]))))
+
     expected = set()
     for uid, panel in _all_panels():
         names = {name for target in panel.get("targets", []) for name in metric_names(target["expr"])}
-        if any(name.count(":") == 2 or (name.startswith("ai_agent_") and name not in self_series) for name in names):
+        if any(map(is_voice, names)):
             expected.add((uid, panel["title"]))
     assert set(VOICE) == expected
     assert "voice-runbook" not in {uid for uid, _ in VOICE}
