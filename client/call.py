@@ -130,6 +130,7 @@ class CallReporter:
         self.started_at: float | None = None
         self.ended = False
         self.state: str | None = None
+        self.flags: dict[str, bool] = {}  # the tts_gating and audio_capture last sent
 
     def _send(self, type: str, attrs: dict | None = None, **envelope) -> None:
         labels = dict(self.labels)
@@ -196,10 +197,18 @@ class CallReporter:
             attrs["reaction_seconds"] = reaction
         self._send("interruption", attrs)
 
-    def set_state(self, state: str) -> None:
-        if state in STATES and state != self.state and not self.ended:
+    def set_state(self, state: str, tts_gating: bool | None = None, audio_capture: bool | None = None) -> None:
+        """The conversation state; with it, whether the caller's audio is gated while the agent speaks and whether
+        caller audio capture is on, when given and changed."""
+        if state not in STATES or self.ended:
+            return
+        attrs = {"state": state} if state != self.state else {}
+        for key, flag in (("tts_gating", tts_gating), ("audio_capture", audio_capture)):
+            if isinstance(flag, bool) and flag != self.flags.get(key):
+                attrs[key] = self.flags[key] = flag
+        if attrs:
             self.state = state
-            self._send("state", {"state": state})
+            self._send("state", attrs)
 
     def audio(self, attrs: dict) -> None:
         """An ``audio`` event: levels, clipping, underflows, codec alignment of one ``stage`` since the last one."""
