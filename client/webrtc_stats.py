@@ -29,6 +29,7 @@ place in the event schema: ``audio.jitter_buffer_depth`` is the agent's own play
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 
 AUDIO_CODEC_PREFIX = "audio/"
@@ -105,8 +106,9 @@ class TransportReading:
                     seen.add("bytesSent")
             elif kind == "remote-inbound-rtp" and _is_audio(s):
                 jitters.append(_number(s.get("jitter")))
-                rtts.append(_number(s.get("roundTripTime")))
                 fractions.append(_number(s.get("fractionLost")))
+                if s.get("roundTripTimeMeasurements") != 0:  # LiveKit sends 0 s until the first measurement
+                    rtts.append(_number(s.get("roundTripTime")))
             elif kind == "transport":
                 transports.append(s)
             elif kind == "candidate-pair":
@@ -123,13 +125,13 @@ class TransportReading:
         jitter = [j for j in jitters if j is not None]
         if jitter:
             attrs["jitter_seconds"] = max(jitter)
-        rtt = [r for r in rtts if r is not None]
+        rtt = [r for r in rtts if r]  # a round trip of exactly 0 s is no measurement
         if not rtt:
             selected = {t.get("selectedCandidatePairId") for t in transports} - {None}
             in_use = [p for p in pairs if p.get("id") in selected] or [
                 p for p in pairs if p.get("nominated") and p.get("state") == "succeeded"
             ]
-            rtt = [r for r in (_number(p.get("currentRoundTripTime")) for p in in_use) if r is not None]
+            rtt = [r for r in (_number(p.get("currentRoundTripTime")) for p in in_use) if r]
         if rtt:
             attrs["rtt_seconds"] = max(rtt)
         if {"concealedSamples", "totalSamplesReceived"} <= seen and totals["totalSamplesReceived"] > 0:
@@ -228,6 +230,7 @@ def from_aiortc(report, connection=None) -> list[dict]:
 # --- LiveKit --------------------------------------------------------------------------------------------------
 
 
+@functools.cache
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word.title() for word in rest)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import fractions
-import time
 
 import pytest
 
 from tests.client.exporter_metrics import exporter_value
+from tests.client.livekit_stats import livekit_room_stats
+from tests.client.webrtc_loopback import loopback_call
 from voice_monitoring.client import EventClient
 from voice_monitoring.client.call import CallReporter
 from voice_monitoring.client.webrtc_stats import TransportReading, codec_label, from_aiortc, from_livekit
-
-RATE = 48000
-FRAME = 960  # 20 ms
 
 
 def test_codec_labels_are_the_schemas_codec_names():
@@ -24,79 +21,6 @@ def test_codec_labels_are_the_schemas_codec_names():
     assert codec_label("audio/telephone-event") is None
     assert codec_label("video/VP8") is None
     assert codec_label(None) is None
-
-
-# --- aiortc: two peer connections in this process, each sending a tone to the other -----------------------------
-
-
-def tone_track(hz: float):
-    import numpy as np
-    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-    from av import AudioFrame
-
-    class Tone(MediaStreamTrack):
-        kind = "audio"
-
-        def __init__(self):
-            super().__init__()
-            self.pts, self.start = 0, None
-
-        async def recv(self):
-            if self.readyState != "live":
-                raise MediaStreamError
-            if self.start is None:
-                self.start = time.monotonic()
-            else:
-                self.pts += FRAME
-                await asyncio.sleep(max(0.0, self.start + self.pts / RATE - time.monotonic()))
-            t = np.arange(self.pts, self.pts + FRAME) / RATE
-            samples = (0.3 * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2")
-            frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = RATE, self.pts, fractions.Fraction(1, RATE)
-            return frame
-
-    return Tone()
-
-
-async def loopback_call(seconds_until_rtt: float = 10.0):
-    """Two connected peers, each sending a tone and draining the other's; returns them once RTT is measured."""
-    from aiortc import RTCPeerConnection
-    from aiortc.contrib.media import MediaBlackhole
-
-    caller, agent = RTCPeerConnection(), RTCPeerConnection()
-    sinks = []
-
-    def drain(track):
-        sink = MediaBlackhole()
-        sink.addTrack(track)
-        sinks.append(sink)
-        asyncio.ensure_future(sink.start())
-
-    caller.on("track", drain)
-    agent.on("track", drain)
-    caller.addTrack(tone_track(440))
-    await caller.setLocalDescription(await caller.createOffer())
-    await agent.setRemoteDescription(caller.localDescription)
-    agent.addTrack(tone_track(660))
-    await agent.setLocalDescription(await agent.createAnswer())
-    await caller.setRemoteDescription(agent.localDescription)
-
-    deadline = time.monotonic() + seconds_until_rtt
-    while time.monotonic() < deadline:
-        report = await agent.getStats()
-        remote = [s for s in report.values() if s.type == "remote-inbound-rtp" and s.roundTripTime is not None]
-        inbound = [s for s in report.values() if s.type == "inbound-rtp" and s.packetsReceived > 50]
-        if remote and inbound:
-            break
-        await asyncio.sleep(0.2)
-
-    async def close():
-        for sink in sinks:
-            await sink.stop()
-        await caller.close()
-        await agent.close()
-
-    return caller, agent, close
 
 
 def only(report, kind: str):
@@ -170,73 +94,6 @@ def test_an_aiortc_calls_statistics_become_a_transport_event_the_exporter_takes(
 # --- LiveKit: the statistics protobufs the room hands out, built with their own constructors ----------------------
 
 
-def livekit_room_stats(received: int, lost: int, concealed: int, samples: int, sent_bytes: int, got_bytes: int, **kw):
-    from livekit.rtc import stats as s
-    from livekit.rtc.room import RtcStats
-
-    def data(id_):
-        return s.RtcStatsData(id=id_, timestamp=int(time.time() * 1000))
-
-    # both connections use the same ids, as two libwebrtc peer connections do
-    codec = s.RtcStats(
-        codec=s.RtcStats.Codec(rtc=data("CO1"), codec=s.CodecStats(mime_type="audio/opus", clock_rate=48000))
-    )
-    stream = s.RtpStreamStats(ssrc=1111, kind="audio", codec_id="CO1", transport_id="T1")
-    publisher = [
-        codec,
-        s.RtcStats(
-            outbound_rtp=s.RtcStats.OutboundRtp(
-                rtc=data("RTP1"), stream=stream, sent=s.SentRtpStreamStats(packets_sent=500, bytes_sent=sent_bytes)
-            )
-        ),
-        s.RtcStats(
-            remote_inbound_rtp=s.RtcStats.RemoteInboundRtp(
-                rtc=data("RTP2"),
-                stream=stream,
-                received=s.ReceivedRtpStreamStats(packets_received=495, packets_lost=5, jitter=kw["remote_jitter"]),
-                remote_inbound=s.RemoteInboundRtpStreamStats(
-                    round_trip_time=kw["rtt"], fraction_lost=kw["fraction_lost"]
-                ),
-            )
-        ),
-        s.RtcStats(
-            transport=s.RtcStats.Transport(
-                rtc=data("T1"),
-                transport=s.TransportStats(bytes_received=99, dtls_state=s.DtlsTransportState.DTLS_TRANSPORT_CONNECTED),
-            )
-        ),
-    ]
-    subscriber = [
-        codec,
-        s.RtcStats(
-            inbound_rtp=s.RtcStats.InboundRtp(
-                rtc=data("RTP1"),
-                stream=stream,
-                received=s.ReceivedRtpStreamStats(packets_received=received, packets_lost=lost, jitter=kw["jitter"]),
-                inbound=s.InboundRtpStreamStats(
-                    bytes_received=got_bytes,
-                    concealed_samples=concealed,
-                    total_samples_received=samples,
-                    jitter_buffer_delay=1.5,
-                    jitter_buffer_emitted_count=30,
-                ),
-            )
-        ),
-        s.RtcStats(
-            candidate_pair=s.RtcStats.CandidatePair(
-                rtc=data("CP1"), candidate_pair=s.CandidatePairStats(current_round_trip_time=0.5, nominated=True)
-            )
-        ),
-        s.RtcStats(
-            transport=s.RtcStats.Transport(
-                rtc=data("T1"),
-                transport=s.TransportStats(selected_candidate_pair_id="CP1", dtls_state=kw.get("dtls", 2)),
-            )
-        ),
-    ]
-    return RtcStats(publisher_stats=publisher, subscriber_stats=subscriber)
-
-
 @pytest.mark.frameworks("livekit")
 def test_livekit_room_statistics_become_transport_events():
     from livekit.rtc import stats as s
@@ -270,11 +127,18 @@ def test_livekit_room_statistics_become_transport_events():
 
 
 @pytest.mark.frameworks("livekit")
-def test_a_receive_only_livekit_room_takes_its_rtt_from_the_selected_candidate_pair():
-    room = livekit_room_stats(100, 0, 0, 9600, 0, 500, jitter=0.01, remote_jitter=0.0, rtt=0.0, fraction_lost=0.0)
+def test_a_livekit_room_without_a_round_trip_measurement_takes_its_rtt_from_the_selected_candidate_pair():
+    # LiveKit sends every field: an RTT not measured yet is 0 s with no measurements
+    room = livekit_room_stats(100, 0, 0, 9600, 700, 500, jitter=0.01, remote_jitter=0.0, rtt=0.0, fraction_lost=0.0)
+    remote = room.publisher_stats[2].remote_inbound_rtp.remote_inbound
+    assert remote.round_trip_time == 0 and remote.round_trip_time_measurements == 0
+    pair = room.subscriber_stats[2].candidate_pair.candidate_pair
+    attrs = TransportReading().attrs(from_livekit(room))
+    assert attrs["rtt_seconds"] == pair.current_round_trip_time
+    assert attrs["bytes_tx"] == 700
+    # a room that only receives: no publisher statistics, no bytes sent
     room.publisher_stats.clear()
     attrs = TransportReading().attrs(from_livekit(room))
-    pair = room.subscriber_stats[2].candidate_pair.candidate_pair
     assert attrs["rtt_seconds"] == pair.current_round_trip_time
     assert attrs["packet_loss_ratio"] == 0 and attrs["concealment_ratio"] == 0
     assert "bytes_tx" not in attrs
