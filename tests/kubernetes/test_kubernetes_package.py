@@ -15,7 +15,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from scripts.native_stack import inline_webhook_url_files
+from deploy.kubernetes import generate
+from scripts.native_stack import blackbox_binary, inline_webhook_url_files
 from tests.kubernetes.rendered import OPERATOR_GROUP, PACKAGE, ROOT, by_kind, kustomize, operator_schema_errors
 
 pytestmark = pytest.mark.kubernetes
@@ -106,10 +107,13 @@ def test_the_prometheus_rules_carry_exactly_the_rule_files(base):
 def test_the_config_maps_carry_exactly_the_dashboards(base):
     boards = {p.name: p.read_text() for p in (ROOT / "grafana" / "dashboards").glob("*.json")}
     maps = by_kind(base, "ConfigMap")
+    assert sorted(name for name, obj in maps.items() if "grafana_dashboard" not in obj["metadata"]["labels"]) == [
+        "voice-blackbox-config"
+    ]
     carried = {}
     for obj in maps.values():
-        assert obj["metadata"]["labels"]["grafana_dashboard"] == "1"
-        carried.update(obj["data"])
+        if obj["metadata"]["labels"].get("grafana_dashboard") == "1":
+            carried.update(obj["data"])
     assert boards and carried == boards
     assert all(json.loads(text)["uid"] for text in carried.values())
 
@@ -119,7 +123,7 @@ def test_each_service_monitor_selects_its_service_and_keeps_the_prometheus_job_n
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     services = by_kind(base, "Service")
     monitors = by_kind(base, "ServiceMonitor")
-    assert sorted(monitors) == ["voice-exporter", "voice-scorer"]
+    assert sorted(monitors) == ["voice-blackbox", "voice-exporter", "voice-scorer"]
     for name, monitor in monitors.items():
         selected = [
             s
@@ -139,6 +143,8 @@ def test_deployments_run_the_image_as_its_non_root_user_with_probes(base):
     user = int(re.findall(r"^USER\s+(\d+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)[-1])
     services = by_kind(base, "Service")
     for name, deployment in by_kind(base, "Deployment").items():
+        if name == "voice-blackbox":
+            continue
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == user != 0
@@ -204,3 +210,82 @@ def test_the_sample_ratio_patch_in_the_scaling_guide_sets_the_exporter_environme
     (deployment,) = [d for name, d in by_kind(kustomize(tmp_path), "Deployment").items() if name == "voice-exporter"]
     env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "EXPORTER_PER_CALL_SAMPLE_RATIO", "value": "0.1"} in env
+
+
+# --- the prober and its Probes ----------------------------------------------------------------------------
+
+
+def example_target_groups() -> list[dict]:
+    """The target groups prometheus/targets/providers.yml shows in its comments."""
+    lines = (ROOT / "prometheus" / "targets" / "providers.yml").read_text().splitlines()
+    examples = [line[2:] for line in lines if line.startswith(("# - targets:", "#   labels:"))]
+    return yaml.safe_load("\n".join(examples))
+
+
+@pytest.mark.binaries
+def test_the_prober_runs_the_pinned_image_with_the_committed_modules(base, tmp_path):
+    compose = yaml.safe_load((ROOT / "docker-compose.monitoring.yml").read_text())
+    deployment = by_kind(base, "Deployment")["voice-blackbox"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == compose["services"]["blackbox"]["image"]
+    assert (
+        pod["securityContext"]["runAsNonRoot"] is True
+        and container["readinessProbe"]["httpGet"]["path"] == "/-/healthy"
+    )
+    config = by_kind(base, "ConfigMap")["voice-blackbox-config"]["data"]["blackbox.yml"]
+    assert config == (ROOT / "blackbox" / "blackbox.yml").read_text()
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert container["args"] == ["--config.file=/etc/blackbox/blackbox.yml"] and mounts["config"] == "/etc/blackbox"
+    keys = re.findall(r"credentials_file:\s*(\S+)", config)
+    assert keys and all(k.startswith(mounts["secrets"] + "/") for k in keys)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["secrets"]["secret"] == {"secretName": "voice-blackbox-secrets", "optional": True}
+    path = tmp_path / "blackbox.yml"
+    path.write_text(config)
+    check = subprocess.run(
+        [blackbox_binary(), f"--config.file={path}", "--config.check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_committed_targets_file_lists_no_endpoint_so_the_package_has_no_probe(base):
+    assert generate.provider_targets() == []
+    assert "Probe" not in {obj["kind"] for obj in base}
+
+
+def test_probes_of_the_example_endpoints_pass_the_operator_schema_and_reach_the_prober(base, tmp_path, monkeypatch):
+    groups = example_target_groups()
+    assert len(groups) >= 5 and {g["labels"]["service"] for g in groups} >= {"stt", "llm", "tts", "transport"}
+    # The package as `make generate` writes it once the examples are listed, rendered by kubectl.
+    monkeypatch.setattr(generate, "provider_targets", lambda: groups)
+    for name, text in generate.render().items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    probes = list(by_kind(kustomize(tmp_path / "base"), "Probe").values())
+    assert operator_schema_errors(probes) == {}
+    modules = set(yaml.safe_load((ROOT / "blackbox" / "blackbox.yml").read_text())["modules"])
+    service = by_kind(base, "Service")["voice-blackbox"]
+    (port,) = service["spec"]["ports"]
+    by_target = {tuple(p["spec"]["targets"]["staticConfig"]["static"]): p for p in probes}
+    assert len(by_target) == len(probes) == len(groups)
+    for group in groups:
+        probe = by_target[tuple(group["targets"])]
+        assert probe["metadata"]["namespace"] == "voice-monitoring"
+        assert probe["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        spec = probe["spec"]
+        assert spec["jobName"] == "provider_probe" and spec["module"] in modules
+        assert spec["prober"]["url"] == f"{service['metadata']['name']}.voice-monitoring.svc:{port['port']}"
+        labels = spec["targets"]["staticConfig"]["labels"]
+        assert labels["module"] == spec["module"] == group["labels"].get("module", "https_reachable")
+        assert {k: labels[k] for k in ("provider", "service")} == {
+            k: group["labels"][k] for k in ("provider", "service")
+        }
+    assert len({p["metadata"]["name"] for p in probes}) == len(probes)
+
+
+def test_the_prometheus_operator_schema_rejects_a_broken_probe():
+    [probe] = generate.probes(example_target_groups()[:1], "15s")
+    probe["spec"]["interval"] = "often"
+    probe["spec"]["targets"]["staticConfig"]["static"] = "https://api.deepgram.com/"
+    assert set(operator_schema_errors([probe])) == {f"Probe/{probe['metadata']['name']}"}
