@@ -389,6 +389,14 @@ METRICS: tuple[Metric, ...] = (
         scope=SELF,
     ),
     _c(
+        "ai_agent_exporter_otlp_spans_unmapped_total",
+        ["scope"],
+        "OTLP spans received on /v1/traces that no mapping table turns into events, by instrumentation scope "
+        "(folded into other beyond the label limit).",
+        "spans",
+        scope=SELF,
+    ),
+    _c(
         "ai_agent_exporter_calls_expired_total",
         ["reason"],
         "Per-call series removed (grace after call end, or idle timeout).",
