@@ -66,7 +66,8 @@ class AudioMeter:
                 self._started = start
             elif self.spent > self.budget * (start - self._started) + BUDGET_CREDIT_SECONDS:
                 return
-            samples = np.frombuffer(pcm, dtype="<i2", count=min(len(pcm) // 2, self.max_samples))
+            # any buffer: bytes, or a memoryview in any format (LiveKit's frame.data is one of int16)
+            samples = np.frombuffer(pcm, dtype="<i2", count=min(memoryview(pcm).nbytes // 2, self.max_samples))
             if not samples.size:
                 return
             values = samples.astype(np.float64)

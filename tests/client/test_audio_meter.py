@@ -83,10 +83,12 @@ def test_each_report_covers_the_audio_since_the_previous_one():
 
 def test_odd_input_is_ignored_and_never_raises():
     meter = AudioMeter("tts_out", budget=1.0)
-    for pcm in (b"", b"\x01", None, "text", memoryview(b"\x00\x40" * 160)):
+    # a memoryview of int16 samples, as LiveKit's frame.data is: all of its bytes are read
+    half_and_half = memoryview(b"\x00\x40" * 80 + b"\x00\x00" * 80).cast("h")
+    for pcm in (b"", b"\x01", None, "text", half_and_half):
         meter.feed(pcm, 16000)
     report = meter.report()
-    assert report["rms"] == pytest.approx(0x4000 / FULL_SCALE)
+    assert report["rms"] == pytest.approx(0x4000 / FULL_SCALE / math.sqrt(2))
     with pytest.raises(ValueError):
         AudioMeter("speaker")
 
