@@ -243,7 +243,7 @@ def retell_call(now: float, turns: int = 28, call_id: str = "full-size-retell-ca
         start_timestamp=end_ms - duration_ms,
         end_timestamp=end_ms,
         duration_ms=duration_ms,
-        disconnection_reason="user_hangup",
+        disconnection_reason="inactivity",
         transcript="\n".join(f"{'Agent' if u.role == 'agent' else 'User'}: {u.content}" for u in transcript),
         transcript_object=transcript,
         latency=Latency(

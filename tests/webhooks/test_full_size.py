@@ -12,6 +12,7 @@ from voice_monitoring.exporter.events import COMPONENTS, TYPES, USAGE_UNITS
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.retell import RetellEvents
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages
+from voice_monitoring.shared import catalogue
 
 SECRET = "vapi-full-size-secret"
 API_KEY = "key_retell_full_size"
@@ -192,3 +193,26 @@ def test_retell_costs_are_the_bill_by_product_and_the_billed_duration_is_platfor
     minutes = value(exporter, "ai_agent_usage_total", provider="retell", service="platform", unit="minutes")
     assert minutes == pytest.approx(call.call_cost.total_duration_seconds / 60)
     assert value(exporter, "ai_agent_exporter_webhooks_total", platform="retell", outcome="unknown_product") is None
+
+
+END_REASON_INFO = "ai_agent_call_end_reason_info"
+
+
+@pytest.mark.skipif(
+    END_REASON_INFO not in {m.name for m in catalogue.per_call(catalogue.EXPORTER)},
+    reason="the exporter publishes no per-call raw end reason",
+)
+@pytest.mark.parametrize("platform", ["vapi", "retell"])
+def test_the_raw_end_reason_is_on_the_calls_own_series_not_a_fleet_label(request, platform):
+    exporter, report = request.getfixturevalue(platform)
+    call_id, raw = (
+        (report.call.id, report.ended_reason) if platform == "vapi" else (report.call_id, report.disconnection_reason)
+    )
+    reasons = [
+        dict(labels).get("reason")
+        for (name, labels), v in samples(exporter).items()
+        if name == END_REASON_INFO and ("call_id", call_id) in labels and v == 1
+    ]
+    assert reasons == [raw]
+    fleet = {dict(labels).get("reason") for (name, labels) in samples(exporter) if name == "ai_agent_calls_ended_total"}
+    assert raw not in fleet and len(fleet) == 1  # the fleet label is the normalised reason
