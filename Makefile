@@ -1,5 +1,6 @@
 # The two set-up commands: `make demo` (the native stack) and `make test` (the whole suite).
-# Both install what they need: Debian's prometheus, prometheus-alertmanager and victoria-metrics, and a virtualenv in .venv.
+# Both install what they need: Debian's prometheus, prometheus-alertmanager, prometheus-blackbox-exporter and
+# victoria-metrics, and a virtualenv in .venv.
 
 PYTHON ?= python3
 VENV := .venv

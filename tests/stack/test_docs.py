@@ -62,7 +62,7 @@ def test_the_guide_lists_every_alert():
 def test_the_manual_names_the_images_the_compose_file_pins():
     manual = (DOCS / "Operators-Manual.md").read_text()
     compose = yaml.safe_load((ROOT / "docker-compose.monitoring.yml").read_text())
-    for service in ("prometheus", "alertmanager", "grafana"):
+    for service in ("prometheus", "alertmanager", "grafana", "blackbox"):
         repository, _, tag = compose["services"][service]["image"].rpartition(":")
         assert f"`{repository}` | {tag} |" in manual, f"{repository}:{tag} is not explained"
     base = re.search(r"^FROM python:(\S+)", (ROOT / "Dockerfile").read_text(), re.M).group(1)
