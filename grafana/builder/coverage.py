@@ -166,8 +166,31 @@ GAPS: dict[str, dict[PanelKey, str]] = {
             (NO_STT_LATENCY, ((PROVIDER_PERFORMANCE, "STT latency"),)),
         ),
     },
-    "asterisk_ai_voice_agent": {},
 }
+
+# The panels the Asterisk AI Voice Agent's own metrics fill (docs/integrations/asterisk-ai-voice-agent.md).
+AVA_FILLS = (
+    (OVERVIEW, "Turn response p95"),
+    (CALL_QUALITY, "Turn response latency"),
+    (CALL_QUALITY, "STT to TTS latency"),
+    (CALL_QUALITY, "Barge-in reaction"),
+    (CALL_QUALITY, "Underflow rate"),
+    (CALL_QUALITY, "Streaming fallbacks"),
+    (PROVIDER_PERFORMANCE, "Turn response p95 by provider"),
+    (AUDIO_QUALITY, "RMS level by stage"),
+    (AUDIO_QUALITY, "DC offset by stage"),
+    (AUDIO_QUALITY, "VAD confidence distribution"),
+    (AUDIO_QUALITY, "Median VAD confidence"),
+    (CONVERSATION_FLOW, "Conversation state timeline"),
+    (CONVERSATION_FLOW, "Calls by conversation state"),
+    (CONVERSATION_FLOW, "TTS gating and audio capture"),
+    (CONVERSATION_FLOW, "Barge-in rate"),
+    (CONVERSATION_FLOW, "Call duration"),
+)
+# Integrations that fill only the panels listed: every other voice panel is a gap, for the reason _not_listed gives.
+FILLS_ONLY: dict[str, tuple[PanelKey, ...]] = {"asterisk_ai_voice_agent": AVA_FILLS}
+NO_CALL_ID = "no call_id, so no per-call series or scores"
+NOT_PUBLISHED = "not among its own metrics"
 
 # The stack's own health: series of the publishing service itself, never of a call.
 _SELF_METRICS = tuple(m.name for m in catalogue.METRICS if m.scope == catalogue.SELF)
@@ -197,22 +220,46 @@ def voice_panels(boards: dict[str, dict]) -> dict[PanelKey, dict]:
     return found
 
 
+# Metrics a call's per-call series or its scores make: what an engine whose series carry no call_id never has.
+_PER_CALL_METRICS = {
+    name
+    for m in catalogue.METRICS
+    if m.scope == catalogue.PER_CALL or (m.publisher == catalogue.SCORER and m.scope != catalogue.SELF)
+    for name in (m.name, *m.series_names)
+}
+
+
+def _not_listed(panel: dict) -> str:
+    names = {name for target in panel.get("targets", []) for name in _AI_AGENT_NAME.findall(target.get("expr", ""))}
+    return NO_CALL_ID if names & _PER_CALL_METRICS else NOT_PUBLISHED
+
+
+def gap_reason(integration: str, key: PanelKey, panel: dict) -> str | None:
+    """Why ``integration`` cannot fill the voice panel ``panel`` (keyed ``key``); None when it fills it."""
+    if integration in FILLS_ONLY:
+        return None if key in FILLS_ONLY[integration] else _not_listed(panel)
+    return GAPS[integration].get(key)
+
+
 def gaps(integration: str) -> dict[PanelKey, str]:
-    """The voice panels ``integration`` cannot fill, each with its reason."""
-    return GAPS[BY_KEY[integration].key]
+    """The voice panels of the dashboards ``integration`` cannot fill, each with its reason."""
+    from grafana.builder.catalog import build_all  # the dashboards are built with this module's no-value texts
+
+    found = {key: gap_reason(BY_KEY[integration].key, key, panel) for key, panel in voice_panels(build_all()).items()}
+    return {key: reason for key, reason in found.items() if reason is not None}
 
 
 def _names(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def no_value_text(key: PanelKey) -> str | None:
-    """A panel's text when it has no data: the integrations that feed it, and why the others cannot; None for a
-    panel every integration fills."""
+def no_value_text(key: PanelKey, panel: dict) -> str | None:
+    """A voice panel's text when it has no data: the integrations that feed it, and why the others cannot; None
+    for a panel every integration fills."""
     missing: dict[str, list[str]] = {}
     fed_by = []
     for integration in INTEGRATIONS:
-        reason = GAPS[integration.key].get(key)
+        reason = gap_reason(integration.key, key, panel)
         if reason is None:
             fed_by.append(integration.short)
         else:
@@ -225,8 +272,8 @@ def no_value_text(key: PanelKey) -> str | None:
 
 def with_no_value(uid: str, board: dict) -> dict:
     """``board`` with the no-value text of each of its panels some integration cannot fill."""
-    for panel in _walk(board["panels"]):
-        text = no_value_text((uid, panel.get("title", "")))
+    for key, panel in voice_panels({uid: board}).items():
+        text = no_value_text(key, panel)
         if text is not None:
             panel.setdefault("fieldConfig", {}).setdefault("defaults", {})["noValue"] = text
     return board
