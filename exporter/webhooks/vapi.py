@@ -345,6 +345,12 @@ class Costs:
         if not costs:
             breakdown = obj(message, "costBreakdown", "message") or obj(call, "costBreakdown", "message.call")
             self._read_breakdown(breakdown)
+        if self.by_service:  # the report's bill is the call's whole cost: a service it used but did not bill is $0
+            billed = {service for service, _ in self.by_service}
+            for service, vendor, *_ in self.usage:
+                if service not in billed:
+                    self.by_service[(service, vendor)] = 0.0
+                    billed.add(service)
 
     def _read_item(self, item, where: str) -> None:
         if type(item) is not dict:

@@ -418,3 +418,15 @@ def test_the_older_x_vapi_signature_header_carrying_the_secret_is_accepted(recei
     assert status == 200 and reply.get("accepted"), reply
     status, _ = post(receiver, fx.vapi_end_of_call_report(clock.now, call_id="other"), {"X-Vapi-Signature": "wrong"})
     assert status == 401
+
+
+def test_a_service_the_cost_breakdown_uses_but_does_not_bill_costs_nothing(clock):
+    prices = PriceTable({"tts": {"vapi": {"characters": 0.05}}})
+    exporter = Exporter(Limits(grace_seconds=120, idle_seconds=600), prices=prices, clock=clock)
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(SECRET)), exporter)
+    report = fx.vapi_end_of_call_report(clock.now)
+    del report["message"]["costs"]
+    report["message"]["costBreakdown"] = {"llm": 0.02, "vapi": 0.025, "total": 0.045, "ttsCharacters": 900}
+    assert post(receiver, report)[0] == 200
+    assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="acme") == pytest.approx(0.045)
+    assert value(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="vapi", service="tts") == 0
