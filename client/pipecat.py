@@ -52,6 +52,8 @@ TTFB_COMPONENT = {"llm": "llm_ttft", "stt": "stt", "tts": "tts_ttfb"}
 # CancelFrame is what a pipeline gets when the client disconnects (the usual way a caller hangs up).
 END_REASONS = {EndFrame: "agent_hangup", CancelFrame: "user_hangup"}
 SERVICE_KINDS = ((STTService, "stt"), (LLMService, "llm"), (TTSService, "tts"))
+# Pipecat's transports that carry the call over WebRTC (the call's transport label, unless given)
+WEBRTC_TRANSPORTS = tuple(f"pipecat.transports.{name}." for name in ("smallwebrtc", "daily", "livekit", "webrtc"))
 STATS_TIMEOUT = 1.0  # seconds one read of the connection's statistics may take
 MAX_PROCESSORS = 500  # processors walked in a pipeline
 
@@ -153,6 +155,11 @@ class MonitoringObserver(BaseObserver):
         self._transcript_at: float | None = None  # the latest final transcript of the caller's turn
         self._first_audio_at: float | None = None  # the reply's first TTS audio after that transcript
         self._local_vad = False
+        self._user_turn_open = False
+        self._user_turn_transcribed = False
+        self._user_turn_interrupted_bot = False
+        self._pending_turn: dict | None = None  # the turn being answered, sent when the agent stops speaking
+        self._bot_started_at: float | None = None
         self._bot_speaking = False
         self._user_turns = 0
         self._barge_in_at: float | None = None
@@ -241,6 +248,9 @@ class MonitoringObserver(BaseObserver):
             self._local_vad = True
             self._user_started(frame.timestamp - frame.start_secs)
         elif isinstance(frame, UserStartedSpeakingFrame):
+            self._user_turn_open = True
+            self._user_turn_transcribed = False
+            self._user_turn_interrupted_bot = self._bot_speaking
             if not self._local_vad:  # turns detected by the STT (Deepgram Flux and the like): no VAD frames
                 self._user_started(self._now(data))
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
@@ -249,8 +259,10 @@ class MonitoringObserver(BaseObserver):
         elif isinstance(frame, TranscriptionFrame):
             self._transcript_at = self._now(data)
             self._first_audio_at = None
+            self._user_turn_transcribed = True
         elif isinstance(frame, UserStoppedSpeakingFrame):
             now = self._now(data)
+            self._user_turn_ended()
             if self._user_stopped_at is None and not self._local_vad:
                 # without VAD the caller's silence is unknown: the final transcript, else this frame, anchors it
                 self._user_stopped(self._transcript_at if self._transcript_at is not None else now)
@@ -266,15 +278,20 @@ class MonitoringObserver(BaseObserver):
             self._cut.discard("tts")
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
-            now = self._now(data)
+            now = self._bot_started_at = self._now(data)
             if self._user_stopped_at is not None:
-                endpointing = self._turn_released_at - self._user_stopped_at if self._turn_released_at else None
-                stt_to_tts = (
-                    self._first_audio_at - self._transcript_at
-                    if self._transcript_at is not None and self._first_audio_at is not None
-                    else None
-                )
-                call.turn(now - self._user_stopped_at, endpointing_seconds=endpointing, stt_to_tts_seconds=stt_to_tts)
+                self._send_turn()  # a reply that never stopped (a second BotStarted) still counts
+                self._pending_turn = {
+                    "latency": now - self._user_stopped_at,
+                    "endpointing_seconds": (
+                        self._turn_released_at - self._user_stopped_at if self._turn_released_at else None
+                    ),
+                    "stt_to_tts_seconds": (
+                        self._first_audio_at - self._transcript_at
+                        if self._transcript_at is not None and self._first_audio_at is not None
+                        else None
+                    ),
+                }
                 self._user_stopped_at = self._turn_released_at = None
                 self._transcript_at = self._first_audio_at = None
             call.set_state("speaking" if self._user_turns else "greeting")
@@ -282,8 +299,25 @@ class MonitoringObserver(BaseObserver):
             self._bot_speaking = False
             if self._meters:
                 self._meters[2].speech_ended()
+            self._send_turn(self._now(data))
             self._settle_barge_in()
             call.set_state("listening")
+
+    def _send_turn(self, speech_ended_at: float | None = None) -> None:
+        """The turn being answered, once the agent has stopped speaking: with how long it spoke and whether the
+        caller barged in."""
+        turn, self._pending_turn = self._pending_turn, None
+        if turn is None:
+            return
+        speech = speech_ended_at - self._bot_started_at if speech_ended_at and self._bot_started_at else None
+        self.call.turn(turn.pop("latency"), interrupted=self._interrupted, agent_speech_seconds=speech, **turn)
+
+    def _user_turn_ended(self) -> None:
+        """A user turn that cut the agent off and ended with no transcript is Pipecat's empty user turn: the agent
+        stopped for a cough or a noise, a false interruption."""
+        if self._user_turn_open and self._user_turn_interrupted_bot and not self._user_turn_transcribed:
+            self.call.interruption("false_interruption")
+        self._user_turn_open = self._user_turn_interrupted_bot = False
 
     def _user_started(self, at: float) -> None:
         self._user_stopped_at = self._turn_released_at = None
@@ -355,6 +389,7 @@ class MonitoringObserver(BaseObserver):
     async def _end(self, frame_type) -> None:
         if self.call.ended:
             return
+        self._send_turn(time.time() if self._bot_speaking else None)
         self._settle_barge_in()
         if self._ticker is not None:
             self._ticker.cancel()
@@ -382,8 +417,11 @@ class MonitoringObserver(BaseObserver):
                 provider = service_of(processor.name)[1] or label(type(processor).__name__)
                 self._services[processor.name] = (kind, provider)
                 self._watch_health(processor, kind, provider)
-            elif self.connection is None and isinstance(processor, BaseInputTransport | BaseOutputTransport):
-                self.connection = transport_connection(processor)
+            elif isinstance(processor, BaseInputTransport | BaseOutputTransport):
+                if self.connection is None:
+                    self.connection = transport_connection(processor)
+                if self.transport is None and type(processor).__module__.startswith(WEBRTC_TRANSPORTS):
+                    self.transport = "webrtc"
         if self.call.labels["provider"] is None:
             llm = next((p for k, p in self._services.values() if k == "llm"), None)
             self.call.labels["provider"] = llm

@@ -21,6 +21,7 @@ from av import AudioFrame
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 from pipecat.frames.frames import (
     EndFrame,
+    ErrorFrame,
     InterruptionFrame,
     LLMContextFrame,
     LLMFullResponseEndFrame,
@@ -50,6 +51,7 @@ from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.time import time_now_iso8601
 from pipecat.workers.runner import WorkerRunner
 
@@ -62,8 +64,8 @@ STT_NAME, LLM_NAME, TTS_NAME = "DeepgramSTTService#0", "OpenAILLMService#0", "Ca
 STT_MODEL, LLM_MODEL, TTS_MODEL = "nova-3", "gpt-4o-mini", "sonic-2"
 GREETING = "Hello, how can I help?"
 # The agent's replies, one per user turn. The first stutters: its synthesis stalls mid-utterance (a playout underrun).
-# The caller barges into the second. The third is slow to synthesise, and the caller, hearing nothing, speaks again:
-# that cuts the TTS request before its first byte. The fourth ends the call.
+# The caller barges into the second. The third is rate-limited once, then slow to synthesise, and the caller, hearing
+# nothing, speaks again: that cuts the TTS request before its first byte. The fourth ends the call.
 REPLIES = (
     "Sure, I can check that for you.",
     "Your order left the warehouse this morning and should arrive on Friday afternoon.",
@@ -157,6 +159,9 @@ class ScriptedLLM(LLMService):
             return
         reply = REPLIES[min(self.requests, len(REPLIES) - 1)]
         self.requests += 1
+        if reply.startswith(SLOW_START):
+            # the provider turns the first attempt away; the retry goes through
+            await self.push_error("rate limited, retrying", category=ErrorCategory.RATE_LIMIT)
         prompt = sum(len(str(m.get("content", ""))) for m in frame.context.get_messages()) // 4 + 50
         await self.push_frame(LLMFullResponseStartFrame())
         await self.start_ttfb_metrics()
@@ -281,12 +286,15 @@ class MetricsRecorder(BaseObserver):
     def __init__(self):
         super().__init__(observe_every_push=False)
         self.items: list = []
+        self.errors: list[ErrorFrame] = []
         self.cut_tts_ttfb: list[float] = []
         self._interrupted_since_tts_started = False
 
     async def on_push_frame(self, data: FramePushed):
         frame = data.frame
-        if isinstance(frame, InterruptionFrame):
+        if isinstance(frame, ErrorFrame):
+            self.errors.append(frame)
+        elif isinstance(frame, InterruptionFrame):
             self._interrupted_since_tts_started = True
         elif isinstance(frame, TTSStartedFrame):
             self._interrupted_since_tts_started = False
