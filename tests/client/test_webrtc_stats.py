@@ -8,7 +8,7 @@ import pytest
 
 from tests.client.exporter_metrics import exporter_value
 from tests.client.livekit_stats import livekit_room_stats
-from tests.client.webrtc_loopback import loopback_call
+from tests.client.webrtc_loopback import ImpairingRelay, loopback_call
 from voice_monitoring.client import EventClient
 from voice_monitoring.client.call import CallReporter
 from voice_monitoring.client.webrtc_stats import TransportReading, codec_label, from_aiortc, from_livekit
@@ -89,6 +89,41 @@ def test_an_aiortc_calls_statistics_become_a_transport_event_the_exporter_takes(
     )
     sent = exporter_value(exporter.url, "ai_agent_audio_bytes_total", provider="openai", direction="tx")
     assert sent == only(later_report, "outbound-rtp").bytesSent
+
+
+@pytest.mark.frameworks("pipecat")
+def test_loss_and_delay_put_on_a_real_call_are_read_and_move_the_mos_as_g107_predicts():
+    """A relay drops every 20th RTP packet from the caller and delays every packet by 100 ms each way."""
+    from voice_monitoring.scorer.emodel import Transport, estimate
+
+    async def call(relay):
+        caller, agent, close = await loopback_call(20, relay)
+        try:
+            await asyncio.sleep(3.0)
+            attrs = TransportReading().attrs(from_aiortc(await agent.getStats(), agent))
+            return attrs, relay and (relay.dropped, relay.rtp_from_caller)
+        finally:
+            await close()
+
+    clean, _ = asyncio.run(asyncio.wait_for(call(None), 30))
+    impaired, (dropped, sent) = asyncio.run(
+        asyncio.wait_for(call(ImpairingRelay(drop_every=20, delay_seconds=0.1)), 40)
+    )
+
+    assert clean["packet_loss_ratio"] == 0 and clean["rtt_seconds"] < 0.05
+    # the agent lost what the relay dropped (up to the packets still on their way), and waited 2 x 100 ms more
+    assert sent > 150 and dropped == sent // 20
+    assert impaired["packet_loss_ratio"] == pytest.approx(dropped / sent, abs=2 / sent)
+    assert impaired["rtt_seconds"] == pytest.approx(clean["rtt_seconds"] + 0.2, abs=0.03)
+
+    def mos(attrs, **induced):
+        keys = ("rtt_seconds", "jitter_seconds", "packet_loss_ratio", "codec")
+        return estimate(Transport(**{**{key: attrs.get(key) for key in keys}, **induced})).mos
+
+    # the E-model's MOS from what the agent read, beside its MOS for the loss and delay the relay put on
+    predicted = mos(impaired, packet_loss_ratio=dropped / sent, rtt_seconds=clean["rtt_seconds"] + 0.2)
+    assert mos(impaired) == pytest.approx(predicted, abs=0.05)
+    assert mos(clean) - mos(impaired) > 0.5  # G.107: about 0.75 for 5% random loss and 100 ms more each way
 
 
 # --- LiveKit: the statistics protobufs the room hands out, built with their own constructors ----------------------
