@@ -1,4 +1,5 @@
-"""HTTP front of the exporter: POST /v1/events, GET /metrics, /health, /ready, and registered webhook routes."""
+"""HTTP front of the exporter: POST /v1/events and /v1/traces (OTLP/HTTP), GET /metrics, /health, /ready, and
+registered webhook routes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from voice_monitoring.exporter.events import Unparsable
 from voice_monitoring.exporter.exposition import CONTENT_TYPE
 from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.otlp.receiver import TracesReceiver
 from voice_monitoring.exporter.request_body import BadRequest, parse_body
 from voice_monitoring.shared.http_service import HttpService, PostHandler, ServerLimits
 
@@ -30,6 +32,8 @@ class ExporterServer(HttpService):
         self.get("/health", lambda: (200, {"status": "ok", "live_calls": exporter.live_calls}))
         self.get("/ready", lambda: (200, {"status": "ready"}) if self.ready else (503, {"status": "starting"}))
         self.post("/v1/events", self._ingest, authorize=self._authorize)
+        traces = TracesReceiver(exporter, max_spans=max_events, max_bytes=self.limits.max_body_bytes)
+        self.post("/v1/traces", traces, authorize=self._authorize)
 
     def add_webhook(self, path: str, handler: PostHandler) -> None:
         """Serve ``POST path`` with ``handler(headers, body) -> (status, reply)``; ``reply`` is sent as JSON.
