@@ -155,6 +155,8 @@ class TransportReading:
         if failed and not self._failed:
             attrs["connection_lost"] = True
         self._failed = failed
+        # the last values of streams that are gone are dropped, so that a long call's renegotiations stay bounded
+        self._last = {key: value for key, value in self._last.items() if key[0] in by_id}
         return attrs
 
     def _transport_bytes(self, transports: list[dict], counter: str) -> float:

@@ -177,3 +177,11 @@ def test_a_livekit_room_without_a_round_trip_measurement_takes_its_rtt_from_the_
     assert attrs["rtt_seconds"] == pair.current_round_trip_time
     assert attrs["packet_loss_ratio"] == 0 and attrs["concealment_ratio"] == 0
     assert "bytes_tx" not in attrs
+
+
+def test_a_reading_keeps_the_last_values_of_present_streams_only():
+    reading = TransportReading()
+    for poll in range(1000):  # a stream renegotiated at every poll
+        stream = {"type": "inbound-rtp", "id": f"IT{poll}", "kind": "audio", "packetsReceived": 50, "packetsLost": 1}
+        assert reading.attrs([stream])["packet_loss_ratio"] == pytest.approx(1 / 51)
+    assert len(reading._last) <= 2
