@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from voice_monitoring.exporter.events import MAX_LABEL_LENGTH
+from voice_monitoring.exporter.events import MAX_LABEL_LENGTH, TYPES
 
 
 class WebhookRefused(Exception):
@@ -112,3 +112,18 @@ def call_started(envelope: dict, ts: float, transport: str | None) -> dict:
 
 def ms_to_seconds(value: Any) -> float:
     return float(value) / 1000.0
+
+
+MAX_TURN_SPEECH_SECONDS = TYPES["turn"]["agent_speech_seconds"].maximum
+
+
+def share_agent_speech(turns: list[dict], spoken: list[float]) -> None:
+    """Put the agent's utterances on a report's turn events, one per turn in order and the rest on the last:
+    the call's total is exact, the split is not (reports do not tie utterances to turns)."""
+    if not turns or not spoken:
+        return
+    for turn, seconds in zip(turns[:-1], spoken, strict=False):
+        turn["attrs"]["agent_speech_seconds"] = seconds
+    rest = sum(spoken[len(turns) - 1 :])
+    if rest:
+        turns[-1]["attrs"]["agent_speech_seconds"] = min(rest, MAX_TURN_SPEECH_SECONDS)

@@ -20,6 +20,7 @@ from voice_monitoring.exporter.webhooks.payload import (
     ms_to_seconds,
     number,
     obj,
+    share_agent_speech,
     tenant_of,
     text,
 )
@@ -188,8 +189,9 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
         events.append(_started(call, envelope, started_at))
     latency = obj(call, "latency", "call")
     turns = _values(latency, "e2e")
-    for value in turns:
-        events.append({"type": "turn", **at, "attrs": {"latency_seconds": ms_to_seconds(value)}})
+    turn_events = [{"type": "turn", **at, "attrs": {"latency_seconds": ms_to_seconds(value)}} for value in turns]
+    share_agent_speech(turn_events, _agent_speech(call))
+    events += turn_events
     for name, (component, service) in LATENCY_COMPONENTS.items():
         if component not in SCHEMA_COMPONENTS:
             continue
@@ -238,6 +240,27 @@ def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
     _, ended_at = _timestamps(call, now)
     event = {"type": "analysis", "ts": ended_at, **envelope, "attrs": attrs}
     return Translation([event], report=f"{envelope['call_id']}/call_analyzed")
+
+
+def _agent_speech(call: dict) -> list[float]:
+    """Seconds of each agent utterance in ``transcript_object[]``: its first word's start to its last word's end
+    (seconds of the call's audio)."""
+    spoken = []
+    for index, utterance in enumerate(items(call, "transcript_object", "call")):
+        if type(utterance) is not dict or utterance.get("role") != "agent":
+            continue
+        where = f"call.transcript_object[{index}]"
+        times = []
+        for word_index, word in enumerate(items(utterance, "words", where)):
+            if type(word) is not dict:
+                raise invalid(f"{where}.words[{word_index}] must be an object")
+            for key in ("start", "end"):
+                moment = number(word, key, f"{where}.words[{word_index}]")
+                if moment is not None:
+                    times.append(moment)
+        if times and max(times) > min(times):
+            spoken.append(max(times) - min(times))
+    return spoken
 
 
 def _values(parent: dict, key: str, where: str = "call.latency") -> list[float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from voice_monitoring.exporter.events import TYPES, USAGE_UNITS
+from voice_monitoring.exporter.events import USAGE_UNITS
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
     call_started,
@@ -21,6 +21,7 @@ from voice_monitoring.exporter.webhooks.payload import (
     ms_to_seconds,
     number,
     obj,
+    share_agent_speech,
     tenant_of,
     text,
 )
@@ -138,7 +139,6 @@ SPEECH_STATES = {
     ("user", "stopped"): "processing",
 }
 TRANSPORTS = {"webCall": "webrtc", "inboundPhoneCall": "sip", "outboundPhoneCall": "sip"}
-MAX_TURN_SECONDS = TYPES["turn"]["agent_speech_seconds"].maximum
 
 
 # Headers in which older revisions of Vapi's server authentication send the server URL secret itself
@@ -276,7 +276,7 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
             latency = number(entry, source, where)
             if latency is not None:
                 events.append(costs.latency(at, component, service, ms_to_seconds(latency)))
-    _share_agent_speech(turns, _agent_speech(artifact))
+    share_agent_speech(turns, _agent_speech(artifact))
     events += turns
     for source in NETWORK_FIELDS:
         latency = number(performance, source, "message.artifact.performanceMetrics")
@@ -312,18 +312,6 @@ def _agent_speech(artifact: dict) -> list[float]:
         if ms:
             spoken.append(ms_to_seconds(ms))
     return spoken
-
-
-def _share_agent_speech(turns: list[dict], spoken: list[float]) -> None:
-    """Put the assistant's speech on the turns, one message per turn in order and the rest on the last turn:
-    the call's total is exact, the split is not (the report does not tie messages to turns)."""
-    if not turns or not spoken:
-        return
-    for turn, seconds in zip(turns[:-1], spoken, strict=False):
-        turn["attrs"]["agent_speech_seconds"] = seconds
-    rest = sum(spoken[len(turns) - 1 :])
-    if rest:
-        turns[-1]["attrs"]["agent_speech_seconds"] = min(rest, MAX_TURN_SECONDS)
 
 
 def _vendor(name) -> str | None:

@@ -216,3 +216,11 @@ def test_the_raw_end_reason_is_on_the_calls_own_series_not_a_fleet_label(request
     assert reasons == [raw]
     fleet = {dict(labels).get("reason") for (name, labels) in samples(exporter) if name == "ai_agent_calls_ended_total"}
     assert raw not in fleet and len(fleet) == 1  # the fleet label is the normalised reason
+
+
+def test_retell_agent_speech_is_the_agents_utterances_in_the_transcript(retell):
+    exporter, call = retell
+    agent = [u for u in call.transcript_object if u.role == "agent"]
+    spoken = sum(u.words[-1].end - u.words[0].start for u in agent)
+    assert len(agent) == len(call.latency.e2e.values) and spoken > 30
+    assert per_call(exporter, call.call_id)["ai_agent_call_agent_speech_seconds"] == pytest.approx(spoken)
