@@ -32,8 +32,8 @@ INTEGRATIONS = (
     Integration(
         "simulator", "Simulator", "the simulator", "../../README.md", "tests/dashboards/test_dashboards_live.py"
     ),
-    Integration("livekit", "LiveKit", "LiveKit", "livekit.md", "tests/frameworks/"),
-    Integration("pipecat", "Pipecat", "Pipecat", "pipecat.md", "tests/frameworks/"),
+    Integration("livekit", "LiveKit", "LiveKit", "livekit.md", "tests/frameworks/test_livekit.py"),
+    Integration("pipecat", "Pipecat", "Pipecat", "pipecat.md", "tests/frameworks/test_pipecat_webrtc.py"),
     Integration("vapi", "Vapi", "Vapi", "vapi.md", "tests/webhooks/test_coverage.py"),
     Integration("retell", "Retell", "Retell", "retell.md", "tests/webhooks/test_coverage.py"),
     Integration(
@@ -72,6 +72,16 @@ NO_REQUESTS = "no provider requests or engine errors"
 OWN_COST = "reports carry their own cost"
 NO_LIVE_STATE = "no live speech or interruption messages"
 NO_STT_LATENCY = "no STT latency in its latency report"
+NO_STREAMING_FALLBACK = "no streaming-to-batch fallback"
+NO_JITTER_BUFFER = "no playout buffer depth"
+PIPECAT_VAD = "its VAD keeps its confidence internal"
+AIORTC_CONCEALMENT = "SmallWebRTC (aiortc) reports no concealment"
+# Panels that show only when something happens which the integration does report, but its run did not play: the
+# integration still feeds the panel, and its count leaves the panel out until a run plays it.
+CONNECTION_NOT_LOST = "only on a lost connection, none in its run"
+UNPRICED_NOT_PLAYED = "only for a vendor with no price, none in its run"
+FALSE_INTERRUPTION_NOT_PLAYED = "only on a false interruption, none in its run"
+NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED, FALSE_INTERRUPTION_NOT_PLAYED}
 
 
 def _gaps(*groups: tuple[str, tuple[PanelKey, ...]]) -> dict[PanelKey, str]:
@@ -149,8 +159,23 @@ GAPS: dict[str, dict[PanelKey, str]] = {
         (NO_CONNECTION_LOSS, ((AUDIO_QUALITY, "Transport connection losses"),)),
         (ALL_PRICED, UNPRICED_PANELS),
     ),
-    "livekit": {},
-    "pipecat": {},
+    "livekit": _gaps(
+        (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
+        (NO_JITTER_BUFFER, PLAYOUT_PANELS[3:]),
+        (NO_VAD, VAD_PANELS),
+        (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
+        (UNPRICED_NOT_PLAYED, UNPRICED_PANELS),
+    ),
+    "pipecat": _gaps(
+        (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
+        (NO_JITTER_BUFFER, PLAYOUT_PANELS[3:]),
+        (PIPECAT_VAD, VAD_PANELS),
+        (AIORTC_CONCEALMENT, ((AUDIO_QUALITY, "Concealment p95"),)),
+        (NO_GATING, ((CONVERSATION_FLOW, "TTS gating and audio capture"),)),
+        (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
+        (UNPRICED_NOT_PLAYED, UNPRICED_PANELS),
+        (FALSE_INTERRUPTION_NOT_PLAYED, FALSE_INTERRUPTION_PANELS),
+    ),
     "vapi": PLATFORM_GAPS,
     "retell": {
         **PLATFORM_GAPS,
@@ -260,7 +285,7 @@ def no_value_text(key: PanelKey, panel: dict) -> str | None:
     fed_by = []
     for integration in INTEGRATIONS:
         reason = gap_reason(integration.key, key, panel)
-        if reason is None:
+        if reason is None or reason in NOT_PLAYED:
             fed_by.append(integration.short)
         else:
             missing.setdefault(reason, []).append(integration.short)
