@@ -409,8 +409,8 @@ class Costs:
     def events(self, at: dict) -> list[dict]:
         events = []
         for service, vendor, unit, quantity, model in self.usage:
-            event = {"type": "usage", **at, "provider": vendor, "attrs": {"service": service, "unit": unit}}
-            event["attrs"]["quantity"] = quantity
+            attrs = {"service": service, "unit": unit, "quantity": quantity}
+            event = {"type": "usage", **at, "provider": vendor, "attrs": attrs}
             if model is not None:
                 event["model"] = model
             events.append(event)
