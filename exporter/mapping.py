@@ -87,7 +87,8 @@ class Exporter:
     @property
     def held(self) -> int:
         """Calls, event ids and removed-call ids the exporter holds: what a burst of calls leaves behind."""
-        return len(self.lifecycle.calls) + len(self.ids) + len(self.lifecycle.expiry.removed)
+        expiry = self.lifecycle.expiry
+        return len(self.lifecycle.calls) + len(self.ids) + len(expiry.removed) + len(expiry.went_idle)
 
     @property
     def live_calls(self) -> int:

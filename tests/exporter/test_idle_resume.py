@@ -51,3 +51,15 @@ def test_a_call_heard_from_after_the_removed_call_guard_is_a_new_call_adopted():
     exporter.sweep()
     exporter.ingest([turn(clock, **LABELS)])
     assert value(exporter, "ai_agent_calls_adopted_total", **LABELS) == 1
+
+
+def test_the_ids_of_calls_removed_while_idle_are_counted_in_what_the_exporter_holds_until_forgotten():
+    clock = Clock()
+    exporter = make(clock, idle_seconds=600)
+    exporter.ingest([started(clock, f"c-{i}") for i in range(5)])
+    clock.now += 601
+    exporter.sweep()
+    assert exporter.held == 5
+    clock.now += exporter.limits.retry_window_seconds + 1
+    exporter.sweep()
+    assert exporter.held == 0
