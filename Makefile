@@ -59,6 +59,7 @@ test-rules: deps venv
 generate: venv
 	$(PY) -m scripts.generate_reference
 	$(PY) -m grafana.builder
+	$(PY) -m grafana.builder.coverage_doc
 	$(PY) -m prometheus.generate
 	$(PY) -m deploy.kubernetes.generate
 

@@ -303,6 +303,8 @@ class _Server(web.Server):
             max_field_size=limits.max_header_bytes,
             max_headers=limits.max_headers,
             lingering_time=1.0,
+            # the body as sent: a handler that accepts Content-Encoding inflates it itself, within its own bound
+            auto_decompress=False,
         )
         self.service = service
         self.open = 0
