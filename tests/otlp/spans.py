@@ -88,7 +88,11 @@ def served(token: str | None = None, max_body_bytes: int = 5 * 1024 * 1024, max_
     """An exporter serving HTTP on a free loopback port, in this process."""
     exporter = Exporter(clock=clock) if clock else Exporter()
     server = ExporterServer(
-        ("127.0.0.1", 0), exporter, token=token, max_events=max_events, limits=ServerLimits(max_body_bytes=max_body_bytes)
+        ("127.0.0.1", 0),
+        exporter,
+        token=token,
+        max_events=max_events,
+        limits=ServerLimits(max_body_bytes=max_body_bytes),
     )
     with server.running():
         yield exporter, f"http://127.0.0.1:{server.port}"

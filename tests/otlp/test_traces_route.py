@@ -97,7 +97,9 @@ def test_a_failed_service_span_is_an_error_event():
     with deadline(20), served() as (exporter, url):
         assert send(url, pipecat_call(TURNS[:1], error=True)) == SpanExportResult.SUCCESS
         assert metric(exporter, "ai_agent_errors_total", component="llm", kind="ratelimiterror") == 1
-        assert metric(exporter, "ai_agent_provider_requests_total", provider="openai", service="llm", status="error") == 1
+        assert (
+            metric(exporter, "ai_agent_provider_requests_total", provider="openai", service="llm", status="error") == 1
+        )
 
 
 def test_a_span_of_an_unknown_framework_is_counted_and_ignored():
