@@ -8,7 +8,7 @@ import pytest
 from tests.harness import ALERTMANAGER_BINARY, start_exporter
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-BINARIES = ("prometheus", "promtool", "amtool", "victoria-metrics", "openssl")
+BINARIES = ("prometheus", "promtool", "amtool", "victoria-metrics", "prometheus-blackbox-exporter", "openssl")
 KUBERNETES_VALIDATORS = Path(__file__).resolve().parent / "kubernetes" / "node_modules" / "@kubernetes-models"
 FRAMEWORKS = {"livekit": "livekit.agents", "pipecat": "pipecat"}  # the extra's name -> the module it installs
 
