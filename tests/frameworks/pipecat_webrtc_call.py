@@ -49,6 +49,7 @@ from pipecat.services.tts_service import TTSService
 from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
+from pipecat.turns.empty_user_turn import EmptyUserTurnConfig
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
@@ -65,12 +66,13 @@ STT_MODEL, LLM_MODEL, TTS_MODEL = "nova-3", "gpt-4o-mini", "sonic-2"
 GREETING = "Hello, how can I help?"
 # The agent's replies, one per user turn. The first stutters: its synthesis stalls mid-utterance (a playout underrun).
 # The caller barges into the second. The third is rate-limited once, then slow to synthesise, and the caller, hearing
-# nothing, speaks again: that cuts the TTS request before its first byte. The fourth ends the call.
+# nothing, speaks again: that cuts the TTS request before its first byte. A cough cuts the fourth off (the STT hears no
+# words in it: a false interruption), and the caller hangs up.
 REPLIES = (
     "Sure, I can check that for you.",
     "Your order left the warehouse this morning and should arrive on Friday afternoon.",
     "Slowly, let me look that up.",
-    "Of course, goodbye.",
+    "Of course. Is there anything else I can help you with today?",
 )
 STALL = "check"  # a reply containing this stalls mid-synthesis
 SLOW_START = "Slowly"  # a sentence starting with this waits before its first byte
@@ -81,6 +83,10 @@ TTS_STALL = 0.6
 CHARACTER_SECONDS = 0.045  # speech per character of TTS text
 # The caller's speech (seconds) in each user turn: two questions, the barge-in, and "hello?" into the silence.
 USER_TURNS = (0.8, 0.7, 0.6, 0.4)
+COUGH = 0.14  # seconds: loud enough for the VAD, too short for the STT to hear words
+COUGH_AFTER = 0.6  # seconds of the last reply before the caller coughs
+MIN_WORDS_SECONDS = 0.25  # the STT transcribes nothing shorter
+TURN_STOP_TIMEOUT = 1.0  # seconds Pipecat waits for words before it ends a user turn
 BARGE_IN_AFTER = 0.9  # seconds of agent speech before the caller barges in
 QUIET = 0.8  # seconds of silence that end the agent's utterance, to the caller
 HELLO_AFTER = 1.5  # seconds after the barge-in before the caller, hearing nothing, speaks again
@@ -111,8 +117,9 @@ class EnergyVAD(VADAnalyzer):
 
 
 class EndpointingSTT(STTService):
-    """A streaming STT: it hears speech in the audio and finalises a transcript after 400 ms of silence, billing the
-    audio it was sent at each final transcript (the base class bills the rest when the pipeline stops)."""
+    """A streaming STT: it hears speech in the audio and finalises a transcript after 400 ms of silence (nothing for
+    a noise shorter than a word), billing the audio it was sent at each final transcript (the base class bills the
+    rest when the pipeline stops)."""
 
     def __init__(self, **kwargs):
         super().__init__(name=STT_NAME, settings=STTSettings(model=STT_MODEL, language=None), **kwargs)
@@ -131,10 +138,13 @@ class EndpointingSTT(STTService):
         elif self._speech:
             self._silence += seconds
             if self._silence >= 0.4:
-                self.utterances += 1
+                words = self._speech >= MIN_WORDS_SECONDS
                 self._speech = self._silence = 0.0
-                yield TranscriptionFrame(f"caller utterance {self.utterances}", "", time_now_iso8601(), finalized=True)
-                await self.emit_stt_usage_metrics()
+                if words:
+                    self.utterances += 1
+                    text = f"caller utterance {self.utterances}"
+                    yield TranscriptionFrame(text, "", time_now_iso8601(), finalized=True)
+                    await self.emit_stt_usage_metrics()
         yield None
 
 
@@ -339,7 +349,10 @@ async def caller_script(voice: CallerVoice, ear: CallerEar) -> None:
     await asyncio.sleep(USER_TURNS[2] + HELLO_AFTER)
     voice.speak(USER_TURNS[3])
     await ear.agent_speaks(4)
+    await asyncio.sleep(COUGH_AFTER)
+    voice.speak(COUGH)
     await ear.agent_silent()
+    await asyncio.sleep(TURN_STOP_TIMEOUT)  # Pipecat ends the caller's wordless turn, then the caller hangs up
 
 
 async def run_call(observers: list[BaseObserver], *, observer_connection=None, timeout: float = 25.0) -> CallResult:
@@ -356,6 +369,8 @@ async def run_call(observers: list[BaseObserver], *, observer_connection=None, t
         user_params=LLMUserAggregatorParams(
             vad_analyzer=EnergyVAD(params=VADParams(start_secs=0.1, stop_secs=0.3, confidence=0.5, min_volume=0.0)),
             user_turn_strategies=UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)]),
+            user_turn_stop_timeout=TURN_STOP_TIMEOUT,
+            empty_user_turn=EmptyUserTurnConfig(interrupted_prompt=None),  # the agent lets a cough pass
         ),
     )
     pipeline = Pipeline([transport.input(), stt, user_aggregator, llm, tts, transport.output(), assistant_aggregator])

@@ -150,3 +150,24 @@ def test_with_metrics_off_pipecat_reports_no_latency_and_the_observer_says_why(e
         "PipelineParams(enable_metrics=True, enable_usage_metrics=True) is off: "
         "the exporter gets no latencies and no usage or cost from this pipeline"
     ]
+
+
+@pytest.mark.frameworks("pipecat", "livekit")
+def test_a_livekit_rooms_statistics_give_the_call_its_transport_figures(exporter):
+    """A Pipecat pipeline on LiveKit's transport: the room's statistics (real livekit.rtc protobufs from a stand-in
+    room, since no LiveKit server runs here) read every report interval and at the end."""
+    from tests.frameworks.livekit_fakes import StatsRoom
+    from tests.frameworks.pipecat_call import RecordingClient, play_answered_question
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    room = StatsRoom(rtt=0.09, jitter=0.015, loss=0.02, remote_loss=0.01)
+    with RecordingClient(exporter.url) as client:
+        observer = MonitoringObserver("pc-lk", tenant="acme", client=client, connection=room, report_interval=1.0)
+        play_answered_question(observer)
+        assert client.flush(10)
+    readings = [attrs for attrs, _ in client.of("transport")]
+    assert len(readings) >= 3  # every second and once at the end
+    assert all(a["codec"] == "opus" and a["rtt_seconds"] == pytest.approx(room.rtt) for a in readings)
+    assert max(a["packet_loss_ratio"] for a in readings) == pytest.approx(room.loss, abs=0.01)
+    assert any(a.get("concealment_ratio", 0) > 0 for a in readings)
+    assert exporter_value(exporter.url, "ai_agent_transport_rtt_seconds_count") == len(readings)
