@@ -178,7 +178,8 @@ class CallCounts:
 
     def __init__(self, worker: str, directory: Path | None = None, stale_seconds: float = 3 * MAX_INTERVAL):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in worker)
-        base = directory or Path(tempfile.gettempdir()) / f"voice-monitoring-calls-{os.getuid()}"
+        user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        base = directory or Path(tempfile.gettempdir()) / f"voice-monitoring-calls-{user}"
         self.directory = base / safe
         self.stale_seconds = stale_seconds
         self.own = self.directory / str(os.getpid())
