@@ -161,10 +161,8 @@ GAPS: dict[str, dict[PanelKey, str]] = {
     ),
     "livekit": _gaps(
         (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
-        (NO_JITTER_BUFFER, PLAYOUT_PANELS[3:]),
         (NO_VAD, VAD_PANELS),
         (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
-        (UNPRICED_NOT_PLAYED, UNPRICED_PANELS),
     ),
     "pipecat": _gaps(
         (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
