@@ -25,6 +25,7 @@ sends one more (its calls no longer counted) and stops. Standard library only.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import tempfile
@@ -58,9 +59,11 @@ def health_interval() -> float:
     try:
         value = float(raw)
     except ValueError:
+        value = math.nan
+    if value != value:
         log.warning("%s=%r is not a number of seconds; using %g", INTERVAL_ENV, raw, DEFAULT_INTERVAL)
         return DEFAULT_INTERVAL
-    if value <= 0 or value != value:
+    if value <= 0:
         return 0.0
     return min(max(value, 0.1), MAX_INTERVAL)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -156,3 +157,23 @@ def test_the_figures_of_a_cgroup_v2_worker_are_its_limits(tmp_path):
     (worker / "cpu.stat").write_text("usage_usec 1800000\nuser_usec 1400000\nsystem_usec 400000\n")
     # 0.8 s of CPU in 2 s against half a core
     assert resources.cpu_ratio() == pytest.approx(0.8 / (2.0 * 0.5))
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [(None, 15.0), ("", 15.0), ("abc", 15.0), ("0", 0.0), ("-3", 0.0), ("nan", 15.0), ("0.01", 0.1), ("30", 30.0),
+     ("86400", 300.0)],
+)  # fmt: skip
+def test_the_interval_from_the_environment_is_bounded(monkeypatch, raw, seconds):
+    if raw is None:
+        monkeypatch.delenv(worker_health.INTERVAL_ENV, raising=False)
+    else:
+        monkeypatch.setenv(worker_health.INTERVAL_ENV, raw)
+    assert worker_health.health_interval() == seconds
+
+
+def test_the_worker_is_named_by_the_environment_else_the_host(monkeypatch):
+    monkeypatch.setenv(worker_health.WORKER_ENV, "  agent-pool-3  ")
+    assert worker_health.worker_name() == "agent-pool-3"
+    monkeypatch.delenv(worker_health.WORKER_ENV)
+    assert worker_health.worker_name() == socket.gethostname()
