@@ -117,6 +117,10 @@ class PlayoutGaps:
             until = now
         self._until = until + max(duration, 0.0)
 
+    def queued(self, now: float) -> float:
+        """Seconds of the audio handed so far that the transport has not played by ``now``: its playout buffer."""
+        return max(self._until - now, 0.0) if self._until is not None else 0.0
+
     def speech_ended(self) -> None:
         self._until = None
 

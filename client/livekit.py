@@ -54,6 +54,7 @@ FALLBACKS = {
     "tts": (lk_tts.FallbackAdapter, "tts_availability_changed", "_tts_instances"),
 }
 DEFAULT_INTERVAL = 5.0
+PLAYOUT_FRAME_SECONDS = 0.02  # the playout buffer's depth is reported in 20-ms frames, as WebRTC sends audio
 CLOSE_READING_TIMEOUT = 1.0
 
 
@@ -124,7 +125,10 @@ class SessionMonitor:
         self._agent_meter = AudioMeter("agent_out")
         self._gaps = PlayoutGaps()
         self._utterance_started = False
+        self._utterance_frames = 0
+        self._queued_sum, self._queued_count = 0.0, 0  # the playout buffer when each frame arrived
         self._alignment: list[bool] = []
+        self._room_listener = None
         self._transport = TransportReading()
         self._ticker: asyncio.Task | None = None
         self._ending: asyncio.Task | None = None
@@ -258,7 +262,18 @@ class SessionMonitor:
         if state == "speaking" and not self._user_messages:
             state = "greeting"
         if state:
-            self.call.set_state(state)
+            self.call.set_state(state, self._tts_gating(event.new_state), self._audio_capture())
+
+    def _tts_gating(self, agent_state: str) -> bool:
+        """Whether the caller's audio is dropped while the agent speaks: its speech cannot be interrupted."""
+        session = self.session
+        speech = session.current_speech
+        if agent_state != "speaking" or speech is None or speech.allow_interruptions:
+            return False
+        return bool(session.options.interruption.get("discard_audio_if_uninterruptible", True))
+
+    def _audio_capture(self) -> bool:
+        return self.session.input.audio is not None and self.session.input.audio_enabled
 
     # --- usage and errors --------------------------------------------------------------------------------------
 
@@ -342,6 +357,14 @@ class SessionMonitor:
         if audio_out is not None and not isinstance(audio_out, _AgentTap):
             session.output.audio = _AgentTap(audio_out, self)
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="voice_monitoring.livekit")
+        room = self._stats_room()
+        if room is not None and hasattr(room, "on"):
+            self._room_listener = (room, self._guarded(self._connection_lost))
+            room.on("reconnecting", self._room_listener[1])
+
+    def _connection_lost(self, *_) -> None:
+        """The room lost its connection to the LiveKit server (it is reconnecting)."""
+        self.call.transport({"connection_lost": True})
 
     def caller_frame(self, frame) -> None:
         self._caller_meter.feed(frame.data.cast("B"), frame.sample_rate, frame.num_channels)
@@ -351,12 +374,17 @@ class SessionMonitor:
             self._utterance_started = True
             tts_rate = getattr(self.session.tts, "sample_rate", None)
             self._alignment.append(tts_rate in (None, frame.sample_rate) and output_rate in (None, frame.sample_rate))
-        self._gaps.frame(time.monotonic(), frame.duration)
+        now = time.monotonic()
+        if self._utterance_frames:  # the buffer is empty before an utterance's first frame, by definition
+            self._queued_sum += self._gaps.queued(now)
+            self._queued_count += 1
+        self._utterance_frames += 1
+        self._gaps.frame(now, frame.duration)
         self._agent_meter.feed(frame.data.cast("B"), frame.sample_rate, frame.num_channels)
 
     def utterance_ended(self, cut: bool) -> None:
         self._gaps.speech_ended()
-        self._utterance_started = False
+        self._utterance_started, self._utterance_frames = False, 0
         if cut:
             self.audio_stopped()
 
@@ -364,6 +392,7 @@ class SessionMonitor:
         """The agent's audio stopped before its end: cleared, or paused (LiveKit pauses at a possible barge-in
         and resumes if it was a false one). A pause restarts the playout timeline: no underrun while paused."""
         self._gaps.speech_ended()
+        self._utterance_frames = 0
         if self._audio_cut_at is None:
             self._audio_cut_at = time.time()
 
@@ -378,6 +407,9 @@ class SessionMonitor:
             if self._alignment:
                 agent["codec_alignment"] = all(self._alignment)
                 self._alignment = []
+            if self._queued_count:
+                agent["jitter_buffer_depth"] = round(self._queued_sum / self._queued_count / PLAYOUT_FRAME_SECONDS)
+                self._queued_sum, self._queued_count = 0.0, 0
             self.call.audio(agent)
 
     def _stats_room(self):
@@ -417,6 +449,9 @@ class SessionMonitor:
         for emitter, name, handler in self._health_listeners:
             emitter.off(name, handler)
         self._health_listeners = []
+        if self._room_listener is not None:
+            self._room_listener[0].off("reconnecting", self._room_listener[1])
+            self._room_listener = None
         self._guarded(lambda _: self._report_audio())(None)
         if self._pending_barge_in is not None:
             self.call.interruption("barge_in")

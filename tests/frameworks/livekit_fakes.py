@@ -91,7 +91,7 @@ class PlayoutDevice(AudioOutput):
     def __init__(self, sample_rate: int = TTS_RATE, ahead: float = 0.25) -> None:
         super().__init__(label="PlayoutDevice", capabilities=AudioOutputCapabilities(pause=True), sample_rate=None)
         self._declared_rate = sample_rate
-        self._ahead = ahead
+        self.ahead = ahead
         self._queue: list[rtc.AudioFrame] = []
         self._queued = 0.0
         self._active = False  # a segment is playing or waiting for frames
@@ -110,7 +110,7 @@ class PlayoutDevice(AudioOutput):
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
-        while self._queued > self._ahead:
+        while self._queued > self.ahead:
             self._room.clear()
             await self._room.wait()
         if not self._active:
@@ -280,11 +280,13 @@ class BatchSTT(stt.STT):
 
 
 class ScriptedLLM(llm.LLM):
-    """Answers the n-th user message with ``replies[n - 1]``, streamed word by word after ``ttft``."""
+    """Answers the n-th user message with ``replies[n - 1]``, streamed word by word after ``ttft``; its first
+    ``rate_limited`` requests fail with HTTP 429, and a request past its replies with HTTP 503, not retried."""
 
-    def __init__(self, provider: str, model: str, replies: list[str], ttft: float = 0.2) -> None:
+    def __init__(self, provider: str, model: str, replies: list[str], ttft: float = 0.2, rate_limited: int = 0):
         super().__init__()
         self._provider, self._model, self.replies, self.ttft = provider, model, replies, ttft
+        self.rate_limited = rate_limited
 
     @property
     def provider(self) -> str:
@@ -301,8 +303,13 @@ class ScriptedLLM(llm.LLM):
 class _ScriptedStream(llm.LLMStream):
     async def _run(self) -> None:
         scripted: ScriptedLLM = self._llm  # type: ignore[assignment]
+        if scripted.rate_limited > 0:
+            scripted.rate_limited -= 1
+            raise APIStatusError("rate limited", status_code=429, retryable=True)
         asked = sum(1 for item in self._chat_ctx.items if getattr(item, "role", None) == "user")
-        reply = scripted.replies[min(max(asked, 1), len(scripted.replies)) - 1]
+        if asked > len(scripted.replies):
+            raise APIStatusError("service unavailable", status_code=503, retryable=False)
+        reply = scripted.replies[max(asked, 1) - 1]
         await asyncio.sleep(scripted.ttft)
         for word in reply.split(" "):
             self._event_ch.send_nowait(ChatChunk(id="r", delta=ChoiceDelta(role="assistant", content=word + " ")))
@@ -392,13 +399,15 @@ class _FailingStream(tts.ChunkedStream):
         raise APIStatusError("service unavailable", status_code=503, retryable=True)
 
 
-class StatsRoom:
+class StatsRoom(rtc.EventEmitter):
     """Stands in for a connected ``rtc.Room`` where no LiveKit server runs: ``get_rtc_stats`` answers what
     ``Room.get_rtc_stats`` answers, real ``livekit.rtc`` statistics protobufs, for an Opus call whose counters
     grow with time (``loss`` of the caller's packets lost and the same share concealed; the server reports
-    ``remote_loss`` of the agent's packets and ``rtt``)."""
+    ``remote_loss`` of the agent's packets and ``rtt``); a lost connection is its ``reconnecting`` event, as a
+    Room emits it."""
 
     def __init__(self, rtt: float = 0.08, jitter: float = 0.012, loss: float = 0.02, remote_loss: float = 0.01):
+        super().__init__()
         self.rtt, self.jitter, self.loss, self.remote_loss = rtt, jitter, loss, remote_loss
         self._started = time.monotonic()
         self.answers: list = []  # every RtcStats handed out
