@@ -50,3 +50,20 @@ def test_the_exit_bound_comes_from_the_environment_or_the_client(silent_exporter
     assert exit_delay(silent_exporter, env={"VOICE_MONITORING_EXIT_TIMEOUT": "0"}) < 0.5
     # a longer bound is waited for: the request hangs, the client gives it the time it was allowed
     assert 2.0 <= exit_delay(silent_exporter, client_args=", exit_timeout=2.5") < 3.5
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [("", 1.0), ("abc", 1.0), ("-1", 1.0), ("1e9", 1.0), ("2.5", 2.5), ("0", 0.0)]
+)
+def test_the_exit_bound_from_the_environment_is_a_number_of_seconds(monkeypatch, raw, seconds):
+    from voice_monitoring.client.sender import exit_timeout_from_environment
+
+    monkeypatch.setenv("VOICE_MONITORING_EXIT_TIMEOUT", raw)
+    assert exit_timeout_from_environment() == seconds
+
+
+def test_a_negative_exit_bound_is_refused():
+    from voice_monitoring.client import EventClient
+
+    with pytest.raises(ValueError, match="exit_timeout"):
+        EventClient(f"http://127.0.0.1:{free_port()}", exit_timeout=-1)
