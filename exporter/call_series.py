@@ -25,9 +25,13 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
     """(metric name, value, extra label values) for every per-call series the call has now."""
     yield "ai_agent_call_started_timestamp_seconds", call.started_at, ()
     yield "ai_agent_call_ended", 1.0 if call.ended else 0.0, ()
+    if call.end_reason_raw is not None:
+        yield "ai_agent_call_end_reason_info", 1.0, (call.end_reason_raw,)
     yield "ai_agent_call_turns", call.turns, ()
     if call.turn_latencies:
         yield "ai_agent_call_turn_response_p95_seconds", p95(call.turn_latencies), ()
+    elif call.reported_turn_p95 is not None:
+        yield "ai_agent_call_turn_response_p95_seconds", call.reported_turn_p95, ()
     yield "ai_agent_call_agent_speech_seconds", call.agent_speech, ()
     yield "ai_agent_call_underflow_events", call.underflows, ()
     yield "ai_agent_call_streaming_fallbacks", call.fallbacks, ()

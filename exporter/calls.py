@@ -34,12 +34,14 @@ class Call:
         "adopted",
         "started_at",
         "ended",
+        "end_reason_raw",
         "last_seen",
         "state",
         "tts_gating",
         "audio_capture",
         "turns",
         "turn_latencies",
+        "reported_turn_p95",
         "agent_speech",
         "underflows",
         "fallbacks",
@@ -78,12 +80,14 @@ class Call:
         self.adopted = False  # first seen through an event other than call.started
         self.started_at = now
         self.ended = False
+        self.end_reason_raw: str | None = None  # call.ended's raw reason, shown per call, never on a fleet label
         self.last_seen = now
         self.state = None
         self.tts_gating = False
         self.audio_capture = False
         self.turns = 0
         self.turn_latencies: list[float] = []  # ascending, so a scrape reads the p95 without sorting
+        self.reported_turn_p95: float | None = None  # the platform's own p95, for a call that reported no turns
         self.agent_speech = 0.0
         self.underflows = 0
         self.fallbacks = 0

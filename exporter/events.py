@@ -16,9 +16,9 @@ SCHEMA_ID = "https://voice-monitoring.local/schema/events-v1.schema.json"
 MAX_LABEL_LENGTH = 128
 
 END_REASONS = ("user_hangup", "agent_hangup", "transfer", "timeout", "error", "other")
-COMPONENTS = ("stt", "llm_ttft", "tts_ttfb", "endpointing", "network")
+COMPONENTS = ("stt", "llm_ttft", "tts_ttfb", "endpointing", "network", "knowledge_base", "s2s")
 SERVICES = ("stt", "llm", "tts", "transport", "platform")
-USAGE_UNITS = ("tokens_in", "tokens_out", "characters", "audio_seconds", "minutes")
+USAGE_UNITS = ("tokens_in", "tokens_out", "characters", "audio_seconds", "minutes", "tokens_in_cached")
 AUDIO_STAGES = ("caller_in", "stt_in", "tts_out", "agent_out")
 CONVERSATION_STATES = ("greeting", "listening", "processing", "speaking")
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
@@ -135,6 +135,7 @@ TYPES: dict[str, dict[str, Field]] = {
         "end_reason": Field(
             "enum", "Normalised end reason when the sender maps it; derived from reason otherwise.", choices=END_REASONS
         ),
+        "turn_p95_seconds": _seconds("p95 of the call's end-to-end turn latency as the platform computed it"),
     },
     "turn": {
         "latency_seconds": _seconds("End-to-end turn latency: user stops speaking to agent starts", True),

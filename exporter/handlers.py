@@ -25,6 +25,8 @@ SERVICE_OF_COMPONENT = {
     "tts_ttfb": "tts",
     "network": "transport",
     "endpointing": "stt",
+    "knowledge_base": "llm",
+    "s2s": "llm",
 }
 AGENT_STAGES = ("tts_out", "agent_out")
 

@@ -97,6 +97,8 @@ class CallLifecycle:
         f.child("ai_agent_call_cost_usd", call.tenant).observe(call.running_cost())
         self.leave_live_gauges(call)
         call.ended = True
+        call.end_reason_raw = attrs["reason"]
+        call.reported_turn_p95 = attrs.get("turn_p95_seconds")
         self.expiry.ended(call, now)
 
     def settle(self, call: Call) -> None:

@@ -2,7 +2,8 @@
 
 The table is YAML: ``service -> provider (or provider/model, or default) -> price``.
 Prices are US dollars per minute (stt, transport, platform), per 1,000 tokens
-(llm ``tokens_in`` and ``tokens_out``) and per 1,000 characters (tts).  Usage the
+(llm ``tokens_in``, ``tokens_out`` and ``tokens_in_cached``; a row without a cached price prices cached
+tokens at its ``tokens_in`` price) and per 1,000 characters (tts).  Usage the
 table has no row for is unpriced: ``price`` returns None, never a guess.
 """
 
@@ -23,7 +24,11 @@ PRICED_AS = {
     "tokens_in": ("tokens_in", 1 / 1000),
     "tokens_out": ("tokens_out", 1 / 1000),
     "characters": ("characters", 1 / 1000),
+    "tokens_in_cached": ("tokens_in_cached", 1 / 1000),
 }
+# price key -> the key a row's price falls back to when the row has none: cached prompt tokens are never dearer
+# than uncached ones
+FALLBACK_KEY = {"tokens_in_cached": "tokens_in"}
 
 
 _MISSING = object()
@@ -81,10 +86,14 @@ class PriceTable:
     def _look_up(self, service: str, provider: str, model: str | None, unit: str) -> float | None:
         providers = self._table.get(service, {})
         price_key, factor = PRICED_AS[unit]
+        fallback_key = FALLBACK_KEY.get(price_key)
         for name in ((f"{provider}/{model}" if model else None), provider, "default"):
             prices = providers.get(name) if name else None
-            if prices and price_key in prices:
-                return prices[price_key] * factor
+            if prices:
+                if price_key in prices:
+                    return prices[price_key] * factor
+                if fallback_key in prices:
+                    return prices[fallback_key] * factor
         return None
 
     @classmethod

@@ -107,7 +107,8 @@ METRICS: tuple[Metric, ...] = (
     _h(
         "ai_agent_component_latency_seconds",
         ["component", "provider"],
-        "Latency of one pipeline component (stt, llm_ttft, tts_ttfb, endpointing, network).",
+        "Latency of one pipeline component (stt, llm_ttft, tts_ttfb, endpointing, network, knowledge_base: retrieval "
+        "to context received, s2s: speech-to-speech model request to first byte).",
         "seconds",
         LATENCY_BUCKETS,
     ),
@@ -208,7 +209,8 @@ METRICS: tuple[Metric, ...] = (
     _c(
         "ai_agent_usage_total",
         ["provider", "service", "unit"],
-        "Usage quantity (tokens_in, tokens_out, characters, audio_seconds, minutes).",
+        "Usage quantity (tokens_in, tokens_out, characters, audio_seconds, minutes, tokens_in_cached: prompt tokens "
+        "read from the model's cache, not counted in tokens_in).",
         "units",
     ),
     _c(
@@ -297,7 +299,19 @@ METRICS: tuple[Metric, ...] = (
     _call("ai_agent_call_started_timestamp_seconds", "When the call started (Unix time).", "seconds"),
     _call("ai_agent_call_ended", "1 once the call has ended (the series lingers for the grace period).", "bool"),
     _call("ai_agent_call_turns", "Turns completed so far in the call.", "turns"),
-    _call("ai_agent_call_turn_response_p95_seconds", "p95 of the call's end-to-end turn latency so far.", "seconds"),
+    _call(
+        "ai_agent_call_end_reason_info",
+        "The call's raw end reason as the engine or platform reported it, as a label (value always 1), once the "
+        "call has ended; the fleet's reason label is its normalized bucket.",
+        "info",
+        ["reason"],
+    ),
+    _call(
+        "ai_agent_call_turn_response_p95_seconds",
+        "p95 of the call's end-to-end turn latency so far; for a call that reported no turns, the p95 its platform "
+        "computed, once the call has ended.",
+        "seconds",
+    ),
     _call("ai_agent_call_agent_speech_seconds", "Seconds the agent has spoken so far in the call.", "seconds"),
     _call("ai_agent_call_underflow_events", "Playback underflows so far in the call.", "events"),
     _call("ai_agent_call_streaming_fallbacks", "Streaming fallbacks so far in the call.", "events"),
@@ -384,7 +398,9 @@ METRICS: tuple[Metric, ...] = (
         "ai_agent_exporter_webhooks_total",
         ["platform", "outcome"],
         "Platform webhook requests by outcome (applied, duplicate, ignored, invalid, too_old, unauthorized, "
-        "not_configured); forgotten counts applied reports dropped early from the full dedup ledger.",
+        "not_configured); forgotten counts applied reports dropped early from the full dedup ledger; "
+        "unknown_product counts billed products of a report the receiver's table does not know (booked under "
+        "service platform), once per entry.",
         "requests",
         scope=SELF,
     ),
