@@ -166,3 +166,15 @@ def test_playout_gaps_of_a_real_time_speaker_that_stalls_once():
     gaps = PlayoutGaps()
     asyncio.run(asyncio.wait_for(speak(gaps), 10))
     assert gaps.take() == 1
+
+
+def test_the_playout_buffer_is_what_was_handed_and_not_yet_played():
+    gaps = PlayoutGaps()
+    assert gaps.queued(10.0) == 0
+    for _ in range(50):  # one second of audio handed at once
+        gaps.frame(10.0, 0.02)
+    assert gaps.queued(10.0) == pytest.approx(1.0)
+    assert gaps.queued(10.4) == pytest.approx(0.6)
+    assert gaps.queued(12.0) == 0
+    gaps.speech_ended()
+    assert gaps.queued(10.0) == 0
