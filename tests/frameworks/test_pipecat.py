@@ -82,6 +82,8 @@ def test_a_permanent_failure_ends_the_call_as_an_error_and_takes_the_provider_do
     # Pipecat's breaker: the service was marked unusable
     assert [a["up"] for a, e in client.of("health") if e.get("provider") == "openai"] == [True, False]
     assert exporter_value(exporter.url, "ai_agent_provider_up", provider="openai", service="llm") == 0
+    open_state = exporter_value(exporter.url, "ai_agent_circuit_breaker_state", breaker="openai_llm")
+    assert open_state == 2  # open
 
 
 def test_a_tts_request_cut_before_its_first_byte_is_not_a_latency(exporter):
