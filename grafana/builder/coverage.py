@@ -80,8 +80,7 @@ AIORTC_CONCEALMENT = "SmallWebRTC (aiortc) reports no concealment"
 # integration still feeds the panel, and its count leaves the panel out until a run plays it.
 CONNECTION_NOT_LOST = "only on a lost connection, none in its run"
 UNPRICED_NOT_PLAYED = "only for a vendor with no price, none in its run"
-FALSE_INTERRUPTION_NOT_PLAYED = "only on a false interruption, none in its run"
-NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED, FALSE_INTERRUPTION_NOT_PLAYED}
+NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED}
 
 
 def _gaps(*groups: tuple[str, tuple[PanelKey, ...]]) -> dict[PanelKey, str]:
@@ -172,7 +171,6 @@ GAPS: dict[str, dict[PanelKey, str]] = {
         (NO_GATING, ((CONVERSATION_FLOW, "TTS gating and audio capture"),)),
         (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
         (UNPRICED_NOT_PLAYED, UNPRICED_PANELS),
-        (FALSE_INTERRUPTION_NOT_PLAYED, FALSE_INTERRUPTION_PANELS),
     ),
     "vapi": PLATFORM_GAPS,
     "retell": {
