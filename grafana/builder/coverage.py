@@ -74,7 +74,7 @@ NO_LIVE_STATE = "no live speech or interruption messages"
 NO_STT_LATENCY = "no STT latency in its latency report"
 NO_STREAMING_FALLBACK = "no streaming-to-batch fallback"
 NO_JITTER_BUFFER = "no playout buffer depth"
-PIPECAT_VAD = "its VAD keeps its confidence internal"
+FRAMEWORK_VAD = "the framework keeps VAD confidence internal"
 AIORTC_CONCEALMENT = "SmallWebRTC (aiortc) reports no concealment"
 # Panels that show only when something happens which the integration does report, but its run did not play: the
 # integration still feeds the panel, and its count leaves the panel out until a run plays it.
@@ -160,13 +160,13 @@ GAPS: dict[str, dict[PanelKey, str]] = {
     ),
     "livekit": _gaps(
         (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
-        (NO_VAD, VAD_PANELS),
+        (FRAMEWORK_VAD, VAD_PANELS),
         (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
     ),
     "pipecat": _gaps(
         (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
         (NO_JITTER_BUFFER, PLAYOUT_PANELS[3:]),
-        (PIPECAT_VAD, VAD_PANELS),
+        (FRAMEWORK_VAD, VAD_PANELS),
         (AIORTC_CONCEALMENT, ((AUDIO_QUALITY, "Concealment p95"),)),
         (NO_GATING, ((CONVERSATION_FLOW, "TTS gating and audio capture"),)),
         (CONNECTION_NOT_LOST, ((AUDIO_QUALITY, "Transport connection losses"),)),
