@@ -53,8 +53,6 @@ def _labels(resource: Mapping[str, object]) -> dict[str, str]:
 def _emit(emit: Emit, attrs: Mapping[str, object], seconds: float) -> dict | None:
     if emit.when is not None and emit.when.value(attrs, seconds) is not True:
         return None
-    if emit.unless is not None and emit.unless.value(attrs, seconds) is True:
-        return None
     values = {}
     for key, source in emit.attrs.items():
         value = source.value(attrs, seconds)

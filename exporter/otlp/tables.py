@@ -97,16 +97,28 @@ class Positive(Source):
 
 
 @dataclass(frozen=True)
+class Unless(Source):
+    """``source``, but false when ``condition`` is true."""
+
+    source: Source
+    condition: Source
+
+    def value(self, attrs, span_seconds):
+        if self.condition.value(attrs, span_seconds) is True:
+            return False
+        return self.source.value(attrs, span_seconds)
+
+
+@dataclass(frozen=True)
 class Emit:
     """One event a span gives.  ``slot`` names it within the span: the event id is the trace, span and slot, so a
-    retried batch gives the same ids.  ``when`` must be true, ``unless`` must not, for the event to be made."""
+    retried batch gives the same ids.  ``when``, if given, must be true for the event to be made."""
 
     type: str
     slot: str
     attrs: dict[str, Source]
     required: tuple[str, ...] = ()
     when: Source | None = None
-    unless: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -260,7 +272,8 @@ PIPECAT = Table(
                     "turn",
                     {
                         "latency_seconds": Attr("turn.user_bot_latency_seconds"),
-                        "interrupted": Attr("turn.was_interrupted"),
+                        # a turn cut short by the call's end is marked interrupted too: that is no barge-in
+                        "interrupted": Unless(Attr("turn.was_interrupted"), Attr("turn.ended_by_conversation_end")),
                     },
                     required=("latency_seconds",),
                 ),
@@ -268,8 +281,7 @@ PIPECAT = Table(
                     "interruption",
                     "barge_in",
                     {"kind": Const("barge_in")},
-                    when=Attr("turn.was_interrupted"),
-                    unless=Attr("turn.ended_by_conversation_end"),
+                    when=Unless(Attr("turn.was_interrupted"), Attr("turn.ended_by_conversation_end")),
                 ),
             )
         ),

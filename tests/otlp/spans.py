@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,10 @@ def pipecat_call(turns: Sequence[dict], error: bool = False, resource: dict | No
     for number, turn in enumerate(turns, 1):
         span = turn_tracer.start_span("turn", context=context, attributes={"turn.number": number})
         inner = trace.set_span_in_context(span)
+        stt = {"gen_ai.provider.name": "deepgram", "gen_ai.request.model": "nova-3", "metrics.ttfb": turn["stt_ttfb"]}
+        service_tracer.start_span(
+            "stt", context=inner, attributes={**stt, "metrics.audio_seconds": turn["audio"]}
+        ).end()
         llm = service_tracer.start_span(
             "llm",
             context=inner,
@@ -63,7 +68,9 @@ def pipecat_call(turns: Sequence[dict], error: bool = False, resource: dict | No
         )
         tts.end()
         span.set_attribute("turn.user_bot_latency_seconds", turn["latency"])
-        span.set_attribute("turn.was_interrupted", turn.get("interrupted", False))
+        span.set_attribute("turn.was_interrupted", turn.get("interrupted", False) or turn.get("hung_up", False))
+        if turn.get("hung_up"):
+            span.set_attribute("turn.ended_by_conversation_end", True)
         span.end()
     conversation.end()
     provider.shutdown()
@@ -132,3 +139,59 @@ def deadline(seconds: float) -> Iterator[None]:
     started = time.monotonic()
     yield
     assert time.monotonic() - started < seconds, f"took longer than {seconds}s"
+
+
+LIVEKIT_TURN = {
+    "transcription_delay": 0.21,
+    "end_of_turn_delay": 0.52,
+    "e2e": 1.13,
+    "ttft": 0.36,
+    "ttfb": 0.19,
+    "tokens_in": 210,
+    "tokens_out": 31,
+    "characters": 64,
+}
+
+
+def livekit_call(version: str, interrupted: bool = False) -> list[ReadableSpan]:
+    """A LiveKit Agents session with one spoken turn, as ``version`` ("1.8" or "1.7") traces it.
+
+    1.8 spells gen_ai.provider.name as the OpenTelemetry GenAI registry does ("openai" for api.openai.com), puts the
+    turn's end-to-end latency and the user turn's stages on agent_turn, and the close reason on session_close; 1.7
+    writes the plugin's own provider string, and has neither the latency on agent_turn nor a close reason.
+    """
+    t = LIVEKIT_TURN
+    llm_provider = "openai" if version == "1.8" else "api.openai.com"
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create(RESOURCE))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("livekit-agents")
+    session = tracer.start_span("agent_session")
+    root = trace.set_span_in_context(session)
+    stt = {"gen_ai.provider.name": "Deepgram", "gen_ai.request.model": "nova-3"}
+    stages = {"lk.transcription_delay": t["transcription_delay"], "lk.end_of_turn_delay": t["end_of_turn_delay"]}
+    tracer.start_span("user_turn", context=root, attributes={**stt, **stages}).end()
+    turn = tracer.start_span("agent_turn", context=root)
+    inner = trace.set_span_in_context(turn)
+    llm = {"gen_ai.provider.name": llm_provider, "gen_ai.request.model": "gpt-4o-mini"}
+    node = tracer.start_span("llm_node", context=inner, attributes={**llm, "lk.response.ttft": t["ttft"]})
+    usage = {"gen_ai.usage.input_tokens": t["tokens_in"], "gen_ai.usage.output_tokens": t["tokens_out"]}
+    tracer.start_span("llm_request", context=trace.set_span_in_context(node), attributes={**llm, **usage}).end()
+    node.end()
+    tts = {"gen_ai.provider.name": "Cartesia", "gen_ai.request.model": "sonic-2"}
+    node = tracer.start_span("tts_node", context=inner, attributes={**tts, "lk.response.ttfb": t["ttfb"]})
+    metrics = {"characters_count": t["characters"], "metadata": {"model_provider": "Cartesia", "model_name": "sonic-2"}}
+    tts_request = {"lk.tts_metrics": json.dumps(metrics)}
+    tracer.start_span("tts_request", context=trace.set_span_in_context(node), attributes=tts_request).end()
+    node.end()
+    turn.set_attribute("lk.interrupted", interrupted)
+    if version == "1.8":
+        turn.set_attributes({"lk.e2e_latency": t["e2e"], **stages})
+    turn.end()
+    close = tracer.start_span("session_close", context=root)
+    if version == "1.8":
+        close.set_attribute("lk.close_reason", "participant_disconnected")
+    close.end()
+    session.end()
+    provider.shutdown()
+    return list(memory.get_finished_spans())

@@ -18,8 +18,10 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from tests.otlp.spans import deadline, exposition, metric, otlp_protobuf, pipecat_call, send, served, span_of
 
 TURNS = [
-    {"latency": 0.82, "llm_ttfb": 0.31, "tts_ttfb": 0.12, "tokens_in": 120, "tokens_out": 18, "characters": 40},
-    {"latency": 1.05, "llm_ttfb": 0.44, "tts_ttfb": 0.15, "tokens_in": 160, "tokens_out": 25, "characters": 75},
+    {"latency": 0.82, "stt_ttfb": 0.09, "audio": 2.5, "llm_ttfb": 0.31, "tts_ttfb": 0.12}
+    | {"tokens_in": 120, "tokens_out": 18, "characters": 40, "interrupted": True},
+    {"latency": 1.05, "stt_ttfb": 0.11, "audio": 3.25, "llm_ttfb": 0.44, "tts_ttfb": 0.15}
+    | {"tokens_in": 160, "tokens_out": 25, "characters": 75, "hung_up": True},
 ]
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -38,6 +40,13 @@ def assert_call_counted_once(exporter) -> None:
         assert used == sum(t[key] for t in TURNS)
     characters = metric(exporter, "ai_agent_usage_total", provider="cartesia", service="tts", unit="characters")
     assert characters == sum(t["characters"] for t in TURNS)
+    stt = metric(exporter, "ai_agent_component_latency_seconds_sum", component="stt", provider="deepgram")
+    assert stt == pytest.approx(sum(t["stt_ttfb"] for t in TURNS))
+    audio = metric(exporter, "ai_agent_usage_total", provider="deepgram", service="stt", unit="audio_seconds")
+    assert audio == sum(t["audio"] for t in TURNS)
+    # the barge-in counts; the turn the hang-up cut short, which Pipecat marks interrupted too, does not
+    assert metric(exporter, "ai_agent_interrupted_turns_total") == 1
+    assert metric(exporter, "ai_agent_barge_in_events_total") == 1
     assert metric(exporter, "ai_agent_cost_usd_total", tenant="acme", provider="openai", service="llm") > 0
 
 
