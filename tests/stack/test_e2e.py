@@ -100,7 +100,7 @@ def test_every_target_is_up(stack):
         return health if health and set(health.values()) == {"up"} else None
 
     health = wait_for(all_up, 30, what="every target up")
-    assert set(health) == {"prometheus", "alertmanager", "voice_exporter", "voice_scorer"}
+    assert set(health) == {"prometheus", "alertmanager", "voice_exporter", "voice_scorer", "blackbox"}
 
 
 def test_no_rule_evaluation_fails(stack):
