@@ -3,9 +3,10 @@ no-value text, and of what tests/dashboards/panel_coverage.py expects each integ
 empty.
 
 A voice panel is a panel whose queries read voice metrics: the catalogue's fleet and per-call ``ai_agent_*`` series
-and the series recorded from them. Panels that read only the stack's own health (Prometheus, Alertmanager, the
-exporter's and the scorer's self-metrics) and the Runbook are not voice panels. Panels are keyed by dashboard uid and
-panel title. An integration fills every voice panel except the gaps declared for it here, each with its reason.
+and the series recorded from them. Panels that read only the stack's own health (Prometheus, Alertmanager, provider
+probes, the exporter's and the scorer's self-metrics) and the Runbook are not voice panels. Panels are keyed by
+dashboard uid and panel title. An integration fills every voice panel except the gaps declared for it here, each
+with its reason.
 """
 
 from __future__ import annotations
