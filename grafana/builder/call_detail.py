@@ -137,6 +137,7 @@ def build():
                     instant=True,
                     fmt="table",
                 ),
+                w=16,
                 h=4,
             )
             .with_transformation(organize(("Time", "__name__", "job", "instance"), {"Value": "started"}))
@@ -149,6 +150,22 @@ def build():
                     )
                 ]
             )
+        )
+        .with_panel(
+            stat_panel(
+                "End reason",
+                "How the call ended, as the engine or platform reported it (Vapi's endedReason, Retell's "
+                "disconnection_reason, ...); the fleet dashboards count it by its normalized bucket (user_hangup, "
+                "agent_hangup, transfer, timeout, error, other). In progress while the call is live.",
+                "none",
+                query(
+                    f"{_last('ai_agent_call_end_reason_info')} or "
+                    f'label_replace({_last("ai_agent_call_ended")} == 0, "reason", "in progress", "", "")',
+                    "{{reason}}",
+                    instant=True,
+                ),
+                w=8,
+            ).text_mode(mc.BigValueTextMode.NAME)
         )
         .with_row(row("Score over the call's life"))
         .with_panel(
@@ -198,12 +215,13 @@ def build():
         .with_panel(
             _series(
                 "Turn response p95",
-                "p95 of the call's turn latency so far.",
+                "p95 of the call's turn latency so far (for a platform that reports only its own percentiles, "
+                "the p95 it computed, once the call ended).",
                 "ai_agent_call_turn_response_p95_seconds",
                 "turn p95",
                 thresholds=above(turn_warn, turn_crit),
                 threshold_lines=True,
-                w=8,
+                w=6,
             )
         )
         .with_panel(
@@ -214,7 +232,7 @@ def build():
                 "barge-in p95",
                 thresholds=above(th.value("barge_in_reaction_p95_seconds")),
                 threshold_lines=True,
-                w=8,
+                w=6,
             )
         )
         .with_panel(
@@ -227,7 +245,16 @@ def build():
                 query(_call("ai_agent_call_barge_ins"), "barge-ins"),
                 query(_call("ai_agent_call_false_interruptions"), "false interruptions"),
                 calcs=(),
-                w=8,
+                w=6,
+            )
+        )
+        .with_panel(
+            _series(
+                "Agent speech",
+                "Seconds the agent has spoken so far.",
+                "ai_agent_call_agent_speech_seconds",
+                "agent speech",
+                w=6,
             )
         )
         .with_panel(
@@ -251,6 +278,16 @@ def build():
             )
         )
         .with_panel(
+            _series(
+                "Clipping",
+                "Highest share of samples at full scale reported at any stage of the call so far: clipped "
+                "speech is distorted for the caller and for speech-to-text.",
+                "ai_agent_call_audio_clipping_ratio",
+                "clipping",
+                w=8,
+            ).min(0)
+        )
+        .with_panel(
             timeseries_panel(
                 "Transport",
                 "Last reported RTT and jitter of the call's media transport.",
@@ -264,10 +301,12 @@ def build():
         .with_panel(
             timeseries_panel(
                 "Packet loss",
-                "Last reported packet loss and loss burst ratio.",
+                "Last reported packet loss, loss burst ratio, and share of the received audio samples the "
+                "receiver concealed (lost or too late, filled in by the jitter buffer).",
                 "percentunit",
                 query(_call("ai_agent_call_transport_packet_loss_ratio"), "loss"),
                 query(_call("ai_agent_call_transport_burst_ratio"), "burst ratio"),
+                query(_call("ai_agent_call_transport_concealment_ratio"), "concealed"),
                 calcs=(),
                 w=8,
             )
@@ -283,14 +322,5 @@ def build():
             )
             .min(0)
             .max(100)
-        )
-        .with_panel(
-            _series(
-                "Agent speech",
-                "Seconds the agent has spoken so far.",
-                "ai_agent_call_agent_speech_seconds",
-                "agent speech",
-                w=8,
-            )
         )
     )
