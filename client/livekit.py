@@ -154,7 +154,7 @@ class SessionMonitor:
 
     @staticmethod
     def _guarded(handler):
-        def run(event):
+        def run(event=None):
             try:
                 handler(event)
             except Exception:  # monitoring must never break the agent
