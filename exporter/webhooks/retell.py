@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from voice_monitoring.exporter.events import COMPONENTS as SCHEMA_COMPONENTS
-from voice_monitoring.exporter.events import TYPES
 from voice_monitoring.exporter.webhooks.payload import (
     WebhookRefused,
     call_envelope,
@@ -28,7 +26,6 @@ from voice_monitoring.exporter.webhooks.reports import LiveCalls, Translation
 from voice_monitoring.exporter.webhooks.signatures import lower_keys, verify_retell
 
 PLATFORM = "retell"
-CALL_ENDED = TYPES["call.ended"]
 
 # disconnection_reason -> normalised reason, every value of Retell's list.  A call that never connected is an
 # error when the setup failed (the dial, the number, the trunk, the account) and other when the callee did not
@@ -86,8 +83,7 @@ def end_reason(raw: str) -> str:
     return "error" if raw.startswith("error") else "other"
 
 
-# latency.<name>.values[] (milliseconds) -> (component, service) of a latency event; e2e makes the turns.  A
-# component the event schema does not list yet is left out.
+# latency.<name>.values[] (milliseconds) -> (component, service) of a latency event; e2e makes the turns.
 LATENCY_COMPONENTS = {
     "asr": ("stt", "stt"),
     "llm": ("llm_ttft", "llm"),
@@ -193,8 +189,6 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
     share_agent_speech(turn_events, _agent_speech(call))
     events += turn_events
     for name, (component, service) in LATENCY_COMPONENTS.items():
-        if component not in SCHEMA_COMPONENTS:
-            continue
         for value in _values(latency, name):
             attrs = {"component": component, "seconds": ms_to_seconds(value), "service": service}
             events.append({"type": "latency", **at, "attrs": attrs})
@@ -215,7 +209,7 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
     raw_reason = text(call, "disconnection_reason", "call") or "unknown"
     attrs = {"duration_seconds": duration, "reason": raw_reason, "end_reason": end_reason(raw_reason)}
     p95 = number(obj(latency, "e2e", "call.latency"), "p95", "call.latency.e2e")
-    if not turns and p95 is not None and "turn_p95_seconds" in CALL_ENDED:  # percentiles only: no turns
+    if not turns and p95 is not None:  # percentiles only: no turns, but the call's p95
         attrs["turn_p95_seconds"] = ms_to_seconds(p95)
     events.append({"type": "call.ended", **at, "attrs": attrs})
     counted = {"unknown_product": unknown} if unknown else {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from voice_monitoring.exporter.events import USAGE_UNITS
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
     call_started,
@@ -130,7 +129,6 @@ TURN_COMPONENTS = {
 }
 # performanceMetrics transport averages (milliseconds): packets from and to the transport provider
 NETWORK_FIELDS = ("fromTransportLatencyAverage", "toTransportLatencyAverage")
-CACHED_TOKENS = "tokens_in_cached" in USAGE_UNITS  # the event schema's unit for prompt tokens read from a cache
 # speech-update (role, status) -> conversation state
 SPEECH_STATES = {
     ("assistant", "started"): "speaking",
@@ -367,8 +365,8 @@ class Costs:
             self.usage.append((service, vendor, unit, quantity, model))
 
     def _cached(self, service, vendor, cached, model) -> None:
-        """Move the cached part of the prompt tokens just booked to its own unit, where the schema has one."""
-        if not cached or not CACHED_TOKENS:
+        """Move the cached part of the prompt tokens just booked to its own unit."""
+        if not cached:
             return
         for index in range(len(self.usage) - 1, -1, -1):
             s, v, unit, quantity, m = self.usage[index]

@@ -8,11 +8,9 @@ from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallR
 from tests.webhooks import fixtures as fx
 from tests.webhooks import full_size as fs
 from tests.webhooks.metrics import per_call, samples, value
-from voice_monitoring.exporter.events import COMPONENTS, TYPES, USAGE_UNITS
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.retell import RetellEvents
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages
-from voice_monitoring.shared import catalogue
 
 SECRET = "vapi-full-size-secret"
 API_KEY = "key_retell_full_size"
@@ -106,7 +104,7 @@ def test_vapi_usage_carries_vendor_model_and_the_billed_minutes(vapi):
     llm = {"provider": "openai", "service": "llm"}
     prompt = model.prompt_tokens + next(c for c in report.costs if c.type == "analysis").prompt_tokens
     in_table = value(exporter, "ai_agent_usage_total", unit="tokens_in", **llm)
-    cached = value(exporter, "ai_agent_usage_total", unit="tokens_in_cached", **llm) or 0
+    cached = value(exporter, "ai_agent_usage_total", unit="tokens_in_cached", **llm)
     assert in_table + cached == prompt
     assert value(exporter, "ai_agent_usage_total", provider="elevenlabs", service="tts", unit="characters") == 6420
     minutes = next(c for c in report.costs if c.type == "vapi").minutes
@@ -115,7 +113,6 @@ def test_vapi_usage_carries_vendor_model_and_the_billed_minutes(vapi):
         assert value(exporter, "ai_agent_usage_total", **labels) == pytest.approx(minutes)
 
 
-@pytest.mark.skipif("tokens_in_cached" not in USAGE_UNITS, reason="the event schema has no unit for cached tokens")
 def test_vapi_cached_prompt_tokens_are_their_own_usage(vapi):
     exporter, report = vapi
     model = next(c for c in report.costs if c.type == "model")
@@ -150,9 +147,6 @@ def test_retell_turns_and_components_come_from_the_latency_values(retell):
         assert count == len(section.values)
 
 
-@pytest.mark.skipif(
-    not {"knowledge_base", "s2s"} <= set(COMPONENTS), reason="the event schema lacks these latency components"
-)
 def test_retell_knowledge_base_and_speech_to_speech_latencies_are_components(retell):
     exporter, call = retell
     for component, section in (("knowledge_base", call.latency.knowledge_base), ("s2s", call.latency.s2s)):
@@ -163,9 +157,6 @@ def test_retell_knowledge_base_and_speech_to_speech_latencies_are_components(ret
         )
 
 
-@pytest.mark.skipif(
-    "turn_p95_seconds" not in TYPES["call.ended"], reason="call.ended has no attribute for a reported p95"
-)
 def test_retell_percentiles_without_values_fill_the_calls_p95_and_make_no_turns(exporter, clock):
     call = fs.retell_call(clock.now)
     call.latency.e2e.values = None
@@ -198,10 +189,6 @@ def test_retell_costs_are_the_bill_by_product_and_the_billed_duration_is_platfor
 END_REASON_INFO = "ai_agent_call_end_reason_info"
 
 
-@pytest.mark.skipif(
-    END_REASON_INFO not in {m.name for m in catalogue.per_call(catalogue.EXPORTER)},
-    reason="the exporter publishes no per-call raw end reason",
-)
 @pytest.mark.parametrize("platform", ["vapi", "retell"])
 def test_the_raw_end_reason_is_on_the_calls_own_series_not_a_fleet_label(request, platform):
     exporter, report = request.getfixturevalue(platform)

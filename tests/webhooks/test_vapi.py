@@ -394,6 +394,7 @@ def test_the_cost_breakdown_is_booked_to_the_cent_with_its_zero_lines_and_every_
         "total": 0.069,
         "llmPromptTokens": 5120,
         "llmCompletionTokens": 310,
+        "llmCachedPromptTokens": 4096,
         "ttsCharacters": 900,
         "analysisCostBreakdown": {
             "summary": 0.002,
@@ -411,6 +412,9 @@ def test_the_cost_breakdown_is_booked_to_the_cent_with_its_zero_lines_and_every_
     assert value(exporter, "ai_agent_cost_usd_total", service="tts", **cost) == 0
     assert value(exporter, "ai_agent_cost_usd_total", service="llm", **cost) == pytest.approx(0.032)
     assert value(exporter, "ai_agent_usage_total", provider="vapi", service="tts", unit="characters") == 900
+    llm = {"provider": "vapi", "service": "llm"}
+    assert value(exporter, "ai_agent_usage_total", unit="tokens_in_cached", **llm) == 4096
+    assert value(exporter, "ai_agent_usage_total", unit="tokens_in", **llm) == 5120 - 4096 + 400  # and the summary's
 
 
 def test_the_older_x_vapi_signature_header_carrying_the_secret_is_accepted(receiver, exporter, clock):
