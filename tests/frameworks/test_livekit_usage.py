@@ -1,4 +1,5 @@
-"""LiveKit usage into a real exporter: cumulative session usage counted once, and the metrics_collected fallback."""
+"""LiveKit usage into a real exporter from metrics_collected, which releases without session_usage_updated have:
+the audio session test (test_livekit.py) covers session_usage_updated."""
 
 from __future__ import annotations
 
@@ -11,32 +12,6 @@ from voice_monitoring.client import EventClient
 
 pytestmark = pytest.mark.frameworks("livekit")
 USAGE = "ai_agent_usage_total"
-
-
-def test_cumulative_session_usage_is_sent_as_deltas(exporter):
-    from livekit.agents import AgentSession
-    from livekit.agents.metrics import AgentSessionUsage, STTModelUsage, TTSModelUsage
-    from livekit.agents.voice.events import SessionUsageUpdatedEvent
-
-    from voice_monitoring.client.livekit import monitor_session
-
-    def report(characters: int, seconds: float) -> SessionUsageUpdatedEvent:
-        tts = TTSModelUsage(provider="elevenlabs", model="eleven_flash_v2_5", characters_count=characters)
-        stt = STTModelUsage(provider="deepgram", model="nova-3", audio_duration=seconds)
-        return SessionUsageUpdatedEvent(usage=AgentSessionUsage(model_usage=[tts, stt]))
-
-    async def session_reports(client):
-        session = AgentSession()
-        monitor_session(session, "lk-usage", tenant="acme", client=client)
-        for characters, seconds in ((100, 4.0), (100, 4.0), (250, 9.5)):  # the second report adds nothing
-            session.emit("session_usage_updated", report(characters, seconds))
-
-    with EventClient(exporter.url) as client:
-        asyncio.run(session_reports(client))
-        assert client.flush(10)
-        assert client.stats()["rejected"] == 0
-    assert exporter_value(exporter.url, USAGE, service="tts", provider="elevenlabs", unit="characters") == 250
-    assert exporter_value(exporter.url, USAGE, service="stt", provider="deepgram", unit="audio_seconds") == 9.5
 
 
 def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
@@ -59,7 +34,7 @@ def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
         prompt_cached_tokens=0,
         total_tokens=530,
         tokens_per_second=25.0,
-        metadata=Metadata(model_name="gpt-4o-mini", model_provider="openai"),
+        metadata=Metadata(model_name="openai/gpt-4o-mini", model_provider="livekit"),  # LiveKit Inference
     )
     tts = TTSMetrics(
         label="tts",
