@@ -20,6 +20,7 @@ from livekit.agents import Agent, AgentSession, APIConnectOptions, tts
 from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from tests.frameworks.livekit_fakes import (
+    TTS_RATE,
     BatchSTT,
     CallerMicrophone,
     EnergyVAD,
@@ -79,7 +80,7 @@ def _next_state(session: AgentSession, event: str, state: str) -> asyncio.Future
     return future
 
 
-async def _play(call_id: str, tenant: str, client, room, interval: float, kind: str) -> CallRecord:
+async def _play(call_id: str, tenant: str, client, room, interval: float, kind: str, output_rate: int) -> CallRecord:
     earlier = kind == EARLIER
     started = time.monotonic()
     record = CallRecord()
@@ -105,7 +106,7 @@ async def _play(call_id: str, tenant: str, client, room, interval: float, kind: 
             max_unrecoverable_errors=0,  # the first LLM request that fails for good ends the call
         ),
     )
-    microphone, device = CallerMicrophone(), PlayoutDevice()
+    microphone, device = CallerMicrophone(), PlayoutDevice(output_rate)
     session.input.audio, session.output.audio = microphone, device
     record.device, record.tts_sample_rate, record.room = device, voices.sample_rate, room
     session.on("conversation_item_added", lambda ev: record.items.append(ev.item))
@@ -158,8 +159,10 @@ async def _converse(session: AgentSession, microphone: CallerMicrophone, kind: s
         await closed
 
 
-def play(call_id: str, tenant: str, client, room=None, interval: float = 5.0, kind: str = CALL) -> CallRecord:
+def play(
+    call_id: str, tenant: str, client, room=None, interval: float = 5.0, kind: str = CALL, output_rate: int = TTS_RATE
+) -> CallRecord:
     """The call of ``kind``: CALL; EARLIER, the same played earlier in a run, with an STT vendor that has no price, a
     connection that drops once, and an LLM that fails a fourth question, which ends the call in an error; GREETED,
-    a greeting and the agent hangs up."""
-    return asyncio.run(_play(call_id, tenant, client, room, interval, kind))
+    a greeting and the agent hangs up. ``output_rate``: the sample rate the playout device asks for."""
+    return asyncio.run(_play(call_id, tenant, client, room, interval, kind, output_rate))

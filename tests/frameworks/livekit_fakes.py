@@ -103,6 +103,7 @@ class PlayoutDevice(AudioOutput):
         self._task = asyncio.create_task(self._play())
         self.underruns = 0
         self.played_seconds = 0.0
+        self.rates: set[int] = set()  # the sample rates of the frames it was given
 
     @property
     def sample_rate(self) -> int | None:
@@ -110,6 +111,7 @@ class PlayoutDevice(AudioOutput):
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
+        self.rates.add(frame.sample_rate)
         while self._queued > self.ahead:
             self._room.clear()
             await self._room.wait()
