@@ -76,6 +76,7 @@ bench: deps venv
 	$(PY) -m scripts.bench_client
 	$(PY) -m scripts.bench_series_cost
 	$(PY) -m scripts.bench_webhooks
+	$(PY) -m scripts.bench_traces
 	$(PY) -m scripts.bench_adapter
 
 demo: deps venv

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import orjson
 
@@ -181,9 +182,13 @@ def livekit_span_vendor(service: str, attrs: Attributes) -> tuple[str | None, st
     metrics = "lk.tts_metrics" if service == "tts" else "lk.llm_metrics"
     provider = Attr("gen_ai.provider.name").value(attrs, 0) or Json(metrics, "metadata.model_provider").value(attrs, 0)
     model = Attr("gen_ai.request.model").value(attrs, 0) or Json(metrics, "metadata.model_name").value(attrs, 0)
-    if isinstance(provider, str):
-        provider = GEN_AI_PROVIDERS.get(provider, provider)
-    return livekit_vendor(provider if isinstance(provider, str) else None, model if isinstance(model, str) else None)
+    return _livekit_vendor(provider if isinstance(provider, str) else None, model if isinstance(model, str) else None)
+
+
+# Memoised: a deployment names a handful of providers and models, and every service span asks.
+@lru_cache(maxsize=4096)
+def _livekit_vendor(provider: str | None, model: str | None) -> tuple[str | None, str | None]:
+    return livekit_vendor(GEN_AI_PROVIDERS.get(provider, provider) if provider else None, model)
 
 
 # Pipecat names a service span's provider by its class name without the service kind, lower-cased
@@ -198,16 +203,20 @@ def pipecat_span_vendor(service: str, attrs: Attributes) -> tuple[str | None, st
     model = model if isinstance(model, str) and model not in ("", "unknown") else None
     if not isinstance(provider, str) or not provider:
         return None, model
+    return _pipecat_vendor(service, provider), model
+
+
+@lru_cache(maxsize=4096)
+def _pipecat_vendor(service: str, provider: str) -> str | None:
     registry = GEN_AI_PROVIDERS.get(provider)
     if registry is not None:
-        return livekit_vendor(registry, None)[0], model
+        return livekit_vendor(registry, None)[0]
     lowered = provider.replace(".", "").lower()
     word = next((w for w in _PIPECAT_WORDS if lowered.startswith(w.lower())), None)
     if word is None:
-        return livekit_vendor(provider, None)[0], model
+        return livekit_vendor(provider, None)[0]
     rest = provider[len(word) :]
-    _, vendor = pipecat_service(f"{word}{rest[:1].upper()}{rest[1:]}{_KIND[service]}Service")
-    return vendor, model
+    return pipecat_service(f"{word}{rest[:1].upper()}{rest[1:]}{_KIND[service]}Service")[1]
 
 
 LIVEKIT = Table(
