@@ -31,6 +31,7 @@ def fleet_reasons(exporter) -> set[str]:
         "pipeline-error-openai-llm-failed",
         'call.in-progress.error-vapifault-"quoted"\\slash',
         "Anrufer hat aufgelegt – ☎",
+        "two\nlines",
         "x" * 128,
     ],
 )
