@@ -134,6 +134,7 @@ class SessionMonitor:
         self._ending: asyncio.Task | None = None
         self._taps_installed = False
         self._health_listeners: list[tuple] = []
+        self._watched: list = []  # the FallbackAdapters watched
         handlers = {
             "conversation_item_added": self._on_item,
             "agent_state_changed": self._on_state,
@@ -317,21 +318,29 @@ class SessionMonitor:
     # --- provider health ---------------------------------------------------------------------------------------
 
     def _watch_fallbacks(self, _) -> None:
-        """Each FallbackAdapter's instances: up or down (a circuit breaker per vendor and service) as the adapter
-        marks them, and their failed requests, which the session does not see (the adapter absorbs them)."""
+        """Each FallbackAdapter's instances, the session's and its agent's: up or down (a circuit breaker per vendor
+        and service) as the adapter marks them, and their failed requests, which the session does not see (the
+        adapter absorbs them)."""
+        try:
+            agent = self.session.current_agent
+        except RuntimeError:  # not started yet
+            agent = None
         for service, (adapter_type, event_name, instances_attr) in FALLBACKS.items():
-            adapter = getattr(self.session, service, None)
-            if not isinstance(adapter, adapter_type):
-                continue
-            instances = list(getattr(adapter, instances_attr, ()))
-            for instance, status in zip(instances, getattr(adapter, "_status", ()), strict=False):
-                self._provider_health(service, instance, bool(getattr(status, "available", True)))
-                on_error = self._guarded(lambda error, s=service, i=instance: self._instance_error(s, i, error))
-                instance.on("error", on_error)
-                self._health_listeners.append((instance, "error", on_error))
-            on_change = self._guarded(lambda ev, s=service: self._availability_changed(s, ev))
-            adapter.on(event_name, on_change)
-            self._health_listeners.append((adapter, event_name, on_change))
+            for adapter in (getattr(self.session, service, None), getattr(agent, service, None)):
+                if isinstance(adapter, adapter_type) and not any(adapter is seen for seen in self._watched):
+                    self._watched.append(adapter)
+                    self._watch_fallback(service, adapter, event_name, instances_attr)
+
+    def _watch_fallback(self, service: str, adapter, event_name: str, instances_attr: str) -> None:
+        instances = list(getattr(adapter, instances_attr, ()))
+        for instance, status in zip(instances, getattr(adapter, "_status", ()), strict=False):
+            self._provider_health(service, instance, bool(getattr(status, "available", True)))
+            on_error = self._guarded(lambda error, s=service, i=instance: self._instance_error(s, i, error))
+            instance.on("error", on_error)
+            self._health_listeners.append((instance, "error", on_error))
+        on_change = self._guarded(lambda ev, s=service: self._availability_changed(s, ev))
+        adapter.on(event_name, on_change)
+        self._health_listeners.append((adapter, event_name, on_change))
 
     def _availability_changed(self, service: str, event) -> None:
         self._provider_health(service, getattr(event, service), bool(event.available))
@@ -357,6 +366,7 @@ class SessionMonitor:
         if audio_out is not None and not isinstance(audio_out, _AgentTap):
             session.output.audio = _AgentTap(audio_out, self)
         self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="voice_monitoring.livekit")
+        self._watch_fallbacks(None)
         room = self._stats_room()
         if room is not None and hasattr(room, "on"):
             self._room_listener = (room, self._guarded(self._connection_lost))
@@ -415,9 +425,10 @@ class SessionMonitor:
     def _stats_room(self):
         if self._room is not None:
             return self._room
-        room_io = getattr(self.session, "_room_io", None)
-        if room_io is not None:
-            return room_io.room
+        try:
+            return self.session.room_io.room
+        except RuntimeError:  # the session was not started with a room
+            pass
         job = get_job_context(required=False)
         return job.room if job is not None else None
 
