@@ -2,11 +2,14 @@
 
 import time
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 
 from tests.harness import start_exporter
 from tests.webhooks import fixtures as fx
+from tests.webhooks import full_size
 
 VAPI_SECRET = "vapi-http-secret"
 RETELL_KEY = "key_retell_http"
@@ -81,3 +84,40 @@ def test_a_signed_retell_call_ended_and_call_analyzed_pair_over_http(tmp_path):
         assert send("call_ended").json() == {"duplicate": True}
         assert send("call_analyzed").json() == {"duplicate": True}
         assert series(url) == applied
+
+
+def test_full_size_reports_over_http_are_booked_to_the_cent_under_their_vendors(tmp_path):
+    now = time.time()
+    report = full_size.vapi_report(now)
+    payload = full_size.vapi_payload(report)
+    artifact = payload["message"]["artifact"]
+    once = len(fx.body_of({"t": artifact["transcript"]}))
+    artifact["transcript"] = "\n".join([artifact["transcript"]] * (4_400_000 // once + 1))  # the report nears 4.5 MB
+    ServerMessageEndOfCallReport.model_validate(payload["message"])
+    call = full_size.retell_call(now)
+    with start_exporter(tmp_path, env=ENV) as service:
+        url = service.url
+        body = fx.body_of(payload)
+        assert 4_400_000 < len(body) < 5 * 1024 * 1024
+        reply = post(url, "/v1/webhooks/vapi", body, {"X-Vapi-Signature": VAPI_SECRET})
+        assert reply.status_code == 200 and "rejected" not in reply.json(), reply.text
+        body = fx.body_of(full_size.retell_payload(call))
+        signature = fx.retell_signature(body, RETELL_KEY, time.time())
+        reply = post(url, "/v1/webhooks/retell", body, {"X-Retell-Signature": signature})
+        assert reply.status_code == 200 and "rejected" not in reply.json(), reply.text
+        applied = series(url)
+    assert value(applied, "ai_agent_call_cost_usd_sum", tenant="initech") == pytest.approx(report.cost)
+    assert value(applied, "ai_agent_call_cost_usd_sum", tenant="umbrella") == pytest.approx(
+        call.call_cost.combined_cost / 100
+    )
+    voice = next(c for c in report.costs if c.type == "voice")
+    assert value(applied, "ai_agent_cost_usd_total", tenant="initech", provider="elevenlabs", service="tts") == (
+        pytest.approx(voice.cost)
+    )
+    for call_id, tenant, provider, raw in (
+        (report.call.id, "initech", "vapi", report.ended_reason),
+        (call.call_id, "umbrella", "retell", call.disconnection_reason),
+    ):
+        labels = {"call_id": call_id, "tenant": tenant, "provider": provider}
+        assert value(applied, "ai_agent_call_end_reason_info", reason=raw, **labels) == 1
+        assert value(applied, "ai_agent_call_agent_speech_seconds", **labels) > 60
