@@ -342,3 +342,18 @@ def test_without_a_call_cost_the_token_usage_is_priced_from_the_price_table(cloc
     del call["call_cost"]
     assert post(receiver, fx.retell_event("call_ended", call), clock)[0] == 200
     assert value(exporter, "ai_agent_call_cost_usd_sum", tenant="globex") == pytest.approx(5660 * 0.0025 / 1000)
+
+
+def test_a_call_started_live_that_went_idle_is_counted_once_when_call_ended_comes(receiver, exporter, clock):
+    call = fx.retell_call(clock.now + exporter.limits.idle_seconds + 60, duration=exporter.limits.idle_seconds + 60)
+    assert post(receiver, fx.retell_event("call_started", call), clock)[0] == 200
+    clock.now += exporter.limits.idle_seconds + 30
+    exporter.sweep()
+    assert value(exporter, "ai_agent_exporter_calls_expired_total", reason="idle") == 1
+    clock.now += 30
+    status, reply = post(receiver, fx.retell_event("call_ended", call), clock)
+    assert status == 200 and "rejected" not in reply, reply
+    assert value(exporter, "ai_agent_calls_started_total", **CALL) == 1
+    assert value(exporter, "ai_agent_calls_adopted_total", **CALL) is None
+    assert value(exporter, "ai_agent_calls_ended_total", reason="agent_hangup", **CALL) == 1
+    assert value(exporter, "ai_agent_active_calls", tenant="globex", provider="retell") == 0
