@@ -105,6 +105,7 @@ AUDIO_PANELS = (
     (AUDIO_QUALITY, "Clipping by stage"),
     (AUDIO_QUALITY, "Audio bytes in/out"),
     (CALL_DETAIL, "Agent level spread"),
+    (CALL_DETAIL, "Clipping"),
 )
 CODEC_PANELS = (
     (AUDIO_QUALITY, "Codec alignment"),
