@@ -36,7 +36,7 @@ from pipecat.frames.frames import (
 from pipecat.metrics.metrics import LLMTokenUsage, TTFBMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
@@ -55,6 +55,8 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.time import time_now_iso8601
 from pipecat.workers.runner import WorkerRunner
+
+from tests.frameworks.pipecat_udp_relay import UdpRelay, host_candidate, through
 
 CALLER_RATE = 16000  # what the caller's microphone track produces; Opus carries it at 48 kHz
 FRAME_SECONDS = 0.02
@@ -149,15 +151,17 @@ class EndpointingSTT(STTService):
 
 
 class ScriptedLLM(LLMService):
-    """Answers each context with the next reply, streaming its sentences; tokens counted from the context."""
+    """Answers each context with the next reply, streaming its sentences; tokens counted from the context. With
+    ``rejected_at``, the provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, rejected_at: int | None = None, **kwargs):
         unsupported = dict.fromkeys(
             ("system_instruction", "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty")
             + ("presence_penalty", "seed", "filter_incomplete_user_turns", "user_turn_completion_config")
         )
         super().__init__(name=LLM_NAME, settings=LLMSettings(model=LLM_MODEL, **unsupported), **kwargs)
         self.requests = 0
+        self.rejected_at = rejected_at
 
     def can_generate_metrics(self) -> bool:
         return True
@@ -169,6 +173,9 @@ class ScriptedLLM(LLMService):
             return
         reply = REPLIES[min(self.requests, len(REPLIES) - 1)]
         self.requests += 1
+        if self.requests - 1 == self.rejected_at:
+            await self.push_error("the provider rejected the API key", force_treat_as_permanent=True)
+            return
         if reply.startswith(SLOW_START):
             # the provider turns the first attempt away; the retry goes through
             await self.push_error("rate limited, retrying", category=ErrorCategory.RATE_LIMIT)
@@ -256,6 +263,7 @@ class CallerEar:
 
     def __init__(self):
         self.speech_started: list[float] = []
+        self.closed = False  # the agent's track ended: the agent hung up
         self.last_speech = 0.0
         self.speaking = False
         self.frames = 0
@@ -273,13 +281,15 @@ class CallerEar:
                     self.last_speech = now
                 elif now - self.last_speech > QUIET:
                     self.speaking = False
-        except (MediaStreamError, asyncio.CancelledError):
+        except MediaStreamError:
+            self.closed = True
+        except asyncio.CancelledError:
             return
 
     async def agent_speaks(self, after: int, timeout: float = 8.0) -> None:
         """Wait until the agent has started its ``after``-th utterance (1-based)."""
         deadline = time.time() + timeout
-        while len(self.speech_started) < after and time.time() < deadline:
+        while len(self.speech_started) < after and not self.closed and time.time() < deadline:
             await asyncio.sleep(0.02)
 
     async def agent_silent(self, timeout: float = 10.0) -> None:
@@ -355,14 +365,31 @@ async def caller_script(voice: CallerVoice, ear: CallerEar) -> None:
     await asyncio.sleep(TURN_STOP_TIMEOUT)  # Pipecat ends the caller's wordless turn, then the caller hangs up
 
 
-async def run_call(observers: list[BaseObserver], *, observer_connection=None, timeout: float = 25.0) -> CallResult:
-    """Play the call; ``observer_connection(connection)`` is called with the agent's SmallWebRTCConnection before the
-    pipeline starts (for observers that read its statistics)."""
+async def failing_call_script(voice: CallerVoice, ear: CallerEar) -> None:
+    """The greeting, a question and its answer, a second question the agent never answers: it hangs up."""
+    await ear.agent_speaks(1)
+    await ear.agent_silent()
+    for turn in (1, 2):
+        await asyncio.sleep(0.3)
+        voice.speak(USER_TURNS[turn - 1])
+        await ear.agent_speaks(turn + 1, timeout=4.0)
+        await ear.agent_silent()
+
+
+async def run_call(
+    observers: list[BaseObserver],
+    *,
+    script=caller_script,
+    relay: UdpRelay | None = None,
+    llm_rejected_at: int | None = None,
+    timeout: float = 25.0,
+) -> CallResult:
+    """Play the call the caller's ``script`` makes, over ``relay`` if given (an impaired network path). With
+    ``llm_rejected_at``, the LLM fails for good at that request and the worker ends the call
+    (``ProcessorUnusablePolicy.END``)."""
     connection = SmallWebRTCConnection()
-    if observer_connection:
-        observer_connection(connection)
     transport = SmallWebRTCTransport(connection, TransportParams(audio_in_enabled=True, audio_out_enabled=True))
-    stt, llm, tts = EndpointingSTT(), ScriptedLLM(), ToneTTS()
+    stt, llm, tts = EndpointingSTT(), ScriptedLLM(rejected_at=llm_rejected_at), ToneTTS()
     context = LLMContext([{"role": "system", "content": "You are a courteous support agent on a phone line."}])
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
         context,
@@ -381,6 +408,7 @@ async def run_call(observers: list[BaseObserver], *, observer_connection=None, t
         observers=[*observers, recorder],
         idle_timeout_secs=None,
         enable_rtvi=False,
+        processor_unusable_policy=ProcessorUnusablePolicy.END,
     )
 
     @transport.event_handler("on_client_connected")
@@ -402,9 +430,17 @@ async def run_call(observers: list[BaseObserver], *, observer_connection=None, t
 
     caller.addTrack(voice)
     await caller.setLocalDescription(await caller.createOffer())
-    await connection.initialize(sdp=caller.localDescription.sdp, type=caller.localDescription.type)
-    answer = connection.get_answer()
-    await caller.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
+    offer = caller.localDescription.sdp
+    if relay is not None:
+        relay.peers["caller"] = host_candidate(offer)
+        await relay.start(relay.peers["caller"][0])
+        offer = through(offer, relay.address("agent_side"))
+    await connection.initialize(sdp=offer, type="offer")
+    answer = connection.get_answer()["sdp"]
+    if relay is not None:
+        relay.peers["agent"] = host_candidate(answer)
+        answer = through(answer, relay.address("caller_side"))
+    await caller.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
     runner = WorkerRunner(handle_sigint=False)
     await runner.add_workers(worker)
@@ -412,7 +448,7 @@ async def run_call(observers: list[BaseObserver], *, observer_connection=None, t
     running = asyncio.ensure_future(runner.run())
     notes = []
     try:
-        await asyncio.wait_for(caller_script(voice, ear), timeout)
+        await asyncio.wait_for(script(voice, ear), timeout)
     except TimeoutError:
         notes.append("the caller's script timed out")
     finally:
@@ -426,6 +462,8 @@ async def run_call(observers: list[BaseObserver], *, observer_connection=None, t
             await asyncio.wait_for(running, 10)
         for task in listening:
             task.cancel()
+        if relay is not None:
+            relay.close()
     return CallResult(time.time() - started, len(ear.speech_started), ear.frames, stt, llm, recorder, connection, notes)
 
 

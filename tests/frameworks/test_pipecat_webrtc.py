@@ -17,6 +17,9 @@ from tests.harness import query, wait_for
 
 pytestmark = [pytest.mark.frameworks("pipecat"), pytest.mark.binaries]
 CALL_ID = "pc-webrtc"
+IMPAIRED_CALL_ID = "pc-webrtc-impaired"
+# the impaired path: one-way delay (seconds) and share of RTP packets dropped, each way
+PATH_DELAY, PATH_LOSS = 0.15, 0.05
 
 
 @dataclass
@@ -25,22 +28,28 @@ class Played:
     client: object  # the RecordingClient: every event the observer sent, in order
     observer: object
     result: object  # pipecat_webrtc_call.CallResult: what Pipecat reported
+    relay: object  # the impaired path of the fleet's earlier call
+    before: float  # a moment between the two calls
 
     @property
     def prom(self) -> str:
         return self.stack.prometheus.url
 
-    def total(self, expr: str) -> float:
+    def now(self, expr: str) -> float:
         return sum(float(r["value"][1]) for r in query(self.prom, expr))
 
-    def scored(self) -> dict:
-        def final():
-            response = requests.get(f"{self.stack.scorer.url}/calls/{CALL_ID}", timeout=5)
-            answer = response.json() if response.status_code == 200 else None
-            ready = answer and answer["ended"] and answer["score"] is not None and answer.get("emodel")
-            return answer if ready else None
+    def total(self, expr: str) -> float:
+        """What the call added to a fleet counter: its value now less its value before the call."""
+        return self.now(expr) - sum(float(r["value"][1]) for r in query(self.prom, expr, at=self.before))
 
-        return wait_for(final, 60, interval=0.5, what=f"a final score and an E-model estimate of {CALL_ID}")
+    def scored(self, call_id: str = CALL_ID) -> dict:
+        def final():
+            response = requests.get(f"{self.stack.scorer.url}/calls/{call_id}", timeout=5)
+            answer = response.json() if response.status_code == 200 else None
+            ready = answer and answer["ended"] and answer.get("emodel")
+            return answer if ready and (answer["score"] is not None or call_id != CALL_ID) else None
+
+        return wait_for(final, 60, interval=0.5, what=f"a final score and an E-model estimate of {call_id}")
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +57,22 @@ def played(tmp_path_factory):
     from tests.dashboards.panel_coverage import monitoring_stack
     from tests.frameworks import pipecat_webrtc_call as call
     from tests.frameworks.pipecat_call import RecordingClient
+    from tests.frameworks.pipecat_udp_relay import UdpRelay
     from voice_monitoring.client.pipecat import MonitoringObserver
 
     with monitoring_stack(tmp_path_factory.mktemp("pipecat")) as stack:
+        # the fleet's earlier call, over an impaired network path, which fails: its LLM provider rejects the
+        # second request for good (and rates over the fleet's counters need a value before the call's)
+        relay = UdpRelay(delay=PATH_DELAY, loss=PATH_LOSS)
+        with RecordingClient(stack.exporter.url) as earlier:
+            impaired = MonitoringObserver(IMPAIRED_CALL_ID, tenant="acme", client=earlier, report_interval=2.0)
+            script = call.failing_call_script
+            assert call.play([impaired], script=script, relay=relay, llm_rejected_at=1).notes == []
+            assert earlier.flush(10)
+        assert [a["reason"] for a, _ in earlier.of("call.ended")] == ["error"]
+        settled(stack, f'ai_agent_call_ended{{call_id="{IMPAIRED_CALL_ID}"}}', 1)
+        time.sleep(1.5)  # a scrape after the earlier call's end
+        before = time.time()
         with RecordingClient(stack.exporter.url) as client:
             observer = MonitoringObserver(CALL_ID, tenant="acme", client=client, report_interval=2.0)
             result = call.play([observer])
@@ -59,7 +81,23 @@ def played(tmp_path_factory):
         assert stats["rejected"] == 0 and sum(stats["dropped"].values()) == 0, stats
         assert result.notes == [] and 8 < result.seconds < 20, (result.notes, result.seconds)
         settled(stack, f'ai_agent_call_ended{{call_id="{CALL_ID}"}}', 1)
-        yield Played(stack, client, observer, result)
+        yield Played(stack, client, observer, result, relay, before)
+
+
+def test_the_call_fills_every_voice_panel_pipecat_can_fill(played):
+    """First, while the windows of the panels' rates still hold the call."""
+    from tests.dashboards.panel_coverage import assert_panel_coverage, empty_voice_panels
+
+    played.scored()
+    # the recording rules and the scorer's final score settle within a few evaluations
+    previous, deadline = None, time.time() + 20
+    while time.time() < deadline:
+        empty = set(empty_voice_panels(played.prom, CALL_ID))
+        if empty == previous:
+            break
+        previous = empty
+        time.sleep(3)
+    assert_panel_coverage("pipecat", played.prom, CALL_ID)
 
 
 def test_the_call_is_labelled_with_its_llm_vendor_and_webrtc_from_its_start(played):
@@ -161,25 +199,29 @@ def test_the_connections_statistics_give_the_call_its_transport_figures_and_an_m
     assert query(played.prom, f'ai_agent_call_mos_estimate{{call_id="{CALL_ID}"}} > 4')
 
 
+def test_over_an_impaired_path_the_mos_moves_as_g107_predicts_for_its_loss_and_delay(played):
+    from voice_monitoring.scorer.emodel import Transport, estimate
+
+    relay = played.relay
+    for direction, media in relay.media.items():  # the path did drop its share of the audio each way
+        assert media > 200 and relay.dropped[direction] / media == pytest.approx(PATH_LOSS, abs=0.005)
+    clean, impaired = played.scored(CALL_ID), played.scored(IMPAIRED_CALL_ID)
+    inputs = impaired["inputs"]
+    # what the connection measured on the path: its round trip, and the loss of the audio
+    assert inputs["ai_agent_call_transport_rtt_seconds"] == pytest.approx(2 * PATH_DELAY, abs=0.02)
+    assert inputs["ai_agent_call_transport_packet_loss_ratio"] == pytest.approx(PATH_LOSS, abs=0.025)
+    # G.107 for the path as built (Opus, that delay, that loss) against the call's MOS from its measured statistics
+    path = Transport(rtt_seconds=2 * PATH_DELAY, jitter_seconds=0.0, packet_loss_ratio=PATH_LOSS, codec="opus")
+    predicted = estimate(path)
+    assert impaired["emodel"]["codec"] == "opus"
+    assert impaired["emodel"]["mos"] == pytest.approx(predicted.mos, abs=0.3)
+    assert clean["emodel"]["mos"] - impaired["emodel"]["mos"] > 0.5
+
+
 def test_errors_and_provider_health_are_pipecats(played):
     errors = played.result.recorder.errors
     assert len(errors) == 1 and errors[0].category.value == "rate_limit"
     assert played.total('ai_agent_errors_total{component="llm", kind="rate_limit"}') == 1
     assert played.total('ai_agent_provider_requests_total{provider="openai", service="llm", status="error"}') == 1
     for provider in ("deepgram", "openai", "cartesia"):
-        assert played.total(f'ai_agent_provider_up{{provider="{provider}"}}') == 1
-
-
-def test_the_call_fills_every_voice_panel_pipecat_can_fill(played):
-    from tests.dashboards.panel_coverage import assert_panel_coverage, empty_voice_panels
-
-    played.scored()
-    # the recording rules and the scorer's final score settle within a few evaluations
-    previous, deadline = None, time.time() + 20
-    while time.time() < deadline:
-        empty = set(empty_voice_panels(played.prom, CALL_ID))
-        if empty == previous:
-            break
-        previous = empty
-        time.sleep(3)
-    assert_panel_coverage("pipecat", played.prom, CALL_ID)
+        assert played.now(f'ai_agent_provider_up{{provider="{provider}"}}') == 1
