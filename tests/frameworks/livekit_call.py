@@ -41,6 +41,7 @@ REPLIES = [
 CALL, EARLIER, GREETED = "call", "earlier", "greeted"
 TURN_HANDLING = {
     "turn_detection": "vad",
+    "endpointing": {"min_delay": 0.3},
     "interruption": {"mode": "vad", "min_duration": 0.4, "false_interruption_timeout": 0.5},
     "preemptive_generation": {"enabled": False},
 }
@@ -94,7 +95,7 @@ async def _play(call_id: str, tenant: str, client, room, interval: float, kind: 
     voices.on("tts_availability_changed", lambda ev: record.availability.append((ev.tts.provider, ev.available)))
     session = AgentSession(
         stt=BatchSTT("speechmatics" if earlier else "deepgram", "enhanced" if earlier else "nova-3"),
-        vad=EnergyVAD(),
+        vad=EnergyVAD(min_silence=0.3),
         llm=ScriptedLLM("livekit", "openai/gpt-4o-mini", REPLIES, rate_limited=1),
         tts=voices,
         turn_handling=TURN_HANDLING,
