@@ -118,7 +118,7 @@ class SessionMonitor:
         self._agent_speaking = False
         self._agent_stopped_at = 0.0
         self._overlap_started: float | None = None  # the caller started speaking while the agent spoke
-        self._audio_cut_at: float | None = None  # the agent's audio was cut (its output cleared)
+        self._audio_cut_at: float | None = None  # the agent's audio stopped early (paused or cleared)
         self._pending_barge_in: float | None = None  # an overlap start waiting for the agent to stop
         self._usage_seen: dict[tuple, float] = {}
         self._caller_meter = AudioMeter("caller_in")
@@ -251,7 +251,7 @@ class SessionMonitor:
     def _on_state(self, event) -> None:
         if not self._taps_installed and event.new_state != "initializing":
             self._taps_installed = True
-            self._install_taps()
+            self._guarded(lambda _: self._install_taps())(event)
         if event.new_state == "speaking":
             self._agent_speaking, self._overlap_started, self._audio_cut_at = True, None, None
         elif self._agent_speaking:
