@@ -1,5 +1,6 @@
 """A Pipecat 1.14 pipeline with tracing on (``setup_tracing`` and ``enable_tracing=True``), exporting its spans through
-the OpenTelemetry SDK's OTLP/HTTP exporter to ``argv[1]``; prints, as JSON, what Pipecat itself reported.
+the OpenTelemetry SDK's OTLP/HTTP exporter to ``argv[1]``, and monitored in-process by the adapter sending to the
+exporter at ``argv[2]``; prints, as JSON, what Pipecat itself reported.
 
 Run as a process of its own (``python -m tests.otlp.pipecat_traced URL``), as an agent is: Pipecat's tracing sets the
 process's global tracer provider, once.  Three user turns: the agent answers the first, the caller barges into the
@@ -45,6 +46,9 @@ from pipecat.utils.time import time_now_iso8601
 from pipecat.utils.tracing.service_decorators import traced_llm, traced_tts
 from pipecat.utils.tracing.setup import setup_tracing
 from pipecat.workers.runner import WorkerRunner
+
+from voice_monitoring.client import EventClient
+from voice_monitoring.client.pipecat import MonitoringObserver
 
 REPLIES = ("Your order ships on Friday.", "It left the warehouse this morning and should arrive soon.", "Goodbye.")
 LLM_DELAYS = (0.2, 0.3, 0.25)
@@ -157,13 +161,13 @@ async def converse(worker: PipelineWorker, started: asyncio.Event) -> None:
     await worker.queue_frame(EndFrame())
 
 
-async def main(endpoint: str) -> dict:
+async def main(endpoint: str, client: EventClient) -> dict:
     setup_tracing("pipecat-agent", exporter=OTLPSpanExporter(endpoint=endpoint, timeout=5))
     reported = Reported()
     worker = PipelineWorker(
         Pipeline([OpenAILLMService(), CartesiaHttpTTSService()]),
         params=PipelineParams(enable_metrics=True, enable_usage_metrics=True),
-        observers=[reported],
+        observers=[reported, MonitoringObserver("pipecat-adapter-call", tenant="acme", client=client)],
         enable_tracing=True,
         conversation_id="support-call-1",
         cancel_on_idle_timeout=False,
@@ -193,4 +197,7 @@ async def main(endpoint: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(sys.argv[1]))))
+    with EventClient(sys.argv[2]) as adapter_client:
+        record = asyncio.run(main(sys.argv[1], adapter_client))
+        assert adapter_client.flush(10)
+    print(json.dumps(record))

@@ -50,10 +50,10 @@ def settled(prometheus, expr: str, expected: float, timeout: float = 15.0) -> No
 
 @pytest.mark.frameworks("pipecat")
 def test_a_traced_pipecat_pipeline_fills_the_series_pipecat_reported(stack):
-    traces, _, prometheus = stack
-    env = dict(os.environ, OTEL_RESOURCE_ATTRIBUTES="voice.tenant=acme")
+    traces, adapter, prometheus = stack
+    env = dict(os.environ, OTEL_RESOURCE_ATTRIBUTES="voice.tenant=acme", VOICE_MONITORING_HEALTH_INTERVAL="0")
     run = subprocess.run(
-        [sys.executable, "-m", "tests.otlp.pipecat_traced", f"{traces.url}/v1/traces"],
+        [sys.executable, "-m", "tests.otlp.pipecat_traced", f"{traces.url}/v1/traces", adapter.url],
         capture_output=True,
         text=True,
         timeout=30,
@@ -83,6 +83,25 @@ def test_a_traced_pipecat_pipeline_fills_the_series_pipecat_reported(stack):
         selector = f'{{job="traces",provider="{provider}",service="{service}",unit="{unit}"}}'
         settled(prometheus, f"sum(ai_agent_usage_total{selector})", reported[key])
     assert value(prometheus, 'sum(ai_agent_cost_usd_total{job="traces",tenant="acme"})') > 0
+    # the in-process adapter, on the same pipeline, gives the same figures where both report one (the traces carry
+    # no endpointing delay)
+    agree(
+        prometheus,
+        *AGREED,
+        'sum by (component, provider) (ai_agent_component_latency_seconds_count{job=~JOB,component!="endpointing"})',
+    )
+    agree(
+        prometheus,
+        "sum by (provider) (ai_agent_turns_total{job=~JOB})",
+        "sum(ai_agent_barge_in_events_total{job=~JOB})",
+    )
+    # the same anchor (the caller's VAD stop to the bot's first speech), each taken when its observer sees the frame
+    agree(prometheus, "sum(ai_agent_turn_response_seconds_sum{job=~JOB})", tolerance=0.01)
+    agree(
+        prometheus,
+        'sum by (component) (ai_agent_component_latency_seconds_sum{job=~JOB,component!="endpointing"})',
+        tolerance=1e-6,
+    )
 
 
 REPLIES = ("Your order ships on Friday.", "It left the warehouse this morning.")
@@ -173,24 +192,41 @@ def test_a_traced_livekit_session_fills_the_series_livekit_and_the_adapter_repor
         selector = f'{{job="traces",provider="openai",service="llm",unit="{unit}"}}'
         settled(prometheus, f"sum(ai_agent_usage_total{selector})", reported[unit])
     # the in-process adapter, on the same session, gives the same figures where both report one
-    for expr in (
-        "sum by (provider, service, unit) (ai_agent_usage_total{job=~JOB})",
+    agree(
+        prometheus,
+        *AGREED,
         'sum by (component) (ai_agent_component_latency_seconds_count{job=~JOB,component="llm_ttft"})',
         'sum by (component) (ai_agent_component_latency_seconds_sum{job=~JOB,component="llm_ttft"})',
-        "sum by (tenant) (ai_agent_cost_usd_total{job=~JOB})",
-    ):
+    )
+
+
+# What both the adapter and the traces report, as queries over one exporter's job (JOB).
+AGREED = (
+    "sum by (provider, service, unit) (ai_agent_usage_total{job=~JOB})",
+    "sum by (tenant, provider, service) (ai_agent_cost_usd_total{job=~JOB})",
+    "sum(ai_agent_calls_ended_total{job=~JOB})",
+)
+
+
+def agree(prometheus, *exprs: str, tolerance: float = 1e-9) -> None:
+    """Wait until the adapter's and the traces' exporters both have series for each of ``exprs``, with the same
+    labels and values within ``tolerance``."""
+
+    def answers(expr: str) -> list[dict]:
+        return [
+            {tuple(sorted(r["metric"].items())): float(r["value"][1]) for r in query(prometheus.url, one)}
+            for one in (expr.replace("JOB", '"adapter"'), expr.replace("JOB", '"traces"'))
+        ]
+
+    def agreeing(expr: str) -> bool:
+        adapter, traces = answers(expr)
+        same = adapter.keys() == traces.keys() and all(abs(adapter[k] - traces[k]) <= tolerance for k in adapter)
+        return bool(adapter) and same
+
+    for expr in exprs:
         wait_for(
-            lambda expr=expr: _agree(prometheus, expr),
+            lambda expr=expr: agreeing(expr),
             15,
             interval=0.5,
-            what=f"{expr} to agree between the adapter and the traces",
+            what=f"{expr} to agree between the adapter and the traces (adapter, traces: {answers(expr)})",
         )
-
-
-def _agree(prometheus, expr: str) -> bool:
-    """Both exporters have series for ``expr`` and they hold the same values under the same labels."""
-    answers = [
-        {tuple(sorted(r["metric"].items())): round(float(r["value"][1]), 9) for r in query(prometheus.url, expr)}
-        for expr in (expr.replace("JOB", '"adapter"'), expr.replace("JOB", '"traces"'))
-    ]
-    return bool(answers[0]) and answers[0] == answers[1]
