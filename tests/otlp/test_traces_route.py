@@ -145,6 +145,14 @@ def _nested(depth: int) -> bytes:
     return request.SerializeToString()
 
 
+def _nested_json(depth: int) -> bytes:
+    """The same as OTLP/JSON."""
+    data = orjson.loads(otlp_json(pipecat_call(TURNS[:1])[:1]))
+    data["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append({"key": "deep", "value": "DEEP"})
+    value = b'{"kvlistValue":{"values":[{"key":"k","value":' * depth + b'{"stringValue":"x"}' + b"}]}}" * depth
+    return orjson.dumps(data).replace(b'"DEEP"', value)
+
+
 def _many_spans(count: int) -> bytes:
     """An OTLP request of ``count`` empty spans in one scope, encoded field by field (2 bytes a span)."""
     scope_spans = b"\x12\x00" * count
@@ -167,6 +175,7 @@ HOSTILE = {
         "traceId must be hex",
     ),
     "deep attribute nesting": (_nested(5000), PROTOBUF, 400, "malformed OTLP protobuf"),
+    "deep attribute nesting in JSON": (_nested_json(200), {"Content-Type": "application/json"}, 400, "malformed OTLP"),
     "deep JSON nesting": (b"[" * 100_000 + b"]" * 100_000, {"Content-Type": "application/json"}, 400, "malformed"),
     "a million spans": (_many_spans(1_000_000), PROTOBUF, 413, "at most 10000 spans"),
     "gzip bomb": (_gzip_bomb(50 * 1024 * 1024), {**PROTOBUF, "Content-Encoding": "gzip"}, 413, "inflates beyond"),
