@@ -22,6 +22,7 @@ FRAME_SECONDS = 0.01
 CALLER_RATE = 16000
 TTS_RATE = 24000
 SPEECH_THRESHOLD = 0.01  # frame RMS (full scale 1) above which the VAD hears speech
+UNDERRUN_SECONDS = 0.1
 
 
 def speech(rate: int, start: int, count: int, f0: float, level: float) -> np.ndarray:
@@ -86,7 +87,8 @@ class CallerMicrophone(AudioInput):
 class PlayoutDevice(AudioOutput):
     """A playout device: plays frames at real time from a buffer of at most ``ahead`` seconds (``capture_frame``
     waits while it is full, as a room's AudioSource does), can pause, reports playback started and finished, and
-    counts underruns: the buffer running dry inside an utterance."""
+    counts underruns: the buffer running dry inside an utterance for more than ``UNDERRUN_SECONDS``, an audible
+    gap."""
 
     def __init__(self, sample_rate: int = TTS_RATE, ahead: float = 0.25) -> None:
         super().__init__(label="PlayoutDevice", capabilities=AudioOutputCapabilities(pause=True), sample_rate=None)
@@ -98,6 +100,7 @@ class PlayoutDevice(AudioOutput):
         self._flushed = False
         self._played = 0.0
         self._paused = False
+        self._starved_at: float | None = None  # when the buffer ran dry inside the current utterance
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._task = asyncio.create_task(self._play())
@@ -144,26 +147,28 @@ class PlayoutDevice(AudioOutput):
             self._finish(interrupted=True)
 
     def _finish(self, interrupted: bool) -> None:
-        self._active = False
+        self._active, self._starved_at = False, None
         self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
 
     async def _play(self) -> None:
-        starved = False
+        loop = asyncio.get_running_loop()
         while True:
             if self._paused:
+                self._starved_at = None
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             if not self._queue:
                 if self._active and self._flushed:
                     self._finish(interrupted=False)
-                elif self._active and not starved:
-                    starved = True
-                    self.underruns += 1
+                elif self._active and self._starved_at is None:
+                    self._starved_at = loop.time()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            starved = False
+            if self._starved_at is not None and loop.time() - self._starved_at > UNDERRUN_SECONDS:
+                self.underruns += 1
+            self._starved_at = None
             frame = self._queue.pop(0)
             self._queued -= frame.duration
             self._room.set()
