@@ -54,6 +54,7 @@ END_REASONS = {EndFrame: "agent_hangup", CancelFrame: "user_hangup"}
 SERVICE_KINDS = ((STTService, "stt"), (LLMService, "llm"), (TTSService, "tts"))
 # Pipecat's transports that carry the call over WebRTC (the call's transport label, unless given)
 WEBRTC_TRANSPORTS = tuple(f"pipecat.transports.{name}." for name in ("smallwebrtc", "daily", "livekit", "webrtc"))
+PLAYOUT_FRAME_SECONDS = 0.02  # the playout buffer's depth is reported in 20-ms frames, as WebRTC sends audio
 STATS_TIMEOUT = 1.0  # seconds one read of the connection's statistics may take
 MAX_PROCESSORS = 500  # processors walked in a pipeline
 
@@ -168,6 +169,7 @@ class MonitoringObserver(BaseObserver):
         self._fatal = False
         self._unusable: list = []  # processors that reported an error leaving them unable to work
         self._meters = _audio_meters() if analyse_audio else None
+        self._queued_sum, self._queued_count = 0.0, 0
         self._alignment: dict[str, bool] = {}  # stage -> whether its audio matches its service's sample rate
         self._stats = None
         self._reading = webrtc_stats.TransportReading()
@@ -224,6 +226,9 @@ class MonitoringObserver(BaseObserver):
         if meters:
             meters[1].feed(frame.audio, frame.sample_rate, frame.num_channels)
             duration = len(frame.audio) / (2 * max(frame.num_channels, 1) * frame.sample_rate)
+            if self._bot_speaking:  # the playout buffer when the frame arrived (empty before an utterance's first)
+                self._queued_sum += meters[2].queued(now)
+                self._queued_count += 1
             meters[2].frame(now, duration)
         if "agent_out" not in self._alignment:
             self._check_alignment("agent_out", frame.sample_rate, "tts")
@@ -480,6 +485,10 @@ class MonitoringObserver(BaseObserver):
                     underruns = gaps.take()
                     if underruns or attrs:
                         attrs = {**(attrs or {"stage": "agent_out"}), "underflow": underruns}
+                    if self._queued_count:
+                        depth = self._queued_sum / self._queued_count / PLAYOUT_FRAME_SECONDS
+                        attrs = {**(attrs or {"stage": "agent_out"}), "jitter_buffer_depth": round(depth)}
+                        self._queued_sum, self._queued_count = 0.0, 0
                 if attrs:
                     self.call.audio(attrs)
         if self._stats is not None:

@@ -66,17 +66,17 @@ SPEECH_RMS = 400  # int16 RMS above which the VAD and the STT hear speech
 STT_NAME, LLM_NAME, TTS_NAME = "DeepgramSTTService#0", "OpenAILLMService#0", "CartesiaHttpTTSService#0"
 STT_MODEL, LLM_MODEL, TTS_MODEL = "nova-3", "gpt-4o-mini", "sonic-2"
 GREETING = "Hello, how can I help?"
-# The agent's replies, one per user turn. The first stutters: its synthesis stalls mid-utterance (a playout underrun).
-# The caller barges into the second. The third is rate-limited once, then slow to synthesise, and the caller, hearing
-# nothing, speaks again: that cuts the TTS request before its first byte. A cough cuts the fourth off (the STT hears no
-# words in it: a false interruption), and the caller hangs up.
+# The agent's replies in the main call, one per user turn. The caller barges into the second. The third is
+# rate-limited once, then slow to synthesise, and the caller, hearing nothing, speaks again: that cuts the TTS request
+# before its first byte. A cough cuts the fourth off (the STT hears no words in it: a false interruption), and the
+# caller hangs up.
 REPLIES = (
     "Sure, I can check that for you.",
     "Your order left the warehouse this morning and should arrive on Friday afternoon.",
     "Slowly, let me look that up.",
     "Of course. Is there anything else I can help you with today?",
 )
-STALL = "check"  # a reply containing this stalls mid-synthesis
+SHORT_REPLIES = ("Sure.", "Yes, it is.", "Goodbye.")  # the three-question call's
 SLOW_START = "Slowly"  # a sentence starting with this waits before its first byte
 LLM_DELAY = 0.25
 TTS_DELAY = 0.12
@@ -151,16 +151,17 @@ class EndpointingSTT(STTService):
 
 
 class ScriptedLLM(LLMService):
-    """Answers each context with the next reply, streaming its sentences; tokens counted from the context. With
-    ``rejected_at``, the provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so."""
+    """Answers each context with the next of ``replies``; tokens counted from the context. With ``rejected_at``, the
+    provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so."""
 
-    def __init__(self, rejected_at: int | None = None, **kwargs):
+    def __init__(self, replies=REPLIES, rejected_at: int | None = None, **kwargs):
         unsupported = dict.fromkeys(
             ("system_instruction", "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty")
             + ("presence_penalty", "seed", "filter_incomplete_user_turns", "user_turn_completion_config")
         )
         super().__init__(name=LLM_NAME, settings=LLMSettings(model=LLM_MODEL, **unsupported), **kwargs)
         self.requests = 0
+        self.replies = replies
         self.rejected_at = rejected_at
 
     def can_generate_metrics(self) -> bool:
@@ -171,7 +172,7 @@ class ScriptedLLM(LLMService):
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
-        reply = REPLIES[min(self.requests, len(REPLIES) - 1)]
+        reply = self.replies[min(self.requests, len(self.replies) - 1)]
         self.requests += 1
         if self.requests - 1 == self.rejected_at:
             await self.push_error("the provider rejected the API key", force_treat_as_permanent=True)
@@ -193,9 +194,10 @@ class ScriptedLLM(LLMService):
 
 
 class ToneTTS(TTSService):
-    """Synthesises speech-like audio, 45 ms per character, after a first-byte delay."""
+    """Synthesises speech-like audio, 45 ms per character, after a first-byte delay; a text containing ``stall``
+    stalls mid-synthesis, slower than real time (a playout underrun)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, stall: str | None = None, **kwargs):
         super().__init__(
             name=TTS_NAME,
             push_start_frame=True,
@@ -203,6 +205,7 @@ class ToneTTS(TTSService):
             settings=TTSSettings(model=TTS_MODEL, voice="caller-friendly", language=None),
             **kwargs,
         )
+        self.stall = stall
 
     def can_generate_metrics(self) -> bool:
         return True
@@ -214,7 +217,7 @@ class ToneTTS(TTSService):
         audio = tone(len(text) * CHARACTER_SECONDS, self.sample_rate, level=0.25, pitch=140.0).tobytes()
         chunk = int(self.sample_rate * 0.04) * 2
         for i, offset in enumerate(range(0, len(audio), chunk)):
-            if STALL in text and i == 5:
+            if self.stall and self.stall in text and i == 5:
                 await asyncio.sleep(TTS_STALL)  # the provider stalls mid-utterance: playout runs dry
             yield TTSAudioRawFrame(audio[offset : offset + chunk], self.sample_rate, 1, context_id=context_id)
 
@@ -365,14 +368,23 @@ async def caller_script(voice: CallerVoice, ear: CallerEar) -> None:
     await asyncio.sleep(TURN_STOP_TIMEOUT)  # Pipecat ends the caller's wordless turn, then the caller hangs up
 
 
-async def failing_call_script(voice: CallerVoice, ear: CallerEar) -> None:
-    """The greeting, a question and its answer, a second question the agent never answers: it hangs up."""
+async def unanswered_call_script(voice: CallerVoice, ear: CallerEar) -> None:
+    """The greeting, and a question the agent never answers: it hangs up."""
     await ear.agent_speaks(1)
     await ear.agent_silent()
-    for turn in (1, 2):
+    await asyncio.sleep(0.3)
+    voice.speak(USER_TURNS[0])
+    await ear.agent_speaks(2, timeout=4.0)
+
+
+async def three_questions_script(voice: CallerVoice, ear: CallerEar) -> None:
+    """The greeting, three questions and their answers, and the caller hangs up."""
+    await ear.agent_speaks(1)
+    await ear.agent_silent()
+    for turn in (1, 2, 3):
         await asyncio.sleep(0.3)
-        voice.speak(USER_TURNS[turn - 1])
-        await ear.agent_speaks(turn + 1, timeout=4.0)
+        voice.speak(USER_TURNS[0])
+        await ear.agent_speaks(turn + 1)
         await ear.agent_silent()
 
 
@@ -380,16 +392,18 @@ async def run_call(
     observers: list[BaseObserver],
     *,
     script=caller_script,
+    replies=REPLIES,
     relay: UdpRelay | None = None,
     llm_rejected_at: int | None = None,
+    tts_stall: str | None = None,
     timeout: float = 25.0,
 ) -> CallResult:
-    """Play the call the caller's ``script`` makes, over ``relay`` if given (an impaired network path). With
-    ``llm_rejected_at``, the LLM fails for good at that request and the worker ends the call
-    (``ProcessorUnusablePolicy.END``)."""
+    """Play the call the caller's ``script`` makes, the agent answering with ``replies``, over ``relay`` if given
+    (an impaired network path). With ``llm_rejected_at``, the LLM fails for good at that request and the worker ends
+    the call (``ProcessorUnusablePolicy.END``); the TTS stalls on a text containing ``tts_stall``."""
     connection = SmallWebRTCConnection()
     transport = SmallWebRTCTransport(connection, TransportParams(audio_in_enabled=True, audio_out_enabled=True))
-    stt, llm, tts = EndpointingSTT(), ScriptedLLM(rejected_at=llm_rejected_at), ToneTTS()
+    stt, llm, tts = EndpointingSTT(), ScriptedLLM(replies, rejected_at=llm_rejected_at), ToneTTS(stall=tts_stall)
     context = LLMContext([{"role": "system", "content": "You are a courteous support agent on a phone line."}])
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
         context,

@@ -1,7 +1,8 @@
-"""A Pipecat call with audio over a real WebRTC connection (SmallWebRTC, aiortc on both ends, loopback), measured by
-the observer into the stack as shipped: exporter, Prometheus with its rules, scorer. The call is played once for the
-module; each test reads one part of it and checks it against what Pipecat itself reported (its MetricsFrames and
-ErrorFrames) or what the connection measured, never against the fakes' settings."""
+"""Pipecat calls with audio over a real WebRTC connection (SmallWebRTC, aiortc on both ends, loopback), measured by
+the observer into the stack as shipped: exporter, Prometheus with its rules, scorer. Three calls of one fleet are
+played once for the module: one the agent fails (its LLM is rejected for good, its greeting stalls), one over an
+impaired network path, then the main call. Each test reads one part and checks it against what Pipecat itself
+reported (its MetricsFrames and ErrorFrames) or what the connection measured, never against the fakes' settings."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.harness import query, wait_for
 
 pytestmark = [pytest.mark.frameworks("pipecat"), pytest.mark.binaries]
 CALL_ID = "pc-webrtc"
-IMPAIRED_CALL_ID = "pc-webrtc-impaired"
+FAILED_CALL_ID, IMPAIRED_CALL_ID = "pc-failed", "pc-impaired"
 # the impaired path: one-way delay (seconds) and share of RTP packets dropped, each way
 PATH_DELAY, PATH_LOSS = 0.15, 0.05
 
@@ -28,8 +29,9 @@ class Played:
     client: object  # the RecordingClient: every event the observer sent, in order
     observer: object
     result: object  # pipecat_webrtc_call.CallResult: what Pipecat reported
-    relay: object  # the impaired path of the fleet's earlier call
-    before: float  # a moment between the two calls
+    relay: object  # the impaired call's network path
+    failed: object  # the RecordingClient of the failed call
+    before: float  # a moment between the earlier calls and the main one
 
     @property
     def prom(self) -> str:
@@ -46,8 +48,8 @@ class Played:
         def final():
             response = requests.get(f"{self.stack.scorer.url}/calls/{call_id}", timeout=5)
             answer = response.json() if response.status_code == 200 else None
-            ready = answer and answer["ended"] and answer.get("emodel")
-            return answer if ready and (answer["score"] is not None or call_id != CALL_ID) else None
+            ready = answer and answer["ended"] and answer["score"] is not None and answer.get("emodel")
+            return answer if ready else None
 
         return wait_for(final, 60, interval=0.5, what=f"a final score and an E-model estimate of {call_id}")
 
@@ -61,17 +63,23 @@ def played(tmp_path_factory):
     from voice_monitoring.client.pipecat import MonitoringObserver
 
     with monitoring_stack(tmp_path_factory.mktemp("pipecat")) as stack:
-        # the fleet's earlier call, over an impaired network path, which fails: its LLM provider rejects the
-        # second request for good (and rates over the fleet's counters need a value before the call's)
+        # the fleet's earlier calls (rates over the fleet's counters need a value before the main call's):
+        # one the agent fails, its LLM rejected for good at the first question, its greeting's synthesis stalling
+        with RecordingClient(stack.exporter.url) as failed:
+            observer = MonitoringObserver(FAILED_CALL_ID, tenant="acme", client=failed, report_interval=2.0)
+            script = call.unanswered_call_script
+            assert call.play([observer], script=script, llm_rejected_at=0, tts_stall="help").notes == []
+            assert failed.flush(10)
+        # three questions over a path that delays every packet and drops a share of the audio, each way
         relay = UdpRelay(delay=PATH_DELAY, loss=PATH_LOSS)
-        with RecordingClient(stack.exporter.url) as earlier:
-            impaired = MonitoringObserver(IMPAIRED_CALL_ID, tenant="acme", client=earlier, report_interval=2.0)
-            script = call.failing_call_script
-            assert call.play([impaired], script=script, relay=relay, llm_rejected_at=1).notes == []
-            assert earlier.flush(10)
-        assert [a["reason"] for a, _ in earlier.of("call.ended")] == ["error"]
-        settled(stack, f'ai_agent_call_ended{{call_id="{IMPAIRED_CALL_ID}"}}', 1)
-        time.sleep(1.5)  # a scrape after the earlier call's end
+        with RecordingClient(stack.exporter.url) as impaired:
+            observer = MonitoringObserver(IMPAIRED_CALL_ID, tenant="acme", client=impaired, report_interval=2.0)
+            script = call.three_questions_script
+            assert call.play([observer], script=script, replies=call.SHORT_REPLIES, relay=relay).notes == []
+            assert impaired.flush(10)
+        for call_id in (FAILED_CALL_ID, IMPAIRED_CALL_ID):
+            settled(stack, f'ai_agent_call_ended{{call_id="{call_id}"}}', 1)
+        time.sleep(1.5)  # a scrape after the earlier calls' end
         before = time.time()
         with RecordingClient(stack.exporter.url) as client:
             observer = MonitoringObserver(CALL_ID, tenant="acme", client=client, report_interval=2.0)
@@ -81,7 +89,7 @@ def played(tmp_path_factory):
         assert stats["rejected"] == 0 and sum(stats["dropped"].values()) == 0, stats
         assert result.notes == [] and 8 < result.seconds < 20, (result.notes, result.seconds)
         settled(stack, f'ai_agent_call_ended{{call_id="{CALL_ID}"}}', 1)
-        yield Played(stack, client, observer, result, relay, before)
+        yield Played(stack, client, observer, result, relay, failed, before)
 
 
 def test_the_call_fills_every_voice_panel_pipecat_can_fill(played):
@@ -184,7 +192,12 @@ def test_audio_levels_underruns_and_sample_rate_alignment_come_from_the_audio(pl
     assert {attrs["stage"] for attrs in levels} == {"caller_in", "agent_out"}
     assert max(attrs["rms"] for attrs in levels if attrs["stage"] == "agent_out") > 0.01
     assert max(attrs["rms"] for attrs in levels if attrs["stage"] == "caller_in") > 0.01
-    assert played.total("ai_agent_stream_underflow_events_total") >= 1  # the stalled reply
+    depths = [attrs["jitter_buffer_depth"] for attrs in levels if "jitter_buffer_depth" in attrs]
+    assert depths and all(depth >= 0 for depth in depths)  # 20-ms frames handed on and not yet played
+    assert played.total("ai_agent_stream_underflow_events_total") == 0
+    # the failed call's greeting stalled mid-synthesis: its playout ran dry
+    assert sum(attrs.get("underflow", 0) for attrs, _ in played.failed.of("audio")) == 1
+    assert played.now(f'ai_agent_call_underflow_events{{call_id="{FAILED_CALL_ID}"}}') == 1
     assert played.total('ai_agent_codec_checks_total{result="aligned"}') == 2
 
 
@@ -216,6 +229,13 @@ def test_over_an_impaired_path_the_mos_moves_as_g107_predicts_for_its_loss_and_d
     assert impaired["emodel"]["codec"] == "opus"
     assert impaired["emodel"]["mos"] == pytest.approx(predicted.mos, abs=0.3)
     assert clean["emodel"]["mos"] - impaired["emodel"]["mos"] > 0.5
+
+
+def test_a_service_rejected_for_good_ends_its_call_as_an_error_and_takes_its_provider_down(played):
+    assert [attrs["reason"] for attrs, _ in played.failed.of("call.ended")] == ["error"]
+    health = [(attrs["service"], attrs["up"]) for attrs, envelope in played.failed.of("health") if "breaker" in attrs]
+    assert ("llm", False) in health
+    assert played.now('ai_agent_calls_ended_total{reason="error", provider="openai"}') == 1
 
 
 def test_errors_and_provider_health_are_pipecats(played):
