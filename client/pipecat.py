@@ -218,8 +218,8 @@ class MonitoringObserver(BaseObserver):
             if "caller_in" not in self._alignment:
                 self._check_alignment("caller_in", frame.sample_rate, "stt")
             return
-        if data.direction != FrameDirection.DOWNSTREAM or not isinstance(data.source, TTSService):
-            return
+        if data.direction != FrameDirection.DOWNSTREAM or not isinstance(data.source, TTSService | LLMService):
+            return  # the agent's speech as its TTS (or a speech-to-speech LLM) hands it on, once
         now = self._now(data)
         if self._transcript_at is not None and self._first_audio_at is None:
             self._first_audio_at = now
