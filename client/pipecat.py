@@ -152,7 +152,6 @@ class MonitoringObserver(BaseObserver):
         self._clock_offset = 0.0  # wall time minus pipeline clock time
         self._user_stopped_at: float | None = None  # when the caller went silent, as Pipecat's latency observer has it
         self._turn_released_at: float | None = None
-        self._user_speaking_since: float | None = None
         self._transcript_at: float | None = None  # the latest final transcript of the caller's turn
         self._first_audio_at: float | None = None  # the reply's first TTS audio after that transcript
         self._local_vad = False
@@ -193,7 +192,7 @@ class MonitoringObserver(BaseObserver):
         # (the STT's last usage) is reported before it.
         if data.processor is self._sink and isinstance(data.frame, EndFrame | CancelFrame):
             try:
-                await self._end(type(data.frame))
+                await self._end(CancelFrame if isinstance(data.frame, CancelFrame) else EndFrame)
             except Exception:
                 log.debug("ending the call failed", exc_info=True)
 
