@@ -10,7 +10,8 @@ import math
 from collections.abc import Iterable, Iterator
 
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.exporter.exposition import escape, header
+from voice_monitoring.exporter.exposition import escape, header, label_text
+from voice_monitoring.exporter.feedback import RATING
 from voice_monitoring.shared import catalogue
 
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
@@ -62,9 +63,15 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
         yield "ai_agent_call_promoted", 1.0, ()
 
 
-def render(calls: Iterable[Call]) -> tuple[str, int]:
-    """Every per-call series of ``calls`` in the Prometheus text format, and how many there are."""
+def render(calls: Iterable[Call], ratings: Iterable[tuple] = ()) -> tuple[str, int]:
+    """Every per-call series of ``calls``, and the feedback ratings (``FeedbackLedger.series``), in the Prometheus
+    text format, and how many series there are."""
     lines: dict[str, list[str]] = {name: [] for name in _PER_CALL}
+    rating_names = _PER_CALL[RATING].labels
+    for row in ratings:
+        call_id, provider, tenant, extra, value = row
+        text = label_text(rating_names, (call_id, provider, tenant, *extra))
+        lines[RATING].append(f"{RATING}{{{text}}} {float(value)!r}")
     for call in calls:
         labels = call.label_text()
         for name, value, extra in series(call):

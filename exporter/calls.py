@@ -65,6 +65,7 @@ class Call:
         "unpriced",
         "exposed",
         "promoted",
+        "feedback_sources",
         "_labels",
     )
 
@@ -111,6 +112,7 @@ class Call:
         self.unpriced: list[list] = []  # [service, provider, unit, quantity] of usage the price table has no row for
         self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
         self.promoted = False  # exposed although outside the sample, because it breached a gate
+        self.feedback_sources: list[str] = []  # sources that rated the call (one rating each)
         self._labels: tuple[tuple[str, str], str] | None = None
 
     def label_text(self) -> str:

@@ -91,6 +91,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="refuse events this far in the future (EXPORTER_MAX_FUTURE_SECONDS)",
     )
     p.add_argument(
+        "--feedback-window-seconds",
+        type=float,
+        default=env_default("EXPORTER_FEEDBACK_WINDOW_SECONDS", d.feedback_window_seconds),
+        help="accept a call's feedback this long after its call.ended; later feedback is refused as "
+        "feedback_too_late (EXPORTER_FEEDBACK_WINDOW_SECONDS, default an hour)",
+    )
+    p.add_argument(
         "--max-body-bytes",
         type=int,
         default=env_default("EXPORTER_MAX_BODY_BYTES", ServerLimits.max_body_bytes),
@@ -155,6 +162,7 @@ def main(argv=None) -> int:
         max_future_seconds=args.max_future_seconds,
         report_ttl_seconds=args.report_ttl_seconds,
         per_call_sample_ratio=args.per_call_sample_ratio,
+        feedback_window_seconds=args.feedback_window_seconds,
     )
     exporter = Exporter(limits, prices)
     try:

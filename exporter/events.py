@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from voice_monitoring.shared.feedback import SCALES, SOURCES
+
 SCHEMA_VERSION = "v1"
 SCHEMA_ID = "https://voice-monitoring.local/schema/events-v1.schema.json"
 MAX_LABEL_LENGTH = 128
@@ -122,7 +124,7 @@ ENVELOPE: dict[str, Field] = {
 }
 
 # Types whose events must carry call_id.
-CALL_SCOPED = frozenset({"call.started", "call.ended", "turn", "interruption", "state"})
+CALL_SCOPED = frozenset({"call.started", "call.ended", "turn", "interruption", "state", "feedback"})
 
 TYPES: dict[str, dict[str, Field]] = {
     "call.started": {
@@ -201,6 +203,17 @@ TYPES: dict[str, dict[str, Field]] = {
         "successful": Field("boolean", "Whether the call reached its goal, as the platform's analysis judged."),
         "sentiment": Field("enum", "The caller's sentiment, as the platform's analysis judged.", choices=SENTIMENTS),
     },
+    "feedback": {
+        "scale": Field("enum", "The scale the rating is on.", True, choices=tuple(SCALES)),
+        "rating": Field(
+            "integer",
+            "The rating, a whole number within its scale: stars and csat 1-5, thumbs 0-1, nps 0-10, sentiment 0-2.",
+            True,
+            minimum=0,
+            maximum=10,
+        ),
+        "source": Field("enum", "Who gave the rating.", True, choices=SOURCES),
+    },
     "health": {
         "worker": Field("string", "Worker name."),
         "memory_ratio": _ratio("Worker memory use of its limit"),
@@ -228,6 +241,11 @@ TOGETHER: dict[str, tuple[tuple[str, ...], ...]] = {
         ("breaker", "breaker_state"),
         ("service", "up"),
     ),
+}
+# An attribute whose range depends on another's value: type -> (the attribute, the one it depends on,
+# {value: (lowest, highest)}).  The validator and the JSON Schema both read this table.
+RANGE_BY: dict[str, tuple[str, str, dict[str, tuple[int, int]]]] = {
+    "feedback": ("rating", "scale", {name: (s.lowest, s.highest) for name, s in SCALES.items()}),
 }
 # Types whose events must report something in attrs, and what they are told when they do not.
 NOT_EMPTY: dict[str, str] = {"health": "a health event reports a worker, a breaker or a provider"}
@@ -379,6 +397,11 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
     for key in required:
         if key not in attrs:
             raise InvalidEvent("missing_field", f"attrs.{key} is required for {etype}")
+    if etype in RANGE_BY:
+        key, by, ranges = RANGE_BY[etype]
+        low, high = ranges[attrs[by]]
+        if not low <= attrs[key] <= high:
+            raise InvalidEvent("invalid_field", f"attrs.{key} must be from {low} to {high} on {by} {attrs[by]}")
     if etype in NOT_EMPTY and not attrs:
         raise InvalidEvent("missing_field", NOT_EMPTY[etype])
     for group in TOGETHER.get(etype, ()):
@@ -405,6 +428,15 @@ def json_schema() -> dict[str, Any]:
         together = {k: [group[0]] for group in TOGETHER.get(etype, ()) for k in group[1:]}
         if together:
             attrs["dependentRequired"] = together
+        if etype in RANGE_BY:
+            key, by, ranges = RANGE_BY[etype]
+            attrs["allOf"] = [
+                {
+                    "if": {"properties": {by: {"const": value}}, "required": [by]},
+                    "then": {"properties": {key: {"minimum": low, "maximum": high}}},
+                }
+                for value, (low, high) in ranges.items()
+            ]
         if etype in NOT_EMPTY:
             attrs["minProperties"] = 1
             attrs["description"] = NOT_EMPTY[etype][0].upper() + NOT_EMPTY[etype][1:] + "."

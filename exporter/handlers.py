@@ -12,6 +12,7 @@ from voice_monitoring.exporter.fleet import FleetMetrics
 from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
+from voice_monitoring.shared.feedback import SCALES
 
 TURN_COMPONENTS = (
     ("stt_seconds", "stt", "stt"),
@@ -57,6 +58,7 @@ class EventHandlers:
             "interruption": self.interruption,
             "state": self.state,
             "analysis": self.analysis,
+            "feedback": self.feedback,
             "health": self.health,
             "error": self.error,
         }
@@ -217,6 +219,19 @@ class EventHandlers:
             "unknown" if successful is None else str(successful).lower(),
             attrs.get("sentiment", "unknown"),
         ).inc()
+
+    def feedback(self, event, attrs, now):
+        """A rating of an ended (or live) call, under the call's labels: the envelope's are not used, so a rating
+        always lands where the call's score does.  The call is never created for it."""
+        call_id = event["call_id"]
+        lifecycle = self.lifecycle
+        ledger = lifecycle.feedback
+        source, scale, rating = attrs["source"], attrs["scale"], attrs["rating"]
+        call = lifecycle.calls.get(call_id)
+        provider, tenant = ledger.accept(call_id, call, lifecycle.expiry.recently_removed(call_id), source, now)
+        negative = "true" if SCALES[scale].negative(rating) else "false"
+        self.fleet.child("ai_agent_feedback_total", tenant, provider, source, negative).inc()
+        ledger.publish(call_id, provider, tenant, source, scale, rating, now)
 
     def health(self, event, attrs, now):
         report = self.reported.report

@@ -7,6 +7,7 @@ from voice_monitoring.exporter.calls import Call
 from voice_monitoring.exporter.dedup import COMPACT_ABOVE
 from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
 from voice_monitoring.exporter.expiry import CallExpiry
+from voice_monitoring.exporter.feedback import FeedbackLedger
 from voice_monitoring.exporter.fleet import FleetMetrics
 from voice_monitoring.exporter.labels import UNKNOWN, LabelLimiter
 
@@ -18,8 +19,10 @@ class CallLifecycle:
         label: LabelLimiter,
         expiry: CallExpiry,
         max_live_calls: int,
+        feedback: FeedbackLedger,
     ):
         self.fleet = fleet
+        self.feedback = feedback
         self.label = label
         self.expiry = expiry
         self.max_live_calls = max_live_calls
@@ -100,6 +103,7 @@ class CallLifecycle:
         call.end_reason_raw = attrs["reason"]
         call.reported_turn_p95 = attrs.get("turn_p95_seconds")
         self.expiry.ended(call, now)
+        self.feedback.ended(call, now)
 
     def settle(self, call: Call) -> None:
         """Book the priced cost, and the unpriced usage, of services that reported no cost of their own."""

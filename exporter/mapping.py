@@ -22,6 +22,7 @@ from voice_monitoring.exporter import call_series
 from voice_monitoring.exporter.dedup import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.events import InvalidEvent, validate
 from voice_monitoring.exporter.expiry import CallExpiry, ReportedGauges
+from voice_monitoring.exporter.feedback import FeedbackLedger
 from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
 from voice_monitoring.exporter.handlers import EventHandlers
 from voice_monitoring.exporter.heap import release_freed_memory
@@ -30,6 +31,7 @@ from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.sampling import PerCallSampling
 from voice_monitoring.shared import catalogue
+from voice_monitoring.shared.feedback import FEEDBACK_WINDOW_SECONDS
 
 log = logging.getLogger("voice-exporter")
 
@@ -46,6 +48,9 @@ class Limits:
     max_future_seconds: float = 300.0
     report_ttl_seconds: float = 300.0  # a last-reported value (worker, breaker, provider up, ...) lasts this long
     per_call_sample_ratio: float = 1.0  # fraction of calls with per-call series from their start (``sampling``)
+    feedback_window_seconds: float = FEEDBACK_WINDOW_SECONDS  # feedback accepted this long after call.ended
+    feedback_series_seconds: float = 300.0  # a rating's per-call series is published this long
+    feedback_max_calls: int = 100_000  # ended calls whose feedback window the exporter remembers at once
 
     @property
     def retry_window_seconds(self) -> float:
@@ -78,6 +83,12 @@ class Exporter:
                 on_forget_early=self._counter("ai_agent_exporter_removed_calls_forgotten_total"),
             ),
             limits.max_live_calls,
+            FeedbackLedger(
+                limits.feedback_window_seconds,
+                limits.feedback_series_seconds,
+                limits.feedback_max_calls,
+                on_forget_early=self._counter("ai_agent_exporter_feedback_calls_forgotten_total"),
+            ),
         )
         self._held_peak = 0  # most calls and ids held since freed memory was last handed back
         self._held_last = 0  # calls and ids held at the last sweep
@@ -86,9 +97,11 @@ class Exporter:
 
     @property
     def held(self) -> int:
-        """Calls, event ids and removed-call ids the exporter holds: what a burst of calls leaves behind."""
+        """Calls, event ids, removed-call ids and feedback windows the exporter holds: what a burst of calls leaves
+        behind."""
         expiry = self.lifecycle.expiry
-        return len(self.lifecycle.calls) + len(self.ids) + len(expiry.removed) + len(expiry.went_idle)
+        held = len(self.lifecycle.calls) + len(self.ids) + len(expiry.removed) + len(expiry.went_idle)
+        return held + len(self.lifecycle.feedback)
 
     @property
     def live_calls(self) -> int:
@@ -152,7 +165,8 @@ class Exporter:
             calls = self.lifecycle.calls
             sampling = self.sampling
             promoted_before = sampling.promoted
-            per_call, count = call_series.render(sampling.exposed(calls.values()))
+            ratings = self.lifecycle.feedback.series()
+            per_call, count = call_series.render(sampling.exposed(calls.values()), ratings)
             f = self.fleet
             f.child("ai_agent_exporter_live_calls").set(len(calls))
             f.child("ai_agent_exporter_per_call_series").set(count)
@@ -168,6 +182,7 @@ class Exporter:
         with self.lock:
             now = self.clock()
             removed = self.lifecycle.expire(now)
+            self.lifecycle.feedback.expire(now)
             self.ids.forget_expired(now)
             self.reported.expire(now)
             held = self.held

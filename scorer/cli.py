@@ -9,11 +9,13 @@ import threading
 
 from prometheus_client import disable_created_metrics
 
+from voice_monitoring.scorer.calibration import Calibration
 from voice_monitoring.scorer.inputs import InputReader
 from voice_monitoring.scorer.promql import PrometheusClient, Security, read_basic_auth_file
 from voice_monitoring.scorer.scoring_parameters import ScoringParametersError, load
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
+from voice_monitoring.shared.feedback import FEEDBACK_WINDOW_SECONDS, SOURCES
 from voice_monitoring.shared.http_service import add_server_flags, env_default, server_limits
 
 log = logging.getLogger("voice-scorer")
@@ -97,8 +99,39 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
         help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)",
     )
+    p.add_argument(
+        "--calibration-window-seconds",
+        type=float,
+        default=env_default("SCORER_CALIBRATION_WINDOW_SECONDS", 86400.0),
+        help="rolling window of the feedback calibration figures (SCORER_CALIBRATION_WINDOW_SECONDS, default a day)",
+    )
+    p.add_argument(
+        "--calibration-min-samples",
+        type=int,
+        default=env_default("SCORER_CALIBRATION_MIN_SAMPLES", 50),
+        help="ratings a provider's AUC needs (a tenth of them negative, a tenth not); a band's mean rating needs a "
+        "fifth of this (SCORER_CALIBRATION_MIN_SAMPLES, default 50)",
+    )
+    p.add_argument(
+        "--calibration-sources",
+        default=env_default("SCORER_CALIBRATION_SOURCES", ",".join(SOURCES)),
+        help="comma-separated feedback sources the calibration counts (SCORER_CALIBRATION_SOURCES, default all)",
+    )
+    p.add_argument(
+        "--feedback-window-seconds",
+        type=float,
+        default=env_default("SCORER_FEEDBACK_WINDOW_SECONDS", FEEDBACK_WINDOW_SECONDS),
+        help="keep a call's final score this long for its feedback; set it to the exporter's "
+        "--feedback-window-seconds (SCORER_FEEDBACK_WINDOW_SECONDS)",
+    )
     add_server_flags(p, "SCORER")
     args = p.parse_args(argv)
+    args.calibration_sources = [s.strip() for s in args.calibration_sources.split(",") if s.strip()]
+    unknown = sorted(set(args.calibration_sources) - set(SOURCES))
+    if unknown:
+        p.error(f"--calibration-sources: unknown source {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+    if args.calibration_min_samples < 1 or args.calibration_window_seconds <= 0:
+        p.error("--calibration-min-samples must be at least 1 and --calibration-window-seconds positive")
     try:
         args.limits = server_limits(args)
     except ValueError as exc:
@@ -153,6 +186,12 @@ def main(argv=None) -> int:
         call_grace_seconds=args.call_grace_seconds,
         expire_after_cycles=args.expire_after_cycles,
         max_backoff_seconds=args.max_backoff_seconds,
+        calibration=Calibration(
+            window_seconds=args.calibration_window_seconds,
+            min_samples=args.calibration_min_samples,
+            feedback_window_seconds=args.feedback_window_seconds,
+            sources=args.calibration_sources,
+        ),
     )
     server = ScorerServer((args.listen_address, args.port), scorer, args.limits)
     stop = threading.Event()

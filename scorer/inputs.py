@@ -40,6 +40,7 @@ LOSS = _name("ai_agent_call_transport_packet_loss_ratio")
 BURST = _name("ai_agent_call_transport_burst_ratio")
 PROMOTED = _name("ai_agent_call_promoted")
 CODEC_INFO = _name("ai_agent_call_codec_info")
+RATING = _name("ai_agent_call_feedback_rating")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ QUERIES: tuple[Query, ...] = (
 )
 
 INPUT_NAMES = tuple(n for q in QUERIES for n in q.names)
+# The feedback ratings published now, of calls live or gone: read beside the inputs, for calibration.
+FEEDBACK = Query((RATING,), labels=("source", "scale"))
 
 
 @dataclass
@@ -155,6 +158,7 @@ class InputReader:
     ):
         self.client = client
         self.queries = [q.expr(job) for q in queries]
+        self.feedback_query = FEEDBACK.expr(job)
         self.on_query = on_query or (lambda: None)
         self.on_error = on_error or (lambda reason: None)
         self._pool = ThreadPoolExecutor(max_workers=len(self.queries), thread_name_prefix="query")
@@ -171,6 +175,15 @@ class InputReader:
         """Every call's sample; raises QueryError when any query fails (a partial read is no read)."""
         futures = [self._pool.submit(self._run, expr) for expr in self.queries]
         return merge([f.result() for f in futures])
+
+    def read_feedback(self) -> list[tuple[str, str, str, float]]:
+        """(call_id, source, scale, rating) of every feedback rating published now; raises QueryError."""
+        ratings = []
+        for labels, value in self._run(self.feedback_query):
+            call_id, source, scale = labels.get("call_id"), labels.get("source"), labels.get("scale")
+            if call_id and source and scale and math.isfinite(value):
+                ratings.append((call_id, source, scale, value))
+        return ratings
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -11,7 +11,7 @@ import math
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from voice_monitoring.scorer.model import FACTORS
+from voice_monitoring.scorer.model import BAND_NAMES, FACTORS
 from voice_monitoring.shared import catalogue
 
 QUERY_ERROR_REASONS = ("timeout", "http", "tls", "auth", "parse")
@@ -28,6 +28,13 @@ LAST_SUCCESS = catalogue.metric("ai_agent_scorer_last_success_timestamp_seconds"
 QUERIES = catalogue.metric("ai_agent_scorer_queries_total")
 QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total")
 SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls")
+AUC = catalogue.metric("ai_agent_quality_calibration_auc")
+PAIRS = catalogue.metric("ai_agent_quality_calibration_pairs")
+NEGATIVE_PAIRS = catalogue.metric("ai_agent_quality_calibration_negative_pairs")
+MEAN_RATING = catalogue.metric("ai_agent_quality_calibration_mean_rating")
+BAND_PAIRS = catalogue.metric("ai_agent_quality_calibration_band_pairs")
+FEEDBACK = catalogue.metric("ai_agent_scorer_feedback_total")
+FEEDBACK_OUTCOMES = ("paired", "unscored", "expired", "forgotten")
 
 
 def _family(m: catalogue.Metric) -> GaugeMetricFamily:
@@ -68,10 +75,36 @@ class _PerCallCollector:
         return [_family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)]
 
 
+class _CalibrationCollector:
+    """Renders each provider's calibration figures (``calibration.Figures``) at scrape time."""
+
+    def __init__(self, figures):
+        self._figures = figures  # callable -> {provider: Figures}
+
+    def collect(self):
+        auc, pairs, negatives, mean_rating, band_pairs = (
+            _family(m) for m in (AUC, PAIRS, NEGATIVE_PAIRS, MEAN_RATING, BAND_PAIRS)
+        )
+        for provider, f in sorted(self._figures().items()):
+            pairs.add_metric([provider], float(f.pairs))
+            negatives.add_metric([provider], float(f.negatives))
+            if f.auc is not None:
+                _add(auc, [provider], f.auc, 4)
+            for band, count in f.band_pairs.items():
+                band_pairs.add_metric([provider, BAND_NAMES[band]], float(count))
+                if f.mean_rating.get(band) is not None:
+                    _add(mean_rating, [provider, BAND_NAMES[band]], f.mean_rating[band], 4)
+        return [auc, pairs, negatives, mean_rating, band_pairs]
+
+    def describe(self):
+        return [_family(m) for m in (AUC, PAIRS, NEGATIVE_PAIRS, MEAN_RATING, BAND_PAIRS)]
+
+
 class ScorerMetrics:
-    def __init__(self, records, registry: CollectorRegistry | None = None):
+    def __init__(self, records, calibration=lambda: {}, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         self.registry.register(_PerCallCollector(records))
+        self.registry.register(_CalibrationCollector(calibration))
         r = self.registry
         self.final_score = Histogram(
             FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels, buckets=FINAL_SCORE.buckets, registry=r
@@ -84,4 +117,7 @@ class ScorerMetrics:
         self.query_errors = Counter(QUERY_ERRORS.name, QUERY_ERRORS.help, QUERY_ERRORS.labels, registry=r)
         for reason in QUERY_ERROR_REASONS:
             self.query_errors.labels(reason)
+        self.feedback = Counter(FEEDBACK.name, FEEDBACK.help, FEEDBACK.labels, registry=r)
+        for outcome in FEEDBACK_OUTCOMES:
+            self.feedback.labels(outcome)
         self.scored_calls = Gauge(SCORED_CALLS.name, SCORED_CALLS.help, SCORED_CALLS.labels, registry=r)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from voice_monitoring.scorer import emodel
+from voice_monitoring.scorer.calibration import Calibration
 from voice_monitoring.scorer.inputs import CallSample, InputReader
 from voice_monitoring.scorer.metrics import ScorerMetrics
 from voice_monitoring.scorer.model import BAND_NAMES, FACTORS, Assessment, assess
@@ -89,6 +90,7 @@ class Scorer:
         max_backoff_seconds: float = 300.0,
         clock=time.time,
         metrics: ScorerMetrics | None = None,
+        calibration: Calibration | None = None,
     ):
         self.reader = reader
         self.parameters = parameters
@@ -99,7 +101,9 @@ class Scorer:
         self.clock = clock
         self.lock = threading.Lock()
         self.records: dict[str, CallRecord] = {}
-        self.metrics = metrics or ScorerMetrics(self.snapshot)
+        self.calibration = calibration or Calibration()
+        self.metrics = metrics or ScorerMetrics(self.snapshot, self._calibration_figures)
+        self.calibration.on_outcome = lambda outcome: self.metrics.feedback.labels(outcome).inc()
         reader.on_query = self.metrics.queries.inc
         reader.on_error = lambda reason: self.metrics.query_errors.labels(reason).inc()
         self.last_success: float | None = None
@@ -147,7 +151,8 @@ class Scorer:
                 if call_id not in fresh and now - old.last_seen < self.call_grace_seconds:
                     fresh[call_id] = old
             self.records = fresh
-        self._observe_final_scores(fresh.values())
+        self._observe_final_scores(fresh.values(), now)
+        self._calibrate(now)
         self.metrics.last_success.set(now)
         self.last_success = now
         self.last_error = None
@@ -168,13 +173,35 @@ class Scorer:
             now,
         )
 
-    def _observe_final_scores(self, records) -> None:
+    def _observe_final_scores(self, records, now: float) -> None:
         for record in records:
             if record.ended and not record.final_observed:
                 record.final_observed = True
-                # A promoted call is in the sample because it went badly: counting it would bias the distribution.
-                if record.assessment.score is not None and not record.sample.promoted:
-                    self.metrics.final_score.labels(record.provider, record.tenant).observe(record.assessment.score)
+                # A promoted call is in the sample because it went badly: counting it would bias the distribution,
+                # and the calibration.
+                score = record.assessment.score if not record.sample.promoted else None
+                if score is not None:
+                    self.metrics.final_score.labels(record.provider, record.tenant).observe(score)
+                self.calibration.final(record.call_id, record.provider, score, record.assessment.band, now)
+
+    def _calibrate(self, now: float) -> None:
+        """Pair the feedback published now with final scores; a failed read only delays the pairing, as a rating
+        stays published for minutes."""
+        try:
+            ratings = self.reader.read_feedback()
+        except QueryError as exc:
+            log.warning("reading feedback failed: %s", exc)
+            ratings = []
+        with self.lock:
+            self.calibration.feedback(ratings, now)
+            self.calibration.update(now)
+
+    def _calibration_figures(self) -> dict:
+        """The calibration figures, none once the last success is too old to trust."""
+        if self.expired:
+            return {}
+        with self.lock:
+            return dict(self.calibration.published)
 
     def _failed(self, error: str) -> None:
         self.consecutive_failures += 1

@@ -233,6 +233,12 @@ METRICS: tuple[Metric, ...] = (
         "calls",
     ),
     _c(
+        "ai_agent_feedback_total",
+        ["tenant", "provider", "source", "negative"],
+        "Feedback ratings accepted, by source and whether the rating is negative on its scale.",
+        "ratings",
+    ),
+    _c(
         "ai_agent_codec_checks_total",
         ["provider", "result"],
         "Codec and sample-rate checks of the provider against the call's audio, by result (aligned, misaligned).",
@@ -342,6 +348,13 @@ METRICS: tuple[Metric, ...] = (
         "ai_agent_call_promoted",
         "1 on a call outside the per-call sample, exposed because it breached a quality gate; absent otherwise.",
         "bool",
+    ),
+    _call(
+        "ai_agent_call_feedback_rating",
+        "A caller's (or a platform's) rating of the call on its scale, published for a few minutes after it arrived, "
+        "so the scorer pairs it with the call's final score.",
+        "rating",
+        ["source", "scale"],
     ),
     # --- exporter self-metrics ------------------------------------------------
     _c("ai_agent_exporter_events_accepted_total", ["type"], "Events accepted and applied.", "events", scope=SELF),
@@ -456,6 +469,13 @@ METRICS: tuple[Metric, ...] = (
         "calls",
         scope=SELF,
     ),
+    _c(
+        "ai_agent_exporter_feedback_calls_forgotten_total",
+        [],
+        "Ended calls whose feedback window was forgotten before it closed because the feedback ledger was full.",
+        "calls",
+        scope=SELF,
+    ),
     # --- scorer ----------------------------------------------------------------
     _call("ai_agent_call_quality_score", "Call quality score, 0 (worst) to 100 (best).", "score", publisher=SCORER),
     _call(
@@ -508,6 +528,53 @@ METRICS: tuple[Metric, ...] = (
         [],
         "When the last scoring cycle succeeded (Unix time).",
         "seconds",
+        scope=SELF,
+        publisher=SCORER,
+    ),
+    _g(
+        "ai_agent_quality_calibration_auc",
+        ["provider"],
+        "ROC AUC of the final quality score against negative feedback over the calibration window: the chance that a "
+        "call rated well scored higher than a call rated negatively (0.5 is chance, 1 perfect); absent below the "
+        "minimum sample.",
+        "ratio",
+        publisher=SCORER,
+    ),
+    _g(
+        "ai_agent_quality_calibration_pairs",
+        ["provider"],
+        "Ratings paired with a final quality score in the calibration window.",
+        "ratings",
+        publisher=SCORER,
+    ),
+    _g(
+        "ai_agent_quality_calibration_negative_pairs",
+        ["provider"],
+        "Negative ratings paired with a final quality score in the calibration window.",
+        "ratings",
+        publisher=SCORER,
+    ),
+    _g(
+        "ai_agent_quality_calibration_mean_rating",
+        ["provider", "band"],
+        "Mean rating of the calls in a quality band over the calibration window, each rating mapped onto 0 (worst on "
+        "its scale) to 1 (best); absent below the minimum sample.",
+        "ratio",
+        publisher=SCORER,
+    ),
+    _g(
+        "ai_agent_quality_calibration_band_pairs",
+        ["provider", "band"],
+        "Ratings paired with a final score in a quality band in the calibration window.",
+        "ratings",
+        publisher=SCORER,
+    ),
+    _c(
+        "ai_agent_scorer_feedback_total",
+        ["outcome"],
+        "Ratings the scorer read, by outcome: paired with a final score, unscored (the call never had one), expired "
+        "(no final score within the feedback window), forgotten (dropped early from a full memory).",
+        "ratings",
         scope=SELF,
         publisher=SCORER,
     ),

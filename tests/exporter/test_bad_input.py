@@ -233,7 +233,8 @@ def minimal_event(etype: str) -> dict:
     if etype == "health":
         event["attrs"] = {"worker": "w", "memory_ratio": 0.5}
     if etype in events.CALL_SCOPED:
-        event["call_id"] = f"minimal-{etype}"
+        # Feedback rates a call the exporter knows: the one the minimal call.started opens.
+        event["call_id"] = "minimal-call.started" if etype == "feedback" else f"minimal-{etype}"
     return event
 
 

@@ -141,7 +141,9 @@ def test_forgetting_a_removed_call_early_because_the_guard_is_full_is_counted():
 
 def test_what_a_burst_of_calls_held_is_let_go_once_every_window_has_passed():
     clock = Clock()
-    exporter = make(clock, grace_seconds=1, idle_seconds=3, max_age_seconds=4, max_future_seconds=1)
+    exporter = make(
+        clock, grace_seconds=1, idle_seconds=3, max_age_seconds=4, max_future_seconds=1, feedback_window_seconds=4
+    )
 
     def burst(first: int, calls: int):
         for start in range(first, first + calls, 500):
@@ -191,7 +193,9 @@ def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monk
     from voice_monitoring.exporter import mapping
 
     clock = Clock()
-    exporter = make(clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5)
+    exporter = make(
+        clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5, feedback_window_seconds=30
+    )
     held_at_release = []
     monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(exporter.held))
     for second in range(10):  # a burst: 1,500 calls a second, their events with ids

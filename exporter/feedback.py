@@ -1,0 +1,106 @@
+"""Caller feedback on calls: which calls may still receive it, one rating per call and source, and the short-lived
+per-call series the scorer reads to pair each rating with the call's final score.
+
+Feedback is accepted for a call the exporter holds (in progress or in its grace period) and, for
+``window_seconds`` after the exporter received its call.ended, for a call whose series are already gone: the ledger
+remembers each ended call's labels that long, at most ``max_calls`` of them.  Each accepted rating is published as
+``ai_agent_call_feedback_rating`` for ``series_seconds``, long enough for Prometheus to scrape it and the scorer to
+read it a few times; the scorer keeps the final scores, so no per-call series outlives its reading.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from voice_monitoring.exporter.calls import Call
+from voice_monitoring.exporter.dedup import COMPACT_ABOVE
+from voice_monitoring.exporter.events import InvalidEvent
+
+RATING = "ai_agent_call_feedback_rating"
+
+
+class FeedbackLedger:
+    def __init__(
+        self,
+        window_seconds: float,
+        series_seconds: float,
+        max_calls: int = 100_000,
+        on_forget_early: Callable[[], None] = lambda: None,
+    ):
+        self.window_seconds = window_seconds
+        self.series_seconds = series_seconds
+        self.max_calls = max_calls
+        self._on_forget_early = on_forget_early
+        # call_id -> [ended at, provider, tenant, sources rated], in the order the calls ended
+        self._ended: dict[str, list] = {}
+        # (publish until, call_id, provider, tenant, source, scale, rating), oldest first
+        self._series: deque[tuple[float, str, str, str, str, str, float]] = deque()
+        self._peak = 0  # most calls held since ``_ended`` was last compacted
+
+    def __len__(self) -> int:
+        return len(self._ended)
+
+    def ended(self, call: Call, now: float) -> None:
+        """Open the call's feedback window."""
+        self._ended[call.call_id] = [now, call.provider, call.tenant, call.feedback_sources]
+        self._peak = max(self._peak, len(self._ended))
+        if len(self._ended) > self.max_calls:
+            del self._ended[next(iter(self._ended))]
+            self._on_forget_early()
+
+    def accept(self, call_id: str, call: Call | None, recently_removed: bool, source: str, now: float) -> tuple:
+        """(provider, tenant) to publish a rating of ``source`` under; raises InvalidEvent when it is refused."""
+        entry = self._ended.get(call_id)
+        if entry is None and call is not None and call.ended:  # an ended call restored from the state file
+            self.ended(call, now)
+            entry = self._ended[call_id]
+        if entry is not None:
+            if now - entry[0] > self.window_seconds:
+                raise self._late(call_id)
+            sources = entry[3]
+            provider, tenant = entry[1], entry[2]
+        elif call is not None:
+            sources = call.feedback_sources
+            provider, tenant = call.provider, call.tenant
+        elif recently_removed:  # its series are gone and so is its window
+            raise self._late(call_id)
+        else:
+            raise InvalidEvent(
+                "unknown_call", f"call {call_id} is unknown: feedback is accepted only for calls the exporter saw"
+            )
+        if source in sources:
+            raise InvalidEvent("duplicate_feedback", f"call {call_id} already has feedback from {source}")
+        sources.append(source)
+        return provider, tenant
+
+    def publish(self, call_id: str, provider: str, tenant: str, source: str, scale: str, rating: float, now: float):
+        self._series.append((now + self.series_seconds, call_id, provider, tenant, source, scale, rating))
+        if len(self._series) > self.max_calls:
+            self._series.popleft()
+
+    def _late(self, call_id: str) -> InvalidEvent:
+        return InvalidEvent(
+            "feedback_too_late",
+            f"call {call_id} ended more than {self.window_seconds:g} s ago: feedback is accepted for that long",
+        )
+
+    def expire(self, now: float) -> None:
+        ended = self._ended
+        cutoff = now - self.window_seconds
+        while ended:
+            call_id = next(iter(ended))
+            if ended[call_id][0] >= cutoff:
+                break
+            del ended[call_id]
+        if len(ended) * 4 < self._peak and self._peak > COMPACT_ABOVE:
+            self._ended = dict(ended)
+            self._peak = len(self._ended)
+        series = self._series
+        while series and series[0][0] <= now:
+            series.popleft()
+
+    def series(self) -> Iterator[tuple[str, str, str, tuple[str, str], float]]:
+        """(call_id, provider, tenant, (source, scale), rating) of every rating still published."""
+        for _, call_id, provider, tenant, source, scale, rating in self._series:
+            yield call_id, provider, tenant, (source, scale), rating
