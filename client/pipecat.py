@@ -34,6 +34,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import LLMUsageMetricsData, STTUsageMetricsData, TTFBMetricsData, TTSUsageMetricsData
 from pipecat.observers.base_observer import BaseObserver, FrameProcessed, FramePushed
+from pipecat.pipeline.service_switcher import ServiceSwitcher
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
@@ -413,7 +414,7 @@ class MonitoringObserver(BaseObserver):
         self._processors = processors = processors_of(root)
         self._sink = root.processors[-1] if getattr(root, "processors", None) else None
         for processor in processors:
-            if type(processor).__name__ == "ServiceSwitcher":
+            if isinstance(processor, ServiceSwitcher):
                 for service in getattr(processor, "services", ()):
                     self._switchers[id(service)] = processor
             kind = next((k for cls, k in SERVICE_KINDS if isinstance(processor, cls)), None)

@@ -8,6 +8,7 @@ import asyncio
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    EndFrame,
     InputAudioRawFrame,
     InterruptionFrame,
     LLMContextFrame,
@@ -21,6 +22,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import LLMTokenUsage
 from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.service_switcher import ServiceSwitcher, ServiceSwitcherStrategyFailover
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.filters.identity_filter import IdentityFilter
@@ -32,6 +34,7 @@ from pipecat.workers.runner import WorkerRunner
 from tests.frameworks.pipecat_webrtc_call import (
     CALLER_RATE,
     FRAME_SECONDS,
+    SHORT_REPLIES,
     EndpointingSTT,
     MetricsRecorder,
     ScriptedLLM,
@@ -148,6 +151,44 @@ def play_permanent_failure(observer: MonitoringObserver) -> None:
         @worker.event_handler("on_pipeline_started")
         async def ask(worker, frame):
             await worker.queue_frame(LLMContextFrame(LLMContext([{"role": "user", "content": "hello"}])))
+
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await asyncio.wait_for(runner.run(), 10)
+
+    asyncio.run(run())
+
+
+BACKUP_LLM_NAME = "AnthropicLLMService#0"
+
+
+def play_failover(observer: MonitoringObserver) -> None:
+    """A ServiceSwitcher fails over from an LLM rejected for good to a backup, under ProcessorUnusablePolicy.CANCEL;
+    the backup answers the next request and the agent ends the call."""
+
+    async def run():
+        switcher = ServiceSwitcher(
+            services=[BrokenLLM(), ScriptedLLM(SHORT_REPLIES, name=BACKUP_LLM_NAME)],
+            strategy_type=ServiceSwitcherStrategyFailover,
+        )
+        worker = PipelineWorker(
+            Pipeline([switcher]),
+            params=METRICS_ON,
+            observers=[observer],
+            processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
+            idle_timeout_secs=None,
+        )
+
+        def question():
+            return LLMContextFrame(LLMContext([{"role": "user", "content": "hello"}]))
+
+        @worker.event_handler("on_pipeline_started")
+        async def ask(worker, frame):
+            await worker.queue_frame(question())
+            await asyncio.sleep(0.5)
+            await worker.queue_frame(question())
+            await asyncio.sleep(0.8)
+            await worker.queue_frame(EndFrame())
 
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)

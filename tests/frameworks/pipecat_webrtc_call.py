@@ -154,12 +154,12 @@ class ScriptedLLM(LLMService):
     """Answers each context with the next of ``replies``; tokens counted from the context. With ``rejected_at``, the
     provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so."""
 
-    def __init__(self, replies=REPLIES, rejected_at: int | None = None, **kwargs):
+    def __init__(self, replies=REPLIES, rejected_at: int | None = None, name: str = LLM_NAME, **kwargs):
         unsupported = dict.fromkeys(
             ("system_instruction", "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty")
             + ("presence_penalty", "seed", "filter_incomplete_user_turns", "user_turn_completion_config")
         )
-        super().__init__(name=LLM_NAME, settings=LLMSettings(model=LLM_MODEL, **unsupported), **kwargs)
+        super().__init__(name=name, settings=LLMSettings(model=LLM_MODEL, **unsupported), **kwargs)
         self.requests = 0
         self.replies = replies
         self.rejected_at = rejected_at

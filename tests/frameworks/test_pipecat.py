@@ -86,6 +86,24 @@ def test_a_permanent_failure_ends_the_call_as_an_error_and_takes_the_provider_do
     assert open_state == 2  # open
 
 
+def test_a_service_switcher_failover_is_provider_health_and_the_call_goes_on(exporter):
+    from tests.frameworks.pipecat_call import RecordingClient, play_failover
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with RecordingClient(exporter.url) as client:
+        play_failover(MonitoringObserver("pc-failover", tenant="acme", client=client))
+        assert client.flush(10)
+    # the switcher absorbed the failure: the agent ended the call, which did not fail
+    assert [attrs["reason"] for attrs, _ in client.of("call.ended")] == ["agent_hangup"]
+    health = [(envelope["provider"], attrs["up"]) for attrs, envelope in client.of("health") if "breaker" in attrs]
+    assert health == [("openai", True), ("anthropic", True), ("openai", False)]
+    assert exporter_value(exporter.url, "ai_agent_provider_up", provider="openai", service="llm") == 0
+    assert exporter_value(exporter.url, "ai_agent_provider_up", provider="anthropic", service="llm") == 1
+    assert exporter_value(exporter.url, "ai_agent_circuit_breaker_state", breaker="openai_llm") == 2  # open
+    tokens = {"service": "llm", "provider": "anthropic", "unit": "tokens_out"}
+    assert exporter_value(exporter.url, "ai_agent_usage_total", **tokens) > 0  # the backup answered
+
+
 def test_a_tts_request_cut_before_its_first_byte_is_not_a_latency(exporter):
     from tests.frameworks.pipecat_call import play_cut_tts_request
     from tests.frameworks.pipecat_webrtc_call import TTS_NAME
