@@ -1,9 +1,10 @@
-"""A Pipecat voice call over a real WebRTC connection on loopback, offline and in real time.
+"""Pipecat voice calls over a real WebRTC connection on loopback, offline and in real time.
 
 The agent is a real pipeline: Pipecat's SmallWebRTC transport, an STT, an LLM and a TTS subclassed from Pipecat's
 own service base classes, and an energy VAD subclassed from its VADAnalyzer. The caller is an aiortc
-RTCPeerConnection answered by the transport's SmallWebRTCConnection: it speaks speech-like tone bursts with silences
-between them, listens to the agent's audio, barges in once while the agent speaks and hangs up. Everything Pipecat
+RTCPeerConnection answered by the transport's SmallWebRTCConnection, directly or through a UDP relay that impairs the
+path: it speaks speech-like tone bursts with silences between them, listens to the agent's audio and plays its
+script (the main one barges in, speaks into a silence, coughs into a reply) and hangs up. Everything Pipecat
 measures (TTFB, usage) it measures itself, on this audio.
 """
 
@@ -262,7 +263,7 @@ class CallerVoice(AudioStreamTrack):
 
 class CallerEar:
     """Listens to the agent's audio track: when the agent speaks and when it last did. A pause shorter than
-    ``QUIET`` (the stalled reply's) is inside an utterance."""
+    ``QUIET`` (a stalled synthesis's) is inside an utterance."""
 
     def __init__(self):
         self.speech_started: list[float] = []
