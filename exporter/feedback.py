@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from voice_monitoring.exporter.calls import Call
 from voice_monitoring.exporter.dedup import COMPACT_ABOVE
 from voice_monitoring.exporter.events import InvalidEvent
+from voice_monitoring.shared.feedback import SENTIMENT_RATINGS
 
 RATING = "ai_agent_call_feedback_rating"
 
@@ -104,3 +105,14 @@ class FeedbackLedger:
         """(call_id, provider, tenant, (source, scale), rating) of every rating still published."""
         for _, call_id, provider, tenant, source, scale, rating in self._series:
             yield call_id, provider, tenant, (source, scale), rating
+
+
+def platform_verdicts(successful: bool | None, sentiment: str | None) -> list[dict]:
+    """The attrs of the feedback events a platform's post-call verdicts make: success on the thumbs scale from
+    ``platform_success``, sentiment (an ``analysis`` sentiment) on the sentiment scale from ``platform_sentiment``."""
+    out = []
+    if successful is not None:
+        out.append({"scale": "thumbs", "rating": 1 if successful else 0, "source": "platform_success"})
+    if sentiment in SENTIMENT_RATINGS:
+        out.append({"scale": "sentiment", "rating": SENTIMENT_RATINGS[sentiment], "source": "platform_sentiment"})
+    return out

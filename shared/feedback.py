@@ -41,6 +41,9 @@ SCALES: dict[str, Scale] = {
     )
 }
 
+# A platform's sentiment verdict on the sentiment scale; unknown is no rating.
+SENTIMENT_RATINGS = {"negative": 0, "neutral": 1, "positive": 2}
+
 # Who gave the rating.  The platform_* sources are the platforms' own post-call verdicts (Retell user_sentiment and
 # call_successful, Vapi successEvaluation), which the webhook receivers send as feedback.
 SOURCES = ("survey", "dtmf", "app", "evaluator", "platform_sentiment", "platform_success")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
     WebhookRefused,
     call_envelope,
@@ -232,8 +233,10 @@ def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
     if not attrs:
         return Translation(note="the call analysis has neither call_successful nor user_sentiment")
     _, ended_at = _timestamps(call, now)
-    event = {"type": "analysis", "ts": ended_at, **envelope, "attrs": attrs}
-    return Translation([event], report=f"{envelope['call_id']}/call_analyzed")
+    events = [{"type": "analysis", "ts": ended_at, **envelope, "attrs": attrs}]
+    verdicts = platform_verdicts(attrs.get("successful"), attrs.get("sentiment"))
+    events += [{"type": "feedback", "ts": ended_at, **envelope, "attrs": verdict} for verdict in verdicts]
+    return Translation(events, report=f"{envelope['call_id']}/call_analyzed")
 
 
 def _agent_speech(call: dict) -> list[float]:

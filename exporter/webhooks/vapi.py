@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
     call_started,
@@ -285,11 +286,13 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
     events += [{"type": "interruption", **at, "attrs": {"kind": "barge_in"}}] * max(0, int(interrupted) - already)
     events += costs.events(at)
     verdict = obj(message, "analysis", "message").get("successEvaluation")
-    if verdict in (True, False, "true", "false"):
-        events.append({"type": "analysis", **at, "attrs": {"successful": verdict in (True, "true")}})
+    successful = verdict in (True, "true") if verdict in (True, False, "true", "false") else None
+    if successful is not None:
+        events.append({"type": "analysis", **at, "attrs": {"successful": successful}})
     duration = ended_at - started_at
     attrs = {"duration_seconds": duration, "reason": raw_reason, "end_reason": end_reason(raw_reason)}
     events.append({"type": "call.ended", **at, "attrs": attrs})
+    events += [{"type": "feedback", **at, "attrs": verdict} for verdict in platform_verdicts(successful, None)]
     return Translation(events, report=call_id)
 
 

@@ -74,13 +74,16 @@ def test_a_signed_retell_call_ended_and_call_analyzed_pair_over_http(tmp_path):
         assert send("call_ended", key="forged").status_code == 401
         assert series(url) == before
         assert send("call_ended").json().get("accepted")
-        assert send("call_analyzed").json() == {"accepted": 1}
+        assert send("call_analyzed").json() == {"accepted": 3}  # the analysis, and its two verdicts as feedback
         applied = series(url)
         assert value(applied, "ai_agent_turns_total", pipeline="retell", provider="retell") == 4
         ended = dict(tenant="globex", provider="retell", pipeline="retell", reason="agent_hangup")
         assert value(applied, "ai_agent_calls_ended_total", **ended) == 1
         outcome = dict(tenant="globex", provider="retell", successful="true", sentiment="positive")
         assert value(applied, "ai_agent_call_analyses_total", **outcome) == 1
+        for source, negative in (("platform_success", "false"), ("platform_sentiment", "false")):
+            rated = dict(tenant="globex", provider="retell", source=source, negative=negative)
+            assert value(applied, "ai_agent_feedback_total", **rated) == 1
         assert send("call_ended").json() == {"duplicate": True}
         assert send("call_analyzed").json() == {"duplicate": True}
         assert series(url) == applied

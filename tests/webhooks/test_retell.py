@@ -64,9 +64,12 @@ def test_call_started_ended_and_analyzed_give_the_calls_turns_latencies_costs_us
     exporter.sweep()
     assert per_call(exporter, fx.RETELL_CALL_ID) == {}
     status, reply = post(receiver, fx.retell_event("call_analyzed", call), clock)
-    assert status == 200 and reply == {"accepted": 1}, reply
+    assert status == 200 and reply == {"accepted": 3}, reply  # the analysis, and its two verdicts as feedback
     outcome = dict(tenant="globex", provider="retell", successful="true", sentiment="positive")
     assert value(exporter, "ai_agent_call_analyses_total", **outcome) == 1
+    for source in ("platform_success", "platform_sentiment"):
+        rated = dict(tenant="globex", provider="retell", source=source, negative="false")
+        assert value(exporter, "ai_agent_feedback_total", **rated) == 1
 
 
 def test_replayed_call_ended_and_call_analyzed_are_counted_once(receiver, exporter, clock):
@@ -230,7 +233,9 @@ def test_a_call_with_percentiles_only_has_no_turns(receiver, exporter, clock):
 def test_each_user_sentiment_is_counted_under_its_own_label(receiver, exporter, clock, sentiment):
     payload = fx.retell_event("call_analyzed", fx.retell_call(clock.now))
     payload["call"]["call_analysis"]["user_sentiment"] = sentiment
-    assert post(receiver, payload, clock)[1] == {"accepted": 1}
+    reply = post(receiver, payload, clock)[1]
+    # The exporter never saw this call: the fleet counts its analysis, but its verdicts are no feedback.
+    assert reply["accepted"] == 1 and all("is unknown" in r["error"] for r in reply["rejected"]), reply
     outcome = dict(tenant="globex", provider="retell", successful="true", sentiment=sentiment.lower())
     assert value(exporter, "ai_agent_call_analyses_total", **outcome) == 1
 

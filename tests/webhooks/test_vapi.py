@@ -82,6 +82,10 @@ def test_the_per_call_series_of_a_report_stay_for_the_grace_period_so_the_scorer
     assert per_call(exporter, fx.VAPI_CALL_ID)
     clock.now += 2
     exporter.sweep()
+    # Only the successEvaluation, published as feedback for a few minutes after it arrived, is left.
+    assert per_call(exporter, fx.VAPI_CALL_ID) == {"ai_agent_call_feedback_rating": 1.0}
+    clock.now += exporter.limits.feedback_series_seconds
+    exporter.sweep()
     assert per_call(exporter, fx.VAPI_CALL_ID) == {}
 
 
