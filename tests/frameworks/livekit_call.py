@@ -60,7 +60,6 @@ class CallRecord:
     usage: object = None  # the session's AgentSessionUsage at the end
     tts_sample_rate: int = 0
     device: PlayoutDevice | None = None
-    spoken: list = field(default_factory=list)
     monitor: object = None
     room: object = None
     seconds: float = 0.0
@@ -128,7 +127,6 @@ async def _play(call_id: str, tenant: str, client, room, interval: float, kind: 
         microphone.close()
         await device.aclose()
         await record.monitor.wait_ended()
-    record.spoken = microphone.spoken
     record.seconds = time.monotonic() - started
     return record
 

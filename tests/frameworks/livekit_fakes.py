@@ -57,13 +57,10 @@ class CallerMicrophone(AudioInput):
         self._speaking_until = 0.0
         self._closed = False
         self._rng = np.random.default_rng(7)
-        self.spoken: list[tuple[float, float]] = []  # wall-clock (start, end) of each utterance
 
     async def speak(self, seconds: float) -> None:
-        start = time.time()
         self._speaking_until = self._loop.time() + seconds
         await asyncio.sleep(seconds)
-        self.spoken.append((start, time.time()))
 
     def close(self) -> None:
         self._closed = True
