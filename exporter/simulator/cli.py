@@ -20,6 +20,12 @@ def main(argv=None) -> int:
     p.add_argument("--speed", type=float, default=1.0, help="time compression (10 plays a minute in 6 s)")
     p.add_argument("--scenario", choices=sorted(SCENARIOS), help="fault scenario to play")
     p.add_argument("--matrix", action="store_true", help="play the validation matrix once and exit")
+    p.add_argument(
+        "--feedback",
+        choices=("faults", "random"),
+        help="rate calls after they end: negatively mostly where a fault was felt (faults), or at random",
+    )
+    p.add_argument("--fault-share", type=float, default=1.0, help="share of the provider's calls a fault touches")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same traffic)")
     p.add_argument("--list-scenarios", action="store_true", help="describe the fault scenarios and exit")
     args = p.parse_args(argv)
@@ -32,7 +38,9 @@ def main(argv=None) -> int:
     if args.token_file:
         with open(args.token_file) as f:
             token = f.read().strip()
-    sim = Simulator(args.url, seed=args.seed, speed=args.speed, token=token)
+    sim = Simulator(
+        args.url, seed=args.seed, speed=args.speed, token=token, feedback=args.feedback, fault_share=args.fault_share
+    )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: sim.stop())
     if args.matrix:

@@ -106,6 +106,7 @@ class Fault:
     name: str
     description: str
     provider: str = "deepgram"  # the provider whose calls it affects
+    felt: bool = True  # whether callers notice it (simulated feedback turns negative on the calls it touched)
 
 
 SCENARIOS = {
@@ -116,9 +117,18 @@ SCENARIOS = {
         Fault(
             "provider_outage", "deepgram's STT is down: health reports it down, requests time out, calls end in error"
         ),
-        Fault("circuit_breaker_open", "the deepgram STT circuit breaker opens"),
+        Fault("circuit_breaker_open", "the deepgram STT circuit breaker opens", felt=False),
         Fault("codec_mismatch", "deepgram calls run with a misaligned codec and sample rate"),
-        Fault("memory_pressure", "worker-1 runs at 92% of its memory limit"),
-        Fault("cost_spike", "deepgram calls use a large model with huge prompts (cost per minute > $0.20)"),
+        Fault("memory_pressure", "worker-1 runs at 92% of its memory limit", felt=False),
+        Fault("cost_spike", "deepgram calls use a large model with huge prompts (cost per minute > $0.20)", felt=False),
     )
 }
+
+# Simulated caller feedback: how often a call is rated, the chance a rating is negative on a call a felt fault
+# touched and on any other call (the noise), and the scales the ratings come on, by source.
+FEEDBACK_SHARE = 0.75
+NEGATIVE_WHEN_FAULTED = 0.9
+NEGATIVE_OTHERWISE = 0.1
+NEGATIVE_AT_RANDOM = 0.3  # feedback="random": the same chance whatever happened on the call
+FEEDBACK_DELAY_SECONDS = (5.0, 90.0)  # after the call's end, in simulated time
+FEEDBACK_SOURCES = (("survey", "stars", 0.5), ("dtmf", "csat", 0.3), ("app", "thumbs", 0.2))

@@ -15,8 +15,14 @@ import requests
 
 from voice_monitoring.exporter.simulator.profiles import (
     END_REASONS,
+    FEEDBACK_DELAY_SECONDS,
+    FEEDBACK_SHARE,
+    FEEDBACK_SOURCES,
     KINDS,
     MATRIX,
+    NEGATIVE_AT_RANDOM,
+    NEGATIVE_OTHERWISE,
+    NEGATIVE_WHEN_FAULTED,
     PROVIDERS,
     SCENARIOS,
     TENANTS,
@@ -43,15 +49,34 @@ class Simulator:
 
     ``fault`` may be changed while ``run`` plays: every step generated after
     the change sees the new fault, as an engine would when a provider degrades.
+    ``fault_share`` is the share of the provider's calls a fault touches (chosen by call id).
+
+    With ``feedback`` "faults", three calls in four are rated a little after they end, negatively on most calls
+    a fault callers feel touched and on a few others (noise); with "random", negatively at the same rate
+    whatever happened.  ``felt`` keeps the ids of the calls a felt fault touched.
     """
 
-    def __init__(self, url: str, seed: int = 1, speed: float = 1.0, token: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        seed: int = 1,
+        speed: float = 1.0,
+        token: str | None = None,
+        feedback: str | None = None,
+        fault_share: float = 1.0,
+    ):
+        if feedback not in (None, "faults", "random"):
+            raise ValueError(f"feedback is faults, random or None, not {feedback!r}")
         self.url = url.rstrip("/") + "/v1/events"
         self.rng = random.Random(seed)
         self.seed = seed
         self.speed = speed
         self.fault: str | None = None
         self.affected: set[str] = set()
+        self.felt: set[str] = set()
+        self.feedback = feedback
+        self.fault_share = fault_share
+        self.rated: dict[str, bool] = {}  # call id -> whether its simulated rating is negative
         self.played: list[str] = []  # ids of every call this simulator has started
         self.sent = 0
         self.errors: list[str] = []
@@ -245,9 +270,29 @@ class Simulator:
 
     def _faulty(self, call_id: str, provider: Provider, *names: str) -> bool:
         if self.fault in names and provider.name == SCENARIOS[self.fault].provider:
+            if self.fault_share < 1.0 and random.Random(call_id).random() >= self.fault_share:
+                return False
             self.affected.add(call_id)
+            if SCENARIOS[self.fault].felt:
+                self.felt.add(call_id)
             return True
         return False
+
+    def _rating(self, rng: random.Random, call_id: str) -> dict | None:
+        """The feedback attrs of an ended call, or None when the caller does not rate it."""
+        if self.feedback is None or rng.random() >= FEEDBACK_SHARE:
+            return None
+        if self.feedback == "random":
+            negative = rng.random() < NEGATIVE_AT_RANDOM
+        else:
+            negative = rng.random() < (NEGATIVE_WHEN_FAULTED if call_id in self.felt else NEGATIVE_OTHERWISE)
+        source, scale = _pick(rng, [((s, sc), w) for s, sc, w in FEEDBACK_SOURCES])
+        if scale == "thumbs":
+            rating = 0 if negative else 1
+        else:  # stars and csat: 1-2 negative, 3-5 not
+            rating = rng.randint(1, 2) if negative else rng.choice((3, 4, 4, 5, 5))
+        self.rated[call_id] = negative
+        return {"scale": scale, "rating": rating, "source": source}
 
     def _call_script(
         self, call_id: str, provider_name: str, kind: Kind, duration: float, script_seed: str
@@ -328,6 +373,9 @@ class Simulator:
                 {**scope, "provider": provider.vendors["llm"][0]},
             )
         yield t, "call.ended", {"duration_seconds": round(t, 2), "reason": ended_reason}, scope
+        rating = self._rating(rng, call_id)
+        if rating is not None:
+            yield t + rng.uniform(*FEEDBACK_DELAY_SECONDS), "feedback", rating, scope
 
     def _turn(self, rng: random.Random, call_id: str, provider: Provider, kind: Kind) -> dict:
         def jitter(median: float) -> float:
