@@ -56,7 +56,11 @@ SERVICE_KINDS = ((STTService, "stt"), (LLMService, "llm"), (TTSService, "tts"))
 # Pipecat's transports that carry the call over WebRTC (the call's transport label, unless given)
 WEBRTC_TRANSPORTS = tuple(f"pipecat.transports.{name}." for name in ("smallwebrtc", "daily", "livekit", "webrtc"))
 PLAYOUT_FRAME_SECONDS = 0.02  # the playout buffer's depth is reported in 20-ms frames, as WebRTC sends audio
-STATS_TIMEOUT = 1.0  # seconds one read of the connection's statistics may take
+STATS_TIMEOUT = 1.0
+COUNTED_RATIOS = (
+    "packet_loss_ratio",
+    "concealment_ratio",
+)  # shares of the packets or samples of one reading  # seconds one read of the connection's statistics may take
 MAX_PROCESSORS = 500  # processors walked in a pipeline
 
 
@@ -173,6 +177,7 @@ class MonitoringObserver(BaseObserver):
         self._alignment: dict[str, bool] = {}  # stage -> whether its audio matches its service's sample rate
         self._stats = None
         self._reading = webrtc_stats.TransportReading()
+        self._stats_read_at = 0.0  # time.monotonic() of the last read
         self._ticker: asyncio.Task | None = None
         self.discarded_ttfb = 0
 
@@ -288,8 +293,10 @@ class MonitoringObserver(BaseObserver):
                 self._send_turn()  # a reply that never stopped (a second BotStarted) still counts
                 self._pending_turn = {
                     "latency": now - self._user_stopped_at,
-                    "endpointing_seconds": (
-                        self._turn_released_at - self._user_stopped_at if self._turn_released_at else None
+                    "endpointing_seconds": (  # without a local VAD the caller's silence is the STT's to know
+                        self._turn_released_at - self._user_stopped_at
+                        if self._turn_released_at and self._local_vad
+                        else None
                     ),
                     "stt_to_tts_seconds": (
                         self._first_audio_at - self._transcript_at
@@ -498,6 +505,13 @@ class MonitoringObserver(BaseObserver):
                 log.debug("reading the connection's statistics failed", exc_info=True)
                 return
             attrs = self._reading.attrs(stats)
+            now = time.monotonic()
+            if final and now - self._stats_read_at < self.report_interval / 2:
+                # the last stretch of a call is too few packets for a share of them: a lost packet in a dozen would
+                # stand for the whole call, whose transport series keep the last reading
+                for ratio in COUNTED_RATIOS:
+                    attrs.pop(ratio, None)
+            self._stats_read_at = now
             if attrs:
                 self.call.transport(attrs)
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from pipecat.frames.frames import (
-    BotStartedSpeakingFrame,
-    BotStoppedSpeakingFrame,
     EndFrame,
     InputAudioRawFrame,
     InterruptionFrame,
@@ -17,18 +15,14 @@ from pipecat.frames.frames import (
     LLMTextFrame,
     TranscriptionFrame,
     TTSSpeakFrame,
-    UserStartedSpeakingFrame,
-    UserStoppedSpeakingFrame,
 )
 from pipecat.metrics.metrics import LLMTokenUsage
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.service_switcher import ServiceSwitcher, ServiceSwitcherStrategyFailover
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.filters.identity_filter import IdentityFilter
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
-from pipecat.utils.time import time_now_iso8601
 from pipecat.workers.runner import WorkerRunner
 
 from tests.frameworks.pipecat_webrtc_call import (
@@ -105,24 +99,6 @@ def play_cut_tts_request(observer: MonitoringObserver) -> MetricsRecorder:
         run_test(ToneTTS(), frames_to_send=frames(), observers=[observer, recorder], pipeline_params=METRICS_ON)
     )
     return recorder
-
-
-def play_turns_without_vad(observer: MonitoringObserver, turns: int = 2) -> None:
-    """Turns as an STT that detects them itself (Deepgram Flux and the like) makes Pipecat's user aggregator report
-    them: no VAD frames, only the user's turn start and stop around a final transcript, then the bot's speech."""
-
-    def frames():
-        for n in range(turns):
-            yield UserStartedSpeakingFrame()
-            yield SleepFrame(0.3)
-            yield TranscriptionFrame(f"question {n}", "caller", time_now_iso8601(), finalized=True)
-            yield UserStoppedSpeakingFrame()
-            yield SleepFrame(0.4)
-            yield BotStartedSpeakingFrame()
-            yield SleepFrame(0.3)
-            yield BotStoppedSpeakingFrame()
-
-    asyncio.run(run_test(IdentityFilter(), frames_to_send=frames(), observers=[observer], pipeline_params=METRICS_ON))
 
 
 class BrokenLLM(ScriptedLLM):

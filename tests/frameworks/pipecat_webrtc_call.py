@@ -29,10 +29,14 @@ from pipecat.frames.frames import (
     LLMFullResponseStartFrame,
     LLMTextFrame,
     MetricsFrame,
+    ProposedUserStartedSpeakingFrame,
+    ProposedUserStoppedSpeakingFrame,
     TranscriptionFrame,
     TTSAudioRawFrame,
     TTSSpeakFrame,
     TTSStartedFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
 )
 from pipecat.metrics.metrics import LLMTokenUsage, TTFBMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
@@ -52,7 +56,7 @@ from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 from pipecat.turns.empty_user_turn import EmptyUserTurnConfig
 from pipecat.turns.user_stop import SpeechTimeoutUserTurnStopStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.turns.user_turn_strategies import ExternalUserTurnStrategies, UserTurnStrategies
 from pipecat.utils.errors import ErrorCategory
 from pipecat.utils.time import time_now_iso8601
 from pipecat.workers.runner import WorkerRunner
@@ -95,6 +99,14 @@ QUIET = 0.8  # seconds of silence that end the agent's utterance, to the caller
 HELLO_AFTER = 1.5  # seconds after the barge-in before the caller, hearing nothing, speaks again
 
 
+VAD_PARAMS = VADParams(start_secs=0.1, stop_secs=0.3, confidence=0.5, min_volume=0.0)
+
+
+def vad_turn_strategies() -> UserTurnStrategies:
+    """Turns from the VAD: a turn ends 0.3 s after the VAD stops, once the STT has given its transcript."""
+    return UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)])
+
+
 def tone(seconds: float, rate: int, level: float = SPEECH_LEVEL, pitch: float = 180.0) -> np.ndarray:
     """Speech-like int16 audio: a voiced harmonic tone with syllable-rate (4 Hz) loudness modulation."""
     t = np.arange(int(seconds * rate)) / rate
@@ -122,12 +134,15 @@ class EnergyVAD(VADAnalyzer):
 class EndpointingSTT(STTService):
     """A streaming STT: it hears speech in the audio and finalises a transcript after 400 ms of silence (nothing for
     a noise shorter than a word), billing the audio it was sent at each final transcript (the base class bills the
-    rest when the pipeline stops)."""
+    rest when the pipeline stops). With ``detects_turns`` it also proposes the user's turns, as an STT with its own
+    turn detection does (Deepgram Flux): a turn starts with the caller's speech and ends with its final transcript."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, detects_turns: bool = False, **kwargs):
         super().__init__(name=STT_NAME, settings=STTSettings(model=STT_MODEL, language=None), **kwargs)
+        self.detects_turns = detects_turns
         self._speech = 0.0
         self._silence = 0.0
+        self._turn_open = False
         self.utterances = 0
 
     def can_generate_metrics(self) -> bool:
@@ -138,6 +153,9 @@ class EndpointingSTT(STTService):
         if rms(audio) > SPEECH_RMS:
             self._speech += seconds
             self._silence = 0.0
+            if self.detects_turns and not self._turn_open and self._speech >= MIN_WORDS_SECONDS:
+                self._turn_open = True
+                await self.broadcast_frame(ProposedUserStartedSpeakingFrame)
         elif self._speech:
             self._silence += seconds
             if self._silence >= 0.4:
@@ -148,6 +166,9 @@ class EndpointingSTT(STTService):
                     text = f"caller utterance {self.utterances}"
                     yield TranscriptionFrame(text, "", time_now_iso8601(), finalized=True)
                     await self.emit_stt_usage_metrics()
+                if self._turn_open:
+                    self._turn_open = False
+                    await self.broadcast_frame(ProposedUserStoppedSpeakingFrame)
         yield None
 
 
@@ -311,6 +332,8 @@ class MetricsRecorder(BaseObserver):
         super().__init__(observe_every_push=False)
         self.items: list = []
         self.errors: list[ErrorFrame] = []
+        self.vad_frames = 0
+        self.transcripts = 0
         self.cut_tts_ttfb: list[float] = []
         self._interrupted_since_tts_started = False
 
@@ -318,6 +341,10 @@ class MetricsRecorder(BaseObserver):
         frame = data.frame
         if isinstance(frame, ErrorFrame):
             self.errors.append(frame)
+        elif isinstance(frame, VADUserStartedSpeakingFrame | VADUserStoppedSpeakingFrame):
+            self.vad_frames += 1
+        elif isinstance(frame, TranscriptionFrame):
+            self.transcripts += 1
         elif isinstance(frame, InterruptionFrame):
             self._interrupted_since_tts_started = True
         elif isinstance(frame, TTSStartedFrame):
@@ -397,20 +424,23 @@ async def run_call(
     relay: UdpRelay | None = None,
     llm_rejected_at: int | None = None,
     tts_stall: str | None = None,
+    stt_turns: bool = False,
     timeout: float = 25.0,
 ) -> CallResult:
     """Play the call the caller's ``script`` makes, the agent answering with ``replies``, over ``relay`` if given
     (an impaired network path). With ``llm_rejected_at``, the LLM fails for good at that request and the worker ends
-    the call (``ProcessorUnusablePolicy.END``); the TTS stalls on a text containing ``tts_stall``."""
+    the call (``ProcessorUnusablePolicy.END``); the TTS stalls on a text containing ``tts_stall``. With
+    ``stt_turns``, the STT detects the turns and no VAD runs (``ExternalUserTurnStrategies``)."""
     connection = SmallWebRTCConnection()
     transport = SmallWebRTCTransport(connection, TransportParams(audio_in_enabled=True, audio_out_enabled=True))
-    stt, llm, tts = EndpointingSTT(), ScriptedLLM(replies, rejected_at=llm_rejected_at), ToneTTS(stall=tts_stall)
+    stt = EndpointingSTT(detects_turns=stt_turns)
+    llm, tts = ScriptedLLM(replies, rejected_at=llm_rejected_at), ToneTTS(stall=tts_stall)
     context = LLMContext([{"role": "system", "content": "You are a courteous support agent on a phone line."}])
     user_aggregator, assistant_aggregator = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=EnergyVAD(params=VADParams(start_secs=0.1, stop_secs=0.3, confidence=0.5, min_volume=0.0)),
-            user_turn_strategies=UserTurnStrategies(stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0.3)]),
+            vad_analyzer=None if stt_turns else EnergyVAD(params=VAD_PARAMS),
+            user_turn_strategies=ExternalUserTurnStrategies() if stt_turns else vad_turn_strategies(),
             user_turn_stop_timeout=TURN_STOP_TIMEOUT,
             empty_user_turn=EmptyUserTurnConfig(interrupted_prompt=None),  # the agent lets a cough pass
         ),

@@ -123,17 +123,29 @@ def test_a_tts_request_cut_before_its_first_byte_is_not_a_latency(exporter):
     assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_sum", **tts) == pytest.approx(sum(kept))
 
 
+@pytest.mark.binaries
 def test_turns_are_counted_when_the_stt_detects_them_without_a_local_vad(exporter):
-    from tests.frameworks.pipecat_call import play_turns_without_vad
-    from voice_monitoring.client import EventClient
+    """A WebRTC call whose STT detects the turns itself, as Deepgram Flux does (ExternalUserTurnStrategies, no VAD):
+    Pipecat reports no VAD frames, only the user's turn start and stop around each final transcript."""
+    from tests.frameworks import pipecat_webrtc_call as call
+    from tests.frameworks.pipecat_call import RecordingClient
     from voice_monitoring.client.pipecat import MonitoringObserver
 
-    with EventClient(exporter.url) as client:
-        play_turns_without_vad(MonitoringObserver("pc-flux", tenant="acme", provider="deepgram", client=client))
+    with RecordingClient(exporter.url) as client:
+        observer = MonitoringObserver("pc-flux", tenant="acme", client=client)
+        script, replies = call.three_questions_script, call.SHORT_REPLIES
+        result = call.play([observer], script=script, replies=replies, stt_turns=True)
         assert client.flush(10)
-    assert exporter_value(exporter.url, "ai_agent_turns_total", pipeline="pipecat") == 2
-    # from the final transcript to the bot speaking
-    assert 0.4 <= exporter_value(exporter.url, "ai_agent_turn_response_seconds_sum") / 2 < 0.8
+    pipecat = result.recorder
+    assert result.notes == [] and pipecat.vad_frames == 0 and pipecat.transcripts == 3
+    assert exporter_value(exporter.url, "ai_agent_turns_total", pipeline="pipecat") == 3
+    # from the final transcript to the agent speaking: at least each reply's LLM and TTS time to first byte
+    llm = [v for v in pipecat.ttfb(call.LLM_NAME) if v > 0]
+    tts = [v for v in pipecat.ttfb(call.TTS_NAME) if v > 0][1:]  # the first is the greeting's
+    assert len(llm) == len(tts) == 3
+    ttfb = sum(llm) + sum(tts)
+    assert ttfb <= exporter_value(exporter.url, "ai_agent_turn_response_seconds_sum") < ttfb + 3 * 0.3
+    assert all("endpointing_seconds" not in attrs for attrs, _ in client.of("turn"))  # the STT's to know
 
 
 def test_a_ttfb_cut_short_by_an_interruption_is_not_a_latency(exporter):
