@@ -159,6 +159,12 @@ class Exporter:
         with self.lock:
             self.fleet.child("ai_agent_exporter_webhooks_total", platform, outcome).inc(count)
 
+    def count_auth_failure(self, endpoint: str, reason: str, count: int = 1) -> None:
+        """Count a request refused for its credentials (labels from ``exporter.credentials``); a count of 0
+        exposes the series at zero."""
+        with self.lock:
+            self.fleet.child("ai_agent_exporter_auth_failures_total", endpoint, reason).inc(count)
+
     def render(self) -> bytes:
         """The whole exposition: fleet and self metrics, then the per-call series."""
         with self.lock:

@@ -3,9 +3,9 @@ registered webhook routes."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, TRACES, bearer_failure
 from voice_monitoring.exporter.events import Unparsable
 from voice_monitoring.exporter.exposition import CONTENT_TYPE
 from voice_monitoring.exporter.mapping import Exporter
@@ -31,9 +31,13 @@ class ExporterServer(HttpService):
         self.get("/metrics", lambda: (200, exporter.render(), CONTENT_TYPE))
         self.get("/health", lambda: (200, {"status": "ok", "live_calls": exporter.live_calls}))
         self.get("/ready", lambda: (200, {"status": "ready"}) if self.ready else (503, {"status": "starting"}))
-        self.post("/v1/events", self._ingest, authorize=self._authorize)
+        if token is not None:
+            for endpoint in (EVENTS, TRACES):
+                for reason in BEARER_REASONS:
+                    exporter.count_auth_failure(endpoint, reason, 0)
+        self.post("/v1/events", self._ingest, authorize=self._authorizer(EVENTS))
         traces = TracesReceiver(exporter, max_spans=max_events, max_bytes=self.limits.max_body_bytes)
-        self.post("/v1/traces", traces, authorize=self._authorize)
+        self.post("/v1/traces", traces, authorize=self._authorizer(TRACES))
 
     def add_webhook(self, path: str, handler: PostHandler) -> None:
         """Serve ``POST path`` with ``handler(headers, body) -> (status, reply)``; ``reply`` is sent as JSON.
@@ -47,12 +51,19 @@ class ExporterServer(HttpService):
         """
         self.post(path, handler)
 
-    def _authorize(self, headers: Mapping[str, str]) -> str | None:
-        if self.token is None:
-            return None
-        scheme, _, given = headers.get("Authorization", "").partition(" ")
-        valid = hmac.compare_digest(given.strip().encode(errors="surrogateescape"), self.token.encode())
-        return None if scheme.lower() == "bearer" and valid else "missing or wrong bearer token"
+    def _authorizer(self, endpoint: str) -> Callable[[Mapping[str, str]], str | None]:
+        """The bearer-token check of one ingest route, counting each refusal under ``endpoint``."""
+
+        def authorize(headers: Mapping[str, str]) -> str | None:
+            if self.token is None:
+                return None
+            reason = bearer_failure(headers.get("Authorization"), self.token)
+            if reason is None:
+                return None
+            self.exporter.count_auth_failure(endpoint, reason)
+            return "missing or wrong bearer token"
+
+        return authorize
 
     def _ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
         try:

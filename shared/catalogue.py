@@ -418,6 +418,15 @@ METRICS: tuple[Metric, ...] = (
         scope=SELF,
     ),
     _c(
+        "ai_agent_exporter_auth_failures_total",
+        ["endpoint", "reason"],
+        "Requests refused for their credentials, by endpoint (events and traces check the ingest bearer token; vapi "
+        "and retell their platform's secret or signature) and reason (missing, malformed, wrong, stale: a "
+        "signature timestamp outside the tolerance). Nothing the request carried is recorded.",
+        "requests",
+        scope=SELF,
+    ),
+    _c(
         "ai_agent_exporter_otlp_spans_unmapped_total",
         ["scope"],
         "OTLP spans received on /v1/traces that no mapping table turns into events, by instrumentation scope "

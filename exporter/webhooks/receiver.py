@@ -13,6 +13,7 @@ from typing import Protocol
 
 import orjson
 
+from voice_monitoring.exporter.credentials import REASONS
 from voice_monitoring.exporter.events import InvalidEvent, validate
 from voice_monitoring.exporter.mapping import Exporter
 from voice_monitoring.exporter.webhooks.payload import WebhookRefused
@@ -22,6 +23,7 @@ from voice_monitoring.exporter.webhooks.reports import (
     ReportLedger,
     Translation,
 )
+from voice_monitoring.exporter.webhooks.signatures import Unauthenticated
 
 log = logging.getLogger("voice-exporter")
 
@@ -42,6 +44,8 @@ class WebhookReceiver:
         self.ledger = ReportLedger(ttl=report_max_age)
         self.live = LiveCalls(ttl=report_max_age, size=exporter.limits.max_live_calls)
         self.lock = threading.Lock()
+        for reason in REASONS:
+            exporter.count_auth_failure(platform.name, reason, 0)
 
     def __call__(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
         now = self.exporter.clock()
@@ -57,6 +61,8 @@ class WebhookReceiver:
                 status, reply, outcome = self._apply(self.platform.translate(payload, now, self.live), now)
         except WebhookRefused as exc:
             status, reply, outcome = exc.status, {"error": str(exc)}, exc.outcome
+            if isinstance(exc, Unauthenticated):
+                self.exporter.count_auth_failure(self.platform.name, exc.reason)
         self.exporter.count_webhook(self.platform.name, outcome)
         if status >= 400:
             log.warning("%s webhook refused (%d): %s", self.platform.name, status, reply["error"])

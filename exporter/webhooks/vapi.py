@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from voice_monitoring.exporter.credentials import MISSING, WRONG
 from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
@@ -176,10 +177,11 @@ class VapiAuth:
             verify_timestamped_hmac(signature, h.get(self.timestamp_header.lower()), body, self.secret, now)
             return
         if token is not None or legacy:
-            raise unauthorized("the webhook secret does not match")
+            raise unauthorized(WRONG, "the webhook secret does not match")
         raise unauthorized(
+            MISSING,
             f"authentication required: a bearer token in {self.token_header}, X-Vapi-Secret, X-Vapi-Signature "
-            f"or an HMAC signature in {self.signature_header}"
+            f"or an HMAC signature in {self.signature_header}",
         )
 
 

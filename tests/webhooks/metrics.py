@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.exporter.test_call_lifecycle import Clock, samples, value  # noqa: F401  (re-exported for the webhook tests)
 from voice_monitoring.exporter.mapping import Exporter, Limits
 
-SELF_COUNTER = "ai_agent_exporter_webhooks_total"
+# The counters a refused request moves: its outcome, and its credentials' failure.
+REQUEST_COUNTERS = {"ai_agent_exporter_webhooks_total", "ai_agent_exporter_auth_failures_total"}
 
 
 def make_exporter(clock: Clock) -> Exporter:
@@ -13,8 +14,8 @@ def make_exporter(clock: Clock) -> Exporter:
 
 
 def without_webhook_counter(exporter: Exporter) -> dict:
-    """Everything a refused webhook must leave alone: all series but the webhook request counter."""
-    return {key: v for key, v in samples(exporter).items() if key[0] != SELF_COUNTER}
+    """Everything a refused webhook must leave alone: all series but the request counters."""
+    return {key: v for key, v in samples(exporter).items() if key[0] not in REQUEST_COUNTERS}
 
 
 def per_call(exporter: Exporter, call_id: str) -> dict:

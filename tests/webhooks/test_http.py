@@ -10,6 +10,7 @@ from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallR
 from tests.harness import start_exporter
 from tests.webhooks import fixtures as fx
 from tests.webhooks import full_size
+from tests.webhooks.metrics import REQUEST_COUNTERS
 
 VAPI_SECRET = "vapi-http-secret"
 RETELL_KEY = "key_retell_http"
@@ -17,12 +18,13 @@ ENV = {"VAPI_WEBHOOK_SECRET": VAPI_SECRET, "RETELL_API_KEY": RETELL_KEY}
 
 
 def series(url: str) -> dict:
-    """Every ai_agent_* sample but the webhook request counter, which counts refusals too."""
+    """Every ai_agent_* sample but the request counters (webhook outcomes, authentication failures), which count
+    refusals too."""
     text = requests.get(f"{url}/metrics", timeout=10).text
     out = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            if s.name.startswith("ai_agent_") and not s.name.startswith("ai_agent_exporter_webhooks"):
+            if s.name.startswith("ai_agent_") and s.name not in REQUEST_COUNTERS:
                 out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
 
