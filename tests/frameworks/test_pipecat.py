@@ -123,7 +123,6 @@ def test_a_tts_request_cut_before_its_first_byte_is_not_a_latency(exporter):
     assert exporter_value(exporter.url, "ai_agent_component_latency_seconds_sum", **tts) == pytest.approx(sum(kept))
 
 
-@pytest.mark.binaries
 def test_turns_are_counted_when_the_stt_detects_them_without_a_local_vad(exporter):
     """A WebRTC call whose STT detects the turns itself, as Deepgram Flux does (ExternalUserTurnStrategies, no VAD):
     Pipecat reports no VAD frames, only the user's turn start and stop around each final transcript."""
