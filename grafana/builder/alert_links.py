@@ -49,6 +49,7 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "StreamingFallbacksFrequent": (call_quality.UID, "Streaming fallbacks per turn", ("provider",)),
     "JitterBufferUnderrun": (call_quality.UID, "Jitter buffer depth", ("provider",)),
     "CallQualityDegraded": (call_quality.UID, "Mean final score", ("provider",)),
+    "QualityScoreMiscalibrated": (call_quality.UID, "Does the score agree with callers?", ("provider",)),
     "AudioSocketConnectionLoss": (audio_quality.UID, "Transport connection losses", ("provider",)),
     "ProviderCodecMismatch": (audio_quality.UID, "Codec alignment", ("provider",)),
     "VADConfidenceLow": (audio_quality.UID, "Median VAD confidence", ()),
@@ -66,6 +67,7 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "ScorerStale": (overview.UID, "Scorer freshness", ()),
     "PerCallSeriesHigh": (overview.UID, "Live per-call series", ()),
     "ExporterRejectingEvents": (overview.UID, "Events rejected", ()),
+    "ExporterAuthenticationFailures": (overview.UID, "Authentication failures", ()),
     "PrometheusRuleEvaluationFailures": (overview.UID, "Rule evaluation failures", ()),
     "AlertmanagerNotificationsFailing": (overview.UID, "Notification failures", ()),
     # The dead man's switch reads no metric: it opens the Overview, whose top row lists what else fires.

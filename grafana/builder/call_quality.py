@@ -6,6 +6,7 @@ from grafana.builder.bands import SCORE_BANDS
 from grafana.builder.panels import (
     above,
     bargauge_panel,
+    below,
     heatmap_panel,
     query,
     row,
@@ -23,8 +24,13 @@ def percentiles(metric: str) -> list:
     return [query(recorded(f"provider:{metric}:p{q}_rate5m") + P, f"p{q} {{{{provider}}}}") for q in (50, 95, 99)]
 
 
+CALIBRATION_AUC = f"ai_agent_quality_calibration_auc{P}"
+CALIBRATION_PAIRS = f"ai_agent_quality_calibration_pairs{P}"
+
+
 def build():
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
+    auc_min, min_pairs = th.value("calibration_auc_min"), th.value("calibration_min_pairs")
     return (
         board.new(
             UID,
@@ -163,6 +169,54 @@ def build():
                 "The ten calls with the lowest quality score among those seen in the time range (live or ended), "
                 "their band, the factor that costs them most and their cost. Click a call to open Call Detail.",
                 provider="$provider",
+            )
+        )
+        .with_row(row("Callers"))
+        .with_panel(
+            timeseries_panel(
+                "Does the score agree with callers?",
+                "ROC AUC of the final quality score against negative caller feedback, by provider, over the scorer's "
+                "calibration window (a day by default): the chance that a call rated well scored higher than a call "
+                "rated negatively. 1 is perfect agreement, 0.5 is chance. The scorer publishes it from "
+                "its minimum sample on (50 rated calls by default); QualityScoreMiscalibrated opens a ticket below "
+                f"{auc_min:g} with {min_pairs:g} rated calls or more. Empty until calls get feedback events "
+                "(surveys, DTMF, app ratings, evaluators, or the Retell and Vapi verdicts).",
+                "none",
+                query(CALIBRATION_AUC, "{{provider}}"),
+                thresholds=below(auc_min),
+                threshold_lines=True,
+                w=10,
+            )
+            .min(0)
+            .max(1)
+            .data_links([drilldown.provider_link()])
+        )
+        .with_panel(
+            stat_panel(
+                "Rated calls behind the figures",
+                "Calls rated by feedback and paired with their final score in the calibration window, by provider, "
+                "and of them the ones rated negatively: the sample the AUC and the band means rest on.",
+                "short",
+                query(CALIBRATION_PAIRS, "{{provider}}", instant=True),
+                query(f"ai_agent_quality_calibration_negative_pairs{P}", "{{provider}} negative", instant=True),
+                w=4,
+                h=8,
+            )
+        )
+        .with_panel(
+            bargauge_panel(
+                "Mean caller rating by quality band",
+                "Mean feedback rating of the calls that ended in each quality band, by provider, each rating mapped "
+                "onto 0 (worst on its scale) to 1 (best), over the calibration window. It should rise from Poor to "
+                "Excellent. A band shows from a fifth of the minimum sample (10 rated calls by default).",
+                "percentunit",
+                query(
+                    f"ai_agent_quality_calibration_mean_rating{P}",
+                    "{{provider}} {{band}}",
+                    instant=True,
+                ),
+                w=10,
+                thresholds=below(0.5, 0.7),
             )
         )
     )
