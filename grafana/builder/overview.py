@@ -405,4 +405,41 @@ def build():
                 w=12,
             )
         )
+        .with_row(row("Authentication"))
+        .with_panel(authentication_failures())
+        .with_panel(authentication_failures_by_reason())
+    )
+
+
+AUTH_FAILURES = "ai_agent_exporter_auth_failures_total"
+
+
+def authentication_failures():
+    """ExporterAuthenticationFailures' signal: refused credentials a minute per endpoint, every exporter summed."""
+    return timeseries_panel(
+        "Authentication failures",
+        "Requests a minute the exporters refused for missing, malformed, wrong or stale credentials, by endpoint "
+        "(events and traces: the ingest bearer token; vapi, retell: the webhook secret or signature). "
+        f"ExporterAuthenticationFailures opens a ticket when an endpoint stays above the line "
+        f"({th.value('auth_failures_per_minute'):g} a minute) for {th.value('auth_failures_for')}. 0 while every "
+        "request is let in.",
+        "cpm",
+        query(f"{rate(AUTH_FAILURES, ('endpoint',))} * 60", "{{endpoint}}"),
+        thresholds=above(warning=th.value("auth_failures_per_minute")),
+        threshold_lines=True,
+        w=12,
+    ).min(0)
+
+
+def authentication_failures_by_reason():
+    """What tells probing from a secret rotated on one side: the reasons, and how steady they are."""
+    return timeseries_panel(
+        "Authentication failures by reason",
+        "The same refusals by endpoint and reason, stacked. A secret rotated on one side only is one endpoint, "
+        "reason wrong, at that platform's usual request rate, steady; probing is bursts of missing and malformed "
+        "across several endpoints. The Runbook's ExporterAuthenticationFailures section says how to tell them apart.",
+        "cpm",
+        query(f"{rate(AUTH_FAILURES, ('endpoint', 'reason'))} * 60", "{{endpoint}} {{reason}}"),
+        stack=True,
+        w=12,
     )
