@@ -27,7 +27,7 @@ WRONG_SECRET = "guessed-secret-1111"
 
 @pytest.fixture(scope="module")
 def exporter(tmp_path_factory):
-    with start_exporter(tmp_path_factory.mktemp("auth-failures"), env=ENV) as service:
+    with start_exporter(tmp_path_factory.mktemp("auth-failures"), "--max-body-bytes", "20000", env=ENV) as service:
         yield service
 
 
@@ -128,6 +128,28 @@ def test_accepted_requests_and_refusals_for_other_reasons_are_not_counted(export
             reply = post(session, exporter.url, endpoint, headers, body)
             assert reply.status_code == status, (endpoint, reply.text)
     assert failures(exposition(exporter.url)) == before
+
+
+def test_a_webhook_refused_for_its_size_is_not_counted_since_its_credentials_were_never_read(exporter):
+    before = failures(exposition(exporter.url))
+    with requests.Session() as session:
+        for endpoint in ("vapi", "retell"):
+            assert post(session, exporter.url, endpoint, {}, b" " * 30000).status_code == 413
+    assert failures(exposition(exporter.url)) == before
+
+
+def test_webhook_routes_without_their_secrets_count_nothing(tmp_path):
+    """A Vapi route without a secret lets everything in; a Retell route without its key refuses everything as
+    not configured, which the webhook outcomes count, not the authentication failures."""
+    now = time.time()
+    vapi = fx.body_of(fx.vapi_end_of_call_report(now))
+    retell = fx.body_of(fx.retell_event("call_ended", fx.retell_call(now)))
+    with start_exporter(tmp_path) as service, requests.Session() as session:
+        before = failures(exposition(service.url))
+        assert post(session, service.url, "vapi", {}, vapi).status_code == 200
+        assert post(session, service.url, "retell", {}, retell).status_code == 503
+        assert post(session, service.url, EVENTS, bearer("Bearer anything"), turn_batch()).status_code == 200
+        assert failures(exposition(service.url)) == before
 
 
 def test_nothing_a_refused_request_carried_reaches_the_metrics(exporter):
