@@ -59,7 +59,8 @@ def top_row(dash):
                 "Each alert's notification links to the panel that shows its signal.",
                 "none",
                 query(
-                    f"sum by (alertname, severity, provider, service, tenant, component, worker, breaker) ({FIRING})",
+                    "sum by (alertname, severity, provider, service, tenant, component, worker, breaker, endpoint) "
+                    f"({FIRING})",
                     instant=True,
                     fmt="table",
                 ),
