@@ -80,7 +80,9 @@ AIORTC_CONCEALMENT = "SmallWebRTC (aiortc) reports no concealment"
 # integration still feeds the panel, and its count leaves the panel out until a run plays it.
 CONNECTION_NOT_LOST = "only on a lost connection, none in its run"
 UNPRICED_NOT_PLAYED = "only for a vendor with no price, none in its run"
-NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED}
+FEEDBACK_NOT_PLAYED = "only for calls rated by feedback, none in its run"
+FEW_RATED = "only from the calibration's minimum sample of rated calls"
+NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED, FEEDBACK_NOT_PLAYED, FEW_RATED}
 
 
 def _gaps(*groups: tuple[str, tuple[PanelKey, ...]]) -> dict[PanelKey, str]:
@@ -137,6 +139,12 @@ REQUEST_PANELS = ((PROVIDER_PERFORMANCE, "Failed requests"), (PROVIDER_PERFORMAN
 UNPRICED_PANELS = ((COST_TRACKING, "Usage with no price"),)
 
 # What a hosted platform's webhooks (live messages and post-call report) cannot carry.
+CALIBRATION_FIGURES = (
+    (CALL_QUALITY, "Does the score agree with callers?"),
+    (CALL_QUALITY, "Mean caller rating by quality band"),
+)
+FEEDBACK_PANELS = CALIBRATION_FIGURES + ((CALL_QUALITY, "Rated calls behind the figures"),)
+
 PLATFORM_GAPS = _gaps(
     (NO_TRANSPORT, TRANSPORT_PANELS),
     (NO_AUDIO, AUDIO_PANELS),
@@ -151,6 +159,7 @@ PLATFORM_GAPS = _gaps(
     (NO_HEALTH, HEALTH_PANELS),
     (NO_REQUESTS, REQUEST_PANELS),
     (OWN_COST, UNPRICED_PANELS),
+    (FEW_RATED, CALIBRATION_FIGURES),
 )
 
 # {integration: {(dashboard uid, panel title): why that integration cannot fill it}}
@@ -158,9 +167,15 @@ GAPS: dict[str, dict[PanelKey, str]] = {
     "simulator": _gaps(
         (NO_CONNECTION_LOSS, ((AUDIO_QUALITY, "Transport connection losses"),)),
         (ALL_PRICED, UNPRICED_PANELS),
+        (FEEDBACK_NOT_PLAYED, FEEDBACK_PANELS),
     ),
-    "livekit": _gaps((NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]), (FRAMEWORK_VAD, VAD_PANELS)),
+    "livekit": _gaps(
+        (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
+        (FRAMEWORK_VAD, VAD_PANELS),
+        (FEEDBACK_NOT_PLAYED, FEEDBACK_PANELS),
+    ),
     "pipecat": _gaps(
+        (FEEDBACK_NOT_PLAYED, FEEDBACK_PANELS),
         (NO_STREAMING_FALLBACK, PLAYOUT_PANELS[1:3]),
         (FRAMEWORK_VAD, VAD_PANELS),
         (AIORTC_CONCEALMENT, ((AUDIO_QUALITY, "Concealment p95"),)),
