@@ -27,6 +27,9 @@ from voice_monitoring.exporter.webhooks.signatures import Unauthenticated
 
 log = logging.getLogger("voice-exporter")
 
+# Refusals for their credentials are logged once a minute per reason: a flood is counted, not written out.
+AUTH_LOG_INTERVAL_SECONDS = 60.0
+
 
 class Platform(Protocol):
     name: str
@@ -44,11 +47,13 @@ class WebhookReceiver:
         self.ledger = ReportLedger(ttl=report_max_age)
         self.live = LiveCalls(ttl=report_max_age, size=exporter.limits.max_live_calls)
         self.lock = threading.Lock()
+        self.auth_logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged at, refused since unlogged)
         for reason in REASONS:
             exporter.count_auth_failure(platform.name, reason, 0)
 
     def __call__(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
         now = self.exporter.clock()
+        unauthenticated = False
         try:
             self.platform.authenticate(headers, body, now)
             try:
@@ -62,11 +67,22 @@ class WebhookReceiver:
         except WebhookRefused as exc:
             status, reply, outcome = exc.status, {"error": str(exc)}, exc.outcome
             if isinstance(exc, Unauthenticated):
+                unauthenticated = True
                 self.exporter.count_auth_failure(self.platform.name, exc.reason)
+                self._log_auth_failure(exc, now)
         self.exporter.count_webhook(self.platform.name, outcome)
-        if status >= 400:
+        if status >= 400 and not unauthenticated:
             log.warning("%s webhook refused (%d): %s", self.platform.name, status, reply["error"])
         return status, reply
+
+    def _log_auth_failure(self, exc: Unauthenticated, now: float) -> None:
+        last, unlogged = self.auth_logged.get(exc.reason, (float("-inf"), 0))
+        if now - last < AUTH_LOG_INTERVAL_SECONDS:
+            self.auth_logged[exc.reason] = (last, unlogged + 1)
+            return
+        self.auth_logged[exc.reason] = (now, 0)
+        since = f" ({unlogged} more refused as {exc.reason} since the last such line)" if unlogged else ""
+        log.warning("%s webhook refused (401, %s): %s%s", self.platform.name, exc.reason, exc, since)
 
     def _apply(self, translation: Translation, now: float) -> tuple[int, dict, str]:
         events = translation.events

@@ -3,6 +3,7 @@ each counted once under its endpoint and reason, nothing sent ever recorded, and
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import start_exporter
 from tests.webhooks import fixtures as fx
+from tests.webhooks.metrics import Clock, make_exporter
 from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, REASONS, TRACES
+from voice_monitoring.exporter.webhooks.receiver import AUTH_LOG_INTERVAL_SECONDS, WebhookReceiver
+from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages
 from voice_monitoring.shared import catalogue
 
 METRIC = "ai_agent_exporter_auth_failures_total"
@@ -196,3 +200,24 @@ def test_a_flood_of_refused_requests_is_counted_exactly_and_leaves_the_exporter_
         timeout=10,
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_a_flood_of_refused_webhooks_is_logged_once_a_minute_per_reason(caplog):
+    clock = Clock()
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(VAPI_SECRET)), make_exporter(clock))
+    body = fx.body_of(fx.vapi_end_of_call_report(clock.now))
+    wrong, missing = {"X-Vapi-Secret": WRONG_SECRET}, {}
+    with caplog.at_level(logging.WARNING, logger="voice-exporter"):
+        for _ in range(100):
+            assert receiver(wrong, body)[0] == 401
+        assert receiver(missing, body)[0] == 401
+        clock.now += AUTH_LOG_INTERVAL_SECONDS
+        assert receiver(wrong, body)[0] == 401
+        assert receiver({"X-Vapi-Secret": VAPI_SECRET}, b"{not json")[0] == 400
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("vapi webhook refused (401, wrong): ") and "more refused" not in lines[0]
+    assert lines[1].startswith("vapi webhook refused (401, missing): ")
+    assert lines[2].endswith("(99 more refused as wrong since the last such line)")
+    assert lines[3].startswith("vapi webhook refused (400): malformed JSON")
+    assert not [line for line in lines if WRONG_SECRET in line or VAPI_SECRET in line]
