@@ -138,13 +138,13 @@ HEALTH_PANELS = (
 REQUEST_PANELS = ((PROVIDER_PERFORMANCE, "Failed requests"), (PROVIDER_PERFORMANCE, "Engine errors per turn"))
 UNPRICED_PANELS = ((COST_TRACKING, "Usage with no price"),)
 
-# What a hosted platform's webhooks (live messages and post-call report) cannot carry.
 CALIBRATION_FIGURES = (
     (CALL_QUALITY, "Does the score agree with callers?"),
     (CALL_QUALITY, "Mean caller rating by quality band"),
 )
 FEEDBACK_PANELS = CALIBRATION_FIGURES + ((CALL_QUALITY, "Rated calls behind the figures"),)
 
+# What a hosted platform's webhooks (live messages and post-call report) cannot carry.
 PLATFORM_GAPS = _gaps(
     (NO_TRANSPORT, TRANSPORT_PANELS),
     (NO_AUDIO, AUDIO_PANELS),
