@@ -31,6 +31,7 @@ CALIBRATION_PAIRS = f"ai_agent_quality_calibration_pairs{P}"
 def build():
     turn_warn, turn_crit = th.value("turn_latency_p95_warning_seconds"), th.value("turn_latency_p95_critical_seconds")
     auc_min, min_pairs = th.value("calibration_auc_min"), th.value("calibration_min_pairs")
+    min_negative = th.value("calibration_min_negative_pairs")
     return (
         board.new(
             UID,
@@ -179,7 +180,8 @@ def build():
                 "calibration window (a day by default): the chance that a call rated well scored higher than a call "
                 "rated negatively. 1 is perfect agreement, 0.5 is chance. The scorer publishes it from "
                 "its minimum sample on (50 rated calls by default); QualityScoreMiscalibrated opens a ticket below "
-                f"{auc_min:g} with {min_pairs:g} rated calls or more. Empty until calls get feedback events "
+                f"{auc_min:g} with {min_pairs:g} rated calls or more, {min_negative:g} of them negative. Empty until "
+                "calls get feedback events "
                 "(surveys, DTMF, app ratings, evaluators, or the Retell and Vapi verdicts).",
                 "none",
                 query(CALIBRATION_AUC, "{{provider}}"),
