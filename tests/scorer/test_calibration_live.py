@@ -1,6 +1,7 @@
 """Calibration end to end: the simulator rates calls after they end, negatively mostly where the fault it injected
 touched them, and the scorer, reading a real Prometheus scraping a real exporter, publishes the AUC."""
 
+import math
 import threading
 import time
 
@@ -50,8 +51,12 @@ def test_the_published_auc_separates_the_calls_a_fault_touched_and_is_chance_whe
         print(f"pairs {pairs}, negatives {negatives}, AUC {auc}, rated {len(sim.rated)}, felt {len(sim.felt)}")
         assert pairs["deepgram"] >= MIN_SAMPLES and pairs["openai_realtime"] >= MIN_SAMPLES
         assert auc["deepgram"] >= 0.8
-        # About ten negative ratings: chance, within what so few can tell.
-        assert auc.get("openai_realtime", 0.5) == pytest.approx(0.5, abs=0.25)
+        # Ratings independent of the score: chance, within three standard errors of an AUC of 0.5 (Hanley and McNeil),
+        # which with the ten or so negative ratings a run gets is wide.
+        if "openai_realtime" in auc:
+            negative, other = negatives["openai_realtime"], pairs["openai_realtime"] - negatives["openai_realtime"]
+            standard_error = math.sqrt((negative + other + 1) / (12 * negative * other))
+            assert abs(auc["openai_realtime"] - 0.5) <= 3 * standard_error
         means = {(s.labels["provider"], s.labels["band"]): s.value for s in stack.samples(MEAN_RATING)}
         assert means[("deepgram", "excellent")] > means.get(("deepgram", "fair"), 0.0)
 
