@@ -119,3 +119,21 @@ def test_the_ledger_of_ended_calls_is_bounded_and_forgetting_is_counted():
     exporter.ingest([feedback(clock, "c-0")])  # forgotten early: its series are gone, so it counts as too late
     assert rejected(exporter, "feedback_too_late") == 1
     assert exporter.ingest([feedback(clock, "c-4")])[:2] == (1, 0)
+
+
+def test_across_a_restart_a_call_in_its_grace_period_keeps_its_ratings_and_a_removed_one_is_too_late(tmp_path):
+    from voice_monitoring.exporter import state_file
+
+    clock = Clock()
+    before = make(clock, grace_seconds=60)
+    before.ingest([started(clock, "gone"), ended(clock, "gone")])
+    clock.now += 61
+    before.sweep()
+    before.ingest([started(clock, "kept"), ended(clock, "kept"), feedback(clock, "kept")])
+    state_file.save(before, tmp_path / "state.sqlite")
+    after = make(clock, grace_seconds=60)
+    state_file.restore(after, tmp_path / "state.sqlite")
+    refused = after.ingest([feedback(clock, "kept", rating=5), feedback(clock, "gone")])[2]
+    assert "already has feedback from survey" in refused[0]["error"]
+    assert "feedback is accepted for that long" in refused[1]["error"]
+    assert after.ingest([feedback(clock, "kept", source="app", scale="thumbs", rating=1)])[:2] == (1, 0)
