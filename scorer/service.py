@@ -192,16 +192,13 @@ class Scorer:
         except QueryError as exc:
             log.warning("reading feedback failed: %s", exc)
             ratings = []
-        with self.lock:
-            self.calibration.feedback(ratings, now)
-            self.calibration.update(now)
+        # Only this thread changes the calibration; a scrape reads ``published``, which update() replaces whole.
+        self.calibration.feedback(ratings, now)
+        self.calibration.update(now)
 
     def _calibration_figures(self) -> dict:
         """The calibration figures, none once the last success is too old to trust."""
-        if self.expired:
-            return {}
-        with self.lock:
-            return dict(self.calibration.published)
+        return {} if self.expired else self.calibration.published
 
     def _failed(self, error: str) -> None:
         self.consecutive_failures += 1
