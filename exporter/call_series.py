@@ -29,6 +29,7 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
     if call.end_reason_raw is not None:
         yield "ai_agent_call_end_reason_info", 1.0, (call.end_reason_raw,)
     yield "ai_agent_call_turns", call.turns, ()
+    yield "ai_agent_call_agent_info", 1.0, (call.agent, call.agent_version)
     if call.turn_latencies:
         yield "ai_agent_call_turn_response_p95_seconds", p95(call.turn_latencies), ()
     elif call.reported_turn_p95 is not None:

@@ -9,6 +9,7 @@ import math
 from bisect import insort
 
 from voice_monitoring.exporter.exposition import label_text
+from voice_monitoring.exporter.labels import UNKNOWN
 from voice_monitoring.shared import catalogue
 
 MAX_SAMPLES = 2000  # latencies kept per call (a two-hour call at a turn every 5 s has 1,440 turns)
@@ -27,6 +28,8 @@ class Call:
         "tenant",
         "provider",
         "pipeline",
+        "agent",
+        "agent_version",
         "model",
         "transport",
         "codec",
@@ -74,6 +77,8 @@ class Call:
         self.tenant = tenant
         self.provider = provider
         self.pipeline = pipeline
+        self.agent = UNKNOWN  # the agent and its version, folded like the other labels
+        self.agent_version = UNKNOWN
         self.model = None
         self.transport = None
         self.codec = None

@@ -116,6 +116,12 @@ ENVELOPE: dict[str, Field] = {
     "provider": Field("string", "Provider (vendor) the event is about; inherited from call.started when omitted."),
     "model": Field("string", "Model used, when relevant."),
     "pipeline": Field("string", "Pipeline name; inherited from call.started when omitted."),
+    "agent": Field(
+        "string", "Agent (assistant) that handles the call; taken from call.started, or the first event of the call."
+    ),
+    "agent_version": Field(
+        "string", "Version of the agent that handles the call; taken with agent, from call.started or the first event."
+    ),
     "component": Field("string", "Engine component the event comes from."),
     "id": Field(
         "string",

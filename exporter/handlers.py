@@ -68,6 +68,7 @@ class EventHandlers:
         f = self.fleet
         latency = attrs["latency_seconds"]
         f.child("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
+        f.child("ai_agent_agent_turn_response_seconds", call.agent).observe(latency)
         f.child("ai_agent_turns_total", pipeline, provider).inc()
         if "stt_to_tts_seconds" in attrs:
             f.child("ai_agent_stt_to_tts_seconds", pipeline, provider).observe(attrs["stt_to_tts_seconds"])

@@ -54,6 +54,7 @@ class CallLifecycle:
             if len(self.calls) >= self.max_live_calls:
                 raise InvalidEvent("too_many_calls", f"the exporter already tracks {self.max_live_calls} live calls")
             call = self.calls[call_id] = Call(call_id, tenant, provider, pipeline, now)
+            self.take_agent(call, event)
             if event["type"] != "call.started":
                 call.adopted = True
                 if not self.expiry.removed_while_idle(call_id):  # counted started already: taken up again
@@ -62,6 +63,14 @@ class CallLifecycle:
         if call is not None:
             call.last_seen = now
         return call, tenant, provider, pipeline
+
+    def take_agent(self, call: Call, event: dict) -> None:
+        """The call's agent and version from the event, folded; kept when the event names neither."""
+        agent, version = event.get("agent"), event.get("agent_version")
+        if agent is not None:
+            call.agent = self.label("agent", agent)
+        if version is not None:
+            call.agent_version = self.label("agent_version", version)
 
     def start(self, event: dict, attrs: dict, now: float) -> None:
         """call.started; for a call adopted earlier it completes the call, which stays counted as adopted."""
@@ -73,14 +82,19 @@ class CallLifecycle:
         if adopted:  # in progress under the labels it was adopted with: move it to those of call.started
             call.adopted = False  # a second call.started is refused
             f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
+            f.child("ai_agent_agent_active_calls", call.agent).dec()
         call, tenant, provider, pipeline = self.resolve(event, now)
         call.tenant, call.provider, call.pipeline = tenant, provider, pipeline
+        if adopted:  # a call created now took its agent in resolve
+            self.take_agent(call, event)
         call.model = event.get("model")
         call.started = True
         call.started_at = event["ts"]
         if not adopted:
             f.child("ai_agent_calls_started_total", tenant, provider, pipeline).inc()
+            f.child("ai_agent_agent_calls_started_total", call.agent, call.agent_version).inc()
         f.child("ai_agent_active_calls", tenant, provider).inc()
+        f.child("ai_agent_agent_active_calls", call.agent).inc()
         call.transport = attrs.get("transport")
         if call.transport:
             f.child("ai_agent_active_calls_by_transport", call.transport).inc()
@@ -97,7 +111,12 @@ class CallLifecycle:
         f.child("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, reason).inc()
         f.child("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
         self.settle(call)
-        f.child("ai_agent_call_cost_usd", call.tenant).observe(call.running_cost())
+        cost = call.running_cost()
+        f.child("ai_agent_call_cost_usd", call.tenant).observe(cost)
+        agent, version = call.agent, call.agent_version
+        f.child("ai_agent_agent_calls_ended_total", agent, version, reason).inc()
+        f.child("ai_agent_agent_call_seconds_total", agent, version).inc(attrs["duration_seconds"])
+        f.child("ai_agent_agent_cost_usd_total", agent, version).inc(cost)
         self.leave_live_gauges(call)
         call.ended = True
         call.end_reason_raw = attrs["reason"]
@@ -134,6 +153,7 @@ class CallLifecycle:
         f = self.fleet
         call.started = True
         f.child("ai_agent_active_calls", call.tenant, call.provider).inc()
+        f.child("ai_agent_agent_active_calls", call.agent).inc()
         if call.transport:
             f.child("ai_agent_active_calls_by_transport", call.transport).inc()
         if call.state is not None:
@@ -147,6 +167,7 @@ class CallLifecycle:
         f = self.fleet
         if call.started:
             f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
+            f.child("ai_agent_agent_active_calls", call.agent).dec()
             if call.transport:
                 f.child("ai_agent_active_calls_by_transport", call.transport).dec()
             call.started = False

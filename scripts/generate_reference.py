@@ -35,6 +35,44 @@ _SCOPES = (
 )
 
 
+# The agent dimension's labels and how many values each can take: the agent and its version are folded by the
+# label limit (plus their `other`), the end reason is a closed set.
+_AGENT_LABEL_VALUES = {"agent": None, "agent_version": None, "reason": len(events.END_REASONS)}
+
+
+def agent_dimension_ceiling(label_values: int, series_budget: int) -> tuple[list[tuple[str, int, int]], int, int]:
+    """Per fleet metric labelled by agent: (name, series, samples) at most, and the totals."""
+    rows = []
+    for m in catalogue.METRICS:
+        if m.scope != catalogue.FLEET or "agent" not in m.labels:
+            continue
+        series = 1
+        for label in m.labels:
+            series *= _AGENT_LABEL_VALUES[label] or label_values + 1
+        series = min(series, series_budget + 1)
+        rows.append((m.name, series, series * (len(m.buckets) + 3 if m.type == "histogram" else 1)))
+    return rows, sum(r[1] for r in rows), sum(r[2] for r in rows)
+
+
+def agent_dimension_text() -> list[str]:
+    limits = Limits()
+    rows, series, samples = agent_dimension_ceiling(limits.label_values, limits.series_budget)
+    lines = [
+        "### The agent dimension",
+        "",
+        f"`agent` and `agent_version` keep at most {limits.label_values} values each (`--label-limit`); further "
+        "values become `other` and are counted in `ai_agent_exporter_label_values_folded_total{label}`. The version "
+        "is only on counters and on the per-call `ai_agent_call_agent_info`, never on a histogram: the turn "
+        "latency histogram by agent has one series set per agent, not per version. So the agent dimension adds at "
+        f"most {series:,} series, {samples:,} samples (within the ceiling above):",
+        "",
+        "| metric | series at most | samples at most |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{name}` | {n:,} | {k:,} |" for name, n, k in rows]
+    return lines + [""]
+
+
 def schema_text() -> str:
     return json.dumps(events.json_schema(), indent=2) + "\n"
 
@@ -68,6 +106,8 @@ def metrics_doc() -> str:
             labels = ", ".join(f"`{label}`" for label in m.labels) or "none"
             lines.append(f"| `{m.name}` | {m.type} | {labels} | {m.unit} | {m.publisher} | {m.help} |")
         lines.append("")
+        if scope == catalogue.FLEET:
+            lines += agent_dimension_text()
     return "\n".join(lines)
 
 

@@ -98,6 +98,13 @@ METRICS: tuple[Metric, ...] = (
         LATENCY_BUCKETS,
     ),
     _h(
+        "ai_agent_agent_turn_response_seconds",
+        ["agent"],
+        "End-to-end turn latency by agent (the version is left off so it does not multiply the buckets).",
+        "seconds",
+        LATENCY_BUCKETS,
+    ),
+    _h(
         "ai_agent_stt_to_tts_seconds",
         ["pipeline", "provider"],
         "Time from the final transcript to the first synthesized audio byte of the reply.",
@@ -184,6 +191,30 @@ METRICS: tuple[Metric, ...] = (
         "Calls ended, by normalized reason (user_hangup, agent_hangup, transfer, timeout, error, other).",
         "calls",
     ),
+    _c(
+        "ai_agent_agent_calls_started_total",
+        ["agent", "agent_version"],
+        "Calls started, by agent and agent version.",
+        "calls",
+    ),
+    _c(
+        "ai_agent_agent_calls_ended_total",
+        ["agent", "agent_version", "reason"],
+        "Calls ended, by agent, agent version and normalized reason.",
+        "calls",
+    ),
+    _c(
+        "ai_agent_agent_call_seconds_total",
+        ["agent", "agent_version"],
+        "Duration of ended calls, summed by agent and agent version.",
+        "seconds",
+    ),
+    _c(
+        "ai_agent_agent_cost_usd_total",
+        ["agent", "agent_version"],
+        "Cost of ended calls (reported or priced), summed by agent and agent version.",
+        "usd",
+    ),
     _c("ai_agent_turns_total", ["pipeline", "provider"], "Conversation turns completed.", "turns"),
     _c("ai_agent_interrupted_turns_total", ["pipeline", "provider"], "Turns the caller interrupted.", "turns"),
     _c(
@@ -258,6 +289,7 @@ METRICS: tuple[Metric, ...] = (
     ),
     # --- gauges ---------------------------------------------------------------
     _g("ai_agent_active_calls", ["tenant", "provider"], "Calls in progress.", "calls"),
+    _g("ai_agent_agent_active_calls", ["agent"], "Calls in progress by agent.", "calls"),
     _g(
         "ai_agent_active_calls_by_transport",
         ["transport"],
@@ -341,6 +373,12 @@ METRICS: tuple[Metric, ...] = (
     ),
     _call(
         "ai_agent_call_transport_burst_ratio", "Last reported packet loss burst ratio of the call (1 random).", "ratio"
+    ),
+    _call(
+        "ai_agent_call_agent_info",
+        "The call's agent and agent version, as labels (value always 1; unknown when the call named none).",
+        "info",
+        ["agent", "agent_version"],
     ),
     _call("ai_agent_call_codec_info", "The call's media codec, as a label (value always 1).", "info", ["codec"]),
     _call("ai_agent_call_running_cost_usd", "Cost of the call so far, reported or priced.", "usd"),

@@ -1,0 +1,68 @@
+"""The agent and its version: named on call.started (or the first event of an adopted call), inherited by the
+call's later events, on the fleet metrics by agent and version, on the call's info series, folded over the limit,
+and kept across an exporter restart."""
+
+from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
+from voice_monitoring.exporter import state_file
+
+
+def turn(clock, call_id="c-1", latency=0.8, **extra):
+    return {"type": "turn", "ts": clock.now, "call_id": call_id, "attrs": {"latency_seconds": latency}, **extra}
+
+
+def test_agent_and_version_reach_the_fleet_and_the_call():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock, agent="support", agent_version="v7"), turn(clock), turn(clock, latency=1.2)])
+    assert value(exporter, "ai_agent_agent_active_calls", agent="support") == 1
+    assert value(exporter, "ai_agent_agent_calls_started_total", agent="support", agent_version="v7") == 1
+    assert value(exporter, "ai_agent_agent_turn_response_seconds_count", agent="support") == 2
+    assert value(exporter, "ai_agent_agent_turn_response_seconds_sum", agent="support") == 2.0
+    info = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme", "agent": "support", "agent_version": "v7"}
+    assert value(exporter, "ai_agent_call_agent_info", **info) == 1
+
+    exporter.ingest([ended(clock, reason="error", duration=90.0)])
+    assert value(exporter, "ai_agent_agent_active_calls", agent="support") == 0
+    ended_labels = {"agent": "support", "agent_version": "v7", "reason": "error"}
+    assert value(exporter, "ai_agent_agent_calls_ended_total", **ended_labels) == 1
+    assert value(exporter, "ai_agent_agent_call_seconds_total", agent="support", agent_version="v7") == 90.0
+    assert value(exporter, "ai_agent_agent_cost_usd_total", agent="support", agent_version="v7") is not None
+
+
+def test_a_call_that_names_no_agent_is_counted_under_unknown():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock), turn(clock)])
+    assert value(exporter, "ai_agent_agent_calls_started_total", agent="unknown", agent_version="unknown") == 1
+    assert value(exporter, "ai_agent_agent_turn_response_seconds_count", agent="unknown") == 1
+
+
+def test_an_adopted_call_moves_to_the_agent_of_its_call_started():
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([turn(clock, agent="support", agent_version="v1")])
+    assert value(exporter, "ai_agent_agent_active_calls", agent="support") == 1
+    exporter.ingest([started(clock, agent="sales", agent_version="v2")])
+    assert value(exporter, "ai_agent_agent_active_calls", agent="support") == 0
+    assert value(exporter, "ai_agent_agent_active_calls", agent="sales") == 1
+
+
+def test_versions_over_the_label_limit_fold_into_other_and_are_counted():
+    clock = Clock()
+    exporter = make(clock, label_values=3)
+    exporter.ingest([started(clock, f"c-{i}", agent="support", agent_version=f"v{i}") for i in range(5)])
+    assert value(exporter, "ai_agent_agent_calls_started_total", agent="support", agent_version="other") == 2
+    assert value(exporter, "ai_agent_exporter_label_values_folded_total", label="agent_version") == 2
+
+
+def test_a_restarted_exporter_keeps_the_calls_agent(tmp_path):
+    clock = Clock()
+    exporter = make(clock)
+    exporter.ingest([started(clock, agent="support", agent_version="v7")])
+    state_file.save(exporter, tmp_path / "state.db")
+    restarted = make(clock)
+    state_file.restore(restarted, tmp_path / "state.db")
+    restarted.ingest([turn(clock), ended(clock)])
+    assert value(restarted, "ai_agent_agent_turn_response_seconds_count", agent="support") == 1
+    labels = {"agent": "support", "agent_version": "v7", "reason": "user_hangup"}
+    assert value(restarted, "ai_agent_agent_calls_ended_total", **labels) == 1
