@@ -9,6 +9,7 @@ import threading
 
 from prometheus_client import disable_created_metrics
 
+from voice_monitoring.scorer import final_records
 from voice_monitoring.scorer.calibration import Calibration
 from voice_monitoring.scorer.inputs import InputReader
 from voice_monitoring.scorer.promql import PrometheusClient, Security, read_basic_auth_file
@@ -86,6 +87,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         default=env_default("SCORER_CALL_GRACE_SECONDS", 60.0),
         help="keep publishing a call this long after its inputs disappear (SCORER_CALL_GRACE_SECONDS)",
+    )
+    p.add_argument(
+        "--final-record-seconds",
+        type=float,
+        default=env_default("SCORER_FINAL_RECORD_SECONDS", final_records.DEFAULT_TTL_SECONDS),
+        help="publish an ended call's final record (score, band, main penalty, cost) this long, for the dashboards' "
+        "calls-in-range tables (SCORER_FINAL_RECORD_SECONDS)",
+    )
+    p.add_argument(
+        "--final-records-max",
+        type=int,
+        default=env_default("SCORER_FINAL_RECORDS_MAX", final_records.DEFAULT_CAPACITY),
+        help="final records held at most; the oldest are dropped first and counted (SCORER_FINAL_RECORDS_MAX)",
     )
     p.add_argument(
         "--expire-after-cycles",
@@ -192,6 +206,7 @@ def main(argv=None) -> int:
             feedback_window_seconds=args.feedback_window_seconds,
             sources=args.calibration_sources,
         ),
+        final_records=final_records.FinalRecords(args.final_record_seconds, args.final_records_max),
     )
     server = ScorerServer((args.listen_address, args.port), scorer, args.limits)
     stop = threading.Event()

@@ -41,6 +41,7 @@ BURST = _name("ai_agent_call_transport_burst_ratio")
 PROMOTED = _name("ai_agent_call_promoted")
 CODEC_INFO = _name("ai_agent_call_codec_info")
 RATING = _name("ai_agent_call_feedback_rating")
+RUNNING_COST = _name("ai_agent_call_running_cost_usd")
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Query:
 QUERIES: tuple[Query, ...] = (
     Query((TURNS, TURN_P95, AGENT_SPEECH), labels=("provider", "tenant")),
     Query((ENDED, UNDERFLOWS, FALLBACKS, PROMOTED), "> 0"),
-    Query((BARGE_IN_P95, RMS_SPREAD)),
+    Query((BARGE_IN_P95, RMS_SPREAD, RUNNING_COST)),
     Query((CODEC_ALIGNMENT,), "< 1"),
     Query((RTT, JITTER, LOSS)),
     Query((BURST,), "> 1"),
@@ -94,6 +95,10 @@ class CallSample:
     @property
     def ended(self) -> bool:
         return self.values.get(ENDED, 0.0) >= 1.0
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.values.get(RUNNING_COST)
 
     @property
     def promoted(self) -> bool:

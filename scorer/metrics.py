@@ -34,6 +34,9 @@ NEGATIVE_PAIRS = catalogue.metric("ai_agent_quality_calibration_negative_pairs")
 MEAN_RATING = catalogue.metric("ai_agent_quality_calibration_mean_rating")
 BAND_PAIRS = catalogue.metric("ai_agent_quality_calibration_band_pairs")
 FEEDBACK = catalogue.metric("ai_agent_scorer_feedback_total")
+FINAL_SCORE_RECORD = catalogue.metric("ai_agent_call_final_quality_score")
+FINAL_COST = catalogue.metric("ai_agent_call_final_cost_usd")
+FINAL_DROPPED = catalogue.metric("ai_agent_scorer_final_records_dropped_total")
 FEEDBACK_OUTCOMES = ("paired", "unscored", "expired", "forgotten")
 
 
@@ -75,6 +78,26 @@ class _PerCallCollector:
         return [_family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)]
 
 
+class _FinalRecordCollector:
+    """Renders the final records (``final_records.FinalRecord``) still within their time at scrape time."""
+
+    def __init__(self, records):
+        self._records = records  # callable -> list of FinalRecord
+
+    def collect(self):
+        score, cost = _family(FINAL_SCORE_RECORD), _family(FINAL_COST)
+        for r in self._records():
+            labels = [r.call_id, r.provider, r.tenant]
+            if r.score is not None:
+                _add(score, labels + [r.band, r.factor], r.score, 3)
+            if r.cost_usd is not None:
+                _add(cost, labels, r.cost_usd, 6)
+        return [score, cost]
+
+    def describe(self):
+        return [_family(FINAL_SCORE_RECORD), _family(FINAL_COST)]
+
+
 class _CalibrationCollector:
     """Renders each provider's calibration figures (``calibration.Figures``) at scrape time."""
 
@@ -101,9 +124,12 @@ class _CalibrationCollector:
 
 
 class ScorerMetrics:
-    def __init__(self, records, calibration=lambda: {}, registry: CollectorRegistry | None = None):
+    def __init__(
+        self, records, calibration=lambda: {}, registry: CollectorRegistry | None = None, final_records=lambda: []
+    ):
         self.registry = registry or CollectorRegistry()
         self.registry.register(_PerCallCollector(records))
+        self.registry.register(_FinalRecordCollector(final_records))
         self.registry.register(_CalibrationCollector(calibration))
         r = self.registry
         self.final_score = Histogram(
@@ -120,4 +146,5 @@ class ScorerMetrics:
         self.feedback = Counter(FEEDBACK.name, FEEDBACK.help, FEEDBACK.labels, registry=r)
         for outcome in FEEDBACK_OUTCOMES:
             self.feedback.labels(outcome)
+        self.final_records_dropped = Counter(FINAL_DROPPED.name, FINAL_DROPPED.help, FINAL_DROPPED.labels, registry=r)
         self.scored_calls = Gauge(SCORED_CALLS.name, SCORED_CALLS.help, SCORED_CALLS.labels, registry=r)

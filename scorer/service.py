@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from voice_monitoring.scorer import emodel
 from voice_monitoring.scorer.calibration import Calibration
+from voice_monitoring.scorer.final_records import FinalRecords, final_record
 from voice_monitoring.scorer.inputs import CallSample, InputReader
 from voice_monitoring.scorer.metrics import ScorerMetrics
 from voice_monitoring.scorer.model import BAND_NAMES, FACTORS, Assessment, assess
@@ -91,6 +92,7 @@ class Scorer:
         clock=time.time,
         metrics: ScorerMetrics | None = None,
         calibration: Calibration | None = None,
+        final_records: FinalRecords | None = None,
     ):
         self.reader = reader
         self.parameters = parameters
@@ -102,7 +104,11 @@ class Scorer:
         self.lock = threading.Lock()
         self.records: dict[str, CallRecord] = {}
         self.calibration = calibration or Calibration()
-        self.metrics = metrics or ScorerMetrics(self.snapshot, self._calibration_figures)
+        self.final_records = FinalRecords() if final_records is None else final_records
+        self.final_records.on_drop = lambda: self.metrics.final_records_dropped.inc()
+        self.metrics = metrics or ScorerMetrics(
+            self.snapshot, self._calibration_figures, final_records=self._final_records_published
+        )
         self.calibration.on_outcome = lambda outcome: self.metrics.feedback.labels(outcome).inc()
         reader.on_query = self.metrics.queries.inc
         reader.on_error = lambda reason: self.metrics.query_errors.labels(reason).inc()
@@ -152,6 +158,7 @@ class Scorer:
                     fresh[call_id] = old
             self.records = fresh
         self._observe_final_scores(fresh.values(), now)
+        self.final_records.expire(now)
         self._calibrate(now)
         self.metrics.last_success.set(now)
         self.last_success = now
@@ -183,6 +190,11 @@ class Scorer:
                 if score is not None:
                     self.metrics.final_score.labels(record.provider, record.tenant).observe(score)
                 self.calibration.final(record.call_id, record.provider, score, record.assessment.band, now)
+                self.final_records.add(
+                    final_record(
+                        record.call_id, record.provider, record.tenant, record.assessment, record.sample.cost_usd, now
+                    )
+                )
 
     def _calibrate(self, now: float) -> None:
         """Pair the feedback published now with final scores; a failed read only delays the pairing, as a rating
@@ -195,6 +207,9 @@ class Scorer:
         # Only this thread changes the calibration; a scrape reads ``published``, which update() replaces whole.
         self.calibration.feedback(ratings, now)
         self.calibration.update(now)
+
+    def _final_records_published(self) -> list:
+        return self.final_records.published(self.clock())
 
     def _calibration_figures(self) -> dict:
         """The calibration figures, none once the last success is too old to trust."""

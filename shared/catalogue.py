@@ -553,6 +553,20 @@ METRICS: tuple[Metric, ...] = (
     _call(
         "ai_agent_call_r_factor", "E-model (ITU-T G.107) transmission rating factor R, 0 to 100.", "R", publisher=SCORER
     ),
+    _call(
+        "ai_agent_call_final_quality_score",
+        "Final quality score of an ended call, with its band and main penalty factor, published for a bounded time "
+        "after the scorer saw the call end: the one series a calls-in-range table reads per ended call.",
+        "score",
+        ["band", "factor"],
+        publisher=SCORER,
+    ),
+    _call(
+        "ai_agent_call_final_cost_usd",
+        "Cost of an ended call when the scorer saw it end, published for the same bounded time as its final score.",
+        "usd",
+        publisher=SCORER,
+    ),
     _h(
         "ai_agent_call_quality_final_score",
         ["provider", "tenant"],
@@ -631,6 +645,14 @@ METRICS: tuple[Metric, ...] = (
         ["reason"],
         "PromQL queries that failed (timeout, http, tls, auth, parse).",
         "queries",
+        scope=SELF,
+        publisher=SCORER,
+    ),
+    _c(
+        "ai_agent_scorer_final_records_dropped_total",
+        [],
+        "Final call records dropped before their time because the scorer held as many as it may.",
+        "records",
         scope=SELF,
         publisher=SCORER,
     ),
