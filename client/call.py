@@ -121,11 +121,19 @@ class CallReporter:
         provider: str | None = None,
         pipeline: str | None = None,
         clock=time.time,
+        agent: str | None = None,
+        agent_version: str | None = None,
     ):
         self.client = client or shared_client()
         self.call_id = (call_id or f"call-{uuid.uuid4().hex[:16]}")[:MAX_LABEL]
-        # tenant, provider and pipeline travel on every event, so a restarted exporter can adopt the call
-        self.labels = {"tenant": tenant, "provider": label(provider), "pipeline": pipeline}
+        # the labels travel on every event, so a restarted exporter can adopt the call
+        self.labels = {
+            "tenant": tenant,
+            "provider": label(provider),
+            "pipeline": pipeline,
+            "agent": str(agent)[:MAX_LABEL] if agent else None,
+            "agent_version": str(agent_version)[:MAX_LABEL] if agent_version else None,
+        }
         self.clock = clock
         self.started_at: float | None = None
         self.ended = False

@@ -93,22 +93,51 @@ def monitor_session(
     client: EventClient | None = None,
     room=None,
     interval: float = DEFAULT_INTERVAL,
+    agent: str | None = None,
+    agent_version: str | None = None,
 ) -> SessionMonitor:
     """Attach to ``session`` and report its call (``call_id`` defaults to the LiveKit job's id).
 
     ``room`` is the ``rtc.Room`` whose WebRTC statistics give the call's transport figures; by default the
     session's room, else the job's. Audio levels, underruns and the room's statistics are sent every
-    ``interval`` seconds and once at the end of the call."""
-    return SessionMonitor(session, call_id, tenant, provider, pipeline, transport, client, room, interval)
+    ``interval`` seconds and once at the end of the call. ``agent`` defaults to the agent name the worker
+    registered with (``WorkerOptions(agent_name=...)``, the job's ``agent_name``); ``agent_version`` is the
+    version of the agent's code or prompt, for comparing versions."""
+    return SessionMonitor(
+        session, call_id, tenant, provider, pipeline, transport, client, room, interval, agent, agent_version
+    )
 
 
 class SessionMonitor:
-    def __init__(self, session, call_id, tenant, provider, pipeline, transport, client, room=None, interval=None):
-        if call_id is None:
-            job = get_job_context(required=False)
-            call_id = job.job.id if job is not None else None
+    def __init__(
+        self,
+        session,
+        call_id,
+        tenant,
+        provider,
+        pipeline,
+        transport,
+        client,
+        room=None,
+        interval=None,
+        agent=None,
+        agent_version=None,
+    ):
+        job = get_job_context(required=False) if call_id is None or agent is None else None
+        if call_id is None and job is not None:
+            call_id = job.job.id
+        if agent is None and job is not None:
+            agent = job.job.agent_name or None  # empty for a worker registered without a name
         self.session = session
-        self.call = CallReporter(client, call_id, tenant, provider or service_vendor(session.llm)[0], pipeline)
+        self.call = CallReporter(
+            client,
+            call_id,
+            tenant,
+            provider or service_vendor(session.llm)[0],
+            pipeline,
+            agent=agent,
+            agent_version=agent_version,
+        )
         self.interval = interval if interval and interval > 0 else DEFAULT_INTERVAL
         self._room = room
         self._user_metrics: dict = {}

@@ -143,10 +143,12 @@ class MonitoringObserver(BaseObserver):
         connection=None,
         report_interval: float = 5.0,
         analyse_audio: bool = True,
+        agent: str | None = None,
+        agent_version: str | None = None,
         **kwargs,
     ):
         super().__init__(observe_every_push=False, **kwargs)
-        self.call = CallReporter(client, call_id, tenant, provider, pipeline)
+        self.call = CallReporter(client, call_id, tenant, provider, pipeline, agent=agent, agent_version=agent_version)
         self.transport = transport
         self.connection = connection
         self.report_interval = max(float(report_interval), 0.5)

@@ -60,3 +60,55 @@ def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
     assert exporter_value(exporter.url, USAGE, service="llm", provider="openai", unit="tokens_in") == 500
     assert exporter_value(exporter.url, USAGE, service="llm", provider="openai", unit="tokens_out") == 30
     assert exporter_value(exporter.url, USAGE, service="tts", provider="cartesia", unit="characters") == 80
+
+
+def test_the_call_is_labelled_with_the_agent_name_the_worker_registered(exporter):
+    """A session monitored inside a job (LiveKit's own JobContext) takes the job's agent name and id; the version
+    is the caller's to give."""
+    from livekit import rtc
+    from livekit.agents import AgentSession
+    from livekit.agents.job import (
+        JobAcceptArguments,
+        JobContext,
+        JobExecutorType,
+        JobProcess,
+        RunningJobInfo,
+        _JobContextVar,
+    )
+    from livekit.protocol import agent
+
+    from voice_monitoring.client.livekit import monitor_session
+
+    async def in_a_job(client):
+        info = RunningJobInfo(
+            accept_arguments=JobAcceptArguments(name="", identity="agent", metadata=""),
+            job=agent.Job(id="job-support-1", agent_name="support-bot"),
+            url="",
+            token="",
+            worker_id="worker-1",
+            fake_job=True,
+        )
+        proc = JobProcess(executor_type=JobExecutorType.THREAD, user_arguments=None, http_proxy=None)
+        job = JobContext(
+            proc=proc,
+            info=info,
+            room=rtc.Room(),
+            on_connect=lambda: None,
+            on_shutdown=lambda reason: None,
+            inference_executor=None,
+        )
+        token = _JobContextVar.set(job)
+        try:
+            monitor = monitor_session(AgentSession(), tenant="acme", client=client, agent_version="2026-11-30")
+            monitor.call.start("webrtc")
+            monitor.call.end("completed")
+        finally:
+            _JobContextVar.reset(token)
+
+    with EventClient(exporter.url) as client:
+        asyncio.run(in_a_job(client))
+        assert client.flush(10)
+    labels = {"agent": "support-bot", "agent_version": "2026-11-30"}
+    assert exporter_value(exporter.url, "ai_agent_agent_calls_started_total", **labels) == 1
+    assert exporter_value(exporter.url, "ai_agent_agent_calls_ended_total", reason="agent_hangup", **labels) == 1
+    assert exporter_value(exporter.url, "ai_agent_call_agent_info", call_id="job-support-1", **labels) == 1

@@ -25,6 +25,22 @@ def test_a_call_is_labelled_with_its_llm_vendor_from_its_start(exporter):
     assert exporter_value(exporter.url, "ai_agent_call_duration_seconds_count", provider="openai") == 1
 
 
+def test_the_agent_and_its_version_label_every_event_of_the_call(exporter):
+    from tests.frameworks.pipecat_call import RecordingClient, play_answered_question
+    from voice_monitoring.client.pipecat import MonitoringObserver
+
+    with RecordingClient(exporter.url) as client:
+        play_answered_question(
+            MonitoringObserver("pc-agent", tenant="acme", client=client, agent="booking", agent_version="v3")
+        )
+        assert client.flush(10)
+    call_events = [envelope for _, _, envelope in client.sent if envelope.get("tenant")]
+    assert call_events and {(e.get("agent"), e.get("agent_version")) for e in call_events} == {("booking", "v3")}
+    labels = {"agent": "booking", "agent_version": "v3"}
+    assert exporter_value(exporter.url, "ai_agent_agent_calls_started_total", **labels) == 1
+    assert exporter_value(exporter.url, "ai_agent_agent_calls_ended_total", **labels) == 1
+
+
 def test_services_are_labelled_with_the_vendor_the_price_table_names(exporter):
     from pipecat.metrics.metrics import TTSUsageMetricsData
 
