@@ -90,16 +90,29 @@ def tenant_of(*metadata: dict) -> str | None:
     return None
 
 
+def first_label(*values: Any) -> str | None:
+    """The first value that can become a label (a number, as Retell's agent version is, as its text)."""
+    for value in values:
+        if type(value) is int:
+            value = str(value)
+        if label_text(value):
+            return value
+    return None
+
+
 def label_text(value: Any) -> bool:
     """Whether an optional free-text value can become a label; one that cannot is left out, not refused."""
     return type(value) is str and 0 < len(value) <= MAX_LABEL_LENGTH
 
 
-def call_envelope(platform: str, call_id: str, tenant: str | None) -> dict:
+def call_envelope(
+    platform: str, call_id: str, tenant: str | None, agent: str | None = None, agent_version: str | None = None
+) -> dict:
     """The envelope of every event of a platform's call: provider and pipeline name the platform."""
     out = {"call_id": call_id, "provider": platform, "pipeline": platform}
-    if tenant is not None:
-        out["tenant"] = tenant
+    for key, value in (("tenant", tenant), ("agent", agent), ("agent_version", agent_version)):
+        if value is not None:
+            out[key] = value
     return out
 
 

@@ -14,6 +14,7 @@ from voice_monitoring.exporter.webhooks.payload import (
     WebhookRefused,
     call_envelope,
     call_started,
+    first_label,
     invalid,
     items,
     ms_to_seconds,
@@ -151,7 +152,11 @@ class RetellEvents:
             return Translation(note=f"{event} events are not monitored")
         call = obj(payload, "call", "body", required=True)
         call_id = text(call, "call_id", "call", required=True)
-        return handler(call, call_envelope(PLATFORM, call_id, tenant_of(call.get("metadata"))), now, live)
+        agent = first_label(call.get("agent_name"), call.get("agent_id"))
+        envelope = call_envelope(
+            PLATFORM, call_id, tenant_of(call.get("metadata")), agent, first_label(call.get("agent_version"))
+        )
+        return handler(call, envelope, now, live)
 
 
 def _timestamps(call: dict, now: float) -> tuple[float, float]:

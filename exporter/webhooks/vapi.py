@@ -15,6 +15,7 @@ from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
     call_envelope,
     call_started,
+    first_label,
     invalid,
     iso_time,
     items,
@@ -206,8 +207,16 @@ class VapiMessages:
         call_id = text(call, "id", "message.call", required=True)
         stamp = number(message, "timestamp", "message")
         ts = ms_to_seconds(stamp) if stamp is not None else now
-        tenant = tenant_of(call.get("metadata"), obj(message, "assistant", "message").get("metadata"))
-        return handler(message, call, call_envelope(PLATFORM, call_id, tenant), ts, now, live)
+        assistant = obj(message, "assistant", "message")
+        metadata = [md if type(md) is dict else {} for md in (call.get("metadata"), assistant.get("metadata"))]
+        tenant = tenant_of(*metadata)
+        # the agent a team names in metadata, else the assistant's name, else its id; the version likewise, else
+        # the assistant version label Vapi sends for an org on assistant versioning
+        agent = first_label(*(md.get("agent") for md in metadata), assistant.get("name"), call.get("assistantId"))
+        version = first_label(
+            *(md.get("agent_version") for md in metadata), message.get("assistantVersion"), call.get("assistantVersion")
+        )
+        return handler(message, call, call_envelope(PLATFORM, call_id, tenant, agent, version), ts, now, live)
 
 
 def _started(call: dict, envelope: dict, ts: float) -> dict:

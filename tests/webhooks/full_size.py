@@ -26,6 +26,7 @@ from vapi.types.analysis import Analysis
 from vapi.types.artifact import Artifact
 from vapi.types.bot_message import BotMessage
 from vapi.types.call import Call
+from vapi.types.create_assistant_dto import CreateAssistantDto
 from vapi.types.performance_metrics import PerformanceMetrics
 from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 from vapi.types.server_message_end_of_call_report_costs_item import (
@@ -151,6 +152,8 @@ def vapi_report(now: float, turns: int = 32, call_id: str = "4b8d1c0e-full-size-
     transcript = "\n".join(f"{'AI' if m.role == 'bot' else 'User'}: {m.message}" for m in messages)
     report = ServerMessageEndOfCallReport(
         type="end-of-call-report",
+        assistant=CreateAssistantDto(name="Front desk"),
+        assistant_version="v3",
         ended_reason="customer-ended-call",
         timestamp=now * 1000.0,
         started_at=iso(started),
@@ -177,6 +180,7 @@ def vapi_report(now: float, turns: int = 32, call_id: str = "4b8d1c0e-full-size-
             created_at=iso(started - 3.0),
             updated_at=iso(ended),
             status="ended",
+            assistant_id="0f7d9c5e-8a43-4f1b-9b2e-3c6d2a1e5f47",
             metadata={"tenant": "initech"},
         ),
     )

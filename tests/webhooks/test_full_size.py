@@ -211,3 +211,48 @@ def test_retell_agent_speech_is_the_agents_utterances_in_the_transcript(retell):
     spoken = sum(u.words[-1].end - u.words[0].start for u in agent)
     assert len(agent) == len(call.latency.e2e.values) and spoken > 30
     assert per_call(exporter, call.call_id)["ai_agent_call_agent_speech_seconds"] == pytest.approx(spoken)
+
+
+def test_vapi_the_assistant_and_its_version_label_the_call(vapi):
+    exporter, report = vapi
+    labels = {"agent": report.assistant.name, "agent_version": report.assistant_version}
+    assert value(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
+    assert value(exporter, "ai_agent_agent_calls_ended_total", reason="user_hangup", **labels) == 1
+    assert value(exporter, "ai_agent_agent_call_seconds_total", **labels) > 0
+    assert value(
+        exporter, "ai_agent_call_agent_info", call_id=report.call.id, provider="vapi", tenant="initech", **labels
+    )
+
+
+def test_vapi_without_an_assistant_name_the_agent_is_the_assistant_id_and_metadata_names_win(exporter, clock):
+    report = fs.vapi_report(clock.now)
+    payload = fs.vapi_payload(report)
+    del payload["message"]["assistant"]
+    payload["message"].pop("assistantVersion")
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(SECRET)), exporter)
+    assert receiver({"X-Vapi-Secret": SECRET}, fx.body_of(payload))[0] == 200
+    labels = {"agent": report.call.assistant_id, "agent_version": "unknown"}
+    assert value(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
+
+    payload = fs.vapi_payload(fs.vapi_report(clock.now, call_id="vapi-metadata-agent"))
+    payload["message"]["call"]["metadata"].update(agent="scheduling", agent_version="prompt-12")
+    assert receiver({"X-Vapi-Secret": SECRET}, fx.body_of(payload))[0] == 200
+    labels = {"agent": "scheduling", "agent_version": "prompt-12"}
+    assert value(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
+
+
+def test_retell_the_agent_name_and_version_label_the_call(retell):
+    exporter, call = retell
+    labels = {"agent": call.agent_name, "agent_version": str(call.agent_version)}
+    assert value(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
+    assert value(exporter, "ai_agent_agent_cost_usd_total", **labels) > 0
+    assert value(
+        exporter, "ai_agent_call_agent_info", call_id=call.call_id, provider="retell", tenant="umbrella", **labels
+    )
+
+
+def test_retell_without_an_agent_name_the_agent_is_its_id(exporter, clock):
+    call = fs.retell_call(clock.now).model_copy(update={"agent_name": None})
+    _post_retell(exporter, clock, call)
+    labels = {"agent": call.agent_id, "agent_version": str(call.agent_version)}
+    assert value(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
