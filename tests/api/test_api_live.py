@@ -13,8 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import requests
+import yaml
 
 from tests.harness import prometheus_config, query, start_exporter, start_prometheus, wait_for
+from tests.scaleout.topology import start_victoria_metrics
 from voice_monitoring.api.server import ApiServer, StreamLimits
 from voice_monitoring.api.tokens import Tokens, parse_tokens
 from voice_monitoring.exporter.simulator import Simulator
@@ -261,3 +263,40 @@ def test_a_slow_subscriber_does_not_slow_the_others(stack):
         assert time.monotonic() - started < 12
     finally:
         slow.close()
+
+
+def test_the_same_figures_from_victoria_metrics(tmp_path):
+    """VictoriaMetrics scraping the exporter answers the API's PromQL (``@`` modifier included) as it answers the
+    query by hand."""
+    with start_exporter(tmp_path) as exporter:
+        scrape = tmp_path / "scrape.yml"
+        config = prometheus_config({"voice_exporter": [exporter.url.removeprefix("http://")]})
+        del config["global"]["evaluation_interval"]  # VictoriaMetrics scrapes; it evaluates no rules
+        scrape.write_text(yaml.safe_dump(config))
+        sim = Simulator(exporter.url, seed=6, speed=10)
+        player = threading.Thread(target=sim.run, args=(0, 9), daemon=True)
+        player.start()
+        try:
+            with start_victoria_metrics(tmp_path, f"-promscrape.config={scrape}") as vm:
+                api = ApiServer(("127.0.0.1", 0), PrometheusClient(vm.url, timeout=5), Tokens(parse_tokens(TOKENS)))
+                with api.running():
+                    expr = "sum by (tenant) (increase(ai_agent_calls_started_total[120s]))"
+                    wait_for(lambda: len(query(vm.url, expr)) == 3, timeout=40, what="calls in VictoriaMetrics")
+                    end = time.time() - 3
+                    headers = {"Authorization": f"Bearer {ACME}"}
+                    reply = requests.get(
+                        f"http://127.0.0.1:{api.port}/v1/calls",
+                        params={"start": end - 120, "end": end},
+                        headers=headers,
+                        timeout=15,
+                    )
+                    assert reply.status_code == 200, reply.text
+                    want = {
+                        r["metric"]["tenant"]: float(r["value"][1])
+                        for r in query(vm.url, expr.replace("_total[", '_total{tenant="acme"}['), at=end)
+                    }
+                    assert want["acme"] > 0
+                    assert by_tenant(reply.json()["figures"]["started"]) == pytest.approx(want)
+        finally:
+            sim.stop()
+            player.join(30)
