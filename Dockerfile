@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 COPY pyproject.toml ./
+COPY api/ api/
 COPY client/ client/
 COPY exporter/ exporter/
 COPY scorer/ scorer/
@@ -21,6 +22,6 @@ WORKDIR /
 
 # Inside a container the services listen on every interface; compose publishes them on loopback only.
 ENV EXPORTER_LISTEN_ADDRESS=0.0.0.0
-EXPOSE 9470 9471
+EXPOSE 9470 9471 9472
 
 CMD ["voice-exporter"]

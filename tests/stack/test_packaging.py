@@ -31,8 +31,10 @@ def test_the_wheel_holds_one_top_level_package_and_no_build_tools(wheel):
     assert tops == {"voice_monitoring"}
     packages = {name.rsplit("/", 1)[0] for name in names if name.endswith(".py")}
     assert packages == {
+        "voice_monitoring/api",
         "voice_monitoring/client",
         "voice_monitoring/exporter",
+        "voice_monitoring/exporter/otlp",
         "voice_monitoring/exporter/simulator",
         "voice_monitoring/exporter/webhooks",
         "voice_monitoring/scorer",
@@ -47,7 +49,7 @@ def test_the_commands_run_from_a_fresh_virtualenv(wheel, tmp_path):
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
     subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600)
-    for command in ("voice-exporter", "voice-scorer", "voice-sim"):
+    for command in ("voice-api", "voice-exporter", "voice-scorer", "voice-sim"):
         result = subprocess.run(
             [str(bin_dir / command), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path
         )
