@@ -32,8 +32,8 @@ from tests.stack.compose_file import (
 pytestmark = pytest.mark.binaries
 
 PLACEHOLDER_PASSWORD = "not-a-real-password"
-BUILT_SERVICES = ("exporter", "scorer", "simulator")
-LONG_RUNNING = ("prometheus", "alertmanager", "grafana", "exporter", "scorer", "blackbox")
+BUILT_SERVICES = ("exporter", "scorer", "simulator", "api")
+LONG_RUNNING = ("prometheus", "alertmanager", "grafana", "exporter", "scorer", "blackbox", "api")
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_ports_are_published_on_loopback_only(compose):
         "exporter": 9470,
         "scorer": 9471,
         "blackbox": 9115,
+        "api": 9472,
     }
     for name, port in published:
         assert port.split(":")[1:] == [str(fixed[name])] * 2, f"{name} publishes {port}"
@@ -172,7 +173,12 @@ def test_built_services_run_console_commands_declared_in_pyproject(compose):
     assert cmd and not re.search(r"^ENTRYPOINT", dockerfile, re.M)
     assert json.loads(cmd.group(1))[0] in scripts
     commands = {name: compose["services"][name]["command"][0] for name in BUILT_SERVICES}
-    assert commands == {"exporter": "voice-exporter", "scorer": "voice-scorer", "simulator": "voice-sim"}
+    assert commands == {
+        "exporter": "voice-exporter",
+        "scorer": "voice-scorer",
+        "simulator": "voice-sim",
+        "api": "voice-api",
+    }
     assert set(commands.values()) <= set(scripts)
 
 
@@ -288,6 +294,24 @@ def test_scorer_accepts_its_flags(compose, tmp_path):
         wait_for(listening, 20, what="voice-scorer to listen")
     finally:
         service.stop()
+
+
+def test_read_api_accepts_its_flags_and_the_example_tokens(compose, tmp_path):
+    command = compose["services"]["api"]["command"]
+    port = free_port()
+    replaced = {
+        "--prometheus-url": f"http://127.0.0.1:{free_port()}",
+        "--listen-address": "127.0.0.1",
+        "--port": str(port),
+        "--tokens-file": str(ROOT / read_env_file()["API_TOKENS_FILE"]),
+    }
+    argv = [str(BIN / command[0])]
+    for flag in command[1:]:
+        name, _, value = flag.partition("=")
+        argv.append(f"{name}={replaced.get(name, value)}")
+    assert set(replaced) <= {flag.partition("=")[0] for flag in command[1:]}
+    with local_service("api", argv, port, "/health", tmp_path).start(timeout=20) as service:
+        assert requests.get(service.url + "/v1/calls", timeout=5).status_code == 401
 
 
 def test_exporter_listens_where_the_compose_environment_says(compose, tmp_path):
