@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/demo.py [--scenario provider_outage] [--duration 600]
 
-Starts Prometheus, Alertmanager, blackbox_exporter, the exporter, the scorer, the simulator, a webhook receiver that
-prints every notification, and Grafana when its binary is installed, all on 127.0.0.1.  Ctrl-C stops everything.
+Starts Prometheus, Alertmanager, blackbox_exporter, the exporter, the scorer, the read API, the simulator, a webhook
+receiver that prints every notification, and Grafana when its binary is installed, all on 127.0.0.1.  Ctrl-C stops
+everything.
 State (generated configurations, data, logs) lives in .demo/.
 """
 
@@ -103,6 +104,8 @@ def banner(stack: NativeStack, args) -> str:
         f"  Alertmanager   {stack.url('alertmanager')}/#/alerts     what is routed, grouped, inhibited, silenced",
         f"  exporter       {stack.url('exporter')}/metrics      the voice metrics (POST events to /v1/events)",
         f"  scorer         {stack.url('scorer')}/metrics      quality scores per call (after a few cycles)",
+        f"  read API       {stack.url('api')}/openapi.json calls, cost, latency, health per tenant (docs/api.md);",
+        f"                 tokens in {stack.state / 'api_tokens'}",
         f"  prober         {stack.url('blackbox')}              blackbox_exporter: the providers in "
         "prometheus/targets/providers.yml (none by default) and its recent probes",
         f"  receiver       {stack.receiver.url}/notifications   Slack and webhook notifications, also printed below",
@@ -121,6 +124,10 @@ def banner(stack: NativeStack, args) -> str:
         lines.append("  No voice engine: the ai_engine job is left out (--engine HOST:PORT scrapes one).")
     lines.append(f"  Logs and generated configurations: {stack.state}/")
     lines.append(f"  Try: curl -s '{stack.url('prometheus')}/api/v1/query?query=ai_agent_active_calls'")
+    lines.append(
+        f'       curl -s -H "Authorization: Bearer $(awk \'$1=="acme"{{print $2}}\' {stack.state / "api_tokens"})" '
+        f"'{stack.url('api')}/v1/calls'"
+    )
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ DEFAULT_PORTS = {
     "alertmanager": 9093,
     "exporter": 9470,
     "scorer": 9471,
+    "api": 9472,
     "grafana": 3000,
     "receiver": 9095,
     "smtp": 9025,
@@ -393,6 +394,8 @@ class NativeStack:
             "/health",
         )
 
+        self._start_api()
+
         if self.options.with_grafana:
             self._start_grafana()
 
@@ -405,6 +408,36 @@ class NativeStack:
             target=self.simulator.run, args=(0, self.options.calls), name="simulator", daemon=True
         )
         self._simulator_thread.start()
+
+    def api_tokens(self) -> dict[str, str]:
+        """The read API's tokens, by tenant (``*`` the admin's), kept in the state directory across runs."""
+        tokens_file = self.state / "api_tokens"
+        if not tokens_file.exists():
+            from voice_monitoring.exporter.simulator.profiles import TENANTS
+
+            lines = [f"{tenant} {secrets.token_urlsafe(24)}" for tenant in ("*", *TENANTS)]
+            tokens_file.write_text("\n".join(lines) + "\n")
+            tokens_file.chmod(0o600)
+        return dict(line.split(" ", 1) for line in tokens_file.read_text().splitlines() if line)
+
+    def _start_api(self) -> None:
+        self.api_tokens()
+        self._run(
+            "api",
+            [
+                str(BIN / "voice-api"),
+                "--prometheus-url",
+                self.url("prometheus"),
+                "--listen-address",
+                "127.0.0.1",
+                "--port",
+                str(self.options.ports["api"]),
+                "--tokens-file",
+                str(self.state / "api_tokens"),
+            ],
+            "api",
+            "/health",
+        )
 
     def _start_blackbox(self) -> None:
         binary = blackbox_binary()

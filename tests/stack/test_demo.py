@@ -239,7 +239,7 @@ def test_demo_runs_prints_its_urls_and_stops_by_itself(tmp_path):
     process, offset = run_demo(tmp_path, "--duration", "8")
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 0, out
-    for service in ("prometheus", "alertmanager", "exporter", "scorer", "blackbox"):
+    for service in ("prometheus", "alertmanager", "exporter", "scorer", "blackbox", "api"):
         assert f"http://127.0.0.1:{DEFAULT_PORTS[service] + offset}" in out
     assert "Grafana        not started (--no-grafana)" in out
     assert not any(_listening(port + offset) for port in DEFAULT_PORTS.values())
