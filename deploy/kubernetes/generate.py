@@ -3,8 +3,9 @@
     .venv/bin/python -m deploy.kubernetes.generate           # regenerate
     .venv/bin/python -m deploy.kubernetes.generate --check   # exit 1 when the committed files are out of date
 
-``base/`` is a kustomize base for the namespace the services run in: the exporter and the scorer (Deployments and
-Services built like the Dockerfile's image), their ServiceMonitors, one PrometheusRule per file in
+``base/`` is a kustomize base for the namespace the services run in: the exporter, the scorer and the read API
+(Deployments and Services built like the Dockerfile's image; the read API's tokens from the voice-api-tokens
+Secret), the exporter's and the scorer's ServiceMonitors, one PrometheusRule per file in
 prometheus/rules/, one ConfigMap per dashboard in grafana/dashboards/, and blackbox_exporter (blackbox/blackbox.yml
 as a ConfigMap, the image docker-compose pins) with one Probe per target group of prometheus/targets/providers.yml
 (none by default).  ``alertmanager/`` holds
@@ -210,7 +211,29 @@ def services() -> list[dict]:
         {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
     )
     monitors = [service_monitor("voice-exporter", interval), service_monitor("voice-scorer", interval)]
-    return exporter + scorer + monitors
+    return exporter + scorer + read_api() + monitors
+
+
+def read_api() -> list[dict]:
+    """The read API (docs/api.md), its tokens file mounted from the voice-api-tokens Secret (key ``tokens``)."""
+    deployment, service = workload(
+        "voice-api",
+        "voice_api",
+        9472,
+        ["voice-api"],
+        [
+            {"name": "API_PROMETHEUS_URL", "value": "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"},
+            {"name": "API_TOKENS_FILE", "value": "/etc/voice-api/tokens"},
+            {"name": "API_LISTEN_ADDRESS", "value": "0.0.0.0"},
+            {"name": "API_PORT", "value": "9472"},
+        ],
+        {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    pod["securityContext"]["fsGroup"] = pod["securityContext"]["runAsGroup"]  # the mode below lets the group read
+    pod["volumes"] = [{"name": "tokens", "secret": {"secretName": "voice-api-tokens", "defaultMode": 0o440}}]
+    pod["containers"][0]["volumeMounts"] = [{"name": "tokens", "mountPath": "/etc/voice-api", "readOnly": True}]
+    return [deployment, service]
 
 
 def _probe_job() -> dict:
