@@ -101,6 +101,11 @@ def pipeline() -> dashboard.QueryVariable:
     return _label_variable("pipeline", "Pipeline", promql.name("ai_agent_calls_started_total"))
 
 
+def agent() -> dashboard.QueryVariable:
+    """The agent (assistant) that handles the call, as the agent dimension's metrics carry it."""
+    return _label_variable("agent", "Agent", promql.name("ai_agent_agent_calls_started_total"))
+
+
 def call_id() -> dashboard.QueryVariable:
     return _label_variable("call_id", "Call", promql.name("ai_agent_call_started_timestamp_seconds"), multi=False)
 

@@ -167,6 +167,16 @@ def build():
                 w=8,
             ).text_mode(mc.BigValueTextMode.NAME)
         )
+        .with_panel(
+            stat_panel(
+                "Agent",
+                "The agent (assistant) that handled the call and its version, as the adapter or the platform named "
+                "them (unknown when the call named none). Agent Versions on Call Quality compares the versions.",
+                "none",
+                query(_last("ai_agent_call_agent_info"), "{{agent}} {{agent_version}}", instant=True),
+                w=8,
+            ).text_mode(mc.BigValueTextMode.NAME)
+        )
         .with_row(row("Score over the call's life"))
         .with_panel(
             _series(

@@ -1,7 +1,7 @@
 """Call Quality: latency percentiles, streaming health, jitter buffer, and the scorer's view of calls."""
 
+from grafana.builder import agents, board, drilldown, links, promql, units
 from grafana.builder import alert_thresholds as th
-from grafana.builder import board, drilldown, links, promql, units
 from grafana.builder.bands import SCORE_BANDS
 from grafana.builder.panels import (
     above,
@@ -38,6 +38,7 @@ def build():
             "Voice Agent / Call Quality",
             "How calls sound and feel: turn latency, streaming health and the quality scorer's verdicts.",
             board.provider(),
+            board.agent(),
             links=(links.runbook_link(),),
         )
         .with_row(row("Latency"))
@@ -221,4 +222,8 @@ def build():
                 thresholds=below(0.5, 0.7),
             )
         )
+        .with_row(row("Agents"))
+        .with_panel(agents.versions_panel())
+        .with_panel(agents.turn_latency_panel())
+        .with_panel(agents.active_calls_panel())
     )

@@ -24,7 +24,7 @@ RULE_FILES = sorted(str(p) for p in (ROOT / "prometheus" / "rules").glob("*.yml"
 # Grafana macros as Grafana would expand them for a 1 s scrape interval and a range covering a whole test.
 MACROS = {"$__rate_interval": "30s", "$__interval": "1s", "$__range": "10m"}
 # Every multi-value variable at All.
-RANGE_VARIABLES = {"provider": ".*", "tenant": ".*", "pipeline": ".*", "vendor": ".*"}
+RANGE_VARIABLES = {"provider": ".*", "tenant": ".*", "pipeline": ".*", "vendor": ".*", "agent": ".*"}
 # The exporter publishes its label-less metrics at zero from its start, before any call: a panel reading only these
 # counts as filled once a call has moved one of them.
 PUBLISHED_AT_START = {

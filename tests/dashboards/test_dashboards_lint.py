@@ -146,10 +146,13 @@ def test_counters_are_always_inside_rate_or_increase():
 
 
 def test_rate_windows_use_rate_interval():
-    """Rates over $__rate_interval; only increase and last_over_time (a call's last value) span the whole range."""
+    """Rates over $__rate_interval; only increase, last_over_time (a call's last value) and avg_over_time (a recorded
+    mean averaged over the range) span the whole range."""
     for uid, panel, target in _targets():
         for fn, window in re.findall(r"\b(rate|irate|increase|\w+_over_time)\([^\[]*\[([^\]]*)\]", target["expr"]):
-            allowed = {"$__rate_interval"} | ({"$__range"} if fn in ("increase", "last_over_time") else set())
+            allowed = {"$__rate_interval"} | (
+                {"$__range"} if fn in ("increase", "last_over_time", "avg_over_time") else set()
+            )
             assert window in allowed, f"{uid} / {panel['title']}: {fn}[{window}] in {target['expr']!r}"
 
 

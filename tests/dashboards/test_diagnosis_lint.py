@@ -13,7 +13,13 @@ from tests.rules.rule_files import alert_rules
 
 BOARDS = build_all()
 # Label variables and the label each one filters (the vendor billed is the cost series' provider label).
-FILTERED_LABEL = {"provider": "provider", "tenant": "tenant", "pipeline": "pipeline", "call_id": "call_id"}
+FILTERED_LABEL = {
+    "provider": "provider",
+    "tenant": "tenant",
+    "pipeline": "pipeline",
+    "call_id": "call_id",
+    "agent": "agent",
+}
 FILTERED_LABEL["vendor"] = "provider"
 GRAFANA_DEFAULT_THRESHOLDS = [{"color": "green", "value": None}, {"color": "red", "value": 80}]
 
@@ -35,7 +41,8 @@ def test_tables_of_several_queries_are_joined_on_call_id():
         assert "merge" not in kinds, f"{uid} / {panel['title']}: merge keeps rows apart when __name__ differs"
         if panel["type"] == "table" and len(panel["targets"]) > 1:
             join = [t for t in panel["transformations"] if t["id"] == "joinByField"]
-            assert join and join[0]["options"]["byField"] == "call_id", (uid, panel["title"])
+            # calls join on call_id; the agent versions compared on their "agent version" key
+            assert join and join[0]["options"]["byField"] in ("call_id", "version"), (uid, panel["title"])
             joined += 1
     assert joined >= 3
 
