@@ -253,6 +253,8 @@ def _month(month: str | None) -> tuple[queries.Window, str]:
     if not MONTH.fullmatch(month):
         raise RequestError(400, "month must be YYYY-MM")
     year, number = int(month[:4]), int(month[5:])
+    if year < 1970:
+        raise RequestError(400, "month must be 1970-01 or later")
     start = calendar.timegm((year, number, 1, 0, 0, 0))
     following = calendar.timegm((year + number // 12, number % 12 + 1, 1, 0, 0, 0))
     end = min(following, now)

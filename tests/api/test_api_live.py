@@ -156,6 +156,7 @@ def tenants_in(reply: requests.Response) -> set[str]:
         ("/v1/calls", {"tenant": ["acme", "globex"]}, 400),
         ("/v1/calls", {"tenant_id": "globex"}, 400),
         ("/v1/cost", {"tenant": "globex", "month": "2026-01"}, 403),
+        ("/v1/cost", {"month": "0000-01"}, 400),
         ("/v1/cost", {"call_id": '"} or ai_agent_call_running_cost_usd{tenant="globex'}, 200),
         ("/v1/cost", {"call_id": ".+"}, 200),
         ("/v1/stream", {"tenant": "globex"}, 403),

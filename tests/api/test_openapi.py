@@ -39,7 +39,7 @@ def test_the_server_answers_as_its_openapi_document_says(api_schema):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def answers_as_documented(case):
             for token in (ADMIN, ACME):
                 # a schema-valid request may still be refused (400): OpenAPI cannot say that end - start is
