@@ -78,6 +78,8 @@ bench: deps venv
 	$(PY) -m scripts.bench_webhooks
 	$(PY) -m scripts.bench_traces
 	$(PY) -m scripts.bench_adapter
+	$(PY) -m scripts.bench_drilldown --calls 100000 --hours 6
+	$(PY) -m scripts.bench_drilldown --calls 200000 --hours 24
 
 demo: deps venv
 	$(PY) -m scripts.demo $(DEMO_ARGS)

@@ -92,8 +92,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--final-record-seconds",
         type=float,
         default=env_default("SCORER_FINAL_RECORD_SECONDS", final_records.DEFAULT_TTL_SECONDS),
-        help="publish an ended call's final record (score, band, main penalty, cost) this long, for the dashboards' "
+        help="hold an ended call's final record (score, band, main penalty, cost) this long and publish it while the "
+        "call ranks among the worst of its provider or the costliest of its tenant ended since, for the dashboards' "
         "calls-in-range tables (SCORER_FINAL_RECORD_SECONDS)",
+    )
+    p.add_argument(
+        "--final-records-ranked",
+        type=int,
+        default=env_default("SCORER_FINAL_RECORDS_RANKED", final_records.DEFAULT_RANKED),
+        help="final records published: this many worst per provider and this many costliest per tenant "
+        "(SCORER_FINAL_RECORDS_RANKED)",
     )
     p.add_argument(
         "--final-records-max",
@@ -206,7 +214,9 @@ def main(argv=None) -> int:
             feedback_window_seconds=args.feedback_window_seconds,
             sources=args.calibration_sources,
         ),
-        final_records=final_records.FinalRecords(args.final_record_seconds, args.final_records_max),
+        final_records=final_records.FinalRecords(
+            args.final_record_seconds, args.final_records_max, args.final_records_ranked
+        ),
     )
     server = ScorerServer((args.listen_address, args.port), scorer, args.limits)
     stop = threading.Event()

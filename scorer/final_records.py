@@ -1,21 +1,27 @@
-"""The final record of each ended call: its last score, band, main penalty factor and cost, published for a bounded
-time after the scorer saw it end.
+"""The final record of each ended call (its last score, band, main penalty factor and cost), and the index the
+dashboards' calls-in-range tables read: the records of the ``ranked`` worst calls of each provider and the
+``ranked`` costliest of each tenant among the calls that ended in the last ``ttl_seconds``, chosen again every
+cycle.
 
-A "calls in range" table reads one series per ended call (two or three samples at a 15 s scrape) instead of every
-per-call series over the call's whole life. Records expire after ``ttl_seconds``; at most ``capacity`` are held, the
-oldest dropped first and counted.
+A call among a range's ``ranked`` worst of its provider (or costliest of its tenant) ranks so, while its record is
+held, in some trailing window inside the range or ending at its own end, so it is published at some scrape in the
+range. A table's range query then reads at most (providers + tenants) x ``ranked`` series at each scrape, whatever
+the call rate, instead of every call's series. Records are held for ``ttl_seconds``; at most ``capacity``,
+the oldest dropped first and counted.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import heapq
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
 from voice_monitoring.scorer.model import FACTORS, Assessment
 from voice_monitoring.shared import quality_bands
 
-DEFAULT_TTL_SECONDS = 60.0
-DEFAULT_CAPACITY = 50_000
+DEFAULT_TTL_SECONDS = 3600.0
+DEFAULT_CAPACITY = 200_000
+DEFAULT_RANKED = 10  # the dashboards' tables list 10 calls
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,41 @@ def final_record(call_id, provider, tenant, assessment: Assessment, cost_usd, at
     return FinalRecord(call_id, provider, tenant, assessment.score, band, main_factor(assessment), cost_usd, at)
 
 
-class FinalRecords:
-    """Bounded in count and in time. Only the scoring thread adds; scrapes read ``published``."""
+def ranked(records: list[FinalRecord], n: int) -> list[FinalRecord]:
+    """The records among the ``n`` lowest scores of their provider or the ``n`` highest costs of their tenant (the
+    worst-calls tables select providers, the costliest-calls table tenants)."""
+    by_provider: dict[str, list[FinalRecord]] = defaultdict(list)
+    by_tenant: dict[str, list[FinalRecord]] = defaultdict(list)
+    for r in records:
+        if r.score is not None:
+            by_provider[r.provider].append(r)
+        if r.cost_usd is not None:
+            by_tenant[r.tenant].append(r)
+    chosen: dict[str, FinalRecord] = {}
+    for group in by_provider.values():
+        chosen.update((r.call_id, r) for r in heapq.nsmallest(n, group, key=lambda r: r.score))
+    for group in by_tenant.values():
+        chosen.update((r.call_id, r) for r in heapq.nlargest(n, group, key=lambda r: r.cost_usd))
+    return list(chosen.values())
 
-    def __init__(self, ttl_seconds: float = DEFAULT_TTL_SECONDS, capacity: int = DEFAULT_CAPACITY, on_drop=None):
+
+class FinalRecords:
+    """Bounded in count and in time. Only the scoring thread changes it; scrapes read ``published``, which
+    ``update`` replaces whole."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        capacity: int = DEFAULT_CAPACITY,
+        ranked: int = DEFAULT_RANKED,
+        on_drop=None,
+    ):
         self.ttl_seconds = ttl_seconds
         self.capacity = capacity
+        self.ranked = ranked
         self.on_drop = on_drop or (lambda: None)
         self._records: OrderedDict[str, FinalRecord] = OrderedDict()
+        self._published: list[FinalRecord] = []
 
     def add(self, record: FinalRecord) -> None:
         self._records[record.call_id] = record
@@ -58,15 +91,17 @@ class FinalRecords:
             self._records.popitem(last=False)
             self.on_drop()
 
-    def expire(self, now: float) -> None:
+    def update(self, now: float) -> None:
+        """Forget the records older than their time and rank the rest."""
         while self._records:
             oldest = next(iter(self._records.values()))
             if now - oldest.at < self.ttl_seconds:
                 break
             self._records.popitem(last=False)
+        self._published = ranked(list(self._records.values()), self.ranked)
 
     def published(self, now: float) -> list[FinalRecord]:
-        return [r for r in list(self._records.values()) if now - r.at < self.ttl_seconds]
+        return [r for r in self._published if now - r.at < self.ttl_seconds]
 
     def __len__(self) -> int:
         return len(self._records)

@@ -158,7 +158,7 @@ class Scorer:
                     fresh[call_id] = old
             self.records = fresh
         self._observe_final_scores(fresh.values(), now)
-        self.final_records.expire(now)
+        self.final_records.update(now)
         self._calibrate(now)
         self.metrics.last_success.set(now)
         self.last_success = now

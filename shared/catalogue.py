@@ -555,15 +555,16 @@ METRICS: tuple[Metric, ...] = (
     ),
     _call(
         "ai_agent_call_final_quality_score",
-        "Final quality score of an ended call, with its band and main penalty factor, published for a bounded time "
-        "after the scorer saw the call end: the one series a calls-in-range table reads per ended call.",
+        "Final quality score of an ended call, with its band and main penalty factor, published while the call ranks "
+        "among the 10 worst of its provider or the 10 costliest of its tenant ended in the scorer's final-record "
+        "window (an hour by default): the bounded index the calls-in-range tables read.",
         "score",
         ["band", "factor"],
         publisher=SCORER,
     ),
     _call(
         "ai_agent_call_final_cost_usd",
-        "Cost of an ended call when the scorer saw it end, published for the same bounded time as its final score.",
+        "Cost of an ended call when the scorer saw it end, published with its final quality score.",
         "usd",
         publisher=SCORER,
     ),

@@ -1,8 +1,11 @@
 """The tables that lead to Call Detail: every call seen in the dashboard's time range, not only live ones.
 
-Per-call series disappear a couple of minutes after a call ends, so each query reads the last value over the range
-(``last_over_time(...[$__range])``), and the rows of the score, band, penalty and cost queries are joined on
-``call_id``.
+Per-call series disappear a couple of minutes after a call ends. A call that ended in the range is read from the
+scorer's final records (``ai_agent_call_final_quality_score`` with its band and main penalty as labels, and
+``ai_agent_call_final_cost_usd``), which it publishes only while the call ranks among the worst of its provider or
+the costliest of its tenant in the last hour (``scorer/final_records.py``): a range query reads a bounded number
+of series whatever the calls in the range, instead of every call's series. A live call is read from its live
+series at the query's instant. The rows of the queries are joined on ``call_id``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from grafana.builder.promql import RANGE, rate, recorded, sel
 CALL_DETAIL_UID = "voice-call-detail"
 PROVIDER_UID = "voice-provider-performance"
 ROWS = 10
+CALL = "call_id, provider, tenant"
+FINAL_SCORE = "ai_agent_call_final_quality_score"
+FINAL_COST = "ai_agent_call_final_cost_usd"
 # Grafana's table format gives every query's frame a Time column; after the join they are numbered.
 TIME_COLUMNS = ("Time", "Time 1", "Time 2", "Time 3", "Time 4")
 
@@ -64,31 +70,47 @@ def _joined(panel, rename: dict[str, str], sort_by: str, descending: bool, hide=
     )
 
 
+def _by_call(expr: str) -> str:
+    return f"max by ({CALL}) ({expr})"
+
+
+def _ended_or_live(final: str, live: str, **labels: str) -> str:
+    """One value per call of the range: its final record when it ended in the range, else its live series."""
+    return f"{_by_call(last(final, **labels))} or {_by_call(sel(live, **labels))}"
+
+
+def _live_band_and_factor(**labels: str) -> str:
+    """A live call's band and main penalty factor as labels (the value is the band's level)."""
+    band = band_label(f"max by (call_id) ({sel('ai_agent_call_quality_band', **labels)})")
+    factor = f"max by (call_id, factor) (topk by (call_id) (1, {sel('ai_agent_call_quality_penalty', **labels)}))"
+    return f"({band}) * on (call_id) group_left (factor) (0 * {factor} + 1)"
+
+
 def worst_calls(title: str, description: str, **labels: str):
-    """The ``ROWS`` calls with the lowest last quality score in the range, their band, main penalty and cost."""
-    worst = f"bottomk({ROWS}, max by (call_id, provider, tenant) ({last('ai_agent_call_quality_score', **labels)}))"
-    band = f"max by (call_id, band) ({band_label(last('ai_agent_call_quality_band', **labels))})"
-    penalty = f"max by (call_id, factor) (topk by (call_id) (1, {last('ai_agent_call_quality_penalty', **labels)}))"
-    cost = f"max by (call_id) ({last('ai_agent_call_running_cost_usd', **labels)})"
+    """The ``ROWS`` calls with the lowest score in the range, their band, main penalty and cost."""
+    worst = f"bottomk({ROWS}, {_ended_or_live(FINAL_SCORE, 'ai_agent_call_quality_score', **labels)})"
+    band_and_factor = (
+        f"(max by (call_id, band, factor) ({last(FINAL_SCORE, **labels)}) or {_live_band_and_factor(**labels)})"
+    )
+    cost = f"max by (call_id) ({_ended_or_live(FINAL_COST, 'ai_agent_call_running_cost_usd', **labels)})"
     panel = table_panel(
         title,
         description,
         "none",
         query(worst, instant=True, fmt="table"),
-        query(f"{band} and on (call_id) {worst}", instant=True, fmt="table"),
-        query(f"{penalty} and on (call_id) {worst}", instant=True, fmt="table"),
+        query(f"{band_and_factor} and on (call_id) {worst}", instant=True, fmt="table"),
         query(f"{cost} and on (call_id) {worst}", instant=True, fmt="table"),
         thresholds=SCORE_BANDS,
         h=10,
     )
-    rename = {"Value #A": "score", "factor": "main penalty", "Value #C": "penalty points", "Value #D": "cost (USD)"}
+    rename = {"Value #A": "score", "factor": "main penalty", "Value #C": "cost (USD)"}
     return _joined(panel, rename, "score", False, hide=("Value #B",))
 
 
 def costliest_calls(title: str, description: str, **labels: str):
     """The ``ROWS`` calls that cost most in the range, with their score."""
-    costliest = f"topk({ROWS}, max by (call_id, provider, tenant) ({last('ai_agent_call_running_cost_usd', **labels)}))"
-    score = f"max by (call_id) ({last('ai_agent_call_quality_score', **labels)})"
+    costliest = f"topk({ROWS}, {_ended_or_live(FINAL_COST, 'ai_agent_call_running_cost_usd', **labels)})"
+    score = f"max by (call_id) ({_ended_or_live(FINAL_SCORE, 'ai_agent_call_quality_score', **labels)})"
     panel = table_panel(
         title,
         description,

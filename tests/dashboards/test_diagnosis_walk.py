@@ -3,8 +3,9 @@ fires, open its dashboard_url, run the panel's queries, follow the data links to
 and from the faulty call's row to Call Detail, where the main penalty names the fault.
 
 One stack (exporter, Prometheus with the generated rules, scorer) serves every scenario in turn. Scenarios stay
-independent: the exporter forgets a call 5 s after its last event and the scorer 3 s after it disappears; each
-scenario waits until no call or score is left and reads the dashboards over its own time range only.
+independent: the exporter forgets a call 5 s after its last event, the scorer 3 s after it disappears and publishes
+its final record for 3 s; each scenario waits until no call, score or final record is left and reads the dashboards
+over its own time range only.
 
 The test's copy of the rules differs in time only: no ``for`` durations, and 30-minute windows shortened to one
 minute, so an alert fires within seconds of its condition on traffic played ten times faster than real time.
@@ -94,7 +95,9 @@ def stack(tmp_path_factory):
         targets = {"voice_exporter": [exporter.url.removeprefix("http://")]}
         with (
             start_prometheus(tmp, prometheus_config(targets, rules)) as prometheus,
-            start_scorer(tmp, prometheus.url, "--interval", "1", "--call-grace-seconds", "3") as scorer,
+            start_scorer(
+                tmp, prometheus.url, "--interval", "1", "--call-grace-seconds", "3", "--final-record-seconds", "3"
+            ) as scorer,
         ):
             targets["voice_scorer"] = [scorer.url.removeprefix("http://")]
             config_file = Path(prometheus.argv[1].removeprefix("--config.file="))
@@ -161,10 +164,14 @@ def test_from_the_page_to_the_faulty_call(stack, scenario):
     exporter, prometheus = stack
     expect = SCENARIOS[scenario]
     wait_for(
-        lambda: query(prometheus.url, "ai_agent_exporter_live_calls == 0 unless on () ai_agent_call_quality_score"),
+        lambda: query(
+            prometheus.url,
+            "ai_agent_exporter_live_calls == 0 unless on () ai_agent_call_quality_score"
+            " unless on () ai_agent_call_final_quality_score",
+        ),
         30,
         interval=0.5,
-        what="the calls and scores of the previous scenario to expire",
+        what="the calls, scores and final records of the previous scenario to expire",
     )
     time.sleep(2)  # the last scrape of the previous calls is older than this scenario's range
     started = time.time()
