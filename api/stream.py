@@ -139,6 +139,10 @@ class Stream:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
+            if not self.subscribers:  # nobody listens: no queries; the next subscriber's first poll is a baseline
+                self._calls = None
+                await asyncio.sleep(self.interval)
+                continue
             try:
                 self.publish(await loop.run_in_executor(self._executor, self.poll_once))
             except QueryError as exc:

@@ -43,3 +43,25 @@ def test_call_updates_between_two_polls():
     updates = {(u["type"], u["call_id"]) for u in call_updates(before, after, at=0.0)}
     assert updates == {("call.started", "c"), ("call.ended", "b"), ("call.scored", "a")}
     assert call_updates(after, after, at=0.0) == []
+
+
+def test_the_stream_queries_nothing_while_nobody_listens():
+    asked = []
+
+    def query(expr):
+        asked.append(expr)
+        return []
+
+    async def scenario():
+        stream = Stream(query, interval=0.05, max_subscribers=2, queue_size=2)
+        poller = asyncio.ensure_future(stream.run())
+        await asyncio.sleep(0.3)
+        idle = len(asked)
+        subscriber = stream.subscribe(None)
+        await asyncio.sleep(0.3)
+        stream.unsubscribe(subscriber)
+        poller.cancel()
+        return idle
+
+    assert asyncio.run(scenario()) == 0
+    assert asked
