@@ -121,7 +121,9 @@ class ApiServer(HttpService):
         if route is None:
             return await super()._route(request)
         if request.method not in ("GET", "HEAD"):
-            return _json(405, {"error": f"{request.method} is not allowed here"})
+            refused = _json(405, {"error": f"{request.method} is not allowed here"})
+            refused.headers["Allow"] = "GET"
+            return refused
         try:
             principal = self.tokens.principal(request.headers.getall("Authorization", []))
             if route.admin_only and not principal.admin:
