@@ -54,7 +54,7 @@ PANELS: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
     "ProviderCodecMismatch": (audio_quality.UID, "Codec alignment", ("provider",)),
     "VADConfidenceLow": (audio_quality.UID, "Median VAD confidence", ()),
     "HighCostPerCallMinute": (cost_tracking.UID, "Cost per call-minute by tenant", ("tenant",)),
-    "TenantSpendAnomaly": (overview.UID, "Spend per hour by tenant, this week against last", ()),
+    "TenantSpendAnomaly": (cost_tracking.UID, "Spend per hour by tenant, this week against last", ("tenant",)),
     "TenantCallVolumeAnomaly": (overview.UID, "Calls per hour by tenant, this week against last", ()),
     "ProviderEndpointDown": (provider_performance.UID, "Probe success", ("provider",)),
     "ProviderEndpointSlow": (provider_performance.UID, "Probe duration", ("provider",)),

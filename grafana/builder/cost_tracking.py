@@ -12,6 +12,7 @@ TV = {"tenant": "$tenant", "provider": "$vendor"}
 USD = units.of("ai_agent_cost_usd_total")
 # The alert's own recording rule: cost is booked when a call ends, so a short window swings with every call end.
 PER_CALL_MINUTE = recorded("tenant:ai_agent_cost_usd_per_call_minute:ratio_rate30m") + '{tenant=~"$tenant"}'
+SPEND_1H = recorded("tenant:ai_agent_cost_usd:increase1h") + '{tenant=~"$tenant"}'
 
 
 def build():
@@ -100,6 +101,19 @@ def build():
                 query(f"{rate('ai_agent_cost_usd_total', ('service',), **TV)} * 3600", "{{service}}"),
                 stack=True,
                 w=8,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Spend per hour by tenant, this week against last",
+                "Dollars each tenant spent in the last hour over every vendor, and in the same hour a week before. "
+                "TenantSpendAnomaly opens a ticket when a tenant exceeds "
+                f"{th.value('tenant_anomaly_ratio'):g} times last week's figure and "
+                f"${th.value('tenant_anomaly_min_usd_per_hour'):g}; a tenant with no figure a week before never does.",
+                USD,
+                query(SPEND_1H, "{{tenant}}"),
+                query(f"{SPEND_1H} offset 1w", "{{tenant}} a week before"),
+                w=24,
             )
         )
         .with_panel(

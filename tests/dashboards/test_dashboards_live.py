@@ -47,6 +47,7 @@ ALLOWED_EMPTY = {
         [
             ("voice-system-overview", "Calls per hour by tenant, this week against last"),
             ("voice-system-overview", "Spend per hour by tenant, this week against last"),
+            ("voice-cost-tracking", "Spend per hour by tenant, this week against last"),
         ],
         "the line of the week before needs a week of history",
     ),
