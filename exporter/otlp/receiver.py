@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from voice_monitoring.client.call import label
 from voice_monitoring.exporter.mapping import Exporter
 from voice_monitoring.exporter.otlp import decode
-from voice_monitoring.exporter.otlp.tables import BY_SCOPE, PIPELINE_ATTRIBUTE, TENANT_ATTRIBUTE, Emit, Table
+from voice_monitoring.exporter.otlp.tables import (
+    AGENT_ATTRIBUTE,
+    AGENT_VERSION_ATTRIBUTE,
+    BY_SCOPE,
+    PIPELINE_ATTRIBUTE,
+    TENANT_ATTRIBUTE,
+    Emit,
+    Table,
+)
 
 log = logging.getLogger("voice-exporter")
 
@@ -47,6 +55,10 @@ def _labels(resource: Mapping[str, object]) -> dict[str, str]:
         labels["tenant"] = tenant[:_MAX_LABEL]
     if isinstance(pipeline, str) and pipeline and not pipeline.startswith("unknown_service"):
         labels["pipeline"] = pipeline[:_MAX_LABEL]
+    for key, attribute in (("agent", AGENT_ATTRIBUTE), ("agent_version", AGENT_VERSION_ATTRIBUTE)):
+        value = resource.get(attribute)
+        if isinstance(value, str) and value:
+            labels[key] = value[:_MAX_LABEL]
     return labels
 
 

@@ -323,4 +323,6 @@ BY_SCOPE = {scope: table for table in TABLES for scope in table.scopes}
 
 # Resource attributes that give a call's labels (the pipeline falls back to service.name).
 TENANT_ATTRIBUTE = "voice.tenant"
+AGENT_ATTRIBUTE = "voice.agent"
+AGENT_VERSION_ATTRIBUTE = "voice.agent_version"
 PIPELINE_ATTRIBUTE = "voice.pipeline"

@@ -78,6 +78,15 @@ def otlp_json(spans) -> bytes:
     return orjson.dumps(data)
 
 
+def test_the_resources_agent_and_version_label_the_call():
+    resource = {"service.name": "support-agent", "voice.agent": "support", "voice.agent_version": "v7"}
+    with deadline(20), served() as (exporter, url):
+        assert send(url, pipecat_call(TURNS, resource=resource)) == SpanExportResult.SUCCESS
+        labels = {"agent": "support", "agent_version": "v7"}
+        assert metric(exporter, "ai_agent_agent_calls_started_total", **labels) == 1
+        assert metric(exporter, "ai_agent_agent_turn_response_seconds_count", agent="support") == len(TURNS)
+
+
 def test_json_and_protobuf_are_the_same_call_and_replies_match_the_request():
     spans = pipecat_call(TURNS)
     with deadline(20), served() as (exporter, url):
