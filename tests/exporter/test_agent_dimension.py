@@ -66,3 +66,24 @@ def test_a_restarted_exporter_keeps_the_calls_agent(tmp_path):
     assert value(restarted, "ai_agent_agent_turn_response_seconds_count", agent="support") == 1
     labels = {"agent": "support", "agent_version": "v7", "reason": "user_hangup"}
     assert value(restarted, "ai_agent_agent_calls_ended_total", **labels) == 1
+
+
+def test_the_agent_dimension_stays_within_the_ceiling_the_metrics_reference_states():
+    """Calls of 40 agents in 40 versions, ending for every reason, under small limits: no agent metric exposes more
+    series than scripts/generate_reference.py writes into docs/metrics.md for those limits."""
+    from scripts.generate_reference import agent_dimension_ceiling
+    from tests.exporter.test_series_budget import series_by_metric
+
+    clock = Clock()
+    exporter = make(clock, label_values=4, series_budget=10)
+    reasons = ("caller hung up", "agent ended", "transfer", "timeout", "error", "weird")
+    for i in range(40):
+        call = f"c-{i}"
+        exporter.ingest([started(clock, call, agent=f"a{i}", agent_version=f"v{i % 7}"), turn(clock, call)])
+        exporter.ingest([ended(clock, call, reason=reasons[i % len(reasons)])])
+    rows, _, _ = agent_dimension_ceiling(4, 10)
+    exposed = series_by_metric(exporter)
+    for name, series, _ in rows:
+        assert 0 < len(exposed[name]) <= series, name
+    assert value(exporter, "ai_agent_exporter_label_values_folded_total", label="agent") == 36
+    assert value(exporter, "ai_agent_exporter_series_overflow_total", metric="ai_agent_agent_calls_ended_total") > 0
