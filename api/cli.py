@@ -9,73 +9,85 @@ import sys
 from voice_monitoring.api.server import ApiServer, StreamLimits
 from voice_monitoring.api.tokens import Tokens, read_tokens
 from voice_monitoring.scorer.promql import PrometheusClient, Security, read_basic_auth_file
-from voice_monitoring.shared.http_service import add_server_flags, env_default, server_limits
+from voice_monitoring.shared.flags import Flag, add_flags, server_flags, server_limits
 
 log = logging.getLogger("voice-api")
 
 
+_STREAM = StreamLimits()
+FLAGS = (
+    Flag(
+        "--prometheus-url",
+        "API_PROMETHEUS_URL",
+        str,
+        "http://127.0.0.1:9090",
+        "Prometheus or VictoriaMetrics to query ({env})",
+    ),
+    Flag(
+        "--prometheus-ca-file",
+        "API_PROMETHEUS_CA_FILE",
+        str,
+        None,
+        "CA bundle (PEM) verifying an https Prometheus ({env})",
+    ),
+    Flag(
+        "--prometheus-basic-auth-file",
+        "API_PROMETHEUS_BASIC_AUTH_FILE",
+        str,
+        None,
+        "file whose first line is username:password ({env})",
+    ),
+    Flag(
+        "--tokens-file",
+        "API_TOKENS_FILE",
+        str,
+        None,
+        "file of '<tenant> <token>' lines, tenant * for an admin ({env}, required)",
+    ),
+    Flag("--listen-address", "API_LISTEN_ADDRESS", str, "127.0.0.1", "address to listen on ({env}, default 127.0.0.1)"),
+    Flag("--port", "API_PORT", int, 9472, "port to listen on ({env}, default 9472)"),
+    Flag(
+        "--query-timeout",
+        "API_QUERY_TIMEOUT",
+        float,
+        10.0,
+        "seconds a query may take from its start to its last byte ({env})",
+    ),
+    Flag(
+        "--stream-interval",
+        "API_STREAM_INTERVAL",
+        float,
+        _STREAM.interval,
+        f"seconds between stream polls, at least 1 ({{env}}, default {_STREAM.interval:g})",
+    ),
+    Flag(
+        "--stream-max-subscribers",
+        "API_STREAM_MAX_SUBSCRIBERS",
+        int,
+        _STREAM.max_subscribers,
+        "stream subscribers at most; one more is answered 503 ({env})",
+    ),
+    Flag(
+        "--stream-queue-size",
+        "API_STREAM_QUEUE_SIZE",
+        int,
+        _STREAM.queue_size,
+        "polls a subscriber may fall behind before it is dropped ({env})",
+    ),
+    Flag(
+        "--stream-send-timeout",
+        "API_STREAM_SEND_TIMEOUT",
+        float,
+        _STREAM.send_timeout,
+        "seconds one poll's batch may take to send before the subscriber is dropped ({env})",
+    ),
+    *server_flags("API"),
+)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-api", description="Serve the stack's figures per tenant over PromQL.")
-    p.add_argument(
-        "--prometheus-url",
-        default=env_default("API_PROMETHEUS_URL", "http://127.0.0.1:9090"),
-        help="Prometheus or VictoriaMetrics to query (API_PROMETHEUS_URL)",
-    )
-    p.add_argument(
-        "--prometheus-ca-file",
-        default=env_default("API_PROMETHEUS_CA_FILE", None),
-        help="CA bundle (PEM) verifying an https Prometheus (API_PROMETHEUS_CA_FILE)",
-    )
-    p.add_argument(
-        "--prometheus-basic-auth-file",
-        default=env_default("API_PROMETHEUS_BASIC_AUTH_FILE", None),
-        help="file whose first line is username:password (API_PROMETHEUS_BASIC_AUTH_FILE)",
-    )
-    p.add_argument(
-        "--tokens-file",
-        default=env_default("API_TOKENS_FILE", None),
-        help="file of '<tenant> <token>' lines, tenant * for an admin (API_TOKENS_FILE, required)",
-    )
-    p.add_argument(
-        "--listen-address",
-        default=env_default("API_LISTEN_ADDRESS", "127.0.0.1"),
-        help="address to listen on (API_LISTEN_ADDRESS, default 127.0.0.1)",
-    )
-    p.add_argument(
-        "--port", type=int, default=env_default("API_PORT", 9472), help="port to listen on (API_PORT, default 9472)"
-    )
-    p.add_argument(
-        "--query-timeout",
-        type=float,
-        default=env_default("API_QUERY_TIMEOUT", 10.0),
-        help="seconds a query may take from its start to its last byte (API_QUERY_TIMEOUT)",
-    )
-    defaults = StreamLimits()
-    p.add_argument(
-        "--stream-interval",
-        type=float,
-        default=env_default("API_STREAM_INTERVAL", defaults.interval),
-        help=f"seconds between stream polls, at least 1 (API_STREAM_INTERVAL, default {defaults.interval:g})",
-    )
-    p.add_argument(
-        "--stream-max-subscribers",
-        type=int,
-        default=env_default("API_STREAM_MAX_SUBSCRIBERS", defaults.max_subscribers),
-        help="stream subscribers at most; one more is answered 503 (API_STREAM_MAX_SUBSCRIBERS)",
-    )
-    p.add_argument(
-        "--stream-queue-size",
-        type=int,
-        default=env_default("API_STREAM_QUEUE_SIZE", defaults.queue_size),
-        help="polls a subscriber may fall behind before it is dropped (API_STREAM_QUEUE_SIZE)",
-    )
-    p.add_argument(
-        "--stream-send-timeout",
-        type=float,
-        default=env_default("API_STREAM_SEND_TIMEOUT", defaults.send_timeout),
-        help="seconds one poll's batch may take to send before the subscriber is dropped (API_STREAM_SEND_TIMEOUT)",
-    )
-    add_server_flags(p, "API")
+    add_flags(p, FLAGS)
     return p.parse_args(argv)
 
 

@@ -12,121 +12,128 @@ from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
-from voice_monitoring.exporter.webhooks.config import add_webhook_flags, read_secret, webhook_routes
-from voice_monitoring.shared.http_service import ServerLimits, add_server_flags, env_default, server_limits
+from voice_monitoring.exporter.webhooks.config import WEBHOOK_FLAGS, read_secret, webhook_routes
+from voice_monitoring.shared.flags import Flag, add_flags, server_flags, server_limits
+from voice_monitoring.shared.http_service import ServerLimits
 
 log = logging.getLogger("voice-exporter")
 
 
+_LIMITS = Limits()
+FLAGS = (
+    Flag(
+        "--listen-address",
+        "EXPORTER_LISTEN_ADDRESS",
+        str,
+        "127.0.0.1",
+        "address to listen on ({env}, default 127.0.0.1)",
+    ),
+    Flag("--port", "EXPORTER_PORT", int, 9470, "port to listen on ({env}, default 9470)"),
+    Flag(
+        "--grace-seconds",
+        "EXPORTER_GRACE_SECONDS",
+        float,
+        _LIMITS.grace_seconds,
+        "how long a call's series outlive call.ended ({env})",
+    ),
+    Flag(
+        "--idle-seconds",
+        "EXPORTER_IDLE_SECONDS",
+        float,
+        _LIMITS.idle_seconds,
+        "expire a call with no event for this long ({env})",
+    ),
+    Flag(
+        "--label-limit",
+        "EXPORTER_LABEL_LIMIT",
+        int,
+        _LIMITS.label_values,
+        "distinct values per label before folding into 'other' ({env})",
+    ),
+    Flag(
+        "--series-budget",
+        "EXPORTER_SERIES_BUDGET",
+        int,
+        _LIMITS.series_budget,
+        "series per fleet metric before new label combinations fold into one 'other' series ({env})",
+    ),
+    Flag(
+        "--max-live-calls",
+        "EXPORTER_MAX_LIVE_CALLS",
+        int,
+        _LIMITS.max_live_calls,
+        "refuse events of new calls beyond this many live calls ({env})",
+    ),
+    Flag(
+        "--report-ttl-seconds",
+        "EXPORTER_REPORT_TTL_SECONDS",
+        float,
+        _LIMITS.report_ttl_seconds,
+        "drop a worker's, breaker's or provider's last reported value after this long without a report ({env})",
+    ),
+    Flag(
+        "--per-call-sample-ratio",
+        "EXPORTER_PER_CALL_SAMPLE_RATIO",
+        float,
+        _LIMITS.per_call_sample_ratio,
+        "fraction of calls, chosen by a hash of call_id, whose per-call series are exposed; calls that breach "
+        "a quality gate are exposed too; fleet metrics count every call ({env}, default 1)",
+    ),
+    Flag(
+        "--max-age-seconds",
+        "EXPORTER_MAX_AGE_SECONDS",
+        float,
+        _LIMITS.max_age_seconds,
+        "refuse events older than this; an event id is remembered until a retry of its event would be "
+        "refused, this plus --max-future-seconds ({env})",
+    ),
+    Flag(
+        "--max-future-seconds",
+        "EXPORTER_MAX_FUTURE_SECONDS",
+        float,
+        _LIMITS.max_future_seconds,
+        "refuse events this far in the future ({env})",
+    ),
+    Flag(
+        "--feedback-window-seconds",
+        "EXPORTER_FEEDBACK_WINDOW_SECONDS",
+        float,
+        _LIMITS.feedback_window_seconds,
+        "accept a call's feedback this long after its call.ended; later feedback is refused as "
+        "feedback_too_late ({env}, default an hour)",
+    ),
+    Flag(
+        "--max-body-bytes",
+        "EXPORTER_MAX_BODY_BYTES",
+        int,
+        ServerLimits.max_body_bytes,
+        "largest request body accepted ({env})",
+    ),
+    Flag("--max-batch", "EXPORTER_MAX_BATCH", int, 10_000, "most events in one request ({env})"),
+    Flag("--price-table", "EXPORTER_PRICE_TABLE", str, None, "YAML price table laid over the defaults ({env})"),
+    Flag(
+        "--state-file",
+        "EXPORTER_STATE_FILE",
+        str,
+        None,
+        "SQLite file the live calls and event ids are written to on shutdown and read back from on start, "
+        "so a restart loses nothing ({env}; off by default)",
+    ),
+    Flag(
+        "--token-file",
+        "EXPORTER_TOKEN_FILE",
+        str,
+        None,
+        "file holding the ingest bearer token ({env}); EXPORTER_TOKEN sets it directly",
+    ),
+    *WEBHOOK_FLAGS,
+    *server_flags("EXPORTER"),
+)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-exporter", description="Bridge voice engine events to Prometheus.")
-    d = Limits()
-    p.add_argument(
-        "--listen-address",
-        default=env_default("EXPORTER_LISTEN_ADDRESS", "127.0.0.1"),
-        help="address to listen on (EXPORTER_LISTEN_ADDRESS, default 127.0.0.1)",
-    )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=env_default("EXPORTER_PORT", 9470),
-        help="port to listen on (EXPORTER_PORT, default 9470)",
-    )
-    p.add_argument(
-        "--grace-seconds",
-        type=float,
-        default=env_default("EXPORTER_GRACE_SECONDS", d.grace_seconds),
-        help="how long a call's series outlive call.ended (EXPORTER_GRACE_SECONDS)",
-    )
-    p.add_argument(
-        "--idle-seconds",
-        type=float,
-        default=env_default("EXPORTER_IDLE_SECONDS", d.idle_seconds),
-        help="expire a call with no event for this long (EXPORTER_IDLE_SECONDS)",
-    )
-    p.add_argument(
-        "--label-limit",
-        type=int,
-        default=env_default("EXPORTER_LABEL_LIMIT", d.label_values),
-        help="distinct values per label before folding into 'other' (EXPORTER_LABEL_LIMIT)",
-    )
-    p.add_argument(
-        "--series-budget",
-        type=int,
-        default=env_default("EXPORTER_SERIES_BUDGET", d.series_budget),
-        help="series per fleet metric before new label combinations fold into one 'other' series "
-        "(EXPORTER_SERIES_BUDGET)",
-    )
-    p.add_argument(
-        "--max-live-calls",
-        type=int,
-        default=env_default("EXPORTER_MAX_LIVE_CALLS", d.max_live_calls),
-        help="refuse events of new calls beyond this many live calls (EXPORTER_MAX_LIVE_CALLS)",
-    )
-    p.add_argument(
-        "--report-ttl-seconds",
-        type=float,
-        default=env_default("EXPORTER_REPORT_TTL_SECONDS", d.report_ttl_seconds),
-        help="drop a worker's, breaker's or provider's last reported value after this long without "
-        "a report (EXPORTER_REPORT_TTL_SECONDS)",
-    )
-    p.add_argument(
-        "--per-call-sample-ratio",
-        type=float,
-        default=env_default("EXPORTER_PER_CALL_SAMPLE_RATIO", d.per_call_sample_ratio),
-        help="fraction of calls, chosen by a hash of call_id, whose per-call series are exposed; calls that breach "
-        "a quality gate are exposed too; fleet metrics count every call (EXPORTER_PER_CALL_SAMPLE_RATIO, default 1)",
-    )
-    p.add_argument(
-        "--max-age-seconds",
-        type=float,
-        default=env_default("EXPORTER_MAX_AGE_SECONDS", d.max_age_seconds),
-        help="refuse events older than this; an event id is remembered until a retry of its event would be "
-        "refused, this plus --max-future-seconds (EXPORTER_MAX_AGE_SECONDS)",
-    )
-    p.add_argument(
-        "--max-future-seconds",
-        type=float,
-        default=env_default("EXPORTER_MAX_FUTURE_SECONDS", d.max_future_seconds),
-        help="refuse events this far in the future (EXPORTER_MAX_FUTURE_SECONDS)",
-    )
-    p.add_argument(
-        "--feedback-window-seconds",
-        type=float,
-        default=env_default("EXPORTER_FEEDBACK_WINDOW_SECONDS", d.feedback_window_seconds),
-        help="accept a call's feedback this long after its call.ended; later feedback is refused as "
-        "feedback_too_late (EXPORTER_FEEDBACK_WINDOW_SECONDS, default an hour)",
-    )
-    p.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=env_default("EXPORTER_MAX_BODY_BYTES", ServerLimits.max_body_bytes),
-        help="largest request body accepted (EXPORTER_MAX_BODY_BYTES)",
-    )
-    p.add_argument(
-        "--max-batch",
-        type=int,
-        default=env_default("EXPORTER_MAX_BATCH", 10_000),
-        help="most events in one request (EXPORTER_MAX_BATCH)",
-    )
-    p.add_argument(
-        "--price-table",
-        default=env_default("EXPORTER_PRICE_TABLE", None),
-        help="YAML price table laid over the defaults (EXPORTER_PRICE_TABLE)",
-    )
-    p.add_argument(
-        "--state-file",
-        default=env_default("EXPORTER_STATE_FILE", None),
-        help="SQLite file the live calls and event ids are written to on shutdown and read back from on start, "
-        "so a restart loses nothing (EXPORTER_STATE_FILE; off by default)",
-    )
-    p.add_argument(
-        "--token-file",
-        default=env_default("EXPORTER_TOKEN_FILE", None),
-        help="file holding the ingest bearer token (EXPORTER_TOKEN_FILE); EXPORTER_TOKEN sets it directly",
-    )
-    add_webhook_flags(p)
-    add_server_flags(p, "EXPORTER")
+    add_flags(p, FLAGS)
     args = p.parse_args(argv)
     if args.series_budget < 1:
         p.error("--series-budget must be at least 1")

@@ -17,136 +17,142 @@ from voice_monitoring.scorer.scoring_parameters import ScoringParametersError, l
 from voice_monitoring.scorer.server import ScorerServer
 from voice_monitoring.scorer.service import Scorer
 from voice_monitoring.shared.feedback import FEEDBACK_WINDOW_SECONDS, SOURCES
-from voice_monitoring.shared.http_service import add_server_flags, env_default, server_limits
+from voice_monitoring.shared.flags import Flag, add_flags, server_flags, server_limits
 
 log = logging.getLogger("voice-scorer")
 
 
+FLAGS = (
+    Flag("--prometheus-url", "SCORER_PROMETHEUS_URL", str, "http://127.0.0.1:9090", "Prometheus to query ({env})"),
+    Flag(
+        "--prometheus-ca-file",
+        "SCORER_PROMETHEUS_CA_FILE",
+        str,
+        None,
+        "CA bundle (PEM) that verifies an https Prometheus; the system's by default ({env})",
+    ),
+    Flag(
+        "--prometheus-cert-file",
+        "SCORER_PROMETHEUS_CERT_FILE",
+        str,
+        None,
+        "client certificate (PEM) for a Prometheus asking for one ({env})",
+    ),
+    Flag(
+        "--prometheus-key-file",
+        "SCORER_PROMETHEUS_KEY_FILE",
+        str,
+        None,
+        "the client certificate's private key (PEM) ({env})",
+    ),
+    Flag(
+        "--prometheus-basic-auth-file",
+        "SCORER_PROMETHEUS_BASIC_AUTH_FILE",
+        str,
+        None,
+        "file whose first line is username:password, for basic auth ({env})",
+    ),
+    Flag(
+        "--listen-address", "SCORER_LISTEN_ADDRESS", str, "127.0.0.1", "address to listen on ({env}, default 127.0.0.1)"
+    ),
+    Flag("--port", "SCORER_PORT", int, 9471, "port to listen on ({env}, default 9471)"),
+    Flag("--interval", "SCORER_INTERVAL", float, 30.0, "seconds between scoring cycles ({env})"),
+    Flag(
+        "--query-timeout",
+        "SCORER_QUERY_TIMEOUT",
+        float,
+        10.0,
+        "seconds a query may take from its start to its last byte ({env})",
+    ),
+    Flag("--job", "SCORER_JOB", str, "voice_exporter", "Prometheus job of the exporter; empty for any ({env})"),
+    Flag(
+        "--scoring-parameters",
+        "SCORER_SCORING_PARAMETERS",
+        str,
+        None,
+        "YAML or JSON file overriding the default scoring parameters ({env})",
+    ),
+    Flag(
+        "--call-grace-seconds",
+        "SCORER_CALL_GRACE_SECONDS",
+        float,
+        60.0,
+        "keep publishing a call this long after its inputs disappear ({env})",
+    ),
+    Flag(
+        "--final-record-seconds",
+        "SCORER_FINAL_RECORD_SECONDS",
+        float,
+        final_records.DEFAULT_TTL_SECONDS,
+        "hold an ended call's final record (score, band, main penalty, cost) this long and publish it while the "
+        "call ranks among the worst of its provider or the costliest of its tenant ended since, for the dashboards' "
+        "calls-in-range tables ({env})",
+    ),
+    Flag(
+        "--final-records-ranked",
+        "SCORER_FINAL_RECORDS_RANKED",
+        int,
+        final_records.DEFAULT_RANKED,
+        "final records published: this many worst per provider and this many costliest per tenant ({env})",
+    ),
+    Flag(
+        "--final-records-max",
+        "SCORER_FINAL_RECORDS_MAX",
+        int,
+        final_records.DEFAULT_CAPACITY,
+        "final records held at most; the oldest are dropped first and counted ({env})",
+    ),
+    Flag(
+        "--expire-after-cycles",
+        "SCORER_EXPIRE_AFTER_CYCLES",
+        int,
+        3,
+        "withdraw all scores after this many intervals without a successful read ({env})",
+    ),
+    Flag(
+        "--max-backoff-seconds",
+        "SCORER_MAX_BACKOFF_SECONDS",
+        float,
+        300.0,
+        "longest wait between attempts while Prometheus fails ({env})",
+    ),
+    Flag(
+        "--calibration-window-seconds",
+        "SCORER_CALIBRATION_WINDOW_SECONDS",
+        float,
+        86400.0,
+        "rolling window of the feedback calibration figures ({env}, default a day)",
+    ),
+    Flag(
+        "--calibration-min-samples",
+        "SCORER_CALIBRATION_MIN_SAMPLES",
+        int,
+        50,
+        "ratings a provider's AUC needs (a tenth of them negative, a tenth not); a band's mean rating needs a "
+        "fifth of this ({env}, default 50)",
+    ),
+    Flag(
+        "--calibration-sources",
+        "SCORER_CALIBRATION_SOURCES",
+        str,
+        ",".join(SOURCES),
+        "comma-separated feedback sources the calibration counts ({env}, default all)",
+    ),
+    Flag(
+        "--feedback-window-seconds",
+        "SCORER_FEEDBACK_WINDOW_SECONDS",
+        float,
+        FEEDBACK_WINDOW_SECONDS,
+        "keep a call's final score this long for its feedback; set it to the exporter's "
+        "--feedback-window-seconds ({env})",
+    ),
+    *server_flags("SCORER"),
+)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-scorer", description="Score live calls from the exporter's series.")
-    p.add_argument(
-        "--prometheus-url",
-        default=env_default("SCORER_PROMETHEUS_URL", "http://127.0.0.1:9090"),
-        help="Prometheus to query (SCORER_PROMETHEUS_URL)",
-    )
-    p.add_argument(
-        "--prometheus-ca-file",
-        default=env_default("SCORER_PROMETHEUS_CA_FILE", None),
-        help="CA bundle (PEM) that verifies an https Prometheus; the system's by default (SCORER_PROMETHEUS_CA_FILE)",
-    )
-    p.add_argument(
-        "--prometheus-cert-file",
-        default=env_default("SCORER_PROMETHEUS_CERT_FILE", None),
-        help="client certificate (PEM) for a Prometheus asking for one (SCORER_PROMETHEUS_CERT_FILE)",
-    )
-    p.add_argument(
-        "--prometheus-key-file",
-        default=env_default("SCORER_PROMETHEUS_KEY_FILE", None),
-        help="the client certificate's private key (PEM) (SCORER_PROMETHEUS_KEY_FILE)",
-    )
-    p.add_argument(
-        "--prometheus-basic-auth-file",
-        default=env_default("SCORER_PROMETHEUS_BASIC_AUTH_FILE", None),
-        help="file whose first line is username:password, for basic auth (SCORER_PROMETHEUS_BASIC_AUTH_FILE)",
-    )
-    p.add_argument(
-        "--listen-address",
-        default=env_default("SCORER_LISTEN_ADDRESS", "127.0.0.1"),
-        help="address to listen on (SCORER_LISTEN_ADDRESS, default 127.0.0.1)",
-    )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=env_default("SCORER_PORT", 9471),
-        help="port to listen on (SCORER_PORT, default 9471)",
-    )
-    p.add_argument(
-        "--interval",
-        type=float,
-        default=env_default("SCORER_INTERVAL", 30.0),
-        help="seconds between scoring cycles (SCORER_INTERVAL)",
-    )
-    p.add_argument(
-        "--query-timeout",
-        type=float,
-        default=env_default("SCORER_QUERY_TIMEOUT", 10.0),
-        help="seconds a query may take from its start to its last byte (SCORER_QUERY_TIMEOUT)",
-    )
-    p.add_argument(
-        "--job",
-        default=env_default("SCORER_JOB", "voice_exporter"),
-        help="Prometheus job of the exporter; empty for any (SCORER_JOB)",
-    )
-    p.add_argument(
-        "--scoring-parameters",
-        default=env_default("SCORER_SCORING_PARAMETERS", None),
-        help="YAML or JSON file overriding the default scoring parameters (SCORER_SCORING_PARAMETERS)",
-    )
-    p.add_argument(
-        "--call-grace-seconds",
-        type=float,
-        default=env_default("SCORER_CALL_GRACE_SECONDS", 60.0),
-        help="keep publishing a call this long after its inputs disappear (SCORER_CALL_GRACE_SECONDS)",
-    )
-    p.add_argument(
-        "--final-record-seconds",
-        type=float,
-        default=env_default("SCORER_FINAL_RECORD_SECONDS", final_records.DEFAULT_TTL_SECONDS),
-        help="hold an ended call's final record (score, band, main penalty, cost) this long and publish it while the "
-        "call ranks among the worst of its provider or the costliest of its tenant ended since, for the dashboards' "
-        "calls-in-range tables (SCORER_FINAL_RECORD_SECONDS)",
-    )
-    p.add_argument(
-        "--final-records-ranked",
-        type=int,
-        default=env_default("SCORER_FINAL_RECORDS_RANKED", final_records.DEFAULT_RANKED),
-        help="final records published: this many worst per provider and this many costliest per tenant "
-        "(SCORER_FINAL_RECORDS_RANKED)",
-    )
-    p.add_argument(
-        "--final-records-max",
-        type=int,
-        default=env_default("SCORER_FINAL_RECORDS_MAX", final_records.DEFAULT_CAPACITY),
-        help="final records held at most; the oldest are dropped first and counted (SCORER_FINAL_RECORDS_MAX)",
-    )
-    p.add_argument(
-        "--expire-after-cycles",
-        type=int,
-        default=env_default("SCORER_EXPIRE_AFTER_CYCLES", 3),
-        help="withdraw all scores after this many intervals without a successful read (SCORER_EXPIRE_AFTER_CYCLES)",
-    )
-    p.add_argument(
-        "--max-backoff-seconds",
-        type=float,
-        default=env_default("SCORER_MAX_BACKOFF_SECONDS", 300.0),
-        help="longest wait between attempts while Prometheus fails (SCORER_MAX_BACKOFF_SECONDS)",
-    )
-    p.add_argument(
-        "--calibration-window-seconds",
-        type=float,
-        default=env_default("SCORER_CALIBRATION_WINDOW_SECONDS", 86400.0),
-        help="rolling window of the feedback calibration figures (SCORER_CALIBRATION_WINDOW_SECONDS, default a day)",
-    )
-    p.add_argument(
-        "--calibration-min-samples",
-        type=int,
-        default=env_default("SCORER_CALIBRATION_MIN_SAMPLES", 50),
-        help="ratings a provider's AUC needs (a tenth of them negative, a tenth not); a band's mean rating needs a "
-        "fifth of this (SCORER_CALIBRATION_MIN_SAMPLES, default 50)",
-    )
-    p.add_argument(
-        "--calibration-sources",
-        default=env_default("SCORER_CALIBRATION_SOURCES", ",".join(SOURCES)),
-        help="comma-separated feedback sources the calibration counts (SCORER_CALIBRATION_SOURCES, default all)",
-    )
-    p.add_argument(
-        "--feedback-window-seconds",
-        type=float,
-        default=env_default("SCORER_FEEDBACK_WINDOW_SECONDS", FEEDBACK_WINDOW_SECONDS),
-        help="keep a call's final score this long for its feedback; set it to the exporter's "
-        "--feedback-window-seconds (SCORER_FEEDBACK_WINDOW_SECONDS)",
-    )
-    add_server_flags(p, "SCORER")
+    add_flags(p, FLAGS)
     args = p.parse_args(argv)
     args.calibration_sources = [s.strip() for s in args.calibration_sources.split(",") if s.strip()]
     unknown = sorted(set(args.calibration_sources) - set(SOURCES))

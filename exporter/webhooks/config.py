@@ -13,37 +13,49 @@ from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.reports import REPORT_MAX_AGE_SECONDS
 from voice_monitoring.exporter.webhooks.retell import RetellEvents
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages
-from voice_monitoring.shared.http_service import env_default
+from voice_monitoring.shared.flags import Flag, add_flags
 
 VAPI_PATH = "/v1/webhooks/vapi"
 RETELL_PATH = "/v1/webhooks/retell"
 
 
-def add_webhook_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+WEBHOOK_FLAGS = (
+    Flag(
         "--vapi-secret-file",
-        default=env_default("VAPI_WEBHOOK_SECRET_FILE", None),
-        help="file holding the Vapi server URL secret (VAPI_WEBHOOK_SECRET_FILE); VAPI_WEBHOOK_SECRET sets it "
-        f"directly; without one {VAPI_PATH} accepts unauthenticated messages",
-    )
-    p.add_argument(
+        "VAPI_WEBHOOK_SECRET_FILE",
+        str,
+        None,
+        "file holding the Vapi server URL secret ({env}); VAPI_WEBHOOK_SECRET sets it directly; without one "
+        f"{VAPI_PATH} accepts unauthenticated messages",
+    ),
+    Flag(
         "--vapi-token-header",
-        default=env_default("VAPI_TOKEN_HEADER", "Authorization"),
-        help="header carrying Vapi's bearer token (VAPI_TOKEN_HEADER, default Authorization)",
-    )
-    p.add_argument(
+        "VAPI_TOKEN_HEADER",
+        str,
+        "Authorization",
+        "header carrying Vapi's bearer token ({env}, default Authorization)",
+    ),
+    Flag(
         "--retell-api-key-file",
-        default=env_default("RETELL_API_KEY_FILE", None),
-        help="file holding the Retell API key that signs its webhooks (RETELL_API_KEY_FILE); RETELL_API_KEY sets "
-        f"it directly; without one {RETELL_PATH} refuses every request",
-    )
-    p.add_argument(
+        "RETELL_API_KEY_FILE",
+        str,
+        None,
+        "file holding the Retell API key that signs its webhooks ({env}); RETELL_API_KEY sets it directly; "
+        f"without one {RETELL_PATH} refuses every request",
+    ),
+    Flag(
         "--webhook-report-max-age-seconds",
-        type=float,
-        default=env_default("WEBHOOK_REPORT_MAX_AGE_SECONDS", REPORT_MAX_AGE_SECONDS),
-        help="accept a post-call report whose call started at most this long ago, and remember it as long "
-        "to count a redelivery once (WEBHOOK_REPORT_MAX_AGE_SECONDS, default one day)",
-    )
+        "WEBHOOK_REPORT_MAX_AGE_SECONDS",
+        float,
+        REPORT_MAX_AGE_SECONDS,
+        "accept a post-call report whose call started at most this long ago, and remember it as long "
+        "to count a redelivery once ({env}, default one day)",
+    ),
+)
+
+
+def add_webhook_flags(p: argparse.ArgumentParser) -> None:
+    add_flags(p, WEBHOOK_FLAGS)
 
 
 def read_secret(path: str | None, variable: str) -> str | None:
