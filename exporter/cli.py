@@ -120,6 +120,14 @@ FLAGS = (
         "so a restart loses nothing ({env}; off by default)",
     ),
     Flag(
+        "--state-checkpoint-seconds",
+        "EXPORTER_STATE_CHECKPOINT_SECONDS",
+        float,
+        5.0,
+        "also write the state file this often, so a crash loses at most this window; 0 writes it on shutdown "
+        "only ({env}, default 5)",
+    ),
+    Flag(
         "--token-file",
         "EXPORTER_TOKEN_FILE",
         str,
@@ -197,6 +205,11 @@ def main(argv=None) -> int:
 
     def bound():
         threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
+        if args.state_file and args.state_checkpoint_seconds > 0:
+            checkpoint = (exporter, args.state_file, args.state_checkpoint_seconds, stop)
+            threading.Thread(
+                target=state_file.checkpoint_every, args=checkpoint, name="checkpoint", daemon=True
+            ).start()
         server.ready = True
         log.info(
             "listening on http://%s:%d (token %s)",

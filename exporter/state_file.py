@@ -1,16 +1,20 @@
 """The exporter's state across a restart: live calls, the expiry of ended ones and remembered event ids,
-written to a SQLite file on shutdown and read back on start.
+written to a SQLite file every few seconds and on shutdown, and read back on start.
 
 Fleet counters are not kept: they start again from zero, as Prometheus counters may, and the new
-``process_start_time_seconds`` tells Prometheus so.  The file is removed once read, so a later crash
-never brings back calls that have ended since.
+``process_start_time_seconds`` tells Prometheus so.  The file is removed once read and written again by the
+next checkpoint, so a later crash brings back only what was live at that checkpoint: ``kill -9`` loses the events
+since the last one, at most one checkpoint interval.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -22,6 +26,7 @@ log = logging.getLogger("voice-exporter")
 
 FORMAT = 2
 _CALL_FIELDS = tuple(name for name in Call.__slots__ if name not in ("call_id", "_labels", "usage"))
+_read_call_fields = operator.attrgetter(*_CALL_FIELDS)
 _TABLES = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value)",
     "CREATE TABLE calls (call_id TEXT PRIMARY KEY, fields BLOB NOT NULL)",
@@ -31,12 +36,15 @@ _TABLES = (
 )
 
 
+_writing = threading.Lock()
+
+
 class StateFileError(RuntimeError):
     pass
 
 
 def _call_fields(call: Call) -> bytes:
-    fields = {name: getattr(call, name) for name in _CALL_FIELDS}
+    fields = dict(zip(_CALL_FIELDS, _read_call_fields(call), strict=True))
     fields["usage"] = [[service, provider, usd, events] for (service, provider), (usd, events) in call.usage.items()]
     return orjson.dumps(fields)
 
@@ -58,6 +66,11 @@ def _numbered(entries: list[tuple[float, str]]) -> list[tuple[int, float, str]]:
 def save(exporter: Exporter, path: str | Path) -> int:
     """Write the exporter's state to ``path`` (replaced atomically); returns how many calls were written."""
     path = Path(path)
+    with _writing:
+        return _save(exporter, path)
+
+
+def _save(exporter: Exporter, path: Path) -> int:
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     with exporter.lock:
@@ -80,7 +93,27 @@ def save(exporter: Exporter, path: str | Path) -> int:
     finally:
         db.close()
     os.replace(partial, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return len(calls)
+
+
+def checkpoint_every(exporter: Exporter, path: str | Path, seconds: float, stop: threading.Event) -> None:
+    """Save the state to ``path`` now and every ``seconds`` until ``stop`` is set; a failed write is logged and
+    tried again at the next checkpoint."""
+    while True:
+        began = time.perf_counter()
+        try:
+            calls = save(exporter, path)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("cannot checkpoint the state to %s: %s", path, exc)
+        else:
+            log.debug("checkpointed %d calls to %s in %.3fs", calls, path, time.perf_counter() - began)
+        if stop.wait(seconds):
+            return
 
 
 def restore(exporter: Exporter, path: str | Path) -> int:
