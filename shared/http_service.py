@@ -1,4 +1,4 @@
-"""What the exporter and the scorer share as HTTP services: the server, JSON replies, flags, shutdown.
+"""What the exporter and the scorer share as HTTP services: the server, JSON replies, shutdown.
 
 The server is aiohttp's low-level HTTP server on one asyncio loop, with what it lacks built around it:
 
@@ -17,15 +17,13 @@ Handlers are synchronous and run on the loop: they must not block on I/O.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from http import HTTPStatus
 
 import orjson
@@ -56,40 +54,6 @@ class ServerLimits:
     max_request_line: int = 8190
     max_header_bytes: int = 16380
     max_headers: int = 100
-
-
-SERVER_FLAGS = {
-    "header_timeout": "seconds a client may take to send a request's headers",
-    "body_timeout": "seconds a client may take to send a request's body",
-    "keepalive_timeout": "seconds an idle keep-alive connection stays open",
-    "max_connections": "open connections at most; one more is answered 503 and closed",
-    "backlog": "listen backlog (connections the kernel queues before they are accepted)",
-    "shutdown_timeout": "seconds requests in flight may take to finish after SIGTERM",
-}
-
-
-def add_server_flags(parser: argparse.ArgumentParser, env_prefix: str) -> None:
-    """The server limits as flags, each with an environment variable twin ``<env_prefix>_<NAME>``."""
-    defaults = ServerLimits()
-    for name, meaning in SERVER_FLAGS.items():
-        env = f"{env_prefix}_{name.upper()}"
-        default = getattr(defaults, name)
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            type=type(default),
-            default=env_default(env, default),
-            help=f"{meaning} ({env}, default {default:g})",
-        )
-
-
-def server_limits(args: argparse.Namespace, **overrides) -> ServerLimits:
-    values = {f.name: getattr(args, f.name) for f in fields(ServerLimits) if f.name in SERVER_FLAGS}
-    limits = ServerLimits(**values, **overrides)
-    if min(limits.header_timeout, limits.body_timeout, limits.keepalive_timeout) <= 0:
-        raise ValueError("server timeouts must be positive")
-    if limits.max_connections < 1 or limits.backlog < 1:
-        raise ValueError("--max-connections and --backlog must be at least 1")
-    return limits
 
 
 def json_bytes(payload) -> bytes:
@@ -389,11 +353,3 @@ class _Protocol(RequestHandler):
         if request.writer.output_size > 0:
             raise ConnectionError("a response was already started")
         return _error(status, text)
-
-
-def env_default(name: str, default):
-    """The environment variable ``name`` converted to the type of ``default``, or ``default``."""
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return type(default)(value) if default is not None else value
