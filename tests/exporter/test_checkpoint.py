@@ -55,3 +55,16 @@ def test_a_checkpoint_written_while_a_call_is_live_does_not_bring_it_back_once_i
     after = make(clock)
     assert state_file.restore(after, path) == 1
     assert value(after, "ai_agent_active_calls", tenant="acme", provider="deepgram") == 1
+
+
+@pytest.mark.binaries
+def test_a_checkpoint_interval_of_zero_writes_the_state_file_on_shutdown_only(tmp_path):
+    clock = Clock()
+    clock.now = time.time()
+    state = tmp_path / "exporter-state.sqlite"
+    env = {"EXPORTER_STATE_CHECKPOINT_SECONDS": "0"}
+    with start_exporter(tmp_path, "--state-file", str(state), env=env) as service:
+        assert post_events(service.url, [started(clock, "c-1")]).json()["accepted"] == 1
+        time.sleep(1.5)
+        assert not state.exists()
+    assert state.exists()
