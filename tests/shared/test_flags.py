@@ -50,25 +50,23 @@ def test_a_variable_declared_twice_is_caught():
     ]
 
 
-def test_every_variable_the_documents_name_is_in_its_commands_table():
-    known = {f.env for table in TABLES.values() for f in table}
-    known |= {m for table in TABLES.values() for f in table for m in SECRET_SET_DIRECTLY.findall(f.help)}
+def _named_in_documents(pattern: re.Pattern, known: set[str]) -> list[tuple[str, str]]:
+    """(name, document) of each name ``pattern`` finds in the README and docs/ that is not ``known``."""
     named = {
         (name, doc.relative_to(ROOT).as_posix())
         for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-        for name in ENV_NAME.findall(doc.read_text())
+        for name in pattern.findall(doc.read_text())
     }
-    assert named, "the documents name no variable: the pattern no longer matches them"
-    assert sorted((name, doc) for name, doc in named if name not in known) == []
+    assert named, f"the documents name nothing {pattern.pattern} matches"
+    return sorted((name, doc) for name, doc in named if name not in known)
+
+
+def test_every_variable_the_documents_name_is_in_its_commands_table():
+    known = {f.env for table in TABLES.values() for f in table}
+    known |= {m for table in TABLES.values() for f in table for m in SECRET_SET_DIRECTLY.findall(f.help)}
+    assert _named_in_documents(ENV_NAME, known) == []
 
 
 def test_every_flag_the_documents_name_is_in_a_commands_table():
     """Flags of other programs (Prometheus's dotted ``--storage.tsdb.*``) do not match the pattern."""
-    known = {f.name for table in TABLES.values() for f in table}
-    named = {
-        (name, doc.relative_to(ROOT).as_posix())
-        for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-        for name in DOCUMENTED_FLAG.findall(doc.read_text())
-    }
-    assert named, "the documents name no flag: the pattern no longer matches them"
-    assert sorted((name, doc) for name, doc in named if name not in known) == []
+    assert _named_in_documents(DOCUMENTED_FLAG, {f.name for table in TABLES.values() for f in table}) == []
