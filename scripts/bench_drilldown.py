@@ -299,7 +299,7 @@ def main(argv=None) -> int:
     print(
         f"{args.calls:,} calls over {args.hours:g} h ({args.calls / (args.hours * 60):,.0f} calls/min), "
         f"{CALL_SECONDS} s each + {GRACE_SECONDS} s grace, scraped every {SCRAPE_SECONDS} s; "
-        f"final records of the {DEFAULT_RANKED} worst and costliest per provider and tenant in {FINAL_SECONDS:g} s"
+        f"final records: {DEFAULT_RANKED} worst per provider, costliest per tenant of the last {FINAL_SECONDS:g} s"
     )
     with tempfile.TemporaryDirectory(prefix="bench-drilldown-") as tmp:
         workdir = Path(tmp)
