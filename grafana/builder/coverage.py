@@ -44,6 +44,20 @@ INTEGRATIONS = (
         "asterisk-ai-voice-agent.md",
         "tests/dashboards/test_ava_coverage.py",
     ),
+    Integration(
+        "livekit_otel",
+        "LiveKit (OpenTelemetry)",
+        "LiveKit traces",
+        "opentelemetry.md",
+        "tests/otlp/test_otel_coverage.py",
+    ),
+    Integration(
+        "pipecat_otel",
+        "Pipecat (OpenTelemetry)",
+        "Pipecat traces",
+        "opentelemetry.md",
+        "tests/otlp/test_otel_coverage.py",
+    ),
 )
 BY_KEY = {integration.key: integration for integration in INTEGRATIONS}
 
@@ -72,6 +86,7 @@ NO_HEALTH = "no worker, breaker or provider health"
 NO_REQUESTS = "no provider requests or engine errors"
 OWN_COST = "reports carry their own cost"
 NO_LIVE_STATE = "no live speech or interruption messages"
+SPANS_END_LATE = "a span arrives when it ends: no live conversation state"
 NO_STT_LATENCY = "no STT latency in its latency report"
 NO_STREAMING_FALLBACK = "no streaming-to-batch fallback"
 FRAMEWORK_VAD = "the framework keeps VAD confidence internal"
@@ -82,7 +97,18 @@ CONNECTION_NOT_LOST = "only on a lost connection, none in its run"
 UNPRICED_NOT_PLAYED = "only for a vendor with no price, none in its run"
 FEEDBACK_NOT_PLAYED = "only for calls rated by feedback, none in its run"
 FEW_RATED = "only from the calibration's minimum sample of rated calls"
-NOT_PLAYED = {CONNECTION_NOT_LOST, UNPRICED_NOT_PLAYED, FEEDBACK_NOT_PLAYED, FEW_RATED}
+FAILURE_NOT_PLAYED = "only on a failed call, none in its run"
+ERRORS_NOT_PLAYED = "only on a failed request, none in its run"
+STT_NOT_PLAYED = "only with an STT service, none in its run"
+NOT_PLAYED = {
+    CONNECTION_NOT_LOST,
+    UNPRICED_NOT_PLAYED,
+    FEEDBACK_NOT_PLAYED,
+    FEW_RATED,
+    FAILURE_NOT_PLAYED,
+    ERRORS_NOT_PLAYED,
+    STT_NOT_PLAYED,
+}
 
 
 def _gaps(*groups: tuple[str, tuple[PanelKey, ...]]) -> dict[PanelKey, str]:
@@ -162,6 +188,28 @@ PLATFORM_GAPS = _gaps(
     (FEW_RATED, CALIBRATION_FIGURES),
 )
 
+# What a framework's OpenTelemetry traces cannot carry (docs/integrations/opentelemetry.md): spans time the turns and
+# the provider requests and carry their usage, nothing of the media, the devices, the worker or the live state.
+TRACE_GAPS = _gaps(
+    (NO_TRANSPORT, TRANSPORT_PANELS + ((OVERVIEW, "Audio transport mode"),)),
+    (NO_AUDIO, AUDIO_PANELS),
+    (NO_CODEC, CODEC_PANELS),
+    (NO_VAD, VAD_PANELS),
+    (NO_PLAYOUT, PLAYOUT_PANELS),
+    (NO_BARGE_IN_TIMING, BARGE_IN_TIMING_PANELS),
+    (NO_FALSE_INTERRUPTION, FALSE_INTERRUPTION_PANELS),
+    (NO_STT_TO_TTS, ((CALL_QUALITY, "STT to TTS latency"),)),
+    (NO_GATING, ((CONVERSATION_FLOW, "TTS gating and audio capture"),)),
+    (NO_HEALTH, HEALTH_PANELS),
+    (
+        SPANS_END_LATE,
+        ((CONVERSATION_FLOW, "Conversation state timeline"), (CONVERSATION_FLOW, "Calls by conversation state")),
+    ),
+    (FAILURE_NOT_PLAYED, ((OVERVIEW, "Call failure ratio"), (PROVIDER_PERFORMANCE, "Call failure ratio"))),
+    (UNPRICED_NOT_PLAYED, UNPRICED_PANELS),
+    (FEEDBACK_NOT_PLAYED, FEEDBACK_PANELS),
+)
+
 # {integration: {(dashboard uid, panel title): why that integration cannot fill it}}
 GAPS: dict[str, dict[PanelKey, str]] = {
     "simulator": _gaps(
@@ -196,6 +244,14 @@ GAPS: dict[str, dict[PanelKey, str]] = {
                 ),
             ),
             (NO_STT_LATENCY, ((PROVIDER_PERFORMANCE, "STT latency"),)),
+        ),
+    },
+    "livekit_otel": TRACE_GAPS,
+    "pipecat_otel": {
+        **TRACE_GAPS,
+        **_gaps(
+            (STT_NOT_PLAYED, ((PROVIDER_PERFORMANCE, "STT latency"),)),
+            (ERRORS_NOT_PLAYED, REQUEST_PANELS),
         ),
     },
 }
