@@ -8,7 +8,8 @@ The server is aiohttp's low-level HTTP server on one asyncio loop, with what it 
   ``max_connections`` gets a 503 and is closed at once, the others carry on;
 - a JSON body for every reply, protocol errors included: 400 for an unparsable request, 414 for a request line
   over ``max_request_line`` bytes, 431 for a header over ``max_header_bytes`` or more than ``max_headers``
-  headers, 404, and 405 with ``Allow``;
+  headers, 404, 405 with ``Allow``, and 505 (in an HTTP/1.1 status line) for a request line naming HTTP/2 or later;
+- a client that half-closes after its request (``shutdown(SHUT_WR)``) gets its reply before the connection closes;
 - graceful shutdown on SIGTERM or SIGINT: stop listening, let requests in flight finish (up to
   ``shutdown_timeout``), then call the ``on_shutdown`` callbacks in order.
 
@@ -88,6 +89,15 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
     return _response((status, {"error": message}), close=True, headers=headers)
 
 
+def _unsupported_version(request: web.BaseRequest) -> web.StreamResponse:
+    """505 in HTTP/1.1 and close: aiohttp would echo the request's version (``HTTP/2.0 505``) in its status line."""
+    transport = request.transport
+    if transport is not None and not transport.is_closing():
+        transport.write(raw_json_reply(505, {"error": f"HTTP/{request.version.major} is not served here"}))
+        transport.close()  # the reply above is flushed first; aiohttp's own reply then finds the connection closed
+    return _error(505, "HTTP version not supported")
+
+
 @dataclass(frozen=True)
 class _Post:
     handler: PostHandler
@@ -133,6 +143,8 @@ class HttpService:
         if isinstance(protocol, _Protocol):
             protocol.head_received()
         try:
+            if request.version.major != 1:
+                return _unsupported_version(request)
             return await self._route(request)
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
@@ -169,10 +181,15 @@ class HttpService:
             return _error(411, "Content-Length is required")
         if length > self.limits.max_body_bytes:
             return _error(413, f"body larger than {self.limits.max_body_bytes} bytes")
+        protocol = request.protocol
         try:
             if request.content.is_eof():  # the whole body came with the head: no wait, no timer
                 body = await request.content.readexactly(length)
+            elif isinstance(protocol, _Protocol) and protocol.peer_done:
+                return _error(400, "the body ended before its Content-Length")
             else:
+                if isinstance(protocol, _Protocol):
+                    protocol.reading_body()
                 async with asyncio.timeout(self.limits.body_timeout):
                     body = await request.content.readexactly(length)
         except TimeoutError:
@@ -288,6 +305,10 @@ class _Protocol(RequestHandler):
         self._head_timer: asyncio.TimerHandle | None = None
         self._awaiting_head = True
         self._counted = False
+        self._sent_since_request = False
+        self._reading_body = False
+        self._dispatched = 0
+        self.peer_done = False  # the client half-closed: no more bytes will come
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -306,17 +327,42 @@ class _Protocol(RequestHandler):
         self._cancel_head_timer()
         super().connection_lost(exc)
 
+    def eof_received(self) -> bool:
+        """The client half-closed (shutdown(SHUT_WR), ``nc -N``): answer what it sent, then close.
+
+        Returning True keeps the write side open (asyncio closes the transport on a false value).
+        """
+        self.peer_done = True
+        if self._reading_body or (self._awaiting_head and not self._sent_since_request):
+            return False  # a body that can no longer arrive, or nothing asked: close as before
+        self.close()  # aiohttp finishes the request it has (in dispatch or queued), then closes
+        if self._awaiting_head:  # a queued request starts within a loop turn; a partial head never will
+            dispatched = self._dispatched
+            self._loop.call_later(0.25, self._close_unless_dispatched, dispatched)
+        return True
+
+    def _close_unless_dispatched(self, dispatched: int) -> None:
+        if self._awaiting_head and self._dispatched == dispatched:
+            self.force_close()
+
     def data_received(self, data: bytes) -> None:
+        self._sent_since_request = True
         if self._awaiting_head and self._head_timer is None:
             self._start_head_timer()
         super().data_received(data)
 
     def head_received(self) -> None:
+        self._dispatched += 1
         self._awaiting_head = False
         self._cancel_head_timer()
         self._owner.in_flight += 1
 
+    def reading_body(self) -> None:
+        self._reading_body = True
+
     def request_done(self) -> None:
+        self._sent_since_request = False
+        self._reading_body = False
         self._awaiting_head = True
         self._owner.in_flight -= 1
 

@@ -1,0 +1,83 @@
+"""The HTTP edge as a raw-socket client sees it: protocol versions, half-closed clients, oversize requests."""
+
+import json
+import socket
+import time
+
+import requests
+
+
+def address(service) -> tuple[str, int]:
+    host, port = service.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def read_reply(sock, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection, resets it, or ``timeout`` passes."""
+    sock.settimeout(timeout)
+    received = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (TimeoutError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def status_line(raw: bytes) -> str:
+    return raw.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def test_a_request_line_saying_http_2_is_answered_505_over_http_1_1(exporter):
+    with socket.create_connection(address(exporter), timeout=5) as sock:
+        sock.sendall(b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n")
+        raw = read_reply(sock, 5)
+    assert status_line(raw).startswith("HTTP/1.1 505 "), raw[:200]
+    assert "error" in json.loads(raw.partition(b"\r\n\r\n")[2])
+
+
+def test_a_client_that_half_closes_after_its_request_gets_the_reply(exporter):
+    event = {
+        "type": "turn",
+        "ts": time.time(),
+        "call_id": "half-1",
+        "provider": "deepgram",
+        "attrs": {"latency_seconds": 0.5},
+    }
+    body = json.dumps([event]).encode()
+    head = b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    with socket.create_connection(address(exporter), timeout=5) as sock:
+        sock.sendall(head % len(body) + body)
+        sock.shutdown(socket.SHUT_WR)  # nc -N: nothing more to send, still reading
+        started = time.monotonic()
+        raw = read_reply(sock, 5)
+        elapsed = time.monotonic() - started
+    assert status_line(raw) == "HTTP/1.1 200 OK", raw[:400]
+    assert json.loads(raw.partition(b"\r\n\r\n")[2])["accepted"] == 1
+    assert elapsed < 2, "the server closes once it has answered a half-closed client"
+
+
+def test_a_client_that_half_closes_inside_its_body_gets_400_at_once_and_nothing_is_applied(exporter):
+    event = {
+        "type": "turn",
+        "ts": time.time(),
+        "call_id": "half-2",
+        "provider": "deepgram",
+        "attrs": {"latency_seconds": 0.5},
+    }
+    body = json.dumps([event]).encode()
+    head = b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    with socket.create_connection(address(exporter), timeout=5) as sock:
+        sock.sendall(head % len(body) + body[:10])
+        sock.shutdown(socket.SHUT_WR)
+        started = time.monotonic()
+        raw = read_reply(sock, 5)
+        elapsed = time.monotonic() - started
+    assert raw == b"" or " 400 " in status_line(raw), raw[:400]
+    assert elapsed < 2, "a body that can no longer arrive is not waited for"
+    metrics = requests.get(f"{exporter.url}/metrics", timeout=5).text
+    assert 'call_id="half-2"' not in metrics and "ai_agent_turn_response_seconds_count{" not in metrics
