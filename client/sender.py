@@ -14,6 +14,7 @@ import http.client
 import itertools
 import json
 import logging
+import math
 import os
 import random
 import secrets
@@ -54,20 +55,24 @@ def _close_live_clients() -> None:
         client._thread.join(max(0.0, deadline - time.monotonic()))
 
 
-def exit_timeout_from_environment() -> float:
-    raw = os.environ.get(EXIT_TIMEOUT_ENV)
+def seconds_from_environment(name: str, default: float, low: float = -math.inf, high: float = math.inf) -> float:
+    """Seconds from the environment variable ``name``: ``default`` when it is unset, blank, not a number or
+    outside ``low`` to ``high`` (those two are logged)."""
+    raw = os.environ.get(name)
     if raw is None or not raw.strip():
-        return DEFAULT_EXIT_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        log.warning(
-            "%s=%r is not a number of seconds (0 to 3600); using %g", EXIT_TIMEOUT_ENV, raw, DEFAULT_EXIT_TIMEOUT
-        )
-        return DEFAULT_EXIT_TIMEOUT
+        value = math.nan
+    if not low <= value <= high:
+        log.warning("%s=%r is not a number of seconds (%g to %g); using %g", name, raw, low, high, default)
+        return default
     return value
+
+
+def exit_timeout_from_environment() -> float:
+    return seconds_from_environment(EXIT_TIMEOUT_ENV, DEFAULT_EXIT_TIMEOUT, 0.0, 3600.0)
 
 
 class EventClient:

@@ -25,7 +25,6 @@ sends one more (its calls no longer counted) and stops. Standard library only.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import tempfile
@@ -34,7 +33,7 @@ import time
 import weakref
 from pathlib import Path
 
-from voice_monitoring.client.sender import log
+from voice_monitoring.client.sender import log, seconds_from_environment
 
 WORKER_ENV = "VOICE_MONITORING_WORKER"
 INTERVAL_ENV = "VOICE_MONITORING_HEALTH_INTERVAL"
@@ -53,16 +52,7 @@ def worker_name() -> str:
 
 def health_interval() -> float:
     """Seconds between health events from ``$VOICE_MONITORING_HEALTH_INTERVAL``; 0 when turned off."""
-    raw = os.environ.get(INTERVAL_ENV)
-    if raw is None or not raw.strip():
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if value != value:
-        log.warning("%s=%r is not a number of seconds; using %g", INTERVAL_ENV, raw, DEFAULT_INTERVAL)
-        return DEFAULT_INTERVAL
+    value = seconds_from_environment(INTERVAL_ENV, DEFAULT_INTERVAL)
     if value <= 0:
         return 0.0
     return min(max(value, 0.1), MAX_INTERVAL)
