@@ -50,7 +50,7 @@ SERVER_FLAGS = {
     "header_timeout": "seconds a client may take to send a request's headers",
     "body_timeout": "seconds a client may take to send a request's body",
     "keepalive_timeout": "seconds an idle keep-alive connection stays open",
-    "max_connections": "open connections at most; one more is answered 503 and closed",
+    "max_connections": "open connections at most; at the limit the longest-idle one makes room, else 503",
     "backlog": "listen backlog (connections the kernel queues before they are accepted)",
     "shutdown_timeout": "seconds requests in flight may take to finish after SIGTERM",
 }

@@ -5,7 +5,8 @@ The server is aiohttp's low-level HTTP server on one asyncio loop, with what it 
 - a header-read timeout: a connection that has not sent a whole request head ``header_timeout`` seconds after
   it opened, or after its first byte of a new request, gets a 408 and is closed (slowloris);
 - a body-read timeout (408), a keep-alive timeout, and a bounded number of open connections: one beyond
-  ``max_connections`` gets a 503 and is closed at once, the others carry on;
+  ``max_connections`` first closes the longest-idle connection with no request in flight; when every one is busy
+  it gets a 503 and is closed at once, the others carry on;
 - a JSON body for every reply, protocol errors included: 400 for an unparsable request, 414 for a request line
   over ``max_request_line`` bytes, 431 for a header over ``max_header_bytes`` or more than ``max_headers``
   headers, 404, 405 with ``Allow``, and 505 (in an HTTP/1.1 status line) for a request line naming HTTP/2 or later;
@@ -290,6 +291,26 @@ class _Server(web.Server):
         self.service = service
         self.open = 0
         self.in_flight = 0
+        # connections with no request in flight and no byte of a next one (nginx's "reusable"), longest idle first:
+        # those that never sent a request, then kept-alive ones, so a flood of silent connections cannot push out
+        # clients that have been served
+        self.never_used: dict[_Protocol, None] = {}
+        self.kept_alive: dict[_Protocol, None] = {}
+
+    def reclaim_idle(self, newcomer: _Protocol) -> bool:
+        """Close the longest-idle reusable connection to make room for ``newcomer``; False if none is reusable."""
+        for idle in (self.never_used, self.kept_alive):
+            for candidate in idle:
+                if candidate is not newcomer and (
+                    candidate.transport is None or not candidate.transport.get_write_buffer_size()
+                ):
+                    candidate.reclaim()
+                    return True
+        return False
+
+    def not_idle(self, protocol: _Protocol) -> None:
+        self.never_used.pop(protocol, None)
+        self.kept_alive.pop(protocol, None)
 
     def __call__(self) -> _Protocol:
         return _Protocol(self, loop=self._loop, **self._kwargs)
@@ -315,12 +336,21 @@ class _Protocol(RequestHandler):
         server = self._owner
         server.open += 1
         self._counted = True
-        if server.open > self._service.limits.max_connections:
+        if server.open > self._service.limits.max_connections and not server.reclaim_idle(self):
             self._refuse(503, "too many open connections")
             return
+        server.never_used[self] = None
         self._start_head_timer()
 
+    def reclaim(self) -> None:
+        self._owner.not_idle(self)
+        if self._counted:
+            self._counted = False
+            self._owner.open -= 1
+        self.force_close()
+
     def connection_lost(self, exc) -> None:
+        self._owner.not_idle(self)
         if self._counted:
             self._counted = False
             self._owner.open -= 1
@@ -347,6 +377,7 @@ class _Protocol(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         self._sent_since_request = True
+        self._owner.not_idle(self)
         if self._awaiting_head and self._head_timer is None:
             self._start_head_timer()
         super().data_received(data)
@@ -365,6 +396,8 @@ class _Protocol(RequestHandler):
         self._reading_body = False
         self._awaiting_head = True
         self._owner.in_flight -= 1
+        if self._counted and not self.peer_done:
+            self._owner.kept_alive[self] = None
 
     def _start_head_timer(self) -> None:
         self._head_timer = self._loop.call_later(self._service.limits.header_timeout, self._head_timed_out)

@@ -6,6 +6,8 @@ import time
 
 import requests
 
+from tests.harness import start_exporter
+
 
 def address(service) -> tuple[str, int]:
     host, port = service.url.removeprefix("http://").split(":")
@@ -81,3 +83,33 @@ def test_a_client_that_half_closes_inside_its_body_gets_400_at_once_and_nothing_
     assert elapsed < 2, "a body that can no longer arrive is not waited for"
     metrics = requests.get(f"{exporter.url}/metrics", timeout=5).text
     assert 'call_id="half-2"' not in metrics and "ai_agent_turn_response_seconds_count{" not in metrics
+
+
+def is_closed(sock, wait: float = 0.5) -> bool:
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def test_at_the_connection_limit_the_longest_idle_connection_makes_room_and_tricklers_are_kept(tmp_path):
+    with start_exporter(tmp_path, "--max-connections", "8") as service:
+        trickling = [socket.create_connection(address(service), timeout=5) for _ in range(6)]
+        idle = []
+        try:
+            for sock in trickling:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            time.sleep(0.2)
+            for _ in range(20):
+                idle.append(socket.create_connection(address(service), timeout=5))
+                time.sleep(0.01)
+            for _ in range(5):
+                assert requests.get(f"{service.url}/health", timeout=5).status_code == 200
+            assert not any(is_closed(sock, 0.05) for sock in trickling), "a request in flight is never reclaimed"
+            assert all(is_closed(sock) for sock in idle[:15]), "the longest-idle connections made room"
+        finally:
+            for sock in trickling + idle:
+                sock.close()
