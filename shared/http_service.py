@@ -217,7 +217,7 @@ class HttpService:
             host, port = self.address
             site = web.TCPSite(runner, host, port, backlog=self.limits.backlog, reuse_address=True)
             await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]
+            self.port = runner.addresses[0][1]
             on_bound()
             await self._stop.wait()
             await site.stop()
@@ -276,9 +276,7 @@ def _run(coroutine) -> None:
 class _Server(web.Server):
     def __init__(self, service: HttpService, handler):
         limits = service.limits
-        super().__init__(
-            handler,
-            handler_cancellation=False,
+        self.connection_options = dict(
             access_log=None,
             keepalive_timeout=limits.keepalive_timeout,
             max_line_size=limits.max_request_line,
@@ -288,6 +286,7 @@ class _Server(web.Server):
             # the body as sent: a handler that accepts Content-Encoding inflates it itself, within its own bound
             auto_decompress=False,
         )
+        super().__init__(handler, handler_cancellation=False, **self.connection_options)
         self.service = service
         self.open = 0
         self.in_flight = 0
@@ -313,7 +312,7 @@ class _Server(web.Server):
         self.kept_alive.pop(protocol, None)
 
     def __call__(self) -> _Protocol:
-        return _Protocol(self, loop=self._loop, **self._kwargs)
+        return _Protocol(self, loop=asyncio.get_running_loop(), **self.connection_options)
 
 
 class _Protocol(RequestHandler):
