@@ -43,8 +43,8 @@ def versions_panel():
         "Each agent version over the time range: calls ended; turn p95, the mean of each call's own turn p95 "
         "while it was live (a histogram by version would multiply the buckets); the share of calls that ended in "
         "error; the mean quality score of its calls while they were scored; and its cost per call minute. A "
-        "version without scored or sampled calls shows no turn p95 or score. It counts all providers: the agent series carry no "
-        "provider.",
+        "version without scored or sampled calls shows no turn p95 or score. It counts all providers: the agent series "
+        "carry no provider.",
         "none",
         *(query(expr, title, instant=True, fmt="table") for title, expr in columns.items()),
         w=24,
