@@ -33,6 +33,8 @@ ALERTMANAGER_TEMPLATES = ROOT / "alertmanager" / "templates"
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "docker-compose.monitoring.yml"
 BLACKBOX_CONFIG = ROOT / "blackbox" / "blackbox.yml"
+# kube-prometheus-stack's Prometheus, which the scorer and the read API query
+PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
 PROVIDER_TARGETS = ROOT / "prometheus" / "targets" / "providers.yml"
 PYPROJECT = ROOT / "pyproject.toml"
 
@@ -203,7 +205,7 @@ def services() -> list[dict]:
         9471,
         ["voice-scorer"],
         [
-            {"name": "SCORER_PROMETHEUS_URL", "value": "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"},
+            {"name": "SCORER_PROMETHEUS_URL", "value": PROMETHEUS_URL},
             {"name": "SCORER_LISTEN_ADDRESS", "value": "0.0.0.0"},
             {"name": "SCORER_PORT", "value": "9471"},
             {"name": "SCORER_JOB", "value": "voice_exporter"},
@@ -222,7 +224,7 @@ def read_api() -> list[dict]:
         9472,
         ["voice-api"],
         [
-            {"name": "API_PROMETHEUS_URL", "value": "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"},
+            {"name": "API_PROMETHEUS_URL", "value": PROMETHEUS_URL},
             {"name": "API_TOKENS_FILE", "value": "/etc/voice-api/tokens"},
             {"name": "API_LISTEN_ADDRESS", "value": "0.0.0.0"},
             {"name": "API_PORT", "value": "9472"},
