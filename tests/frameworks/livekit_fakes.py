@@ -378,20 +378,8 @@ class _ToneStream(tts.ChunkedStream):
         output_emitter.flush()
 
 
-class FailingTTS(tts.TTS):
+class FailingTTS(ToneTTS):
     """A TTS whose every request fails with HTTP 503."""
-
-    def __init__(self, provider: str, model: str) -> None:
-        super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=TTS_RATE, num_channels=1)
-        self._provider, self._model = provider, model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
-
-    @property
-    def model(self) -> str:
-        return self._model
 
     def synthesize(self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS):
         return _FailingStream(tts=self, input_text=text, conn_options=conn_options)
