@@ -2,7 +2,9 @@
 call's later events, on the fleet metrics by agent and version, on the call's info series, folded over the limit,
 and kept across an exporter restart."""
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import series_by_metric, value
 from voice_monitoring.exporter import state_file
 
 
@@ -72,7 +74,6 @@ def test_the_agent_dimension_stays_within_the_ceiling_the_metrics_reference_stat
     """Calls of 40 agents in 40 versions, ending for every reason, under small limits: no agent metric exposes more
     series than scripts/generate_reference.py writes into docs/metrics.md for those limits."""
     from scripts.generate_reference import agent_dimension_ceiling
-    from tests.exporter.test_series_budget import series_by_metric
 
     clock = Clock()
     exporter = make(clock, label_values=4, series_budget=10)

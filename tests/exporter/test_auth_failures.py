@@ -11,9 +11,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.exporter.clocked_exporter import Clock, make
 from tests.harness import start_exporter
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import Clock, make_exporter
 from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, REASONS, TRACES
 from voice_monitoring.exporter.webhooks.receiver import AUTH_LOG_INTERVAL_SECONDS, WebhookReceiver
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages
@@ -204,7 +204,7 @@ def test_a_flood_of_refused_requests_is_counted_exactly_and_leaves_the_exporter_
 
 def test_a_flood_of_refused_webhooks_is_logged_once_a_minute_per_reason(caplog):
     clock = Clock()
-    receiver = WebhookReceiver(VapiMessages(VapiAuth(VAPI_SECRET)), make_exporter(clock))
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(VAPI_SECRET)), make(clock))
     body = fx.body_of(fx.vapi_end_of_call_report(clock.now))
     wrong, missing = {"X-Vapi-Secret": WRONG_SECRET}, {}
     with caplog.at_level(logging.WARNING, logger="voice-exporter"):

@@ -2,61 +2,11 @@
 
 import time
 
-from prometheus_client.parser import text_string_to_metric_families
-
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import per_call_names, value
 from tests.harness import post_events, start_exporter, wait_for
-from voice_monitoring.exporter.mapping import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-def samples(exporter: Exporter) -> dict:
-    out = {}
-    for family in text_string_to_metric_families(exporter.render().decode()):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(exporter, name, **labels):
-    return samples(exporter).get((name, tuple(sorted(labels.items()))))
-
-
-def per_call_names(exporter, call_id):
-    return {name for (name, labels) in samples(exporter) if ("call_id", call_id) in labels}
-
-
-def started(clock, call_id="c-1", **extra):
-    return {
-        "type": "call.started",
-        "ts": clock.now,
-        "call_id": call_id,
-        "tenant": "acme",
-        "provider": "deepgram",
-        "pipeline": "cascade",
-        "attrs": {"transport": "audiosocket"},
-        **extra,
-    }
-
-
-def ended(clock, call_id="c-1", reason="caller hung up", duration=60.0):
-    return {
-        "type": "call.ended",
-        "ts": clock.now,
-        "call_id": call_id,
-        "attrs": {"duration_seconds": duration, "reason": reason},
-    }
-
-
-def make(clock, **limits):
-    return Exporter(Limits(**{"grace_seconds": 120, "idle_seconds": 600, **limits}), clock=clock)
 
 
 def test_series_stay_for_the_grace_period_after_the_call_ends_then_go():

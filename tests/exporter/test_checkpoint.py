@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
-from tests.exporter.test_restart import Page
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import Page, value
 from tests.harness import post_events, start_exporter
 from voice_monitoring.exporter import state_file
 

@@ -1,7 +1,9 @@
 """The feedback event: accepted within its window after the call's end, once per call and source, refused for
 calls the exporter never saw, published under the call's own labels for the scorer to read."""
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import samples, value
 
 RATING = "ai_agent_call_feedback_rating"
 
@@ -16,8 +18,6 @@ def rejected(exporter, reason: str) -> float:
 
 
 def ratings(exporter) -> dict:
-    from tests.exporter.test_call_lifecycle import samples
-
     return {labels: v for (name, labels), v in samples(exporter).items() if name == RATING}
 
 
@@ -113,7 +113,7 @@ def test_the_ledger_of_ended_calls_is_bounded_and_forgetting_is_counted():
     for i in range(5):
         exporter.ingest([started(clock, f"c-{i}"), ended(clock, f"c-{i}")])
     exporter.sweep()
-    assert len(exporter.lifecycle.feedback) == 3
+    assert len(exporter.registry.feedback) == 3
     assert value(exporter, "ai_agent_exporter_feedback_calls_forgotten_total") == 2
     assert rejected(exporter, "feedback_too_late") == 0
     exporter.ingest([feedback(clock, "c-0")])  # forgotten early: its series are gone, so it counts as too late

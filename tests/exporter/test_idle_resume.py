@@ -1,6 +1,8 @@
 """A call removed for going quiet and then heard from again is the same call: counted started once, not adopted."""
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import value
 
 LABELS = {"tenant": "acme", "provider": "deepgram", "pipeline": "cascade"}
 

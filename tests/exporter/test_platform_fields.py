@@ -3,7 +3,9 @@ turn p95 the platform computed, retrieval and speech-to-speech latencies, and pr
 
 import pytest
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, samples, started, value
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import samples, value
 from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.pricing import PriceTable
 

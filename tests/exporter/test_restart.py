@@ -4,21 +4,12 @@ carry their labels adopt their call; the process start time tells Prometheus abo
 import time
 
 import pytest
-import requests
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import Page, value
 from tests.harness import post_events, start_exporter
 from voice_monitoring.exporter import state_file
-
-
-class Page:
-    """A running service's /metrics, read through the sample helpers that read an Exporter's render()."""
-
-    def __init__(self, service):
-        self.url = service.url + "/metrics"
-
-    def render(self) -> bytes:
-        return requests.get(self.url, timeout=10).content
 
 
 @pytest.mark.binaries

@@ -2,8 +2,10 @@
 
 import tracemalloc
 
-from tests.exporter.test_call_lifecycle import Clock, ended, make, started, value
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from tests.exporter.call_events import ended, started
+from tests.exporter.clocked_exporter import Clock, make
+from tests.exporter.exposition_samples import value
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
 
 
@@ -94,7 +96,7 @@ def test_a_call_with_ever_new_model_names_keeps_one_usage_entry_per_service_and_
         for i in range(1000)
     ]
     assert exporter.ingest(events)[0] == 1000
-    assert len(exporter.lifecycle.calls["c-1"].usage) == 1
+    assert len(exporter.registry.calls["c-1"].usage) == 1
     exporter.ingest(
         [{"type": "call.ended", "ts": clock.now, "call_id": "c-1", "attrs": {"duration_seconds": 9, "reason": "user"}}]
     )
@@ -132,7 +134,7 @@ def test_a_removed_call_is_guarded_against_late_events_until_they_would_be_too_o
 def test_forgetting_a_removed_call_early_because_the_guard_is_full_is_counted():
     clock = Clock()
     exporter = make(clock, grace_seconds=0)
-    exporter.lifecycle.expiry.removed.max_ids = 3
+    exporter.registry.removed.max_ids = 3
     for i in range(5):
         exporter.ingest([started(clock, f"c-{i}"), ended(clock, f"c-{i}")])
         exporter.sweep()
@@ -177,7 +179,7 @@ def test_a_call_with_endless_turns_keeps_a_bounded_sample_of_its_latencies():
         }
     ] * 5_000
     assert exporter.ingest([started(clock)] + turns + barge_ins)[0] == 15_001
-    call = exporter.lifecycle.calls["c-1"]
+    call = exporter.registry.calls["c-1"]
     assert len(call.turn_latencies) <= 2000 and len(call.reactions) <= 2000
     labels = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
     assert value(exporter, "ai_agent_call_turns", **labels) == 10_000

@@ -3,25 +3,10 @@ label combinations are folded into one series labelled ``other`` and counted; no
 
 import random
 
-from prometheus_client.parser import text_string_to_metric_families
-
-from tests.exporter.test_call_lifecycle import Clock
+from tests.exporter.clocked_exporter import Clock
+from tests.exporter.exposition_samples import FLEET, series_by_metric
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.labels import OTHER
-from voice_monitoring.exporter.mapping import Exporter, Limits
-from voice_monitoring.shared import catalogue
-
-FLEET = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER) if m.scope != catalogue.PER_CALL}
-
-
-def series_by_metric(exporter: Exporter) -> dict[str, dict[tuple, float]]:
-    out: dict[str, dict[tuple, float]] = {}
-    for family in text_string_to_metric_families(exporter.render().decode()):
-        for s in family.samples:
-            name = s.name if s.name in FLEET else family.name + ("_total" if family.type == "counter" else "")
-            if name not in FLEET or s.name.endswith(("_bucket", "_sum")):
-                continue
-            out.setdefault(name, {})[tuple(sorted(s.labels.items()))] = s.value
-    return out
 
 
 def hostile_mix(clock: Clock, events: int, seed: int = 7) -> list[dict]:

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.webhooks.metrics import Clock, make_exporter
+from tests.exporter.clocked_exporter import Clock, make
 
 
 @pytest.fixture
@@ -10,4 +10,4 @@ def clock():
 
 @pytest.fixture
 def exporter(clock):
-    return make_exporter(clock)
+    return make(clock)

@@ -1,16 +1,12 @@
-"""Reading an in-process exporter's exposition in webhook tests."""
+"""What a webhook leaves in an in-process exporter's exposition."""
 
 from __future__ import annotations
 
-from tests.exporter.test_call_lifecycle import Clock, samples, value  # noqa: F401  (re-exported for the webhook tests)
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from tests.exporter.exposition_samples import samples
+from voice_monitoring.exporter.core import Exporter
 
 # The counters a refused request moves: its outcome, and its credentials' failure.
 REQUEST_COUNTERS = {"ai_agent_exporter_webhooks_total", "ai_agent_exporter_auth_failures_total"}
-
-
-def make_exporter(clock: Clock) -> Exporter:
-    return Exporter(Limits(grace_seconds=120, idle_seconds=600), clock=clock)
 
 
 def without_webhook_counter(exporter: Exporter) -> dict:

@@ -2,8 +2,8 @@
 
 import argparse
 
+from tests.exporter.clocked_exporter import Clock, make
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import Clock, make_exporter
 from voice_monitoring.exporter.webhooks.config import RETELL_PATH, VAPI_PATH, add_webhook_flags, webhook_routes
 
 
@@ -19,7 +19,7 @@ def test_secrets_from_files_configure_both_routes(tmp_path, monkeypatch):
     (tmp_path / "retell").write_text("retell-key\n")
     clock = Clock()
     args = parse("--vapi-secret-file", str(tmp_path / "vapi"), "--retell-api-key-file", str(tmp_path / "retell"))
-    routes = webhook_routes(args, make_exporter(clock))
+    routes = webhook_routes(args, make(clock))
     assert set(routes) == {VAPI_PATH, RETELL_PATH}
     report = fx.body_of(fx.vapi_end_of_call_report(clock.now))
     assert routes[VAPI_PATH]({}, report)[0] == 401
@@ -34,7 +34,7 @@ def test_secrets_from_the_environment_and_the_token_header_and_age_flags(monkeyp
     monkeypatch.setenv("VAPI_TOKEN_HEADER", "X-Token")
     monkeypatch.delenv("RETELL_API_KEY", raising=False)
     clock = Clock()
-    routes = webhook_routes(parse("--webhook-report-max-age-seconds", "7200"), make_exporter(clock))
+    routes = webhook_routes(parse("--webhook-report-max-age-seconds", "7200"), make(clock))
     vapi = routes[VAPI_PATH]
     assert vapi.report_max_age == 7200
     assert vapi({"X-Token": "from-env"}, fx.body_of(fx.vapi_end_of_call_report(clock.now)))[0] == 200

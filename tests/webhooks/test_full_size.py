@@ -5,9 +5,10 @@ import pytest
 from retell.types.phone_call_response import PhoneCallResponse
 from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 
+from tests.exporter.exposition_samples import samples, value
 from tests.webhooks import fixtures as fx
 from tests.webhooks import full_size as fs
-from tests.webhooks.metrics import per_call, samples, value
+from tests.webhooks.metrics import per_call
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.retell import RetellEvents
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages

@@ -6,9 +6,10 @@ import pytest
 from retell.lib import webhook_auth
 from retell.types.phone_call_response import PhoneCallResponse
 
+from tests.exporter.exposition_samples import value
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import per_call, value, without_webhook_counter
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from tests.webhooks.metrics import per_call, without_webhook_counter
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.webhooks.payload import WebhookRefused
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver

@@ -6,9 +6,10 @@ import hmac
 import pytest
 from vapi.types.server_message_end_of_call_report import ServerMessageEndOfCallReport
 
+from tests.exporter.exposition_samples import value
 from tests.webhooks import fixtures as fx
-from tests.webhooks.metrics import per_call, value, without_webhook_counter
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from tests.webhooks.metrics import per_call, without_webhook_counter
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.pricing import PriceTable
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.vapi import VapiAuth, VapiMessages, end_reason
