@@ -13,7 +13,7 @@ from voice_monitoring.client import EventClient
 from voice_monitoring.client.call import CallReporter
 
 np = pytest.importorskip("numpy")
-from voice_monitoring.client.audio_meter import AudioMeter, PlayoutGaps  # noqa: E402
+from voice_monitoring.client.audio_meter import AudioMeter, PlayoutGaps  # noqa: E402  (it imports numpy)
 
 FULL_SCALE = 32768
 

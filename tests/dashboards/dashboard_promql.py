@@ -1,18 +1,16 @@
 """The names a dashboard query may read, for the dashboard lint and the live test.
 
-Metric names and recorded names come from the reader the rule lint uses too (tests/promql_names.py).
+Metric names and recorded names come from tests/promql_names.py, the reader the rule lint uses too.
 """
 
 from __future__ import annotations
 
-from tests.promql_names import PLATFORM_SERIES, metric_names, recorded_names  # noqa: F401  (re-exported)
+from tests.promql_names import PLATFORM_SERIES, recorded_names
 from voice_monitoring.shared import catalogue
-
-PROMETHEUS_SERIES = PLATFORM_SERIES
 
 
 def known_names() -> set[str]:
-    return catalogue.series_names() | recorded_names() | PROMETHEUS_SERIES
+    return catalogue.series_names() | recorded_names() | PLATFORM_SERIES
 
 
 def counters() -> set[str]:

@@ -14,8 +14,8 @@ import yaml
 from grafana.builder import build_all, coverage
 from scripts.processes import Service
 from tests.dashboards.board_walk import has_data, substitute
-from tests.dashboards.dashboard_promql import metric_names
 from tests.harness import prometheus_config, query, start_exporter, start_prometheus, start_scorer, wait_for
+from tests.promql_names import metric_names
 from voice_monitoring.shared import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import yaml
 
 from grafana.builder import alert_links, build_all
 from tests.dashboards.board_walk import panel_by_id, parse_url, series_labels, variables
-from tests.dashboards.dashboard_promql import metric_names
+from tests.promql_names import metric_names
 from tests.rules.rule_files import PROMETHEUS_DIR, alert_rules
 
 BOARDS = build_all()

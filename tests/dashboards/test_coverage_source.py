@@ -8,8 +8,7 @@ import yaml
 
 from grafana.builder import build_all, coverage
 from tests.dashboards.board_walk import panels
-from tests.dashboards.dashboard_promql import metric_names
-from tests.promql_names import RULES_DIR
+from tests.promql_names import RULES_DIR, metric_names
 from voice_monitoring.shared import catalogue
 
 BOARDS = build_all()

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from grafana.builder import build_all, promql
-from tests.dashboards.dashboard_promql import counters, known_names, metric_names, recorded_names
+from tests.dashboards.dashboard_promql import counters, known_names
+from tests.promql_names import metric_names, recorded_names
 from tests.rules.rule_files import DASHBOARD_UIDS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 from grafana.builder import build_all, colours, drilldown, links, runbook
 from grafana.builder.board import ALERTS_ANNOTATION
 from tests.dashboards.board_walk import data_links, panel_by_title, parse_url, queried_panels, series_labels
-from tests.dashboards.dashboard_promql import metric_names
+from tests.promql_names import metric_names
 from tests.rules.rule_files import alert_rules
 
 BOARDS = build_all()

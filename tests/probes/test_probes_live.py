@@ -18,8 +18,8 @@ import yaml
 from grafana.builder import build_all
 from scripts.native_stack import PROBE_JOB, blackbox_binary, blackbox_config, local_probe_job
 from tests.dashboards.board_walk import has_data, substitute
-from tests.dashboards.dashboard_promql import metric_names
 from tests.harness import ROOT, free_port, local_service, query, start_prometheus, wait_for
+from tests.promql_names import metric_names
 from tests.scaleout.secured import issue, openssl
 
 pytestmark = pytest.mark.binaries

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import yaml
 
-from tests.promql_names import metric_names, recorded_names  # noqa: F401  (re-exported for the rule tests)
-
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "prometheus"
 PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"

@@ -7,7 +7,7 @@ import yaml
 from prometheus_client.utils import floatToGoString
 
 from grafana.builder import build_all
-from tests.promql_names import PLATFORM_SERIES
+from tests.promql_names import PLATFORM_SERIES, metric_names, recorded_names
 from tests.rules.rule_files import (
     ALERTMANAGER_CONFIG,
     DASHBOARD_UIDS,
@@ -16,10 +16,8 @@ from tests.rules.rule_files import (
     alert_rules,
     anchor,
     load_rules,
-    metric_names,
     parse_duration,
     range_durations,
-    recorded_names,
     runbook_sections,
 )
 from voice_monitoring.shared import catalogue

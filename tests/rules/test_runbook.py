@@ -6,8 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from tests.promql_names import PLATFORM_SERIES
-from tests.rules.rule_files import alert_rules, metric_names, recorded_names, runbook_sections
+from tests.promql_names import PLATFORM_SERIES, metric_names, recorded_names
+from tests.rules.rule_files import alert_rules, runbook_sections
 from voice_monitoring.shared import catalogue
 
 ALERT_NAMES = sorted({r.alert for r in alert_rules()})

@@ -18,7 +18,7 @@ import pytest
 from exporter.simulator.traffic import Simulator
 from grafana.builder import build_all
 from tests.dashboards.board_walk import queried_panels, substitute
-from tests.dashboards.test_dashboards_live import MACROS, RANGE_VARIABLES
+from tests.dashboards.panel_coverage import MACROS, RANGE_VARIABLES
 from tests.harness import post_events, query, start_exporter, start_prometheus, wait_for
 from tests.rules.rule_files import load_rules, rule_file_paths
 from tests.scaleout.topology import SCRAPE_INTERVAL, replica_config, start_victoria_metrics
