@@ -113,6 +113,7 @@ def main(argv=None) -> int:
         print(f"voice-api: {exc}", file=sys.stderr)
         return 2
     server.serve(lambda: log.info("listening on %s:%s", args.listen_address, server.port))
+    prometheus.close()
     return 0
 
 

@@ -1,25 +1,30 @@
 """A small client of the Prometheus HTTP API's instant queries, with a deadline and failure reasons.
 
-Each query has one overall deadline, ``timeout`` seconds from its start: every
-socket operation is given only the time left, so a server that trickles its answer
-a byte at a time cannot hold a query (and the scoring cycle) past it.  The answer is
-read up to ``max_answer_bytes`` and checked item by item, so anything malformed,
-from broken JSON to nesting too deep to decode, is a ``parse`` failure.  Over
-https the server is verified against a CA bundle (the system's by default); a failed
-handshake is a ``tls`` failure, and a server refusing the credentials (401, 403) an
-``auth`` failure.
+The queries go out on aiohttp's client, from one event loop on a thread of its own shared by every client of the
+process; ``instant`` is the synchronous face the scorer's cycle, the read API's handlers and replay call.  Each
+client keeps its own session, so its connections to Prometheus are kept alive from one query to the next.
+
+Each query has one overall deadline, ``timeout`` seconds from its start (``aiohttp.ClientTimeout(total=...)``,
+which covers the connection, the request and the answer's last byte), so a server that trickles its answer a byte
+at a time cannot hold a query (and the scoring cycle) past it.  The answer is read up to ``max_answer_bytes`` and
+checked item by item, in the caller's thread, so anything malformed, from broken JSON to nesting too deep to
+decode, is a ``parse`` failure.  Over https the server is verified against a CA bundle (the system's by default);
+a failed handshake is a ``tls`` failure, and a server refusing the credentials (401, 403) an ``auth`` failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import http.client
-import io
 import json
+import math
 import ssl
-import time
+import threading
+import weakref
 from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit
+
+import aiohttp
 
 DEFAULT_MAX_ANSWER_BYTES = 256 * 1024 * 1024
 
@@ -34,48 +39,6 @@ class QueryError(Exception):
 
 # One element of an instant vector: its labels (``__name__`` included) and its value.
 Sample = tuple[dict[str, str], float]
-
-
-class _DeadlineSocket:
-    """A connected socket whose every send and receive may take only the time left before ``deadline``."""
-
-    def __init__(self, sock, deadline: float):
-        self._sock = sock
-        self._deadline = deadline
-
-    def _arm(self) -> None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the query's deadline passed")
-        self._sock.settimeout(left)
-
-    def sendall(self, data) -> None:
-        self._arm()
-        self._sock.sendall(data)
-
-    def recv_into(self, buffer) -> int:
-        self._arm()
-        return self._sock.recv_into(buffer)
-
-    def makefile(self, mode: str = "rb", *args, **kwargs):
-        return io.BufferedReader(_DeadlineReader(self))
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def __getattr__(self, name: str):
-        return getattr(self._sock, name)
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, sock: _DeadlineSocket):
-        self._sock = sock
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        return self._sock.recv_into(buffer)
 
 
 def _parse_error(detail: str) -> QueryError:
@@ -152,6 +115,53 @@ def read_basic_auth_file(path: str) -> tuple[str, str]:
     return username, password
 
 
+# How long a caller waits past a query's deadline for the query loop itself before calling the query timed out:
+# the deadline is kept on the loop, this only guards against a loop that no longer runs.
+LOOP_GRACE_SECONDS = 1.0
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _query_loop() -> asyncio.AbstractEventLoop:
+    """The event loop every client's queries run on, on a daemon thread started at the first query."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="promql", daemon=True).start()
+        return _loop
+
+
+class _Session:
+    """One client's aiohttp session: opened on the query loop at the client's first query, closed with it."""
+
+    def __init__(self, tls: ssl.SSLContext | None):
+        self._tls = tls
+        self._session: aiohttp.ClientSession | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        """The open session; called on the query loop only."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(ssl=self._tls) if self._tls is not None else aiohttp.TCPConnector()
+            # no Accept-Encoding: Prometheus answers uncompressed, and the answer bound counts the bytes it sends
+            self._session = aiohttp.ClientSession(connector=connector, skip_auto_headers=("Accept-Encoding",))
+        return self._session
+
+    async def _close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def close(self, wait: float = 0.0) -> None:
+        """Close the session from any thread, waiting up to ``wait`` seconds for it (0 from a finalizer)."""
+        if self._session is None or _loop is None:
+            return
+        closed = asyncio.run_coroutine_threadsafe(self._close(), _loop)
+        if wait > 0:
+            closed.result(wait)
+
+
 class PrometheusClient:
     def __init__(
         self,
@@ -169,10 +179,6 @@ class PrometheusClient:
         if url.username is not None and security.username is not None:
             raise ValueError("credentials both in the Prometheus URL and in a basic-auth file")
         self.base_url = base_url.rstrip("/")
-        self._tls = security.tls_context() if url.scheme == "https" else None
-        self._host = url.hostname
-        self._port = url.port
-        self._path = f"{url.path}/api/v1/query"
         self._headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         username, password = security.username, security.password
         if url.username is not None:  # http://user:password@host: basic authentication, as before
@@ -181,39 +187,64 @@ class PrometheusClient:
         if username is not None:
             credentials = f"{username}:{password or ''}".encode()
             self._headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+        self._query_url = f"{self.base_url}/api/v1/query"
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
+        self._session = _Session(security.tls_context() if url.scheme == "https" else None)
+        weakref.finalize(self, self._session.close)
 
-    def _connection(self, timeout: float) -> http.client.HTTPConnection:
-        if self._tls is None:
-            return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-        return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._tls)
+    def close(self) -> None:
+        """Close the kept-alive connections; a later query opens new ones."""
+        self._session.close(wait=5.0)
 
-    def _post(self, body: bytes, deadline: float) -> tuple[int, bytes]:
-        connection = self._connection(max(deadline - time.monotonic(), 0.001))
+    async def _post(self, body: bytes) -> tuple[int, bytes]:
+        """(status, answer) of one query, within the deadline; raises QueryError(timeout | http | tls | parse)."""
+        # ceil_threshold: the deadline to the millisecond, not rounded up to the next whole second
+        deadline = aiohttp.ClientTimeout(total=self.timeout, ceil_threshold=math.inf)
         try:
-            connection.connect()
-            connection.sock = _DeadlineSocket(connection.sock, deadline)
-            connection.request("POST", self._path, body=body, headers=self._headers)
-            response = connection.getresponse()
-            answer = response.read(self.max_answer_bytes + 1)
-            if len(answer) > self.max_answer_bytes:
-                raise _parse_error(f"the answer is larger than {self.max_answer_bytes} bytes")
-            return response.status, answer
-        finally:
-            connection.close()
+            async with self._session.get().post(
+                self._query_url, data=body, headers=self._headers, timeout=deadline, allow_redirects=False
+            ) as response:
+                if (response.content_length or 0) > self.max_answer_bytes:
+                    raise _too_large(self.max_answer_bytes)
+                answer = bytearray()
+                async for chunk in response.content.iter_any():
+                    answer += chunk
+                    if len(answer) > self.max_answer_bytes:
+                        raise _too_large(self.max_answer_bytes)
+                return response.status, bytes(answer)
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError and ConnectionTimeoutError included
+            raise QueryError("timeout", _no_answer(self.timeout, exc)) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            if _tls_failure(exc):  # an untrusted or misnamed server, or a client certificate refused
+                raise QueryError("tls", f"TLS handshake with {self.base_url} failed: {exc}") from None
+            raise QueryError("http", f"request failed: {exc!r}") from None
 
     def instant(self, expr: str) -> list[Sample]:
         """The result vector of ``expr``; raises QueryError(timeout | http | tls | auth | parse)."""
-        deadline = time.monotonic() + self.timeout
         # plain seconds: "0.5s" is no Prometheus duration
         body = urlencode({"query": expr, "timeout": f"{self.timeout:g}"}).encode()
+        answered = asyncio.run_coroutine_threadsafe(self._post(body), _query_loop())
         try:
-            status, answer = self._post(body, deadline)
-        except TimeoutError as exc:
-            raise QueryError("timeout", f"no answer within {self.timeout:g}s: {exc}") from None
-        except ssl.SSLError as exc:  # SSLCertVerificationError included: an untrusted or misnamed server
-            raise QueryError("tls", f"TLS handshake with {self.base_url} failed: {exc}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise QueryError("http", f"request failed: {exc!r}") from None
+            status, answer = answered.result(self.timeout + LOOP_GRACE_SECONDS)
+        except TimeoutError:  # the loop itself is stuck: the query's own deadline would have answered
+            answered.cancel()
+            raise QueryError("timeout", _no_answer(self.timeout, "the query loop did not answer")) from None
         return parse_vector(status, answer)
+
+
+def _too_large(limit: int) -> QueryError:
+    return _parse_error(f"the answer is larger than {limit} bytes")
+
+
+def _no_answer(timeout: float, cause) -> str:
+    return f"no answer within {timeout:g}s" + (f": {cause}" if str(cause) else "")
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error it was raised from, is a TLS failure."""
+    while exc is not None:
+        if isinstance(exc, (ssl.SSLError, aiohttp.ClientSSLError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

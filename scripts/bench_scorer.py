@@ -3,22 +3,25 @@
 Starts a real exporter and a real Prometheus on loopback ports, posts calls to
 the exporter in batches, waits until Prometheus has scraped them all, then times
 scoring cycles of the real scorer (batched queries) next to a one-query-per-call
-reader measured on the same data.  Prints a table.
+reader measured on the same data, and the PromQL client (aiohttp, connections kept alive) next to the
+http.client transport it replaced (a new connection per query) on the same cycles.  Prints two tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 from tests.harness import post_events, prometheus_config, query, start_exporter, start_prometheus, wait_for
 from voice_monitoring.scorer.inputs import INPUT_NAMES, QUERIES, InputReader, Query, merge
-from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.promql import PrometheusClient, Sample, parse_vector
 from voice_monitoring.scorer.scoring_parameters import DEFAULTS
 from voice_monitoring.scorer.service import Scorer
 from voice_monitoring.shared import catalogue
@@ -102,8 +105,24 @@ def live_calls(prom_url: str) -> int:
     return int(float(result[0]["value"][1])) if result else 0
 
 
-def time_batched(prom_url: str, cycles: int, queries=QUERIES) -> dict:
-    reader = InputReader(PrometheusClient(prom_url, timeout=60), job=JOB, queries=queries)
+class HttpClientBaseline(PrometheusClient):
+    """The transport the client had before aiohttp, for the comparison: http.client, one connection per query."""
+
+    def instant(self, expr: str) -> list[Sample]:
+        url = urlsplit(self.base_url)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=self.timeout)
+        try:
+            body = urlencode({"query": expr, "timeout": f"{self.timeout:g}"}).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+            connection.request("POST", f"{url.path}/api/v1/query", body=body, headers=headers)
+            response = connection.getresponse()
+            return parse_vector(response.status, response.read())
+        finally:
+            connection.close()
+
+
+def time_batched(prom_url: str, cycles: int, queries=QUERIES, client_type=PrometheusClient) -> dict:
+    reader = InputReader(client_type(prom_url, timeout=60), job=JOB, queries=queries)
     scorer = Scorer(reader, DEFAULTS, interval=30)
     durations = []
     try:
@@ -114,6 +133,7 @@ def time_batched(prom_url: str, cycles: int, queries=QUERIES) -> dict:
             durations.append(time.perf_counter() - started)
     finally:
         reader.close()
+        reader.client.close()
     queries = scorer.metrics.registry.get_sample_value(catalogue.metric("ai_agent_scorer_queries_total").name) / cycles
     return {
         "seconds": statistics.median(durations),
@@ -141,6 +161,29 @@ def time_per_call(prom_url: str, limit_seconds: float) -> dict:
     elapsed = time.perf_counter() - started
     seconds = elapsed * len(ids) / done
     return {"seconds": seconds, "queries": 1 + len(ids), "extrapolated": done < len(ids), "measured": done}
+
+
+def time_small_queries(prom_url: str, client_type, count: int) -> float:
+    """Median seconds of one small query (one call's inputs) sent one after another, as the read API sends them."""
+    client = client_type(prom_url, timeout=60)
+    ids = [labels["call_id"] for labels, _ in client.instant(f'{TURNS}{{job="{JOB}"}}')][:count]
+    durations = []
+    for call_id in ids:
+        started = time.perf_counter()
+        client.instant(single_query()[0].expr(JOB, call_id))
+        durations.append(time.perf_counter() - started)
+    return statistics.median(durations)
+
+
+def compare_clients(prom_url: str, cycles: int) -> dict:
+    """The batched cycle and a small query on each transport, interleaved so both see the same machine."""
+    figures: dict[str, list[float]] = {"cycle": [], "cycle_baseline": [], "query": [], "query_baseline": []}
+    for _ in range(3):
+        figures["cycle"].append(time_batched(prom_url, cycles)["seconds"])
+        figures["cycle_baseline"].append(time_batched(prom_url, cycles, client_type=HttpClientBaseline)["seconds"])
+        figures["query"].append(time_small_queries(prom_url, PrometheusClient, 200))
+        figures["query_baseline"].append(time_small_queries(prom_url, HttpClientBaseline, 200))
+    return {name: statistics.median(values) for name, values in figures.items()}
 
 
 def main(argv=None) -> int:
@@ -183,7 +226,7 @@ def main(argv=None) -> int:
                     batched = time_batched(prom.url, args.cycles)
                     single = time_batched(prom.url, args.cycles, queries=single_query())
                     baseline = time_per_call(prom.url, args.baseline_limit)
-                    rows.append((size, batched, single, baseline))
+                    rows.append((size, batched, single, baseline, compare_clients(prom.url, args.cycles)))
                     print(f"measured {size}", file=sys.stderr, flush=True)
     print()
     print(
@@ -193,7 +236,7 @@ def main(argv=None) -> int:
     header = ("live calls", "scored", "batched s", "worst s", "queries", "1-query s", "per-call s", "per-call queries")
     print(" | ".join(f"{h:>12}" for h in header))
     ok = True
-    for size, batched, single, baseline in rows:
+    for size, batched, single, baseline, _ in rows:
         mark = "*" if baseline["extrapolated"] else ""
         print(
             " | ".join(
@@ -215,6 +258,21 @@ def main(argv=None) -> int:
     if any(b["extrapolated"] for *_, b in rows):
         print("* extrapolated from the first calls measured within the time limit")
     print(f"goal (10,000 calls under 3 s with at most 12 queries): {'met' if ok else 'NOT met'}")
+    print()
+    print("PromQL client: aiohttp (kept-alive connections) over the former http.client transport, same run")
+    header = ("live calls", "cycle s", "http.client s", "cycle ratio", "query ms", "http.client ms", "query ratio")
+    print(" | ".join(f"{h:>14}" for h in header))
+    for size, *_, clients in rows:
+        cells = (
+            size,
+            f"{clients['cycle']:.3f}",
+            f"{clients['cycle_baseline']:.3f}",
+            f"{clients['cycle'] / clients['cycle_baseline']:.2f}x",
+            f"{clients['query'] * 1000:.2f}",
+            f"{clients['query_baseline'] * 1000:.2f}",
+            f"{clients['query'] / clients['query_baseline']:.2f}x",
+        )
+        print(" | ".join(f"{v:>14}" for v in cells))
     return 0
 
 
