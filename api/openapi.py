@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 _NUMBER_OR_NULL = {"type": "number", "nullable": True}
 _ERROR = {
     "description": "an error",
@@ -14,7 +16,7 @@ _FIGURES = {
 }
 
 
-def _param(name: str, description: str, **schema) -> dict:
+def _param(name: str, description: str, **schema: str) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -29,11 +31,11 @@ _START = _param("start", "Unix seconds; default end - 3600", pattern=r"^[0-9]{1,
 _END = _param("end", "Unix seconds; default now", pattern=r"^[0-9]{1,10}(\.[0-9]{1,3})?$")
 
 
-def _get(summary: str, parameters: list[dict], ok: dict = _FIGURES) -> dict:
+def _get(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any] = _FIGURES) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": parameters, "responses": {"200": ok, **_ERRORS}}}
 
 
-def document() -> dict:
+def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Voice agent monitoring read API", "version": "1"},

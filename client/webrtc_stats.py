@@ -31,6 +31,12 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import EnumDescriptor
+    from google.protobuf.message import Message
 
 AUDIO_CODEC_PREFIX = "audio/"
 # Payload formats that travel beside the voice codec and never carry the voice themselves.
@@ -40,8 +46,11 @@ FAILED_STATES = frozenset({"failed"})
 INBOUND_COUNTERS = ("packetsReceived", "packetsLost", "bytesReceived", "concealedSamples", "totalSamplesReceived")
 OUTBOUND_COUNTERS = ("bytesSent",)
 
+# One statistics dictionary: W3C field names to values.
+Stats = dict[str, Any]
 
-def codec_label(mime_type) -> str | None:
+
+def codec_label(mime_type: object) -> str | None:
     """The codec of an audio ``mimeType`` as the event schema names codecs: "audio/PCMU" -> "pcmu"."""
     if not isinstance(mime_type, str) or not mime_type.lower().startswith(AUDIO_CODEC_PREFIX):
         return None
@@ -49,39 +58,45 @@ def codec_label(mime_type) -> str | None:
     return name if name and name not in NOT_VOICE_CODECS else None
 
 
-def _number(value) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return None
     return float(value)
 
 
-def _is_audio(stats: dict) -> bool:
+def _is_audio(stats: Stats) -> bool:
     return (stats.get("kind") or stats.get("mediaType")) == "audio"
 
 
 class TransportReading:
     """Reads one connection's statistics, poll after poll; ``attrs`` gives one ``transport`` event's attributes."""
 
-    def __init__(self):
-        self._last: dict[tuple[str, str], float] = {}
+    def __init__(self) -> None:
+        self._last: dict[tuple[object, str], float] = {}
         self._failed = False
 
-    def _delta(self, stream_id: str, counter: str, value) -> float | None:
-        value = _number(value)
-        if value is None:
+    def _delta(self, stream_id: object, counter: str, value: object) -> float | None:
+        number = _number(value)
+        if number is None:
             return None
         key = (stream_id, counter)
         previous = self._last.get(key, 0.0)
-        self._last[key] = value
+        self._last[key] = number
         # a counter that went back belongs to a restarted stream: it counts from zero again
-        return value - previous if value >= previous else value
+        return number - previous if number >= previous else number
 
-    def attrs(self, stats: list[dict]) -> dict:
-        by_id = {s.get("id"): s for s in stats if isinstance(s, dict)}
+    def attrs(self, stats: Iterable[object]) -> dict[str, Any]:
+        by_id: dict[object, Stats] = {s.get("id"): s for s in stats if isinstance(s, dict)}
         totals = dict.fromkeys(INBOUND_COUNTERS + OUTBOUND_COUNTERS, 0.0)
         seen: set[str] = set()
-        jitters, rtts, fractions, codecs = [], [], [], []
-        rtp_kinds, directions, transports, pairs = set(), set(), [], []
+        jitters: list[float | None] = []
+        rtts: list[float | None] = []
+        fractions: list[float | None] = []
+        codecs: list[str | None] = []
+        rtp_kinds: set[object] = set()
+        directions: set[str] = set()
+        transports: list[Stats] = []
+        pairs: list[Stats] = []
         for stream_id, s in by_id.items():
             kind = s.get("type")
             if kind in ("inbound-rtp", "outbound-rtp", "remote-inbound-rtp"):
@@ -89,9 +104,9 @@ class TransportReading:
                 if not _is_audio(s):
                     continue
                 directions.add(kind)
-                codec = by_id.get(s.get("codecId"))
-                if codec is not None:
-                    codecs.append(codec_label(codec.get("mimeType")))
+                codec_stats = by_id.get(s.get("codecId"))
+                if codec_stats is not None:
+                    codecs.append(codec_label(codec_stats.get("mimeType")))
             if kind == "inbound-rtp" and _is_audio(s):
                 for counter in INBOUND_COUNTERS:
                     delta = self._delta(stream_id, counter, s.get(counter))
@@ -114,7 +129,7 @@ class TransportReading:
             elif kind == "candidate-pair":
                 pairs.append(s)
 
-        attrs: dict = {}
+        attrs: dict[str, Any] = {}
         losses = [f for f in fractions if f is not None]
         if {"packetsReceived", "packetsLost"} <= seen:
             expected = totals["packetsReceived"] + totals["packetsLost"]
@@ -159,14 +174,14 @@ class TransportReading:
         self._last = {key: value for key, value in self._last.items() if key[0] in by_id}
         return attrs
 
-    def _transport_bytes(self, transports: list[dict], counter: str) -> float:
-        return sum(self._delta(t.get("id"), counter, t.get(counter)) or 0.0 for t in transports)
+    def _transport_bytes(self, transports: list[Stats], counter: str) -> float:
+        return sum((self._delta(t.get("id"), counter, t.get(counter)) or 0.0 for t in transports), start=0.0)
 
 
 # --- aiortc ---------------------------------------------------------------------------------------------------
 
 
-def _answer_codec(connection) -> tuple[str, int] | None:
+def _answer_codec(connection: object) -> tuple[str, int] | None:
     """(mimeType, clockRate) of the first audio codec of the connection's answer: the one both ends send."""
     for description in (getattr(connection, "localDescription", None), getattr(connection, "remoteDescription", None)):
         if description is None or getattr(description, "type", None) != "answer":
@@ -188,13 +203,13 @@ def _answer_codec(connection) -> tuple[str, int] | None:
     return None
 
 
-def _milliseconds(timestamp) -> float | None:
+def _milliseconds(timestamp: object) -> float | None:
     if isinstance(timestamp, datetime.datetime):
         return timestamp.timestamp() * 1000.0
     return _number(timestamp)
 
 
-def from_aiortc(report, connection=None) -> list[dict]:
+def from_aiortc(report: Mapping[str, object], connection: object = None) -> list[Stats]:
     """An aiortc ``RTCStatsReport`` (``await pc.getStats()``) as W3C dictionaries.
 
     aiortc 1.16 fills inbound-rtp ``packetsReceived``, ``packetsLost``, ``jitter``; outbound-rtp
@@ -208,7 +223,7 @@ def from_aiortc(report, connection=None) -> list[dict]:
     no codec or candidate-pair statistics.
     """
     codec = _answer_codec(connection) if connection is not None else None
-    out: list[dict] = []
+    out: list[Stats] = []
     codec_id = None
     if codec is not None:
         codec_id = "codec-audio"
@@ -241,7 +256,7 @@ def _camel(name: str) -> str:
 _enum_prefixes: dict[str, int] = {}
 
 
-def _enum_value(enum_type, number: int) -> str:
+def _enum_value(enum_type: EnumDescriptor, number: int) -> str:
     """A protobuf enum value as W3C spells it: DTLS_TRANSPORT_FAILED -> "failed", PAIR_IN_PROGRESS -> "in-progress"."""
     cut = _enum_prefixes.get(enum_type.full_name)
     if cut is None:
@@ -251,12 +266,12 @@ def _enum_value(enum_type, number: int) -> str:
     return value.name[cut:].lower().replace("_", "-") if value is not None else str(number)
 
 
-def _livekit_entry(stats, prefix: str) -> dict | None:
+def _livekit_entry(stats: Message, prefix: str) -> Stats | None:
     which = stats.WhichOneof("stats")
     if which is None:
         return None
     body = getattr(stats, which)
-    entry: dict = {"type": which.replace("_", "-")}
+    entry: Stats = {"type": which.replace("_", "-")}
     for part, value in body.ListFields():
         if part.name == "rtc":
             entry["id"] = f"{prefix}{value.id}"
@@ -274,7 +289,17 @@ def _livekit_entry(stats, prefix: str) -> dict | None:
     return entry
 
 
-def from_livekit(rtc_stats) -> list[dict]:
+class RoomStats(Protocol):
+    """What ``livekit.rtc.Room.get_rtc_stats()`` returns: the statistics of the room's two peer connections."""
+
+    @property
+    def publisher_stats(self) -> Sequence[Message]: ...
+
+    @property
+    def subscriber_stats(self) -> Sequence[Message]: ...
+
+
+def from_livekit(rtc_stats: RoomStats) -> list[Stats]:
     """What ``livekit.rtc.Room.get_rtc_stats()`` returns as W3C dictionaries.
 
     LiveKit's statistics come from libwebrtc with the W3C units already. The room has two peer connections to
@@ -283,7 +308,7 @@ def from_livekit(rtc_stats) -> list[dict]:
     are prefixed with "pub:" and "sub:" so that the two connections' streams stay apart. What they measure ends
     at the LiveKit server: the caller's own leg to it is not in the agent's statistics.
     """
-    out: list[dict] = []
+    out: list[Stats] = []
     for prefix, items in (("pub:", rtc_stats.publisher_stats), ("sub:", rtc_stats.subscriber_stats)):
         for stats in items:
             entry = _livekit_entry(stats, prefix)

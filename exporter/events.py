@@ -7,7 +7,9 @@ them on the ingest path, and ``json_schema`` renders the published
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,10 @@ SENTIMENTS = ("positive", "negative", "neutral", "unknown")
 DIRECTIONS = {"rx": "received", "tx": "sent"}  # audio byte directions: label value -> verb
 
 
+# A field's checker: an error message for a value, or None when it is valid.
+Checker = Callable[[Any], str | None]
+
+
 @dataclass(frozen=True)
 class Field:
     kind: str  # number | integer | boolean | string | enum
@@ -39,17 +45,17 @@ class Field:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        # The checker is built once per field: validation runs for every event on the ingest path.
-        object.__setattr__(self, "check", self._checker())
+    @functools.cached_property
+    def check(self) -> Checker:
+        """A function returning an error message for a value, or None when it is valid.
 
-    def _checker(self):
-        """A function returning an error message for a value, or None when it is valid."""
+        Built once per field: validation runs for every event on the ingest path.
+        """
         kind, low, high = self.kind, self.minimum, self.maximum
         if kind in ("number", "integer"):
             integer = kind == "integer"
 
-            def check_number(value):
+            def check_number(value: Any) -> str | None:
                 t = type(value)
                 if t is float:
                     if integer and not value.is_integer():
@@ -72,7 +78,7 @@ class Field:
             message = f"must be one of {', '.join(self.choices)}"
             return lambda value: None if type(value) is str and value in choices else message
 
-        def check_string(value):
+        def check_string(value: Any) -> str | None:
             if type(value) is not str or not value:
                 return "must be a non-empty string"
             if len(value) > MAX_LABEL_LENGTH:
@@ -307,17 +313,19 @@ _TYPE_CHECKS = {
 }
 _TYPE_NAMES = ", ".join(TYPES)
 _FLOAT_MAX = 1.7976931348623157e308
+# What a value needs to pass without its field's checker (see _fast_checks).
+FastCheck = tuple[Any, ...] | frozenset[str]
 _STRING = ("string",)
 _BOOLEAN = ("boolean",)
 
 
-def _fast_checks(spec: dict[str, Field]) -> dict[str, tuple]:
+def _fast_checks(spec: dict[str, Field]) -> dict[str, FastCheck]:
     """Per field, what a value needs to be valid without calling its checker: _STRING for a string field
     (a non-empty str within the length limit), _BOOLEAN for a boolean, the frozenset of choices for an enum
     (a str among them), (low, high, integer) for a number field (in range; an integer field takes only ints).
     A value outside the fast path goes to the field's checker, which words the error.
     """
-    fast: dict[str, tuple | frozenset] = {}
+    fast: dict[str, FastCheck] = {}
     for key, field in spec.items():
         if field.kind == "string":
             fast[key] = _STRING
@@ -337,7 +345,9 @@ _ENVELOPE_FAST = {**_fast_checks(ENVELOPE), "attrs": _ANY}  # attrs is checked o
 _TYPE_FAST = {etype: _fast_checks(spec) for etype, spec in TYPES.items()}
 
 
-def _first_invalid(values: dict, fast_checks: dict, checks: dict) -> tuple[str, str | None] | None:
+def _first_invalid(
+    values: dict[str, Any], fast_checks: dict[str, FastCheck], checks: dict[str, Checker]
+) -> tuple[str, str | None] | None:
     """The first key of ``values`` that is unknown (key, None) or whose value is invalid (key, problem); None
     when all are valid.  The common valid value is checked inline (see _fast_checks), the rest by the field's
     checker, which words the problem."""
@@ -354,7 +364,7 @@ def _first_invalid(values: dict, fast_checks: dict, checks: dict) -> tuple[str, 
                 continue
         elif fast is _ANY:
             continue
-        elif type(fast) is frozenset:
+        elif isinstance(fast, frozenset):
             if t is str and value in fast:
                 continue
         elif (t is int or (t is float and not fast[2])) and fast[0] <= value <= fast[1]:
@@ -372,8 +382,7 @@ def validate(event: Any, now: float, max_age: float, max_future: float) -> dict[
             raise InvalidEvent("malformed_json", event.error)
         raise InvalidEvent("not_an_object", "event must be a JSON object")
     etype = event.get("type")
-    compiled = _TYPE_CHECKS.get(etype) if type(etype) is str else None
-    if compiled is None:
+    if type(etype) is not str or (compiled := _TYPE_CHECKS.get(etype)) is None:
         raise InvalidEvent("unknown_type", f"type must be one of {_TYPE_NAMES}")
     checks, required, needs_call = compiled
     invalid = _first_invalid(event, _ENVELOPE_FAST, _ENVELOPE_CHECKS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -10,7 +12,7 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def label_text(names, values) -> str:
+def label_text(names: Iterable[str], values: Iterable[str]) -> str:
     """``name="value",...`` for the inside of the braces."""
     return ",".join(f'{name}="{escape(value)}"' for name, value in zip(names, values, strict=False))
 

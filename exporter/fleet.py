@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from typing import Any
 
 from voice_monitoring.exporter.exposition import header, label_text, sample
 from voice_monitoring.exporter.labels import OTHER
@@ -27,7 +28,7 @@ class CounterValue:
 
     __slots__ = ("_cell",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._cell = array("d", (0.0,))
 
     @property
@@ -58,7 +59,7 @@ class HistogramValue:
         self._cells = array("d", bytes(8 * (len(bounds) + 3)))
 
     @property
-    def counts(self) -> array:
+    def counts(self) -> array[float]:
         return self._cells[:-2]
 
     @property
@@ -76,7 +77,8 @@ class HistogramValue:
         cells[-1] += 1.0
 
 
-_VALUE_TYPES = {"counter": CounterValue, "gauge": GaugeValue}
+SeriesValue = CounterValue | GaugeValue | HistogramValue
+_VALUE_TYPES: dict[str, type[CounterValue]] = {"counter": CounterValue, "gauge": GaugeValue}
 
 
 def ceiling(series_budget: int = DEFAULT_SERIES_BUDGET) -> tuple[int, int, int]:
@@ -88,7 +90,7 @@ def ceiling(series_budget: int = DEFAULT_SERIES_BUDGET) -> tuple[int, int, int]:
         count = series_budget + 1 if m.labels else 1
         metrics += 1
         series += count
-        samples += count * (len(m.buckets) + 3 if m.type == "histogram" else 1)
+        samples += count * (len(m.buckets) + 3 if m.buckets is not None else 1)
     return metrics, series, samples
 
 
@@ -103,8 +105,8 @@ class FleetMetrics:
     def __init__(self, series_budget: int = DEFAULT_SERIES_BUDGET):
         self.series_budget = series_budget
         self._metrics = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER) if m.scope != catalogue.PER_CALL}
-        self._series: dict[str, dict[tuple[str, ...], object]] = {name: {} for name in self._metrics}
-        self._children: dict[tuple, object] = {}
+        self._series: dict[str, dict[tuple[str, ...], SeriesValue]] = {name: {} for name in self._metrics}
+        self._children: dict[tuple[str, tuple[str, ...]], SeriesValue] = {}
         self._folded = {name: (OTHER,) * len(m.labels) for name, m in self._metrics.items()}
         # Self-metrics are labelled from closed sets (event types, reasons, metric names): bounded as they are.
         self._unbudgeted = {name for name, m in self._metrics.items() if m.scope == catalogue.SELF}
@@ -122,7 +124,8 @@ class FleetMetrics:
             self.child(_OVERFLOW, name).inc()
         return folded
 
-    def child(self, name: str, *labels: str):
+    def child(self, name: str, *labels: str) -> Any:
+        """The series: a CounterValue, GaugeValue or HistogramValue as the catalogue types ``name``."""
         key = (name, labels)
         found = self._children.get(key)
         if found is None:
@@ -132,7 +135,7 @@ class FleetMetrics:
             labels = self.labels_for(name, labels)
             found = self._children.get((name, labels))
             if found is None:
-                found = HistogramValue(m.buckets) if m.type == "histogram" else _VALUE_TYPES[m.type]()
+                found = HistogramValue(m.buckets) if m.buckets is not None else _VALUE_TYPES[m.type]()
                 self._series[name][labels] = found
                 self._children[(name, labels)] = found
         return found
@@ -142,17 +145,17 @@ class FleetMetrics:
             del self._series[name][labels]
 
     def render(self) -> str:
-        out = []
+        out: list[str] = []
         for name, m in self._metrics.items():
             out.append(header(name, m.help, m.type))
             for labels, value in self._series[name].items():
                 text = label_text(m.labels, labels)
-                if m.type != "histogram":
+                if not isinstance(value, HistogramValue):
                     out.append(sample(name, text, value.value) + "\n")
                     continue
                 prefix = text + "," if text else ""
-                cumulative = 0
-                for bound, count in zip(m.buckets, value.counts, strict=False):
+                cumulative = 0.0
+                for bound, count in zip(value.bounds, value.counts, strict=False):
                     cumulative += count
                     out.append(sample(f"{name}_bucket", f'{prefix}le="{float(bound)!r}"', cumulative) + "\n")
                 out.append(sample(f"{name}_bucket", f'{prefix}le="+Inf"', value.count) + "\n")

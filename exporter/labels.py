@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 OTHER = "other"
 UNKNOWN = "unknown"
 
 
 class LabelLimiter:
-    def __init__(self, limit: int, on_fold):
+    def __init__(self, limit: int, on_fold: Callable[[str], object]):
         self.limit = limit
         self._seen: dict[str, set[str]] = {}
         self._on_fold = on_fold  # called with the label name each time a value is folded
@@ -24,9 +27,12 @@ class LabelLimiter:
         self._on_fold(label)
         return OTHER
 
-    def of_event(self, event: dict, key: str, call=None) -> str:
+    def of_event(self, event: Mapping[str, Any], key: str, call: object = None) -> str:
         """The event's ``key`` label, folded; inherited from its call when the event omits it, else unknown."""
         value = event.get(key)
         if value is None:
-            return getattr(call, key) if call is not None else UNKNOWN
+            if call is None:
+                return UNKNOWN
+            inherited: str = getattr(call, key)
+            return inherited
         return self(key, value)

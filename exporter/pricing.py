@@ -31,7 +31,8 @@ PRICED_AS = {
 FALLBACK_KEY = {"tokens_in_cached": "tokens_in"}
 
 
-_MISSING = object()
+# service -> provider (or provider/model, or default) -> price unit -> dollars
+PriceEntries = dict[str, dict[str, dict[str, float]]]
 
 
 class PriceTableError(ValueError):
@@ -39,7 +40,7 @@ class PriceTableError(ValueError):
 
 
 class PriceTable:
-    def __init__(self, table: dict, cache_limit: int = 10_000, on_uncached: Callable[[], None] = lambda: None):
+    def __init__(self, table: object, cache_limit: int = 10_000, on_uncached: Callable[[], None] = lambda: None):
         if not isinstance(table, dict):
             raise PriceTableError("the price table must be a mapping of service to providers")
         for service, providers in table.items():
@@ -55,7 +56,7 @@ class PriceTable:
                         raise PriceTableError(f"{service}.{provider}: unknown price unit {key!r}")
                     if isinstance(price, bool) or not isinstance(price, (int, float)) or price < 0:
                         raise PriceTableError(f"{service}.{provider}.{key}: price must be a number >= 0")
-        self._table = table
+        self._table: PriceEntries = table
         # (service, provider) -> the models priced on their own: any other model is priced as its provider,
         # so the cache below is keyed on a bounded set whatever free text arrives as ``model``.
         self._models: dict[tuple[str, str], set[str]] = {}
@@ -64,7 +65,7 @@ class PriceTable:
                 provider, _, model = name.partition("/")
                 if model:
                     self._models.setdefault((service, provider), set()).add(model)
-        self._unit_prices: dict[tuple, float] = {}
+        self._unit_prices: dict[tuple[str, str, str | None, str], float | None] = {}
         self.cache_limit = cache_limit
         self.on_uncached = on_uncached  # called when a price is looked up without caching (the cache is full)
 
@@ -74,13 +75,15 @@ class PriceTable:
         if model is not None and model not in self._models.get((service, provider), ()):
             model = None
         key = (service, provider, model, unit)
-        found = self._unit_prices.get(key, _MISSING)
-        if found is _MISSING:
-            found = self._look_up(service, provider, model, unit)
-            if len(self._unit_prices) < self.cache_limit:
-                self._unit_prices[key] = found
-            else:
-                self.on_uncached()
+        try:
+            return self._unit_prices[key]
+        except KeyError:
+            pass
+        found = self._look_up(service, provider, model, unit)
+        if len(self._unit_prices) < self.cache_limit:
+            self._unit_prices[key] = found
+        else:
+            self.on_uncached()
         return found
 
     def _look_up(self, service: str, provider: str, model: str | None, unit: str) -> float | None:

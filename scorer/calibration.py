@@ -76,6 +76,10 @@ def figures(pairs: list[Pair], min_samples: int, bands: Iterable[int]) -> Figure
     return out
 
 
+# (observed at, provider, score or None when unscored, band, sources paired)
+FinalScore = tuple[float, str, float | None, int | None, list[str]]
+
+
 class Calibration:
     def __init__(
         self,
@@ -85,7 +89,7 @@ class Calibration:
         max_pairs: int = 10_000,
         max_calls: int = 100_000,
         sources: Iterable[str] | None = None,
-        bands: Iterable[int] = tuple(band.level for band in quality_bands.ALL),
+        bands: Iterable[int] = quality_bands.LEVELS,
         on_outcome: Callable[[str], None] = lambda outcome: None,
     ):
         self.window_seconds = window_seconds
@@ -96,8 +100,8 @@ class Calibration:
         self.sources = frozenset(sources) if sources is not None else None
         self.bands = tuple(bands)
         self.on_outcome = on_outcome
-        # call_id -> (observed at, provider, score or None when unscored, band, sources paired), oldest first
-        self._finals: dict[str, tuple[float, str, float | None, int | None, list[str]]] = {}
+        # oldest first
+        self._finals: dict[str, FinalScore] = {}
         # call_id -> {source: (read at, scale, rating)}: ratings read before the call's final score, oldest first
         self._waiting: dict[str, dict[str, tuple[float, str, float]]] = {}
         self._pairs: dict[str, deque[Pair]] = {}
@@ -107,7 +111,7 @@ class Calibration:
         """A call's final score (None: the call is not calibrated: too few turns, or promoted out of the sample)."""
         if call_id in self._finals:
             return
-        entry = (now, provider, score, band, [])
+        entry: FinalScore = (now, provider, score, band, [])
         self._finals[call_id] = entry
         if len(self._finals) > self.max_calls:
             del self._finals[next(iter(self._finals))]
@@ -133,10 +137,10 @@ class Calibration:
                     self.on_outcome("forgotten")
             waiting.setdefault(source, (now, scale, rating))
 
-    def _pair(self, entry, source: str, scale: str, rating: float, now: float) -> None:
+    def _pair(self, entry: FinalScore, source: str, scale: str, rating: float, now: float) -> None:
         _, provider, score, band, paired = entry
         paired.append(source)
-        if score is None:
+        if score is None or band is None:  # a score always has its band
             self.on_outcome("unscored")
             return
         s = SCALES[scale]

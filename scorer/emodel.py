@@ -121,9 +121,9 @@ def _sidetone_impairment(k: _Terms, t_ms: float) -> float:
     """Ist, with the talker echo of delay T masking the sidetone (STMRo)."""
     stmro = -10.0 * _lg(k.sidetone_power + math.exp(-t_ms / 4.0) * k.echo_power)
     return (
-        12.0 * (1.0 + ((stmro - 13.0) / 6.0) ** 8) ** (1.0 / 8.0)
-        - 28.0 * (1.0 + ((stmro + 1.0) / 19.4) ** 35) ** (1.0 / 35.0)
-        - 13.0 * (1.0 + ((stmro - 3.0) / 33.0) ** 13) ** (1.0 / 13.0)
+        12.0 * math.pow(1.0 + ((stmro - 13.0) / 6.0) ** 8, 1.0 / 8.0)
+        - 28.0 * math.pow(1.0 + ((stmro + 1.0) / 19.4) ** 35, 1.0 / 35.0)
+        - 13.0 * math.pow(1.0 + ((stmro - 3.0) / 33.0) ** 13, 1.0 / 13.0)
         + 29.0
     )
 
@@ -137,7 +137,7 @@ def _talker_echo_impairment(k: _Terms, t_ms: float) -> float:
 
 def _listener_echo_impairment(k: _Terms, tr_ms: float) -> float:
     """Idle: the listener hearing the far end twice, WEPL dB down after a round trip of Tr ms."""
-    d = k.ro - k.rle_scale * (tr_ms + 1.0) ** -0.25  # Ro - Rle
+    d = k.ro - k.rle_scale * math.pow(tr_ms + 1.0, -0.25)  # Ro - Rle
     return d / 2.0 + math.sqrt(d * d / 4.0 + 169.0)
 
 
@@ -147,7 +147,7 @@ def _pure_delay_impairment(k: _Terms, ta_ms: float) -> float:
         return 0.0
     x = _lg(ta_ms / k.mt_ms) / _lg(2.0)
     s = k.s
-    return 25.0 * ((1.0 + x**s) ** (1.0 / s) - 3.0 * (1.0 + (x / 3.0) ** s) ** (1.0 / s) + 2.0)
+    return 25.0 * (math.pow(1.0 + math.pow(x, s), 1.0 / s) - 3.0 * math.pow(1.0 + math.pow(x / 3.0, s), 1.0 / s) + 2.0)
 
 
 def pure_delay_impairment(p: EModel, ta_ms: float) -> float:

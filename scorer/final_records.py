@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from voice_monitoring.scorer.model import FACTORS, Assessment
 from voice_monitoring.shared import quality_bands
@@ -41,8 +43,10 @@ def main_factor(assessment: Assessment) -> str:
     return max(FACTORS, key=lambda f: assessment.penalties[f])
 
 
-def final_record(call_id, provider, tenant, assessment: Assessment, cost_usd, at: float) -> FinalRecord:
-    if assessment.insufficient_data or assessment.score is None:
+def final_record(
+    call_id: str, provider: str, tenant: str, assessment: Assessment, cost_usd: float | None, at: float
+) -> FinalRecord:
+    if assessment.insufficient_data or assessment.score is None or assessment.band is None:
         return FinalRecord(call_id, provider, tenant, None, "", "", cost_usd, at)
     band = quality_bands.ALL[assessment.band].name
     return FinalRecord(call_id, provider, tenant, assessment.score, band, main_factor(assessment), cost_usd, at)
@@ -51,18 +55,19 @@ def final_record(call_id, provider, tenant, assessment: Assessment, cost_usd, at
 def ranked(records: list[FinalRecord], n: int) -> list[FinalRecord]:
     """The records among the ``n`` lowest scores of their provider or the ``n`` highest costs of their tenant (the
     worst-calls tables select providers, the costliest-calls table tenants)."""
-    by_provider: dict[str, list[FinalRecord]] = defaultdict(list)
-    by_tenant: dict[str, list[FinalRecord]] = defaultdict(list)
+    # (score or cost, record)
+    by_provider: dict[str, list[tuple[float, FinalRecord]]] = defaultdict(list)
+    by_tenant: dict[str, list[tuple[float, FinalRecord]]] = defaultdict(list)
     for r in records:
         if r.score is not None:
-            by_provider[r.provider].append(r)
+            by_provider[r.provider].append((r.score, r))
         if r.cost_usd is not None:
-            by_tenant[r.tenant].append(r)
+            by_tenant[r.tenant].append((r.cost_usd, r))
     chosen: dict[str, FinalRecord] = {}
     for group in by_provider.values():
-        chosen.update((r.call_id, r) for r in heapq.nsmallest(n, group, key=lambda r: r.score))
+        chosen.update((r.call_id, r) for _, r in heapq.nsmallest(n, group, key=itemgetter(0)))
     for group in by_tenant.values():
-        chosen.update((r.call_id, r) for r in heapq.nlargest(n, group, key=lambda r: r.cost_usd))
+        chosen.update((r.call_id, r) for _, r in heapq.nlargest(n, group, key=itemgetter(0)))
     return list(chosen.values())
 
 
@@ -75,7 +80,7 @@ class FinalRecords:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         capacity: int = DEFAULT_CAPACITY,
         ranked: int = DEFAULT_RANKED,
-        on_drop=None,
+        on_drop: Callable[[], None] | None = None,
     ):
         self.ttl_seconds = ttl_seconds
         self.capacity = capacity

@@ -67,12 +67,11 @@ def smoothstep(curve: Curve, x: float) -> float:
 def factor_values(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> dict[str, float]:
     """The measure each penalty curve reads; a factor with no evidence measures as harmless."""
     agent_minutes = max(inputs.agent_speech_seconds / 60.0, params.min_agent_minutes)
-    reacted = inputs.barge_ins > 0 and inputs.barge_in_p95_seconds is not None
     return {
         "turn_latency": inputs.turn_p95_seconds or 0.0,
         "underflows": inputs.underflows / agent_minutes,
         "fallbacks": inputs.fallbacks / max(inputs.turns, 1),
-        "barge_in_reaction": inputs.barge_in_p95_seconds if reacted else 0.0,
+        "barge_in_reaction": (inputs.barge_in_p95_seconds or 0.0) if inputs.barge_ins > 0 else 0.0,
         "codec_alignment": 1.0 - inputs.codec_alignment_ratio if inputs.codec_alignment_ratio is not None else 0.0,
         "rms_consistency": inputs.rms_spread_db or 0.0,
     }

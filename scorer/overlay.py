@@ -10,31 +10,35 @@ from __future__ import annotations
 
 import math
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, fields, is_dataclass, replace
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
+R = TypeVar("R")
 
 
 class ParameterError(ValueError):
     pass
 
 
-def _keys(cls) -> dict[str, str]:
+def _keys(cls: type[DataclassInstance]) -> dict[str, str]:
     """{key in a file: field name}."""
     return {f.metadata.get("key", f.name): f.name for f in fields(cls)}
 
 
-def _mapping(where: str, value: Any) -> Mapping:
+def _mapping(where: str, value: Any) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise ParameterError(f"{where} must be a mapping, not {value!r}")
     return value
 
 
 def _convert(hint: Any, current: Any, value: Any, where: str) -> Any:
-    if is_dataclass(hint):
+    if isinstance(hint, type) and is_dataclass(hint):
         return overlay(current, value, where) if current is not None else build(hint, value, where)
     if typing.get_origin(hint) is Mapping:
         _, item = typing.get_args(hint)
@@ -57,10 +61,10 @@ def _convert(hint: Any, current: Any, value: Any, where: str) -> Any:
     raise TypeError(f"no conversion for {hint!r} at {where}")
 
 
-def _changes(cls, base, data: Any, where: str) -> dict[str, Any]:
+def _changes(cls: type[DataclassInstance], base: object, data: Any, where: str) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     keys = _keys(cls)
-    changes = {}
+    changes: dict[str, Any] = {}
     for key, value in _mapping(where or "the file", data).items():
         name = keys.get(key)
         if name is None:
@@ -71,7 +75,7 @@ def _changes(cls, base, data: Any, where: str) -> dict[str, Any]:
     return changes
 
 
-def _checked(make, where: str):
+def _checked(make: Callable[[], R], where: str) -> R:
     try:
         return make()
     except ValueError as exc:  # a dataclass refusing its values in __post_init__

@@ -32,7 +32,7 @@ def _require(condition: bool, message: str) -> None:
         raise ScoringParametersError(message)
 
 
-def _finite(obj) -> None:
+def _finite(obj: object) -> None:
     for name, value in vars(obj).items():
         if isinstance(value, float | int):
             _require(math.isfinite(value), f"{name} must be a finite number, not {value!r}")

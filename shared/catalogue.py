@@ -8,7 +8,7 @@ where it could ask this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from voice_monitoring.shared import quality_bands
@@ -72,19 +72,27 @@ class Metric:
         return (self.name,)
 
 
-def _h(name, labels, help, unit, buckets, **kw) -> Metric:
-    return Metric(name, "histogram", tuple(labels), help, unit, buckets=buckets, **kw)
+def _h(
+    name: str,
+    labels: Iterable[str],
+    help: str,
+    unit: str,
+    buckets: tuple[float, ...],
+    scope: str = FLEET,
+    publisher: str = EXPORTER,
+) -> Metric:
+    return Metric(name, "histogram", tuple(labels), help, unit, scope=scope, publisher=publisher, buckets=buckets)
 
 
-def _c(name, labels, help, unit, **kw) -> Metric:
-    return Metric(name, "counter", tuple(labels), help, unit, **kw)
+def _c(name: str, labels: Iterable[str], help: str, unit: str, scope: str = FLEET, publisher: str = EXPORTER) -> Metric:
+    return Metric(name, "counter", tuple(labels), help, unit, scope=scope, publisher=publisher)
 
 
-def _g(name, labels, help, unit, **kw) -> Metric:
-    return Metric(name, "gauge", tuple(labels), help, unit, **kw)
+def _g(name: str, labels: Iterable[str], help: str, unit: str, scope: str = FLEET, publisher: str = EXPORTER) -> Metric:
+    return Metric(name, "gauge", tuple(labels), help, unit, scope=scope, publisher=publisher)
 
 
-def _call(name, help, unit, extra_labels=(), publisher=EXPORTER) -> Metric:
+def _call(name: str, help: str, unit: str, extra_labels: Iterable[str] = (), publisher: str = EXPORTER) -> Metric:
     return Metric(name, "gauge", CALL_LABELS + tuple(extra_labels), help, unit, scope=PER_CALL, publisher=publisher)
 
 

@@ -28,6 +28,7 @@ FAIR = Band(1, "Fair", "orange")
 GOOD = Band(2, "Good", "yellow")
 EXCELLENT = Band(3, "Excellent", "green")
 ALL = (POOR, FAIR, GOOD, EXCELLENT)  # indexed by level
+LEVELS = tuple(band.level for band in ALL)
 
 
 @dataclass(frozen=True)

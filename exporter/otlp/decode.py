@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import zlib
+from typing import Any
 
 import orjson
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -53,7 +54,7 @@ def inflate(body: bytes, encoding: str, max_bytes: int) -> bytes:
     return data
 
 
-def _hex_ids_to_base64(data) -> None:
+def _hex_ids_to_base64(data: object) -> None:
     """Rewrite OTLP/JSON's hex ids in place as protobuf JSON's base64, so ``json_format`` reads them."""
     if not isinstance(data, dict):
         raise OtlpRefused(400, "an OTLP/JSON body is an object")
@@ -72,7 +73,7 @@ def _hex_ids_to_base64(data) -> None:
                                 raise OtlpRefused(400, f"{key} must be hex: {value[:40]!r}") from None
 
 
-def _list(holder, key: str) -> list:
+def _list(holder: object, key: str) -> list[Any]:
     value = holder.get(key) if isinstance(holder, dict) else None
     return value if isinstance(value, list) else []
 
@@ -98,7 +99,7 @@ def decode(body: bytes, content_type: str, encoding: str, max_bytes: int, max_sp
     return request
 
 
-def _status_class():
+def _status_class() -> type[Message]:
     """google.rpc.Status (code, message), the body of an OTLP/HTTP error, from a descriptor of its two fields."""
     file = descriptor_pb2.FileDescriptorProto(name="voice_monitoring/otlp_status.proto", package="google.rpc")
     message = file.message_type.add(name="Status")

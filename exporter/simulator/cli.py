@@ -11,7 +11,7 @@ from voice_monitoring.exporter.simulator.profiles import SCENARIOS
 from voice_monitoring.exporter.simulator.traffic import Simulator
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="voice-sim", description="Play simulated voice-engine traffic.")
     p.add_argument("--url", default="http://127.0.0.1:9470", help="exporter base URL")
     p.add_argument("--token-file", help="file holding the exporter's ingest bearer token")

@@ -15,7 +15,9 @@ class Provider:
     tts_ttfb: float | None
     endpointing: float
     network: float
-    vendors: dict = field(default_factory=dict)  # service -> (provider, model) for usage events
+    vendors: dict[str, tuple[str, str | None]] = field(
+        default_factory=dict
+    )  # service -> (provider, model) for usage events
     reports_cost: bool = False  # whether the engine sends its own cost events (else the exporter prices usage)
 
 
