@@ -73,11 +73,12 @@ FLAGS = (
         "YAML or JSON file overriding the default scoring parameters ({env})",
     ),
     Flag(
-        "--call-grace-seconds",
-        "SCORER_CALL_GRACE_SECONDS",
+        "--keep-absent-call-seconds",
+        "SCORER_KEEP_ABSENT_CALL_SECONDS",
         float,
         60.0,
-        "keep publishing a call this long after its inputs disappear ({env})",
+        "keep publishing a call this long after its series are missing from Prometheus' answers ({env})",
+        deprecated=("--call-grace-seconds", "SCORER_CALL_GRACE_SECONDS"),
     ),
     Flag(
         "--final-record-seconds",
@@ -167,13 +168,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.interval <= 0 or args.query_timeout <= 0 or args.expire_after_cycles < 1:
         p.error("--interval and --query-timeout must be positive, --expire-after-cycles at least 1")
     try:
-        args.prometheus = prometheus_client(args)
+        args.prometheus = promql_client(args)
     except ValueError as exc:
         p.error(str(exc))
     return args
 
 
-def prometheus_client(args: argparse.Namespace) -> PrometheusClient:
+def promql_client(args: argparse.Namespace) -> PrometheusClient:
     """The client the flags describe; raises ValueError naming the flag or file at fault."""
     if bool(args.prometheus_cert_file) != bool(args.prometheus_key_file):
         raise ValueError("--prometheus-cert-file and --prometheus-key-file go together")
@@ -211,7 +212,7 @@ def main(argv=None) -> int:
         reader,
         parameters,
         interval=args.interval,
-        call_grace_seconds=args.call_grace_seconds,
+        keep_absent_call_seconds=args.keep_absent_call_seconds,
         expire_after_cycles=args.expire_after_cycles,
         max_backoff_seconds=args.max_backoff_seconds,
         calibration=Calibration(
@@ -239,6 +240,7 @@ def main(argv=None) -> int:
 
     server.on_shutdown.append(stop.set)
     server.on_shutdown.append(reader.close)
+    server.on_shutdown.append(args.prometheus.close)
     server.serve(bound)
     log.info("stopped")
     return 0

@@ -25,7 +25,7 @@ R_FACTOR = catalogue.metric("ai_agent_call_r_factor")
 FINAL_SCORE = catalogue.metric("ai_agent_call_quality_final_score")
 CYCLE_SECONDS = catalogue.metric("ai_agent_scorer_cycle_seconds")
 LAST_SUCCESS = catalogue.metric("ai_agent_scorer_last_success_timestamp_seconds")
-QUERIES = catalogue.metric("ai_agent_scorer_queries_total")
+QUERIES_TOTAL = catalogue.metric("ai_agent_scorer_queries_total")
 QUERY_ERRORS = catalogue.metric("ai_agent_scorer_query_errors_total")
 SCORED_CALLS = catalogue.metric("ai_agent_scorer_scored_calls")
 AUC = catalogue.metric("ai_agent_quality_calibration_auc")
@@ -139,7 +139,7 @@ class ScorerMetrics:
             CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels, buckets=CYCLE_SECONDS.buckets, registry=r
         )
         self.last_success = Gauge(LAST_SUCCESS.name, LAST_SUCCESS.help, LAST_SUCCESS.labels, registry=r)
-        self.queries = Counter(QUERIES.name, QUERIES.help, QUERIES.labels, registry=r)
+        self.queries = Counter(QUERIES_TOTAL.name, QUERIES_TOTAL.help, QUERIES_TOTAL.labels, registry=r)
         self.query_errors = Counter(QUERY_ERRORS.name, QUERY_ERRORS.help, QUERY_ERRORS.labels, registry=r)
         for reason in QUERY_ERROR_REASONS:
             self.query_errors.labels(reason)

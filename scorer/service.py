@@ -86,7 +86,7 @@ class Scorer:
         reader: InputReader,
         parameters: ScoringParameters,
         interval: float = 30.0,
-        call_grace_seconds: float = 60.0,
+        keep_absent_call_seconds: float = 60.0,
         expire_after_cycles: int = 3,
         max_backoff_seconds: float = 300.0,
         clock=time.time,
@@ -97,7 +97,7 @@ class Scorer:
         self.reader = reader
         self.parameters = parameters
         self.interval = interval
-        self.call_grace_seconds = call_grace_seconds
+        self.keep_absent_call_seconds = keep_absent_call_seconds
         self.expire_after_cycles = expire_after_cycles
         self.max_backoff_seconds = max(max_backoff_seconds, interval)
         self.clock = clock
@@ -154,7 +154,7 @@ class Scorer:
                 if old is not None:
                     record.final_observed = old.final_observed
             for call_id, old in previous.items():
-                if call_id not in fresh and now - old.last_seen < self.call_grace_seconds:
+                if call_id not in fresh and now - old.last_seen < self.keep_absent_call_seconds:
                     fresh[call_id] = old
             self.records = fresh
         self._observe_final_scores(fresh.values(), now)

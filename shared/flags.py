@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Any
 
 from voice_monitoring.shared.http_service import ServerLimits
 
@@ -21,13 +23,15 @@ class Flag:
     type: type = str
     default: object = None
     help: str = ""
+    # an earlier flag name and environment variable, still accepted (the new variable wins when both are set)
+    deprecated: tuple[str, str] | None = None
 
     @property
     def dest(self) -> str:
         return self.name.removeprefix("--").replace("-", "_")
 
 
-def env_default(name: str, default, kind: type | None = None):
+def env_default(name: str, default: Any, kind: type | None = None) -> Any:
     """The environment variable ``name`` converted to ``kind`` (the type of ``default``), or ``default``."""
     value = os.environ.get(name)
     if value is None:
@@ -36,13 +40,41 @@ def env_default(name: str, default, kind: type | None = None):
     return kind(value)
 
 
+class _DeprecatedName(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string != self.option_strings[0]:
+            print(f"{parser.prog}: {option_string} is deprecated; use {self.option_strings[0]}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_flags(parser: argparse.ArgumentParser, table: Iterable[Flag]) -> None:
     for flag in table:
+        default = flag.default
+        names = [flag.name]
+        if flag.deprecated:
+            old_name, old_env = flag.deprecated
+            names.append(old_name)
+            if old_env in os.environ and flag.env not in os.environ:
+                print(f"{parser.prog}: {old_env} is deprecated; use {flag.env}", file=sys.stderr)
+            default = env_default(old_env, default, flag.type)
+        options: dict[str, Any] = {}
+        if flag.type is not str:
+            options["type"] = flag.type
+        if flag.deprecated:
+            options["action"] = _DeprecatedName
         parser.add_argument(
-            flag.name,
-            type=None if flag.type is str else flag.type,
-            default=env_default(flag.env, flag.default, flag.type),
-            help=flag.help.format(env=flag.env),
+            *names,
+            dest=flag.dest,
+            default=env_default(flag.env, default, flag.type),
+            help=flag.help.format(env=flag.env)
+            + (f"; formerly {flag.deprecated[0]} ({flag.deprecated[1]})" if flag.deprecated else ""),
+            **options,
         )
 
 
@@ -74,7 +106,7 @@ def server_flags(env_prefix: str) -> tuple[Flag, ...]:
     return tuple(table)
 
 
-def server_limits(args: argparse.Namespace, **overrides) -> ServerLimits:
+def server_limits(args: argparse.Namespace, **overrides: Any) -> ServerLimits:
     values = {f.name: getattr(args, f.name) for f in fields(ServerLimits) if f.name in SERVER_FLAGS}
     limits = ServerLimits(**values, **overrides)
     if min(limits.header_timeout, limits.body_timeout, limits.keepalive_timeout) <= 0:

@@ -85,7 +85,7 @@ def tenant_of(*metadata: dict) -> str | None:
     """The tenant a team set in the call's or assistant's metadata (``{"tenant": "acme"}``), if any."""
     for md in metadata:
         value = md.get("tenant") if type(md) is dict else None
-        if label_text(value):
+        if is_label_value(value):
             return value
     return None
 
@@ -95,12 +95,12 @@ def first_label(*values: Any) -> str | None:
     for value in values:
         if type(value) is int:
             value = str(value)
-        if label_text(value):
+        if is_label_value(value):
             return value
     return None
 
 
-def label_text(value: Any) -> bool:
+def is_label_value(value: Any) -> bool:
     """Whether an optional free-text value can become a label; one that cannot is left out, not refused."""
     return type(value) is str and 0 < len(value) <= MAX_LABEL_LENGTH
 

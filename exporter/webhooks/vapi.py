@@ -17,9 +17,9 @@ from voice_monitoring.exporter.webhooks.payload import (
     call_started,
     first_label,
     invalid,
+    is_label_value,
     iso_time,
     items,
-    label_text,
     ms_to_seconds,
     number,
     obj,
@@ -327,7 +327,7 @@ def _agent_speech(artifact: dict) -> list[float]:
 
 
 def _vendor(name) -> str | None:
-    if not label_text(name):
+    if not is_label_value(name):
         return None
     return VENDOR_NAMES.get(name.lower(), name.lower())
 
@@ -360,7 +360,7 @@ class Costs:
         usd = number(item, "cost", where, required=True)
         described = obj(item, VENDOR_OBJECTS[kind], where) if kind in VENDOR_OBJECTS else {}
         vendor = _vendor(described.get("provider") or item.get("provider")) or PLATFORM
-        model = described.get("model") if label_text(described.get("model")) else None
+        model = described.get("model") if is_label_value(described.get("model")) else None
         self.vendors.setdefault(service, vendor)
         self.by_service[(service, vendor)] = self.by_service.get((service, vendor), 0.0) + usd
         for key, unit in TOKEN_FIELDS.get(kind, ()):
