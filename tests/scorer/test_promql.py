@@ -179,3 +179,29 @@ def test_a_client_certificate_lets_the_scorer_in_and_its_absence_is_a_tls_failur
     with pytest.raises(QueryError) as failure:
         PrometheusClient(url, timeout=2, security=Security(ca_file=ca)).instant("up")
     assert failure.value.reason == "tls"
+
+
+class _Counted(_Answers):
+    """Answers an empty vector and notes the client's address (host, port): one per connection."""
+
+    peers: list = []
+
+    def do_POST(self):
+        self.peers.append(self.client_address)
+        super().do_POST()
+
+
+def test_queries_share_a_kept_alive_connection():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Counted)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = PrometheusClient(f"http://127.0.0.1:{server.server_address[1]}/ok", timeout=2)
+        for _ in range(3):
+            assert client.instant("up") == []
+        assert len(_Counted.peers) == 3 and len(set(_Counted.peers)) == 1, _Counted.peers
+        client.close()
+        assert client.instant("up") == []  # a closed client opens a new connection
+        assert len(_Counted.peers) == 4 and _Counted.peers[3] != _Counted.peers[0], _Counted.peers
+    finally:
+        server.shutdown()
+        server.server_close()
