@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 
 from voice_monitoring.api import queries
 from voice_monitoring.scorer.promql import QueryError, Sample
@@ -23,11 +24,13 @@ log = logging.getLogger("voice-api.stream")
 
 # A call as the poller last saw it: (tenant, provider, ended, score)
 CallState = tuple[str, str, bool, float | None]
+# One update as the stream sends it: a JSON object.
+Update = dict[str, Any]
 
 
-def call_updates(before: dict[str, CallState], after: dict[str, CallState], at: float) -> list[dict]:
+def call_updates(before: dict[str, CallState], after: dict[str, CallState], at: float) -> list[Update]:
     """call.started, call.ended and call.scored updates between two snapshots of the live calls."""
-    updates = []
+    updates: list[Update] = []
     for call_id, (tenant, provider, ended, score) in after.items():
         old = before.get(call_id)
         base = {"call_id": call_id, "tenant": tenant, "provider": provider, "time": at}
@@ -41,25 +44,30 @@ def call_updates(before: dict[str, CallState], after: dict[str, CallState], at: 
 
 
 def live_calls(samples: dict[str, list[Sample]]) -> dict[str, CallState]:
-    calls: dict[str, list] = {}
+    calls: dict[str, CallState] = {}
     for labels, _ in samples["started"]:
         if "call_id" in labels:
-            calls[labels["call_id"]] = [labels.get("tenant", ""), labels.get("provider", ""), False, None]
+            calls[labels["call_id"]] = (labels.get("tenant", ""), labels.get("provider", ""), False, None)
     for labels, value in samples["ended"]:
-        if labels.get("call_id") in calls and value >= 1:
-            calls[labels["call_id"]][2] = True
+        call_id = labels.get("call_id")
+        if call_id in calls and value >= 1:
+            tenant, provider, _, score = calls[call_id]
+            calls[call_id] = (tenant, provider, True, score)
     for labels, value in samples["score"]:
-        if labels.get("call_id") in calls:
-            calls[labels["call_id"]][3] = value
-    return {call_id: tuple(state) for call_id, state in calls.items()}
+        call_id = labels.get("call_id")
+        if call_id in calls:
+            tenant, provider, ended, _ = calls[call_id]
+            calls[call_id] = (tenant, provider, ended, value)
+    return calls
 
 
 @dataclass(eq=False)
 class Subscriber:
     tenant: str | None  # None: every tenant
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    # batches of updates; None tells the writer to close
+    queue: asyncio.Queue[list[Update] | None] = field(default_factory=asyncio.Queue)
 
-    def wants(self, update: dict) -> bool:
+    def wants(self, update: Update) -> bool:
         return self.tenant is None or update.get("tenant") == self.tenant
 
 
@@ -111,7 +119,7 @@ class Stream:
             self.unsubscribe(subscriber)
             self._close(subscriber)
 
-    def publish(self, updates: list[dict]) -> None:
+    def publish(self, updates: list[Update]) -> None:
         """One poll's updates to every subscriber, as one batch each (only those of its tenant)."""
         for subscriber in list(self.subscribers):
             batch = [update for update in updates if subscriber.wants(update)]
@@ -122,13 +130,13 @@ class Stream:
             except asyncio.QueueFull:
                 self.drop(subscriber)
 
-    def poll_once(self) -> list[dict]:
+    def poll_once(self) -> list[Update]:
         """One round of queries (blocking I/O: run it off the loop); the updates it yields."""
         at = time.time()
         snapshot = live_calls({name: self._query(metric) for name, metric in queries.LIVE_CALLS.items()})
         updates = [] if self._calls is None else call_updates(self._calls, snapshot, at)
         self._calls = snapshot
-        fleet: dict[str, dict] = {}
+        fleet: dict[str, Update] = {}
         for figure, expr in queries.FLEET.items():
             for labels, value in self._query(expr):
                 tenant = labels.get("tenant", "")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +40,7 @@ class AudioMeter:
         stage: str,
         budget: float = DEFAULT_BUDGET,
         max_samples: int = DEFAULT_MAX_SAMPLES,
-        clock=time.perf_counter,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         if stage not in AUDIO_STAGES:
             raise ValueError(f"stage must be one of {', '.join(AUDIO_STAGES)}, not {stage!r}")
@@ -80,7 +82,7 @@ class AudioMeter:
         except Exception:  # a monitoring bug must never reach the agent
             return
 
-    def report(self) -> dict | None:
+    def report(self) -> dict[str, Any] | None:
         """The attributes of an ``audio`` event for what was analysed since the last report; None if nothing was."""
         if not self._count:
             return None

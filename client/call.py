@@ -12,6 +12,8 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from voice_monitoring.client import worker_health
 from voice_monitoring.client.sender import EventClient, log
@@ -24,7 +26,8 @@ SERVICES = ("stt", "llm", "tts", "transport", "platform")
 
 # The attributes of the measurement events that the adapters fill, with the range the event schema accepts
 # (a test holds these to exporter/events.py, which the client does not import): (kind, minimum, maximum).
-AUDIO_ATTRS = {
+Rule = tuple[str, float | None, float | None]
+AUDIO_ATTRS: dict[str, Rule] = {
     "underflow": ("integer", 0, 1_000_000),
     "fallback": ("integer", 0, 1_000_000),
     "jitter_buffer_depth": ("number", 0.0, 10_000.0),
@@ -34,7 +37,7 @@ AUDIO_ATTRS = {
     "clipping_ratio": ("number", 0.0, 1.0),
     "vad_confidence": ("number", 0.0, 1.0),
 }
-TRANSPORT_ATTRS = {
+TRANSPORT_ATTRS: dict[str, Rule] = {
     "rtt_seconds": ("number", 0.0, 10.0),
     "jitter_seconds": ("number", 0.0, 10.0),
     "packet_loss_ratio": ("number", 0.0, 1.0),
@@ -59,17 +62,17 @@ def shared_client() -> EventClient:
         return _shared_client
 
 
-def seconds(value) -> float | None:
+def seconds(value: object) -> float | None:
     """A duration the schema accepts, or None (frameworks use -1 or 0 for 'not measured')."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    value = float(value)
-    if not math.isfinite(value) or value <= 0 or value > MAX_SECONDS:
+    number = float(value)
+    if not math.isfinite(number) or number <= 0 or number > MAX_SECONDS:
         return None
-    return value
+    return number
 
 
-def label(value) -> str | None:
+def label(value: object) -> str | None:
     """A provider, model or component name as a label value: lower-case words joined by ``_``."""
     if not value:
         return None
@@ -77,7 +80,7 @@ def label(value) -> str | None:
     return text[:MAX_LABEL] or None
 
 
-def measurement(value, kind: str, low, high):
+def measurement(value: object, kind: str, low: float | None, high: float | None) -> bool | str | float | None:
     """``value`` as the schema's ``kind`` within [low, high], or None (numpy scalars are accepted)."""
     if kind == "boolean":
         return bool(value) if type(value).__name__ in ("bool", "bool_") else None
@@ -85,18 +88,19 @@ def measurement(value, kind: str, low, high):
         return label(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
+    number: float
     if kind == "integer":
         if not isinstance(value, numbers.Integral):
             return None
-        value = int(value)
+        number = int(value)
     else:
-        value = float(value)
-        if not math.isfinite(value):
+        number = float(value)
+        if not math.isfinite(number):
             return None
-    return value if low <= value <= high else None
+    return number if low is not None and high is not None and low <= number <= high else None
 
 
-def measurements(attrs, spec: dict) -> dict:
+def measurements(attrs: object, spec: Mapping[str, Rule]) -> dict[str, Any]:
     """The attributes of ``attrs`` that ``spec`` knows and whose values it accepts."""
     if not isinstance(attrs, dict):
         return {}
@@ -104,9 +108,9 @@ def measurements(attrs, spec: dict) -> dict:
     for key, value in attrs.items():
         rule = spec.get(key)
         if rule is not None and value is not None:
-            value = measurement(value, *rule)
-            if value is not None:
-                valid[key] = value
+            accepted = measurement(value, *rule)
+            if accepted is not None:
+                valid[key] = accepted
     return valid
 
 
@@ -120,7 +124,7 @@ class CallReporter:
         tenant: str | None = None,
         provider: str | None = None,
         pipeline: str | None = None,
-        clock=time.time,
+        clock: Callable[[], float] = time.time,
         agent: str | None = None,
         agent_version: str | None = None,
     ):
@@ -140,10 +144,21 @@ class CallReporter:
         self.state: str | None = None
         self.flags: dict[str, bool] = {}  # the tts_gating and audio_capture last sent
 
-    def _send(self, type: str, attrs: dict | None = None, **envelope) -> None:
-        labels = dict(self.labels)
-        labels.update({k: v for k, v in envelope.items() if v is not None})
-        self.client.send(type, self.call_id, attrs, **labels)
+    def _send(
+        self, type: str, attrs: dict[str, Any] | None = None, provider: str | None = None, model: str | None = None
+    ) -> None:
+        labels = self.labels
+        self.client.send(
+            type,
+            self.call_id,
+            attrs,
+            tenant=labels["tenant"],
+            provider=provider or labels["provider"],
+            pipeline=labels["pipeline"],
+            agent=labels["agent"],
+            agent_version=labels["agent_version"],
+            model=model,
+        )
 
     def start(self, transport: str | None = None) -> None:
         if self.started_at is not None:
@@ -166,29 +181,29 @@ class CallReporter:
         except Exception:  # a monitoring bug must never reach the agent
             log.debug("stopping the worker health ticker failed", exc_info=True)
 
-    def turn(self, latency, interrupted: bool | None = None, **components) -> bool:
+    def turn(self, latency: object, interrupted: bool | None = None, **components: object) -> bool:
         """A turn with its end-to-end latency and the component latencies present; False when latency is unusable."""
-        latency = seconds(latency)
-        if latency is None:
+        total = seconds(latency)
+        if total is None:
             return False
-        attrs: dict = {"latency_seconds": latency}
+        attrs: dict[str, Any] = {"latency_seconds": total}
         for key, value in components.items():
-            value = seconds(value)
-            if value is not None:
-                attrs[key] = value
+            part = seconds(value)
+            if part is not None:
+                attrs[key] = part
         if interrupted is not None:
             attrs["interrupted"] = interrupted
         self._send("turn", attrs)
         return True
 
-    def latency(self, component: str, value, provider=None, model=None) -> None:
-        value = seconds(value)
-        if value is not None:
+    def latency(self, component: str, value: object, provider: object = None, model: object = None) -> None:
+        measured = seconds(value)
+        if measured is not None:
             self._send(
-                "latency", {"component": component, "seconds": value}, provider=label(provider), model=label(model)
+                "latency", {"component": component, "seconds": measured}, provider=label(provider), model=label(model)
             )
 
-    def usage(self, service: str, unit: str, quantity, provider=None, model=None) -> None:
+    def usage(self, service: str, unit: str, quantity: object, provider: object = None, model: object = None) -> None:
         if isinstance(quantity, bool) or not isinstance(quantity, int | float) or not 0 < quantity <= 1e9:
             return
         self._send(
@@ -198,11 +213,11 @@ class CallReporter:
             model=label(model),
         )
 
-    def interruption(self, kind: str = "barge_in", reaction=None) -> None:
-        attrs = {"kind": kind}
-        reaction = seconds(reaction)
-        if reaction is not None and reaction <= 60:
-            attrs["reaction_seconds"] = reaction
+    def interruption(self, kind: str = "barge_in", reaction: object = None) -> None:
+        attrs: dict[str, Any] = {"kind": kind}
+        reaction_seconds = seconds(reaction)
+        if reaction_seconds is not None and reaction_seconds <= 60:
+            attrs["reaction_seconds"] = reaction_seconds
         self._send("interruption", attrs)
 
     def set_state(self, state: str, tts_gating: bool | None = None, audio_capture: bool | None = None) -> None:
@@ -210,7 +225,7 @@ class CallReporter:
         caller audio capture is on, when given and changed."""
         if state not in STATES or self.ended:
             return
-        attrs = {"state": state} if state != self.state else {}
+        attrs: dict[str, Any] = {"state": state} if state != self.state else {}
         for key, flag in (("tts_gating", tts_gating), ("audio_capture", audio_capture)):
             if isinstance(flag, bool) and flag != self.flags.get(key):
                 attrs[key] = self.flags[key] = flag
@@ -218,7 +233,7 @@ class CallReporter:
             self.state = state
             self._send("state", attrs)
 
-    def audio(self, attrs: dict) -> None:
+    def audio(self, attrs: Mapping[str, Any]) -> None:
         """An ``audio`` event: levels, clipping, underflows, codec alignment of one ``stage`` since the last one."""
         try:
             if self.ended:
@@ -233,7 +248,7 @@ class CallReporter:
         except Exception:  # a monitoring bug must never reach the agent
             log.debug("an audio event failed", exc_info=True)
 
-    def transport(self, attrs: dict) -> None:
+    def transport(self, attrs: Mapping[str, Any]) -> None:
         """A ``transport`` event: the media connection's RTT, jitter, loss, concealment and bytes since the last one."""
         try:
             if self.ended:
@@ -244,22 +259,22 @@ class CallReporter:
         except Exception:  # a monitoring bug must never reach the agent
             log.debug("a transport event failed", exc_info=True)
 
-    def provider_health(self, service: str, provider, up: bool, breaker: str | None = None) -> None:
+    def provider_health(self, service: str, provider: object, up: object, breaker: object = None) -> None:
         """A provider's ``service`` became reachable (``up``) or not; with ``breaker``, that circuit breaker closed
         or opened with it. Not a fact of the call: the event carries no call id."""
         try:
-            provider = label(provider)
-            if service not in SERVICES or not isinstance(up, bool) or provider is None:
+            provider_label = label(provider)
+            if service not in SERVICES or not isinstance(up, bool) or provider_label is None:
                 return
-            attrs: dict = {"service": service, "up": up}
-            breaker = label(breaker)
-            if breaker is not None:
-                attrs.update(breaker=breaker, breaker_state="closed" if up else "open")
-            self.client.send("health", None, attrs, provider=provider)
+            attrs: dict[str, Any] = {"service": service, "up": up}
+            breaker_label = label(breaker)
+            if breaker_label is not None:
+                attrs.update(breaker=breaker_label, breaker_state="closed" if up else "open")
+            self.client.send("health", None, attrs, provider=provider_label)
         except Exception:  # a monitoring bug must never reach the agent
             log.debug("a health event failed", exc_info=True)
 
-    def error(self, component: str, kind: str, service: str | None = None, provider=None) -> None:
+    def error(self, component: str, kind: str, service: str | None = None, provider: object = None) -> None:
         attrs = {"component": label(component) or "unknown", "kind": label(kind) or "unknown"}
         if service:
             attrs["service"] = service

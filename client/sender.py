@@ -22,6 +22,8 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger("voice_monitoring.client")
@@ -89,7 +91,7 @@ class EventClient:
         url: str | None = None,
         token: str | None = None,
         *,
-        labels: dict[str, str] | None = None,
+        labels: Mapping[str, str | None] | None = None,
         max_queue: int = 10_000,
         batch_size: int = 100,
         flush_interval: float = 0.25,
@@ -126,7 +128,7 @@ class EventClient:
             raise ValueError("exit_timeout must be 0 to 3600 seconds")
         self.exit_timeout = exit_timeout_from_environment() if exit_timeout is None else exit_timeout
 
-        self._queue: deque[dict] = deque()
+        self._queue: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = threading.Event()
@@ -148,12 +150,17 @@ class EventClient:
     # --- the caller's side: never blocks, never raises ----------------------------------------------------
 
     def send(
-        self, type: str, call_id: str | None = None, attrs: dict | None = None, ts: float | None = None, **envelope
-    ):
+        self,
+        type: str,
+        call_id: str | None = None,
+        attrs: dict[str, Any] | None = None,
+        ts: float | None = None,
+        **envelope: str | None,
+    ) -> None:
         """Queue one event; ``envelope`` holds tenant, provider, pipeline, model, component (None is left out)."""
         try:
             # the id and the client's labels are added by the sending thread, off the caller's path
-            event = {"type": type, "ts": time.time() if ts is None else ts}
+            event: dict[str, Any] = {"type": type, "ts": time.time() if ts is None else ts}
             if call_id is not None:
                 event["call_id"] = call_id
             if envelope:
@@ -178,7 +185,7 @@ class EventClient:
         except Exception:  # a monitoring bug must never reach the agent
             log.debug("queueing a %s event failed", type, exc_info=True)
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Counters since start: enqueued, sent, duplicates, rejected, retries, batches, queued, dropped{reason}."""
         with self._lock:
             return {
@@ -225,7 +232,7 @@ class EventClient:
     def __enter__(self) -> EventClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- the sending thread -------------------------------------------------------------------------------
@@ -274,10 +281,11 @@ class EventClient:
                     self._disconnect()
                     return
 
-    def _take(self) -> list[dict]:
+    def _take(self) -> list[dict[str, Any]]:
         oldest = time.time() - MAX_EVENT_AGE_SECONDS
         with self._lock:
-            queue, batch = self._queue, []
+            queue = self._queue
+            batch: list[dict[str, Any]] = []
             while queue and len(batch) < self._max_batch:
                 event = queue.popleft()
                 ts = event["ts"]
@@ -296,7 +304,7 @@ class EventClient:
                     event.setdefault(key, value)
         return batch
 
-    def _put_back(self, batch: list[dict]) -> None:
+    def _put_back(self, batch: list[dict[str, Any]]) -> None:
         """Return a batch that could not be sent to the head of the queue, dropping the oldest beyond the bound."""
         with self._lock:
             queue = self._queue
@@ -309,7 +317,7 @@ class EventClient:
             self._inflight = 0
             self._counts["retries"] += 1
 
-    def _post(self, batch: list[dict]) -> bool:
+    def _post(self, batch: list[dict[str, Any]]) -> bool:
         """Send one batch; True when it is settled (sent or refused for good), False to retry it later."""
         lines = []
         for event in batch:
@@ -390,7 +398,7 @@ class EventClient:
         return True
 
 
-def _json_or_empty(body: bytes) -> dict:
+def _json_or_empty(body: bytes) -> dict[str, Any]:
     try:
         answer = json.loads(body)
     except ValueError:

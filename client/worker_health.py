@@ -31,9 +31,14 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from voice_monitoring.client.sender import log, seconds_from_environment
+from voice_monitoring.client.sender import EventClient, log, seconds_from_environment
+
+if TYPE_CHECKING:
+    from voice_monitoring.client.call import CallReporter
 
 WORKER_ENV = "VOICE_MONITORING_WORKER"
 INTERVAL_ENV = "VOICE_MONITORING_HEALTH_INTERVAL"
@@ -78,7 +83,7 @@ def _fields(text: str | None) -> dict[str, int]:
 class Resources:
     """The worker's memory and CPU, read from cgroup v2 where the process is in one, else from /proc."""
 
-    def __init__(self, cgroup_root: Path = CGROUP_ROOT, proc: Path = PROC, clock=time.monotonic):
+    def __init__(self, cgroup_root: Path = CGROUP_ROOT, proc: Path = PROC, clock: Callable[[], float] = time.monotonic):
         self.cgroup_root, self.proc, self.clock = Path(cgroup_root), Path(proc), clock
         self.cgroup = self._own_cgroup()
         self._last_cpu: tuple[float, float] | None = None
@@ -91,7 +96,7 @@ class Resources:
                     return path
         return None
 
-    def _ancestors(self):
+    def _ancestors(self) -> Iterator[Path]:
         path = self.cgroup
         while path is not None:
             yield path
@@ -229,14 +234,14 @@ class WorkerHealth:
         self.worker = worker or worker_name()
         self.resources = resources or Resources()
         self.counts = CallCounts(self.worker)
-        self._calls: weakref.WeakSet = weakref.WeakSet()
-        self._client = None
+        self._calls: weakref.WeakSet[CallReporter] = weakref.WeakSet()
+        self._client: EventClient | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent = 0
 
-    def call_started(self, call) -> None:
+    def call_started(self, call: CallReporter) -> None:
         if self.interval <= 0:
             return
         with self._lock:
@@ -246,7 +251,7 @@ class WorkerHealth:
                 self._thread = threading.Thread(target=self._run, name="voice-monitoring-health", daemon=True)
                 self._thread.start()
 
-    def call_ended(self, call) -> None:
+    def call_ended(self, call: CallReporter) -> None:
         with self._lock:
             self._calls.discard(call)
             if not self._calls:
@@ -258,7 +263,10 @@ class WorkerHealth:
                 with self._lock:
                     calls = len(self._calls)
                 self.counts.publish(calls)
-                attrs = {"worker": self.worker, "active_calls": min(calls + self.counts.others(), 1_000_000)}
+                attrs: dict[str, Any] = {
+                    "worker": self.worker,
+                    "active_calls": min(calls + self.counts.others(), 1_000_000),
+                }
                 memory = self.resources.memory_ratio()
                 if memory is not None:
                     attrs["memory_ratio"] = memory
@@ -268,8 +276,10 @@ class WorkerHealth:
                 with self._lock:
                     if calls and not self._calls:
                         continue  # the last call ended meanwhile: report that instead
-                    self._client.send("health", None, attrs)
-                    self.sent += 1
+                    client = self._client
+                    if client is not None:  # set by the call that started the ticker
+                        client.send("health", None, attrs)
+                        self.sent += 1
                     if not self._calls:
                         self._thread = None
                         self._wake.clear()

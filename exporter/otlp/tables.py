@@ -27,7 +27,7 @@ Attributes = Mapping[str, object]
 
 
 class Source:
-    def value(self, attrs: Attributes, span_seconds: float):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         raise NotImplementedError
 
 
@@ -40,7 +40,7 @@ class Attr(Source):
     def __init__(self, *names: str):
         object.__setattr__(self, "names", names)
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         for name in self.names:
             value = attrs.get(name)
             if value is not None:
@@ -55,7 +55,7 @@ class Json(Source):
     attr: str
     path: str
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         raw = attrs.get(self.attr)
         if not isinstance(raw, str):
             return None
@@ -72,7 +72,7 @@ class Json(Source):
 class Const(Source):
     constant: object
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         return self.constant
 
 
@@ -80,7 +80,7 @@ class Const(Source):
 class Duration(Source):
     """The span's own duration in seconds."""
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         return span_seconds
 
 
@@ -90,7 +90,7 @@ class Positive(Source):
 
     source: Source
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         value = self.source.value(attrs, span_seconds)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
             return None
@@ -104,7 +104,7 @@ class Unless(Source):
     source: Source
     condition: Source
 
-    def value(self, attrs, span_seconds):
+    def value(self, attrs: Attributes, span_seconds: float) -> object:
         if self.condition.value(attrs, span_seconds) is True:
             return False
         return self.source.value(attrs, span_seconds)

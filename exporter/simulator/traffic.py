@@ -9,7 +9,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import requests
 
@@ -36,12 +37,15 @@ HEARTBEAT_SECONDS = 5.0
 BATCH_SECONDS = 0.1
 
 # A call script yields (seconds since the call started, event type, attrs, envelope extras).
-Step = tuple[float, str, dict, dict]
+Step = tuple[float, str, dict[str, Any], dict[str, Any]]
+# A step waiting to be played: (when, tie-breaker, the script's origin, step, the rest of its script).
+_Due = tuple[float, int, float, Step, Iterator[Step]]
+
+T = TypeVar("T")
 
 
-def _pick(rng: random.Random, weighted) -> str:
-    names, weights = zip(*weighted, strict=False)
-    return rng.choices(names, weights)[0]
+def _pick(rng: random.Random, weighted: Sequence[tuple[T, float]]) -> T:
+    return rng.choices([name for name, _ in weighted], [weight for _, weight in weighted])[0]
 
 
 class Simulator:
@@ -97,11 +101,11 @@ class Simulator:
         if scenario is not None:
             self.set_fault(scenario)
         start = time.monotonic()
-        queue: list = []
+        queue: list[_Due] = []
         seq = itertools.count()
         live = [0]
 
-        def add_call():
+        def add_call() -> None:
             kind = KINDS[_pick(self.rng, TRAFFIC_MIX)]
             provider = self.rng.choice(list(PROVIDERS))
             duration_s = self.rng.uniform(0.6, 2.0) * kind.duration
@@ -116,7 +120,7 @@ class Simulator:
         self._push(queue, seq, time.monotonic(), heartbeat)
         ended_before = [0]
 
-        def on_end():
+        def on_end() -> None:
             live[0] -= 1
             ended_before[0] += 1
             if not self._stop.is_set() and (duration == 0 or time.monotonic() - start < duration):
@@ -142,8 +146,8 @@ class Simulator:
 
     def play_matrix(self) -> dict[str, tuple[str, int]]:
         """The seed plan's validation matrix for both providers; returns once every call has ended."""
-        expected = {}
-        queue: list = []
+        expected: dict[str, tuple[str, int]] = {}
+        queue: list[_Due] = []
         seq = itertools.count()
         now = time.monotonic()
         for kind_name, minimum in MATRIX:
@@ -158,9 +162,9 @@ class Simulator:
         self._play(queue, seq, until=lambda: self._stop.is_set())
         return expected
 
-    def generate(self, calls: int) -> list[dict]:
+    def generate(self, calls: int) -> list[dict[str, Any]]:
         """The events of ``calls`` whole calls, in play order, without sending or waiting (for benchmarks)."""
-        queue: list = []
+        queue: list[_Due] = []
         seq = itertools.count()
         for _ in range(calls):
             kind = KINDS[_pick(self.rng, TRAFFIC_MIX)]
@@ -169,7 +173,7 @@ class Simulator:
                 call_id, self.rng.choice(list(PROVIDERS)), kind, kind.duration, f"{self.seed}-{self.rng.random()}"
             )
             self._push(queue, seq, 0.0, script)
-        out = []
+        out: list[dict[str, Any]] = []
         while queue:
             _, _, origin, step, script = heapq.heappop(queue)
             out.append(self._event(step))
@@ -186,13 +190,19 @@ class Simulator:
 
     # --- the player ----------------------------------------------------------------
 
-    def _push(self, queue, seq, origin: float, script: Iterator[Step]) -> None:
+    def _push(self, queue: list[_Due], seq: Iterator[int], origin: float, script: Iterator[Step]) -> None:
         step = next(script, None)
         if step is not None:
             heapq.heappush(queue, (origin + step[0] / self.speed, next(seq), origin, step, script))
 
-    def _play(self, queue, seq, until, on_call_end=None) -> None:
-        batch: list[dict] = []
+    def _play(
+        self,
+        queue: list[_Due],
+        seq: Iterator[int],
+        until: Callable[[], object],
+        on_call_end: Callable[[], None] | None = None,
+    ) -> None:
+        batch: list[dict[str, Any]] = []
         while queue and not until():
             due = queue[0][0]
             now = time.monotonic()
@@ -211,14 +221,14 @@ class Simulator:
                 self._flush(batch)
         self._flush(batch)
 
-    def _event(self, step: Step) -> dict:
+    def _event(self, step: Step) -> dict[str, Any]:
         _, etype, attrs, extra = step
         event = {"type": etype, "ts": time.time(), "id": f"{self._run}-{next(self._ids)}", **extra}
         if attrs:
             event["attrs"] = attrs
         return event
 
-    def _flush(self, batch: list[dict]) -> None:
+    def _flush(self, batch: list[dict[str, Any]]) -> None:
         if not batch:
             return
         try:
@@ -278,7 +288,7 @@ class Simulator:
             return True
         return False
 
-    def _rating(self, rng: random.Random, call_id: str) -> dict | None:
+    def _rating(self, rng: random.Random, call_id: str) -> dict[str, Any] | None:
         """The feedback attrs of an ended call, or None when the caller does not rate it."""
         if self.feedback is None or rng.random() >= FEEDBACK_SHARE:
             return None
@@ -377,7 +387,7 @@ class Simulator:
         if rating is not None:
             yield t + rng.uniform(*FEEDBACK_DELAY_SECONDS), "feedback", rating, scope
 
-    def _turn(self, rng: random.Random, call_id: str, provider: Provider, kind: Kind) -> dict:
+    def _turn(self, rng: random.Random, call_id: str, provider: Provider, kind: Kind) -> dict[str, float]:
         def jitter(median: float) -> float:
             return round(median * math.exp(rng.gauss(0, 0.18)), 4)
 
@@ -396,7 +406,16 @@ class Simulator:
         parts["stt_to_tts_seconds"] = round(parts["llm_ttft_seconds"] + parts.get("tts_ttfb_seconds", 0.0), 4)
         return parts
 
-    def _usage(self, t, rng, call_id, provider, agent, tokens_context, scope) -> Iterator[Step]:
+    def _usage(
+        self,
+        t: float,
+        rng: random.Random,
+        call_id: str,
+        provider: Provider,
+        agent: float,
+        tokens_context: int,
+        scope: dict[str, Any],
+    ) -> Iterator[Step]:
         llm_vendor, model = provider.vendors["llm"]
         tokens_in = tokens_context
         if self._faulty(call_id, provider, "cost_spike"):
@@ -421,7 +440,9 @@ class Simulator:
                 {**scope, "provider": provider.vendors["tts"][0]},
             )
 
-    def _audio(self, rng, call_id, provider, kind, base_level, agent) -> dict:
+    def _audio(
+        self, rng: random.Random, call_id: str, provider: Provider, kind: Kind, base_level: float, agent: float
+    ) -> dict[str, Any]:
         underflows = 1 if rng.random() < kind.underflow_chance else 0
         if self._faulty(call_id, provider, "underflow_storm"):
             underflows = int(agent * rng.uniform(6, 10))
@@ -439,7 +460,7 @@ class Simulator:
             "vad_confidence": round(rng.uniform(*kind.vad_confidence), 3),
         }
 
-    def _transport(self, rng, kind, codec, seconds) -> dict:
+    def _transport(self, rng: random.Random, kind: Kind, codec: str, seconds: float) -> dict[str, Any]:
         frames = seconds * 50  # 20 ms frames
         bytes_per_frame = 160 if codec == "pcmu" else 80
         rtt = round(rng.uniform(0.04, 0.07), 4)

@@ -8,6 +8,7 @@ the call's outcome (successful, sentiment).  Every request is signed with the ac
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
@@ -143,7 +144,7 @@ class RetellEvents:
             raise WebhookRefused(503, "not_configured", "the Retell API key is not configured (RETELL_API_KEY)")
         verify_retell(lower_keys(headers).get("x-retell-signature"), body, self.api_key, now)
 
-    def translate(self, payload, now: float, live: LiveCalls) -> Translation:
+    def translate(self, payload: object, now: float, live: LiveCalls) -> Translation:
         if type(payload) is not dict:
             raise invalid("the body must be a JSON object")
         event = text(payload, "event", "body", required=True)
@@ -159,7 +160,7 @@ class RetellEvents:
         return handler(call, envelope, now, live)
 
 
-def _timestamps(call: dict, now: float) -> tuple[float, float]:
+def _timestamps(call: dict[str, Any], now: float) -> tuple[float, float]:
     start = number(call, "start_timestamp", "call")
     end = number(call, "end_timestamp", "call")
     ended_at = ms_to_seconds(end) if end is not None else now
@@ -169,11 +170,12 @@ def _timestamps(call: dict, now: float) -> tuple[float, float]:
     return started_at, ended_at
 
 
-def _started(call: dict, envelope: dict, ts: float) -> dict:
-    return call_started(envelope, ts, TRANSPORTS.get(call.get("call_type")))
+def _started(call: dict[str, Any], envelope: dict[str, Any], ts: float) -> dict[str, Any]:
+    call_type = call.get("call_type")
+    return call_started(envelope, ts, TRANSPORTS.get(call_type) if type(call_type) is str else None)
 
 
-def _call_started(call, envelope, now, live: LiveCalls) -> Translation:
+def _call_started(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
     call_id = envelope["call_id"]
     if live.get(call_id) is not None:
         return Translation(note="the call has already started")
@@ -182,7 +184,7 @@ def _call_started(call, envelope, now, live: LiveCalls) -> Translation:
     return Translation([_started(call, envelope, ms_to_seconds(start) if start is not None else now)])
 
 
-def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
+def _call_ended(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
     call_id = envelope["call_id"]
     started_at, ended_at = _timestamps(call, now)
     at = {"ts": ended_at, **envelope}
@@ -198,7 +200,7 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
         for value in _values(latency, name):
             attrs = {"component": component, "seconds": ms_to_seconds(value), "service": service}
             events.append({"type": "latency", **at, "attrs": attrs})
-    usage = []
+    usage: list[dict[str, Any]] = []
     tokens = _values(call, "llm_token_usage", "call")
     if tokens:
         usage.append({"service": "llm", "unit": "tokens_in", "quantity": sum(tokens)})
@@ -222,9 +224,9 @@ def _call_ended(call, envelope, now, live: LiveCalls) -> Translation:
     return Translation(events, report=f"{call_id}/call_ended", counted=counted)
 
 
-def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
+def _call_analyzed(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
     analysis = obj(call, "call_analysis", "call")
-    attrs = {}
+    attrs: dict[str, Any] = {}
     successful = analysis.get("call_successful")
     if successful is not None:
         if type(successful) is not bool:
@@ -244,7 +246,7 @@ def _call_analyzed(call, envelope, now, live: LiveCalls) -> Translation:
     return Translation(events, report=f"{envelope['call_id']}/call_analyzed")
 
 
-def _agent_speech(call: dict) -> list[float]:
+def _agent_speech(call: dict[str, Any]) -> list[float]:
     """Seconds of each agent utterance in ``transcript_object[]``: its first word's start to its last word's end
     (seconds of the call's audio)."""
     spoken = []
@@ -265,7 +267,7 @@ def _agent_speech(call: dict) -> list[float]:
     return spoken
 
 
-def _values(parent: dict, key: str, where: str = "call.latency") -> list[float]:
+def _values(parent: dict[str, Any], key: str, where: str = "call.latency") -> list[float]:
     """``parent[key].values[]``: numbers >= 0."""
     section = obj(parent, key, where)
     values = items(section, "values", f"{where}.{key}")
@@ -275,7 +277,7 @@ def _values(parent: dict, key: str, where: str = "call.latency") -> list[float]:
     return [float(v) for v in values]
 
 
-def _costs(call_cost: dict, used: list[str]) -> tuple[dict[str, float], int]:
+def _costs(call_cost: dict[str, Any], used: list[str]) -> tuple[dict[str, float], int]:
     """USD per service from ``product_costs[].cost`` (cents), or ``combined_cost`` as the platform's, and how many
     products the table does not know.
 
