@@ -22,6 +22,7 @@ import ssl
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 import aiohttp
@@ -48,7 +49,7 @@ def _parse_error(detail: str) -> QueryError:
 _STRINGS = frozenset((str,))
 
 
-def _sample(item) -> Sample:
+def _sample(item: Any) -> Sample:
     try:
         labels, value = item["metric"], item["value"]
         well_formed = type(labels) is dict and type(value) is list and len(value) == 2 and type(value[1]) is str
@@ -237,14 +238,15 @@ def _too_large(limit: int) -> QueryError:
     return _parse_error(f"the answer is larger than {limit} bytes")
 
 
-def _no_answer(timeout: float, cause) -> str:
+def _no_answer(timeout: float, cause: object) -> str:
     return f"no answer within {timeout:g}s" + (f": {cause}" if str(cause) else "")
 
 
 def _tls_failure(exc: BaseException) -> bool:
     """Whether ``exc``, or an error it was raised from, is a TLS failure."""
-    while exc is not None:
-        if isinstance(exc, (ssl.SSLError, aiohttp.ClientSSLError)):
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (ssl.SSLError, aiohttp.ClientSSLError)):
             return True
-        exc = exc.__cause__ or exc.__context__
+        cause = cause.__cause__ or cause.__context__
     return False
