@@ -6,10 +6,10 @@ import argparse
 import logging
 import os
 import sys
-import threading
 
 from voice_monitoring.exporter import state_file
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.core import Exporter, Limits
+from voice_monitoring.exporter.housekeeping import Housekeeping
 from voice_monitoring.exporter.pricing import PriceTable, PriceTableError
 from voice_monitoring.exporter.server import ExporterServer
 from voice_monitoring.exporter.webhooks.config import WEBHOOK_FLAGS, read_secret, webhook_routes
@@ -192,24 +192,19 @@ def main(argv=None) -> int:
             aside = f"{args.state_file}.unreadable"
             os.replace(args.state_file, aside)
             log.error("starting without the saved state, moved to %s: %s", aside, exc)
+    housekeeping = Housekeeping(exporter, state_path=args.state_file, checkpoint_seconds=args.state_checkpoint_seconds)
     server = ExporterServer(
-        (args.listen_address, args.port), exporter, token=token, max_events=args.max_batch, limits=args.limits
+        (args.listen_address, args.port),
+        exporter,
+        token=token,
+        max_events=args.max_batch,
+        limits=args.limits,
+        housekeeping=housekeeping,
     )
     for path, handler in webhooks.items():
         server.add_webhook(path, handler)
-    stop = threading.Event()
-
-    def sweeper():
-        while not stop.wait(1.0):
-            exporter.sweep()
 
     def bound():
-        threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
-        if args.state_file and args.state_checkpoint_seconds > 0:
-            checkpoint = (exporter, args.state_file, args.state_checkpoint_seconds, stop)
-            threading.Thread(
-                target=state_file.checkpoint_every, args=checkpoint, name="checkpoint", daemon=True
-            ).start()
         server.ready = True
         log.info(
             "listening on http://%s:%d (token %s)",
@@ -218,13 +213,6 @@ def main(argv=None) -> int:
             "required" if token else "not required",
         )
 
-    def save_state():
-        calls = state_file.save(exporter, args.state_file)
-        log.info("saved %d calls to %s", calls, args.state_file)
-
-    server.on_shutdown.append(stop.set)
-    if args.state_file:
-        server.on_shutdown.append(save_state)
     server.serve(bound)
     log.info("stopped")
     return 0

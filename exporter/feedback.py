@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.exporter.dedup import COMPACT_ABOVE
 from voice_monitoring.exporter.events import InvalidEvent
+from voice_monitoring.exporter.expiring_ids import COMPACT_ABOVE
 from voice_monitoring.shared.feedback import SENTIMENT_RATINGS
 
 RATING = "ai_agent_call_feedback_rating"

@@ -1,17 +1,17 @@
 """Where an event becomes a metric: one handler per event type.
 
 A handler gets a validated event, its ``attrs`` and the time of ingest, and updates the fleet metrics
-and the state of the event's call.  call.started and call.ended belong to the call's lifecycle.
+and the state of the event's call.  call.started and call.ended belong to the call registry.
 """
 
 from __future__ import annotations
 
 from voice_monitoring.exporter.events import BREAKER_STATES, DIRECTIONS
-from voice_monitoring.exporter.expiry import ReportedGauges
 from voice_monitoring.exporter.fleet import FleetMetrics
 from voice_monitoring.exporter.labels import LabelLimiter
-from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
+from voice_monitoring.exporter.registry import CallRegistry
+from voice_monitoring.exporter.reported_gauges import ReportedGauges
 from voice_monitoring.shared.feedback import SCALES
 
 TURN_COMPONENTS = (
@@ -36,19 +36,19 @@ class EventHandlers:
     def __init__(
         self,
         fleet: FleetMetrics,
-        lifecycle: CallLifecycle,
+        registry: CallRegistry,
         label: LabelLimiter,
         prices: PriceTable,
         reported: ReportedGauges,
     ):
         self.fleet = fleet
-        self.lifecycle = lifecycle
+        self.registry = registry
         self.label = label
         self.prices = prices
         self.reported = reported
         self.by_type = {
-            "call.started": lifecycle.start,
-            "call.ended": lifecycle.end,
+            "call.started": registry.start,
+            "call.ended": registry.end,
             "turn": self.turn,
             "latency": self.latency,
             "usage": self.usage,
@@ -64,7 +64,8 @@ class EventHandlers:
         }
 
     def turn(self, event, attrs, now):
-        call, _, provider, pipeline = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, provider, pipeline = resolved.call, resolved.provider, resolved.pipeline
         f = self.fleet
         latency = attrs["latency_seconds"]
         f.child("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
@@ -83,35 +84,38 @@ class EventHandlers:
         call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
 
     def latency(self, event, attrs, now):
-        _, _, provider, _ = self.lifecycle.resolve(event, now)
+        provider = self.registry.resolve(event, now).provider
         component = attrs["component"]
         self.fleet.child("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
         service = attrs.get("service") or SERVICE_OF_COMPONENT[component]
         self.fleet.child("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
 
     def usage(self, event, attrs, now):
-        call, tenant, provider, _ = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
         self.fleet.child("ai_agent_usage_total", provider, service, unit).inc(quantity)
         usd = self.prices.price(service, provider, event.get("model"), unit, quantity)
         if call is None:
-            self.lifecycle.book_usage(tenant, provider, service, unit, quantity, usd)
+            self.registry.book_usage(tenant, provider, service, unit, quantity, usd)
         elif call.ended:  # late usage (a final flush after call.ended) is booked at once, as the call was settled
             if service not in call.reported_cost:
-                self.lifecycle.book_usage(tenant, provider, service, unit, quantity, usd)
+                self.registry.book_usage(tenant, provider, service, unit, quantity, usd)
                 call.estimated_cost[service] = call.estimated_cost.get(service, 0.0) + (usd or 0.0)
         else:
             call.add_usage(service, provider, unit, quantity, usd)
 
     def cost(self, event, attrs, now):
-        call, tenant, provider, _ = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, usd = attrs["service"], attrs["usd"]
         self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
         if call is not None:
             call.reported_cost[service] = call.reported_cost.get(service, 0.0) + usd
 
     def audio(self, event, attrs, now):
-        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, provider = resolved.call, resolved.provider
         f = self.fleet
         report = self.reported.report
         stage = attrs.get("stage", "agent_out")
@@ -149,7 +153,8 @@ class EventHandlers:
             f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
 
     def transport(self, event, attrs, now):
-        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, provider = resolved.call, resolved.provider
         f = self.fleet
         if "rtt_seconds" in attrs:
             f.child("ai_agent_transport_rtt_seconds", provider).observe(attrs["rtt_seconds"])
@@ -175,7 +180,8 @@ class EventHandlers:
                 call.codec = self.label("codec", attrs["codec"])
 
     def interruption(self, event, attrs, now):
-        call, _, provider, _ = self.lifecycle.resolve(event, now)
+        resolved = self.registry.resolve(event, now)
+        call, provider = resolved.call, resolved.provider
         f = self.fleet
         if attrs["kind"] == "barge_in":
             f.child("ai_agent_barge_in_events_total", provider).inc()
@@ -188,7 +194,7 @@ class EventHandlers:
             call.false_interruptions += 1
 
     def state(self, event, attrs, now):
-        call, _, _, _ = self.lifecycle.resolve(event, now)
+        call = self.registry.resolve(event, now).call
         f = self.fleet
         if call.ended:
             return
@@ -210,7 +216,7 @@ class EventHandlers:
     def analysis(self, event, attrs, now):
         """A platform's verdict on a call, often minutes after it ended: labels from the envelope, or from the
         call while it is still tracked; the call is never created for it."""
-        call = self.lifecycle.calls.get(event.get("call_id"))
+        call = self.registry.calls.get(event.get("call_id"))
         of_event = self.label.of_event
         successful = attrs.get("successful")
         self.fleet.child(
@@ -225,11 +231,11 @@ class EventHandlers:
         """A rating of an ended (or live) call, under the call's labels: the envelope's are not used, so a rating
         always lands where the call's score does.  The call is never created for it."""
         call_id = event["call_id"]
-        lifecycle = self.lifecycle
-        ledger = lifecycle.feedback
+        registry = self.registry
+        ledger = registry.feedback
         source, scale, rating = attrs["source"], attrs["scale"], attrs["rating"]
-        call = lifecycle.calls.get(call_id)
-        provider, tenant = ledger.accept(call_id, call, lifecycle.expiry.recently_removed(call_id), source, now)
+        call = registry.calls.get(call_id)
+        provider, tenant = ledger.accept(call_id, call, registry.removed_after_grace(call_id), source, now)
         negative = "true" if SCALES[scale].negative(rating) else "false"
         self.fleet.child("ai_agent_feedback_total", tenant, provider, source, negative).inc()
         ledger.publish(call_id, provider, tenant, source, scale, rating, now)
@@ -253,7 +259,7 @@ class EventHandlers:
             report(now, 1 if attrs["up"] else 0, "ai_agent_provider_up", provider, attrs["service"])
 
     def error(self, event, attrs, now):
-        _, _, provider, _ = self.lifecycle.resolve(event, now)
+        provider = self.registry.resolve(event, now).provider
         f = self.fleet
         f.child(
             "ai_agent_errors_total", self.label("component", attrs["component"]), self.label("kind", attrs["kind"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, TRACES, bearer_failure
 from voice_monitoring.exporter.events import Unparsable
 from voice_monitoring.exporter.exposition import CONTENT_TYPE
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.housekeeping import Housekeeping
 from voice_monitoring.exporter.otlp.receiver import TracesReceiver
 from voice_monitoring.exporter.request_body import BadRequest, parse_body
 from voice_monitoring.shared.http_service import HttpService, PostHandler, ServerLimits
@@ -22,9 +23,11 @@ class ExporterServer(HttpService):
         token: str | None = None,
         max_events: int = 10_000,
         limits: ServerLimits | None = None,
+        housekeeping: Housekeeping | None = None,
     ):
         super().__init__(address, limits)
         self.exporter = exporter
+        self.housekeeping = housekeeping  # the sweep and the checkpoints: run from bind to shutdown
         self.token = token
         self.max_events = max_events
         self.ready = False
@@ -38,6 +41,20 @@ class ExporterServer(HttpService):
         self.post("/v1/events", self._ingest, authorize=self._authorizer(EVENTS))
         traces = TracesReceiver(exporter, max_spans=max_events, max_bytes=self.limits.max_body_bytes)
         self.post("/v1/traces", traces, authorize=self._authorizer(TRACES))
+
+    def serve(self, on_bound: Callable[[], None] = lambda: None) -> None:
+        """Serve until SIGTERM or SIGINT, sweeping and checkpointing from the moment the port is bound; after the
+        last request in flight, the sweep stops and the state is written a last time."""
+        housekeeping = self.housekeeping
+        if housekeeping is None:
+            return super().serve(on_bound)
+
+        def bound() -> None:
+            housekeeping.start()
+            on_bound()
+
+        self.on_shutdown.insert(0, housekeeping.stop)
+        super().serve(bound)
 
     def add_webhook(self, path: str, handler: PostHandler) -> None:
         """Serve ``POST path`` with ``handler(headers, body) -> (status, reply)``; ``reply`` is sent as JSON.

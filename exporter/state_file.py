@@ -14,24 +14,25 @@ import operator
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import orjson
 
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
+from voice_monitoring.exporter.registry import GRACE
 
 log = logging.getLogger("voice-exporter")
 
-FORMAT = 2
+FORMAT = 3
+READABLE_FORMATS = (2, 3)  # 2 kept no reason for a removed call: every one was removed after its grace period
 _CALL_FIELDS = tuple(name for name in Call.__slots__ if name not in ("call_id", "_labels", "usage"))
 _read_call_fields = operator.attrgetter(*_CALL_FIELDS)
 _TABLES = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value)",
     "CREATE TABLE calls (call_id TEXT PRIMARY KEY, fields BLOB NOT NULL)",
     "CREATE TABLE ended (remove_at REAL NOT NULL, call_id TEXT NOT NULL)",
-    "CREATE TABLE removed (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, call_id TEXT NOT NULL)",
+    "CREATE TABLE removed (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, call_id TEXT NOT NULL, reason TEXT)",
     "CREATE TABLE event_ids (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, id TEXT NOT NULL)",
 )
 
@@ -59,8 +60,9 @@ def _call_from(call_id: str, blob: bytes) -> Call:
     return call
 
 
-def _numbered(entries: list[tuple[float, str]]) -> list[tuple[int, float, str]]:
-    return [(seq, until, key) for seq, (until, key) in enumerate(entries)]
+def _numbered(entries: list) -> list[tuple]:
+    """(seq, forget at, id, value...) of ``ExpiringIds`` entries, so they are read back in the order remembered."""
+    return [(seq, *entry) for seq, entry in enumerate(entries)]
 
 
 def save(exporter: Exporter, path: str | Path) -> int:
@@ -74,11 +76,11 @@ def _save(exporter: Exporter, path: Path) -> int:
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     with exporter.lock:
-        lifecycle = exporter.lifecycle
-        calls = [(call_id, _call_fields(call)) for call_id, call in lifecycle.calls.items()]
-        ended = lifecycle.expiry.ended_entries()
-        removed = _numbered(lifecycle.expiry.removed.entries())
-        ids = _numbered(exporter.ids.entries())
+        registry = exporter.registry
+        calls = [(call_id, _call_fields(call)) for call_id, call in registry.calls.items()]
+        ended = registry.ending()
+        removed = _numbered(registry.removed.entries())
+        ids = _numbered([(until, event_id) for until, event_id, _ in exporter.ids])
         saved_at = exporter.clock()
     db = sqlite3.connect(partial)
     try:
@@ -88,7 +90,7 @@ def _save(exporter: Exporter, path: Path) -> int:
             db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT), ("saved_at", saved_at)])
             db.executemany("INSERT INTO calls VALUES (?, ?)", calls)
             db.executemany("INSERT INTO ended VALUES (?, ?)", ended)
-            db.executemany("INSERT INTO removed VALUES (?, ?, ?)", removed)
+            db.executemany("INSERT INTO removed VALUES (?, ?, ?, ?)", removed)
             db.executemany("INSERT INTO event_ids VALUES (?, ?, ?)", ids)
     finally:
         db.close()
@@ -101,21 +103,6 @@ def _save(exporter: Exporter, path: Path) -> int:
     return len(calls)
 
 
-def checkpoint_every(exporter: Exporter, path: str | Path, seconds: float, stop: threading.Event) -> None:
-    """Save the state to ``path`` now and every ``seconds`` until ``stop`` is set; a failed write is logged and
-    tried again at the next checkpoint."""
-    while True:
-        began = time.perf_counter()
-        try:
-            calls = save(exporter, path)
-        except (OSError, sqlite3.Error) as exc:
-            log.error("cannot checkpoint the state to %s: %s", path, exc)
-        else:
-            log.debug("checkpointed %d calls to %s in %.3fs", calls, path, time.perf_counter() - began)
-        if stop.wait(seconds):
-            return
-
-
 def restore(exporter: Exporter, path: str | Path) -> int:
     """Read the state saved in ``path`` into a fresh exporter and remove the file; returns how many calls
     were restored (0 when there is no file)."""
@@ -126,28 +113,29 @@ def restore(exporter: Exporter, path: str | Path) -> int:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             meta = dict(db.execute("SELECT key, value FROM meta"))
-            if meta.get("format") != FORMAT:
-                raise StateFileError(f"{path}: state format {meta.get('format')!r}, expected {FORMAT}")
+            if meta.get("format") not in READABLE_FORMATS:
+                raise StateFileError(f"{path}: state format {meta.get('format')!r}, expected one of {READABLE_FORMATS}")
             calls = [_call_from(call_id, blob) for call_id, blob in db.execute("SELECT call_id, fields FROM calls")]
             ended = list(db.execute("SELECT remove_at, call_id FROM ended"))
-            removed = list(db.execute("SELECT forget_at, call_id FROM removed ORDER BY seq"))
-            ids = list(db.execute("SELECT forget_at, id FROM event_ids ORDER BY seq"))
+            if meta["format"] == 2:
+                rows = db.execute("SELECT forget_at, call_id FROM removed ORDER BY seq")
+                removed = [(until, call_id, GRACE) for until, call_id in rows]
+            else:
+                removed = list(db.execute("SELECT forget_at, call_id, reason FROM removed ORDER BY seq"))
+            ids = [
+                (until, event_id, None)
+                for until, event_id in db.execute("SELECT forget_at, id FROM event_ids ORDER BY seq")
+            ]
         finally:
             db.close()
     except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise StateFileError(f"{path}: cannot read the saved state: {exc}") from exc
     with exporter.lock:
-        lifecycle = exporter.lifecycle
-        if lifecycle.calls:
-            raise StateFileError("state is restored into a fresh exporter only")
-        for call in calls:
-            lifecycle.calls[call.call_id] = call
-            if call.started:
-                call.started = False
-                lifecycle.enter_live_gauges(call)
         now = exporter.clock()
-        lifecycle.expiry.restore(ended)
-        lifecycle.expiry.removed.restore(removed, now)
+        try:
+            exporter.registry.restore(calls, ended, removed, now)
+        except ValueError as exc:
+            raise StateFileError(str(exc)) from None
         exporter.ids.restore(ids, now)
     path.unlink()
     log.info("restored %d calls and %d event ids from %s", len(calls), len(exporter.ids), path)

@@ -21,7 +21,7 @@ import requests
 from prometheus_client import CollectorRegistry, Histogram
 
 from tests import harness
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.request_body import parse_body
 from voice_monitoring.exporter.simulator import Simulator
 

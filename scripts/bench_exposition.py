@@ -20,7 +20,7 @@ from unittest import mock
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 from scripts.bench_exporter import render_ms, simulated_batches
-from voice_monitoring.exporter import call_series, mapping
+from voice_monitoring.exporter import call_series, core
 from voice_monitoring.exporter.request_body import parse_body
 from voice_monitoring.shared import catalogue
 
@@ -63,7 +63,7 @@ def cpu_timed(fn) -> float:
 def fleet_ingest_rate(batches: list[bytes], client: bool) -> tuple[float, float]:
     """Events per CPU-second through Exporter.ingest, and the fleet render time in ms afterwards."""
     with mock.patch.object(mapping, "FleetMetrics", ClientFleet if client else mapping.FleetMetrics):
-        exporter = mapping.Exporter(mapping.Limits(max_live_calls=1_000_000))
+        exporter = core.Exporter(core.Limits(max_live_calls=1_000_000))
     assert isinstance(exporter.fleet, ClientFleet) == client
     parsed = [parse_body(body, "application/json", 10_000)[0] for body in batches]
     count = sum(len(events) for events in parsed)
@@ -77,7 +77,7 @@ def per_call_render_ms(live_calls: int) -> tuple[float, float]:
     exporter = render_ms(live_calls, keep=True)
     registry = CollectorRegistry()
     gauges = {m.name: Gauge(m.name, m.help, m.labels, registry=registry) for m in catalogue.per_call()}
-    calls = exporter.lifecycle.calls
+    calls = exporter.registry.calls
     for call in calls.values():
         for name, value, extra in call_series.series(call):
             gauges[name].labels(call.call_id, call.provider, call.tenant, *extra).set(value)

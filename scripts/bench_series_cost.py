@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.exporter.full_call import call_end, full_call
 from tests.harness import post_events, prometheus_config, start_exporter, start_prometheus, wait_for
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 
 SCRAPE = "5s"
 CALL_SECONDS = 20

@@ -11,7 +11,7 @@ import json
 import time
 
 from tests.webhooks import fixtures as fx
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.exporter.request_body import parse_body
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.reports import LiveCalls

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from voice_monitoring.exporter import events, fleet
-from voice_monitoring.exporter.mapping import Limits
+from voice_monitoring.exporter.core import Limits
 from voice_monitoring.shared import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from voice_monitoring.client.call import label
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.otlp import decode
 from voice_monitoring.exporter.otlp.tables import (
     AGENT_ATTRIBUTE,
@@ -213,7 +213,7 @@ class TracesReceiver:
     def apply(self, request) -> tuple[int, str]:
         """Map and apply one request's spans; returns the spans rejected and why (the first few)."""
         exporter = self.exporter
-        mapped = SpanEvents(exporter.lifecycle.calls)
+        mapped = SpanEvents(exporter.registry.calls)
         mapped.add_request(request)
         events, spans = mapped.batch()
         _, _, rejections = exporter.ingest(events) if events else (0, 0, [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.webhooks.receiver import WebhookReceiver
 from voice_monitoring.exporter.webhooks.reports import REPORT_MAX_AGE_SECONDS
 from voice_monitoring.exporter.webhooks.retell import RetellEvents

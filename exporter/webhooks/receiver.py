@@ -13,9 +13,9 @@ from typing import Protocol
 
 import orjson
 
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.credentials import REASONS
 from voice_monitoring.exporter.events import InvalidEvent, validate
-from voice_monitoring.exporter.mapping import Exporter
 from voice_monitoring.exporter.webhooks.payload import WebhookRefused
 from voice_monitoring.exporter.webhooks.reports import (
     REPORT_MAX_AGE_SECONDS,
@@ -44,7 +44,7 @@ class WebhookReceiver:
         self.platform = platform
         self.exporter = exporter
         self.report_max_age = report_max_age
-        self.ledger = ReportLedger(ttl=report_max_age)
+        self.ledger = ReportLedger(ttl=report_max_age, on_evict=self._count_forgotten)
         self.live = LiveCalls(ttl=report_max_age, size=exporter.limits.max_live_calls)
         self.lock = threading.Lock()
         self.auth_logged: dict[str, tuple[float, int]] = {}  # reason -> (last logged at, refused since unlogged)
@@ -74,6 +74,10 @@ class WebhookReceiver:
         if status >= 400 and not unauthenticated:
             log.warning("%s webhook refused (%d): %s", self.platform.name, status, reply["error"])
         return status, reply
+
+    def _count_forgotten(self) -> None:
+        """An applied report's key forgotten before its time because the ledger was full."""
+        self.exporter.count_webhook(self.platform.name, "forgotten")
 
     def _log_auth_failure(self, exc: Unauthenticated, now: float) -> None:
         last, unlogged = self.auth_logged.get(exc.reason, (float("-inf"), 0))
@@ -107,9 +111,7 @@ class WebhookReceiver:
                 raise WebhookRefused(422, "invalid", f"{event['type']} event {index}: {exc}") from None
         accepted, _, rejected = self.exporter.ingest(events, max_age_seconds=max_age)
         if key is not None:
-            forgotten = self.ledger.remember(key, now)
-            if forgotten:
-                self.exporter.count_webhook(self.platform.name, "forgotten", forgotten)
+            self.ledger.applied(key, now)
         for outcome, count in translation.counted.items():
             self.exporter.count_webhook(self.platform.name, outcome, count)
         reply = {"accepted": accepted}

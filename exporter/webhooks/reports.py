@@ -8,8 +8,10 @@ their live interruptions twice.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from voice_monitoring.exporter.expiring_ids import ExpiringIds
 
 # The receiver accepts a post-call report whose call started at most this long ago.  The ledger
 # remembers an applied report for as long, so any redelivery it would accept is recognised.
@@ -32,71 +34,33 @@ class Translation:
     counted: dict[str, int] = field(default_factory=dict)
 
 
-class ReportLedger:
+class ReportLedger(ExpiringIds[None]):
     """Keys of applied reports, each remembered for ``ttl`` seconds, at most ``size`` of them."""
 
-    def __init__(self, ttl: float = REPORT_MAX_AGE_SECONDS, size: int = REPORT_LEDGER_SIZE):
+    def __init__(
+        self,
+        ttl: float = REPORT_MAX_AGE_SECONDS,
+        size: int = REPORT_LEDGER_SIZE,
+        on_evict: Callable[[], None] | None = None,
+    ):
+        super().__init__(size, on_evict)
         self.ttl = ttl
-        self.size = size
-        self._until: OrderedDict[str, float] = OrderedDict()
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._until
-
-    def __len__(self) -> int:
-        return len(self._until)
-
-    def forget_expired(self, now: float) -> None:
-        until = self._until
-        while until:
-            key, at = next(iter(until.items()))
-            if at > now:
-                break
-            del until[key]
-
-    def remember(self, key: str, now: float) -> int:
-        """Remember ``key``; returns how many older keys were dropped early because the ledger was full."""
-        self._until[key] = now + self.ttl
-        self._until.move_to_end(key)
-        dropped = 0
-        while len(self._until) > self.size:
-            self._until.popitem(last=False)
-            dropped += 1
-        return dropped
+    def applied(self, key: str, now: float) -> None:
+        self.remember(key, now + self.ttl)
 
 
 @dataclass
 class LiveCall:
-    started_at: float
     interruptions: int = 0
 
 
-class LiveCalls:
-    """Calls whose start arrived live, oldest dropped first beyond ``size`` or after ``ttl`` seconds."""
+class LiveCalls(ExpiringIds[LiveCall]):
+    """Calls whose start arrived live, each remembered for ``ttl`` seconds, at most ``size`` of them."""
 
     def __init__(self, ttl: float = REPORT_MAX_AGE_SECONDS, size: int = 50_000):
+        super().__init__(size)
         self.ttl = ttl
-        self.size = size
-        self._calls: OrderedDict[str, LiveCall] = OrderedDict()
-
-    def get(self, call_id: str) -> LiveCall | None:
-        return self._calls.get(call_id)
 
     def start(self, call_id: str, now: float) -> None:
-        self._calls[call_id] = LiveCall(now)
-        while len(self._calls) > self.size:
-            self._calls.popitem(last=False)
-
-    def pop(self, call_id: str) -> LiveCall | None:
-        return self._calls.pop(call_id, None)
-
-    def forget_expired(self, now: float) -> None:
-        calls = self._calls
-        while calls:
-            call = next(iter(calls.values()))
-            if call.started_at + self.ttl > now:
-                break
-            calls.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._calls)
+        self.remember(call_id, now + self.ttl, LiveCall())

@@ -1,6 +1,6 @@
 from prometheus_client.parser import text_string_to_metric_families
 
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.shared import catalogue
 
 

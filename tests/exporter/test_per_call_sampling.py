@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.exporter.full_call import call_end, full_call
 from tests.harness import BIN, post_events, start_exporter
 from voice_monitoring.exporter import sampling
-from voice_monitoring.exporter.mapping import Exporter, Limits
+from voice_monitoring.exporter.core import Exporter, Limits
 from voice_monitoring.shared import catalogue
 
 PER_CALL = {m.name for m in catalogue.per_call(catalogue.EXPORTER)}

@@ -192,14 +192,14 @@ def test_a_call_with_endless_turns_keeps_a_bounded_sample_of_its_latencies():
 def test_memory_is_handed_back_once_a_burst_has_drained_not_while_it_drains(monkeypatch):
     """The release (a full collection, then malloc_trim) must come after the last of a burst is freed: what is
     freed after it stays on the interpreter's free lists and keeps the burst's arenas resident."""
-    from voice_monitoring.exporter import mapping
+    from voice_monitoring.exporter import core
 
     clock = Clock()
     exporter = make(
         clock, grace_seconds=1, idle_seconds=60, max_age_seconds=30, max_future_seconds=5, feedback_window_seconds=30
     )
     held_at_release = []
-    monkeypatch.setattr(mapping, "release_freed_memory", lambda: held_at_release.append(exporter.held))
+    monkeypatch.setattr(core, "release_freed_memory", lambda: held_at_release.append(exporter.held))
     for second in range(10):  # a burst: 1,500 calls a second, their events with ids
         batch = []
         for i in range(1500):

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.server import ExporterServer
 from voice_monitoring.shared.http_service import ServerLimits
 
@@ -43,7 +43,7 @@ def test_a_registered_webhook_gets_the_raw_body_and_headers_and_answers_in_json(
         assert too_big.status_code == 413 and "error" in too_big.json()
         wrong_method = requests.get(url, timeout=5)
         assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
-    assert list(exporter.lifecycle.calls) == ["call-42"]
+    assert list(exporter.registry.calls) == ["call-42"]
 
 
 def test_shutdown_callbacks_run_after_the_server_stops():

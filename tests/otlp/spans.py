@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 
-from voice_monitoring.exporter.mapping import Exporter
+from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.server import ExporterServer
 from voice_monitoring.shared.http_service import ServerLimits
 

@@ -1,13 +1,11 @@
-"""The exporter's data side: a batch of events in, metrics out, under one lock.
+"""The exporter's core: a batch of events in, metrics out, under one lock.
 
-Where things happen:
-  ``handlers``     where an event becomes a metric (one handler per event type)
-  ``lifecycle``    the call an event belongs to, call.started / call.ended, live gauges
-  ``expiry``       where a series expires (call grace and idle timeout, last-reported gauges)
-  ``dedup``        event ids remembered so a retry counts once
-  ``labels``       label folding
-  ``sampling``     which calls' per-call series are exposed
-  ``fleet``, ``call_series``  rendering the exposition
+Where things happen (docs/architecture.md has the whole map):
+  ``handlers``         where an event becomes a metric (one handler per event type)
+  ``registry``         where a call is born, touched, rendered and expired; its ``calls`` are the per-call series
+  ``fleet``            the fleet and self metrics; ``reported_gauges`` the last-reported ones and their TTL
+  ``expiring_ids``     ids remembered for a while: event ids here, so a retry counts once
+  ``labels``           label folding
 """
 
 from __future__ import annotations
@@ -18,17 +16,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from voice_monitoring.exporter import call_series
-from voice_monitoring.exporter.dedup import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.events import InvalidEvent, validate
-from voice_monitoring.exporter.expiry import CallExpiry, ReportedGauges
+from voice_monitoring.exporter.expiring_ids import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.feedback import FeedbackLedger
 from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
 from voice_monitoring.exporter.handlers import EventHandlers
 from voice_monitoring.exporter.heap import release_freed_memory
 from voice_monitoring.exporter.labels import LabelLimiter
-from voice_monitoring.exporter.lifecycle import CallLifecycle
 from voice_monitoring.exporter.pricing import PriceTable
+from voice_monitoring.exporter.registry import CallRegistry
+from voice_monitoring.exporter.reported_gauges import ReportedGauges
 from voice_monitoring.exporter.sampling import PerCallSampling
 from voice_monitoring.shared import catalogue
 from voice_monitoring.shared.feedback import FEEDBACK_WINDOW_SECONDS
@@ -71,42 +68,42 @@ class Exporter:
         self.fleet.child(catalogue.STANDARD_PROCESS_START).set(clock())
         self.label = LabelLimiter(limits.label_values, self._on_fold)
         self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")
-        self.ids = ExpiringIds(limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total"))
+        self.ids: ExpiringIds[None] = ExpiringIds(
+            limits.dedup_max_ids, self._counter("ai_agent_exporter_dedup_ids_evicted_total")
+        )
         self.reported = ReportedGauges(self.fleet, limits.report_ttl_seconds)
-        self.lifecycle = CallLifecycle(
+        self.sampling = PerCallSampling(limits.per_call_sample_ratio)
+        self.registry = CallRegistry(
             self.fleet,
             self.label,
-            CallExpiry(
-                limits.grace_seconds,
-                limits.idle_seconds,
-                limits.retry_window_seconds,
-                on_forget_early=self._counter("ai_agent_exporter_removed_calls_forgotten_total"),
-            ),
-            limits.max_live_calls,
             FeedbackLedger(
                 limits.feedback_window_seconds,
                 limits.feedback_series_seconds,
                 limits.feedback_max_calls,
                 on_forget_early=self._counter("ai_agent_exporter_feedback_calls_forgotten_total"),
             ),
+            self.sampling,
+            grace_seconds=limits.grace_seconds,
+            idle_seconds=limits.idle_seconds,
+            guard_seconds=limits.retry_window_seconds,
+            max_live_calls=limits.max_live_calls,
+            on_forget_early=self._counter("ai_agent_exporter_removed_calls_forgotten_total"),
         )
         self._held_peak = 0  # most calls and ids held since freed memory was last handed back
         self._held_last = 0  # calls and ids held at the last sweep
-        self.sampling = PerCallSampling(limits.per_call_sample_ratio)
-        self.handlers = EventHandlers(self.fleet, self.lifecycle, self.label, self.prices, self.reported).by_type
+        self.handlers = EventHandlers(self.fleet, self.registry, self.label, self.prices, self.reported).by_type
 
     @property
     def held(self) -> int:
         """Calls, event ids, removed-call ids and feedback windows the exporter holds: what a burst of calls leaves
         behind."""
-        expiry = self.lifecycle.expiry
-        held = len(self.lifecycle.calls) + len(self.ids) + len(expiry.removed) + len(expiry.went_idle)
-        return held + len(self.lifecycle.feedback)
+        registry = self.registry
+        return len(registry.calls) + len(self.ids) + len(registry.removed) + len(registry.feedback)
 
     @property
     def live_calls(self) -> int:
         """Calls with per-call series (live or in their grace period)."""
-        return len(self.lifecycle.calls)
+        return len(self.registry.calls)
 
     def ingest(self, events: list[Any], max_age_seconds: float | None = None) -> tuple[int, int, list[dict]]:
         """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events).
@@ -168,13 +165,11 @@ class Exporter:
     def render(self) -> bytes:
         """The whole exposition: fleet and self metrics, then the per-call series."""
         with self.lock:
-            calls = self.lifecycle.calls
             sampling = self.sampling
             promoted_before = sampling.promoted
-            ratings = self.lifecycle.feedback.series()
-            per_call, count = call_series.render(sampling.exposed(calls.values()), ratings)
+            per_call, count = self.registry.render()
             f = self.fleet
-            f.child("ai_agent_exporter_live_calls").set(len(calls))
+            f.child("ai_agent_exporter_live_calls").set(len(self.registry))
             f.child("ai_agent_exporter_per_call_series").set(count)
             f.child("ai_agent_exporter_per_call_sample_ratio").set(sampling.ratio)
             f.child("ai_agent_exporter_per_call_withheld_calls").set(sampling.withheld)
@@ -187,8 +182,7 @@ class Exporter:
         returns how many calls were removed."""
         with self.lock:
             now = self.clock()
-            removed = self.lifecycle.expire(now)
-            self.lifecycle.feedback.expire(now)
+            removed = self.registry.expire(now)
             self.ids.forget_expired(now)
             self.reported.expire(now)
             held = self.held

@@ -1,0 +1,110 @@
+"""Ids remembered for a while, at most so many, each optionally with a value.
+
+The one structure behind every "have I seen this recently?" of the exporter: event ids, so a retried event
+counts once; the ids of calls removed, with how they left, so a late event neither brings an ended call back
+nor counts a quiet one twice; the reports a webhook receiver applied, and the calls whose start it took live.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
+
+# A set or dict keeps the table it grew to when entries go; one that held more than this and now holds under
+# a quarter of it is copied into a table sized for what is left.
+COMPACT_ABOVE = 10_000
+
+V = TypeVar("V")
+
+
+class ExpiringIds(Generic[V]):
+    """Ids, each remembered until a given time, at most ``max_ids`` at once.
+
+    Remembering an id again moves its time.  When the bound is reached the id remembered longest ago is forgotten
+    early and ``on_evict`` is called.  Ids are forgotten in the order they were remembered, so the times given
+    should not decrease (a time that does waits for the ones before it).
+    """
+
+    def __init__(self, max_ids: int, on_evict: Callable[[], None] | None = None):
+        if max_ids < 1:
+            raise ValueError(f"at least one id must be remembered, not {max_ids}")
+        self.max_ids = max_ids
+        self._on_evict = on_evict
+        self._until: dict[str, float] = {}
+        self._values: dict[str, V] = {}
+        self._order: deque[tuple[float, str]] = deque()  # (forget at, id) as remembered; stale pairs are skipped
+        self._peak = 0  # most ids held since the tables were last compacted
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._until
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def get(self, key: str) -> V | None:
+        return self._values.get(key)
+
+    def remember(self, key: str, until: float, value: V | None = None) -> None:
+        """Remember ``key`` (with ``value``) until ``until``."""
+        known = self._until
+        known[key] = until
+        if value is not None:
+            self._values[key] = value
+        else:
+            self._values.pop(key, None)
+        if len(known) > self._peak:
+            self._peak = len(known)
+        order = self._order
+        order.append((until, key))
+        while len(known) > self.max_ids:
+            self._drop_oldest()
+            if self._on_evict is not None:
+                self._on_evict()
+        if len(order) > 2 * self.max_ids:  # an id remembered again and again leaves stale pairs behind
+            self._order = deque((at, k) for at, k in order if known.get(k) == at)
+
+    def pop(self, key: str) -> V | None:
+        """Forget ``key`` now; returns its value."""
+        self._until.pop(key, None)
+        return self._values.pop(key, None)
+
+    def forget_expired(self, now: float) -> None:
+        order = self._order
+        if not order or order[0][0] > now:
+            return
+        known, values = self._until, self._values
+        while order and order[0][0] <= now:
+            until, key = order.popleft()
+            if known.get(key) == until:
+                del known[key]
+                values.pop(key, None)
+        if len(known) * 4 < self._peak and self._peak > COMPACT_ABOVE:
+            self._until = dict(known)
+            self._values = dict(values)
+            self._peak = len(known)
+
+    def _drop_oldest(self) -> None:
+        order, known = self._order, self._until
+        while order:
+            until, key = order.popleft()
+            if known.get(key) == until:
+                del known[key]
+                self._values.pop(key, None)
+                return
+
+    def entries(self) -> list[tuple[float, str, V | None]]:
+        """(forget at, id, value) of every remembered id, oldest first."""
+        return list(self)
+
+    def __iter__(self) -> Iterator[tuple[float, str, V | None]]:
+        known, values = self._until, self._values
+        for until, key in self._order:
+            if known.get(key) == until:
+                yield until, key, values.get(key)
+
+    def restore(self, entries: Iterable[tuple[float, str, V | None]], now: float) -> None:
+        """Remember entries written by ``entries`` again, skipping those already past."""
+        for until, key, value in entries:
+            if until > now and key not in self._until:
+                self.remember(key, until, value)

@@ -1,0 +1,27 @@
+"""Gauges holding the last value somebody reported (a worker's memory, a breaker's state, a provider up or down):
+each series lives ``ttl_seconds`` after its last report, so a worker that stops reporting leaves no stale value."""
+
+from __future__ import annotations
+
+from voice_monitoring.exporter.fleet import FleetMetrics
+
+
+class ReportedGauges:
+    """Gauges holding the last value somebody reported (a worker's memory, a breaker's state, ...): a
+    series goes away ``ttl_seconds`` after its last report."""
+
+    def __init__(self, fleet: FleetMetrics, ttl_seconds: float):
+        self.fleet = fleet
+        self.ttl_seconds = ttl_seconds
+        self._reported: dict[tuple, float] = {}  # (metric, labels) -> when last reported
+
+    def report(self, now: float, value: float, name: str, *labels: str) -> None:
+        labels = self.fleet.labels_for(name, labels)
+        self.fleet.child(name, *labels).set(value)
+        self._reported[(name, labels)] = now
+
+    def expire(self, now: float) -> None:
+        cutoff = now - self.ttl_seconds
+        for key in [k for k, at in self._reported.items() if at < cutoff]:
+            del self._reported[key]
+            self.fleet.remove(key[0], *key[1])
