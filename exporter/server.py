@@ -3,7 +3,8 @@ registered webhook routes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, TRACES, bearer_failure
@@ -45,16 +46,23 @@ class ExporterServer(HttpService):
     def serve(self, on_bound: Callable[[], None] = lambda: None) -> None:
         """Serve until SIGTERM or SIGINT, sweeping and checkpointing from the moment the port is bound; after the
         last request in flight, the sweep stops and the state is written a last time."""
-        housekeeping = self.housekeeping
-        if housekeeping is None:
-            return super().serve(on_bound)
 
         def bound() -> None:
-            housekeeping.start()
+            self._start_housekeeping()
             on_bound()
 
-        self.on_shutdown.insert(0, housekeeping.stop)
         super().serve(bound)
+
+    @contextmanager
+    def running(self) -> Iterator[HttpService]:
+        with super().running() as service:
+            self._start_housekeeping()
+            yield service
+
+    def _start_housekeeping(self) -> None:
+        if self.housekeeping is not None:
+            self.housekeeping.start()
+            self.on_shutdown.insert(0, self.housekeeping.stop)
 
     def add_webhook(self, path: str, handler: PostHandler) -> None:
         """Serve ``POST path`` with ``handler(headers, body) -> (status, reply)``; ``reply`` is sent as JSON.
