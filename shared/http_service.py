@@ -11,6 +11,11 @@ The server is aiohttp's low-level HTTP server on one asyncio loop, with what it 
   over ``max_request_line`` bytes, 431 for a header over ``max_header_bytes`` or more than ``max_headers``
   headers, 404, 405 with ``Allow``, and 505 (in an HTTP/1.1 status line) for a request line naming HTTP/2 or later;
 - a client that half-closes after its request (``shutdown(SHUT_WR)``) gets its reply before the connection closes;
+- a lingering close after an error reply to a request not read whole (an oversize request line, header block or
+  body, a refusal before the body): the server half-closes, then reads and discards what the client still sends,
+  until the client closes its side, ``linger_seconds`` pass or ``linger_bytes`` arrive.  Closing at once would
+  leave the client's bytes unread, the kernel would answer them with a reset, and a client still sending would get
+  the reset instead of its 413, 414 or 431 (nginx's lingering close);
 - graceful shutdown on SIGTERM or SIGINT: stop listening, let requests in flight finish (up to
   ``shutdown_timeout``), then call the ``on_shutdown`` callbacks in order.
 
@@ -65,6 +70,8 @@ class ServerLimits:
     max_request_line: int = 8190
     max_header_bytes: int = 16380
     max_headers: int = 100
+    linger_seconds: float = 5.0
+    linger_bytes: int = 16 * 1024 * 1024
 
 
 def json_bytes(payload) -> bytes:
@@ -81,13 +88,27 @@ def raw_json_reply(status: int, payload) -> bytes:
     return head.encode() + body
 
 
-def _response(reply: Reply, close: bool = False, headers: Mapping[str, str] | None = None) -> web.Response:
+class _Reply(web.Response):
+    """A response that, with ``linger_on`` set, lingers on that connection once it is written (``_Protocol.linger``).
+
+    ``write_eof`` is where aiohttp finishes writing a response, for handlers' replies and protocol errors alike.
+    """
+
+    linger_on: _Protocol | None = None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        await super().write_eof(data)
+        if self.linger_on is not None:
+            await self.linger_on.linger()
+
+
+def _response(reply: Reply, close: bool = False, headers: Mapping[str, str] | None = None) -> _Reply:
     if len(reply) == 3:
         status, body, content_type = reply
-        response = web.Response(status=status, body=body, headers={"Content-Type": content_type})
+        response = _Reply(status=status, body=body, headers={"Content-Type": content_type})
     else:
         status, payload = reply
-        response = web.Response(status=status, body=json_bytes(payload), content_type="application/json")
+        response = _Reply(status=status, body=json_bytes(payload), content_type="application/json")
     if headers:
         response.headers.update(headers)
     if close:
@@ -95,7 +116,7 @@ def _response(reply: Reply, close: bool = False, headers: Mapping[str, str] | No
     return response
 
 
-def _error(status: int, message: str, **headers: str) -> web.Response:
+def _error(status: int, message: str, **headers: str) -> _Reply:
     return _response((status, {"error": message}), close=True, headers=headers)
 
 
@@ -155,13 +176,17 @@ class HttpService:
         try:
             if request.version.major != 1:
                 return _unsupported_version(request)
-            return await self._route(request)
+            response = await self._route(request)
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
-            return _error(500, "internal error")
+            response = _error(500, "internal error")
         finally:
             if isinstance(protocol, _Protocol):
                 protocol.request_done()
+        if not request.content.is_eof() and isinstance(protocol, _Protocol) and isinstance(response, _Reply):
+            response.force_close()  # a body left unread: answer, then linger instead of reading it
+            response.linger_on = protocol
+        return response
 
     async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
         path, method = request.path, request.method
@@ -291,7 +316,7 @@ class _Server(web.Server):
             max_line_size=limits.max_request_line,
             max_field_size=limits.max_header_bytes,
             max_headers=limits.max_headers,
-            lingering_time=1.0,
+            lingering_time=0,  # aiohttp's own lingering reads the unread body; _Protocol.linger discards it
             # the body as sent: a handler that accepts Content-Encoding inflates it itself, within its own bound
             auto_decompress=False,
         )
@@ -338,6 +363,8 @@ class _Protocol(RequestHandler):
         self._reading_body = False
         self._dispatched = 0
         self.peer_done = False  # the client half-closed: no more bytes will come
+        self._lingering: asyncio.Future[None] | None = None
+        self._discarded = 0
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -358,6 +385,7 @@ class _Protocol(RequestHandler):
         self.force_close()
 
     def connection_lost(self, exc) -> None:
+        self._stop_lingering()
         self._owner.not_idle(self)
         if self._counted:
             self._counted = False
@@ -371,6 +399,9 @@ class _Protocol(RequestHandler):
         Returning True keeps the write side open (asyncio closes the transport on a false value).
         """
         self.peer_done = True
+        if self._lingering is not None:
+            self._stop_lingering()  # the client has sent all it will: its reply and our FIN are on their way
+            return True
         if self._reading_body or (self._awaiting_head and not self._sent_since_request):
             return False  # a body that can no longer arrive, or nothing asked: close as before
         self.close()  # aiohttp finishes the request it has (in dispatch or queued), then closes
@@ -384,6 +415,11 @@ class _Protocol(RequestHandler):
             self.force_close()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._discarded += len(data)
+            if self._discarded > self._service.limits.linger_bytes:
+                self._stop_lingering()
+            return
         self._sent_since_request = True
         self._owner.not_idle(self)
         if self._awaiting_head and self._head_timer is None:
@@ -406,6 +442,27 @@ class _Protocol(RequestHandler):
         self._owner.in_flight -= 1
         if self._counted and not self.peer_done:
             self._owner.kept_alive[self] = None
+
+    async def linger(self) -> None:
+        """After an error reply to a request not read whole: half-close, read and discard until the client closes
+        its side, ``linger_seconds`` pass or more than ``linger_bytes`` arrive; the caller then closes."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.peer_done or self._lingering is not None:
+            return
+        self._cancel_head_timer()
+        self._lingering = self._loop.create_future()
+        if transport.can_write_eof():
+            transport.write_eof()  # after the reply: a client reading while it sends sees the end of it
+        transport.resume_reading()  # aiohttp pauses reading while a body waits unread
+        timer = self._loop.call_later(self._service.limits.linger_seconds, self._stop_lingering)
+        try:
+            await self._lingering
+        finally:
+            timer.cancel()
+
+    def _stop_lingering(self) -> None:
+        if self._lingering is not None and not self._lingering.done():
+            self._lingering.set_result(None)
 
     def _start_head_timer(self) -> None:
         self._head_timer = self._loop.call_later(self._service.limits.header_timeout, self._head_timed_out)
@@ -439,4 +496,7 @@ class _Protocol(RequestHandler):
             log.error("error handling a request", exc_info=exc)
         if request.writer.output_size > 0:
             raise ConnectionError("a response was already started")
-        return _error(status, text)
+        response = _error(status, text)
+        if isinstance(exc, BadHttpMessage):  # the rest of the request line or header block is still on its way
+            response.linger_on = self
+        return response

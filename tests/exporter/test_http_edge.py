@@ -1,12 +1,16 @@
 """The HTTP edge as a raw-socket client sees it: protocol versions, half-closed clients, oversize requests."""
 
+import http.client
 import json
+import select
 import socket
 import time
 
+import pytest
 import requests
 
 from tests.harness import start_exporter
+from voice_monitoring.shared.http_service import ServerLimits
 
 
 def address(service) -> tuple[str, int]:
@@ -113,3 +117,107 @@ def test_at_the_connection_limit_the_longest_idle_connection_makes_room_and_tric
         finally:
             for sock in trickling + idle:
                 sock.close()
+
+
+# Oversize requests: the server answers after the first few kilobytes while the client is still sending. A 16 KiB
+# send buffer stands in for a network path that cannot take the whole request at once, as a real one cannot.
+SMALL_SEND_BUFFER = 16384
+OVERSIZE = {
+    "request line": (b"GET /" + b"a" * 1_000_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "header block": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_000_000 + b"\r\n\r\n", 431),
+    "body": (
+        b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n"
+        + b"[" * 4_000_000,
+        413,
+    ),
+}
+
+
+def oversize_exporter(tmp_path):
+    return start_exporter(tmp_path, "--max-body-bytes", "100000")
+
+
+def reply_status(raw: bytes) -> int:
+    status = int(status_line(raw).split()[1])
+    assert "error" in json.loads(raw.partition(b"\r\n\r\n")[2]), raw[:400]
+    return status
+
+
+@pytest.mark.parametrize("part", OVERSIZE)
+def test_an_oversize_request_sent_whole_then_read_gets_its_error_reply(tmp_path, part):
+    request, status = OVERSIZE[part]
+    with oversize_exporter(tmp_path) as service, socket.create_connection(address(service), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_SEND_BUFFER)
+        sock.sendall(request)  # a reset while the client is still sending raises here, before it reads a byte
+        raw = read_reply(sock, 5)
+    assert reply_status(raw) == status
+
+
+def test_a_70_kb_request_line_trickled_in_pieces_gets_its_414(exporter):
+    request = b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(address(exporter), timeout=10) as sock:
+        for start in range(0, len(request), 4096):  # as a slow link delivers it, still arriving after the reply
+            sock.sendall(request[start : start + 4096])
+            time.sleep(0.002)
+        raw = read_reply(sock, 5)
+    assert reply_status(raw) == 414
+
+
+def test_the_stdlib_http_client_sending_a_1_mb_request_line_gets_414(exporter):
+    host, port = address(exporter)
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.connect()
+    connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_SEND_BUFFER)
+    try:
+        connection.request("GET", "/" + "a" * 1_000_000)  # raises on a reset before the request is all sent
+        response = connection.getresponse()
+        assert response.status == 414 and "error" in json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("part", OVERSIZE)
+def test_an_oversize_request_read_while_sending_gets_its_error_reply_then_an_orderly_close(tmp_path, part):
+    request, status = OVERSIZE[part]
+    with oversize_exporter(tmp_path) as service, socket.create_connection(address(service), timeout=10) as sock:
+        sock.setblocking(False)
+        received, sent, ending = b"", 0, "timeout"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            writable = [sock] if sent < len(request) else []
+            readable, writable, _ = select.select([sock], writable, [], 0.5)
+            if readable:
+                try:
+                    chunk = sock.recv(65536)
+                except ConnectionResetError:
+                    ending = "reset"
+                    break
+                if not chunk:
+                    ending = "closed"
+                    break
+                received += chunk
+            if writable:
+                try:
+                    sent += sock.send(request[sent : sent + 16384])
+                except (BrokenPipeError, ConnectionResetError):
+                    ending = "reset while sending"
+                    break
+    assert reply_status(received) == status
+    assert ending == "closed", f"the connection ended by {ending} after {sent} of {len(request)} bytes"
+
+
+def test_a_client_that_never_stops_sending_is_cut_off_after_its_reply_within_the_lingering_bound(exporter):
+    with socket.create_connection(address(exporter), timeout=10) as sock:
+        sock.sendall(b"GET /" + b"a" * 20_000)
+        started = time.monotonic()
+        sent_after_reply = 0
+        try:
+            while time.monotonic() - started < 15:
+                sock.sendall(b"a" * 65536)
+                sent_after_reply += 65536
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        elapsed = time.monotonic() - started
+        raw = read_reply(sock, 5)
+    assert reply_status(raw) == 414
+    assert elapsed < ServerLimits().linger_seconds + 3, f"still reading after {elapsed:.1f}s"
