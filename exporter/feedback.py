@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from voice_monitoring.exporter.calls import Call
 from voice_monitoring.exporter.events import InvalidEvent
-from voice_monitoring.exporter.expiring_ids import COMPACT_ABOVE
+from voice_monitoring.exporter.expiring_ids import ExpiringIds
 from voice_monitoring.shared.feedback import SENTIMENT_RATINGS
 
 RATING = "ai_agent_call_feedback_rating"
@@ -27,35 +27,30 @@ class FeedbackLedger:
         window_seconds: float,
         series_seconds: float,
         max_calls: int = 100_000,
-        on_forget_early: Callable[[], None] = lambda: None,
+        on_forget_early: Callable[[], None] | None = None,
     ):
         self.window_seconds = window_seconds
         self.series_seconds = series_seconds
         self.max_calls = max_calls
-        self._on_forget_early = on_forget_early
-        # call_id -> [ended at, provider, tenant, sources rated], in the order the calls ended
-        self._ended: dict[str, list] = {}
+        # call_id -> [ended at, provider, tenant, sources rated], until its window closes
+        self._ended: ExpiringIds[list] = ExpiringIds(max_calls, on_forget_early)
         # (publish until, call_id, provider, tenant, source, scale, rating), oldest first
         self._series: deque[tuple[float, str, str, str, str, str, float]] = deque()
-        self._peak = 0  # most calls held since ``_ended`` was last compacted
 
     def __len__(self) -> int:
         return len(self._ended)
 
     def ended(self, call: Call, now: float) -> None:
         """Open the call's feedback window."""
-        self._ended[call.call_id] = [now, call.provider, call.tenant, call.feedback_sources]
-        self._peak = max(self._peak, len(self._ended))
-        if len(self._ended) > self.max_calls:
-            del self._ended[next(iter(self._ended))]
-            self._on_forget_early()
+        entry = [now, call.provider, call.tenant, call.feedback_sources]
+        self._ended.remember(call.call_id, now + self.window_seconds, entry)
 
     def accept(self, call_id: str, call: Call | None, recently_removed: bool, source: str, now: float) -> tuple:
         """(provider, tenant) to publish a rating of ``source`` under; raises InvalidEvent when it is refused."""
         entry = self._ended.get(call_id)
         if entry is None and call is not None and call.ended:  # an ended call restored from the state file
             self.ended(call, now)
-            entry = self._ended[call_id]
+            entry = self._ended.get(call_id)
         if entry is not None:
             if now - entry[0] > self.window_seconds:
                 raise self._late(call_id)
@@ -87,16 +82,7 @@ class FeedbackLedger:
         )
 
     def expire(self, now: float) -> None:
-        ended = self._ended
-        cutoff = now - self.window_seconds
-        while ended:
-            call_id = next(iter(ended))
-            if ended[call_id][0] >= cutoff:
-                break
-            del ended[call_id]
-        if len(ended) * 4 < self._peak and self._peak > COMPACT_ABOVE:
-            self._ended = dict(ended)
-            self._peak = len(self._ended)
+        self._ended.forget_expired(now)
         series = self._series
         while series and series[0][0] <= now:
             series.popleft()
