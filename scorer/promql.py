@@ -191,7 +191,8 @@ class PrometheusClient:
         self._query_url = f"{self.base_url}/api/v1/query"
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
-        self._session = _Session(security.tls_context() if url.scheme == "https" else None)
+        self._tls = security.tls_context() if url.scheme == "https" else None
+        self._session = _Session(self._tls)
         weakref.finalize(self, self._session.close)
 
     def close(self) -> None:
