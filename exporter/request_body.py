@@ -45,7 +45,8 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, l
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in JSON_TYPES and media not in NDJSON_TYPES:
         raise BadRequest(415, "Content-Type must be application/json or application/x-ndjson")
-    if _values_bound(body) > VALUES_PER_EVENT * max_events:
+    most_values = VALUES_PER_EVENT * max_events
+    if len(body) >= most_values and _values_bound(body) > most_values:  # each value counted is a byte of the body
         raise BadRequest(
             413, f"a request carries at most {max_events} events (and {VALUES_PER_EVENT} JSON values per event)"
         )
