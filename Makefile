@@ -13,7 +13,7 @@ FRAMEWORKS_STAMP := $(VENV)/.frameworks
 help:
 	@echo "make demo        run the native stack (Prometheus, Alertmanager, exporter, scorer, simulator)"
 	@echo "make test        run every test (installs what is missing)"
-	@echo "make lint        ruff check and ruff format --check (part of make test)"
+	@echo "make lint        ruff check, ruff format --check and the mypy type check (part of make test)"
 	@echo "make format      ruff fix and format the tree"
 	@echo "make test-rules  promtool and amtool checks and tests of the rules and routing"
 	@echo "make generate    regenerate the event schema, metrics reference, rule files, dashboards and deploy/kubernetes/"
@@ -48,6 +48,7 @@ test: deps validators venv lint
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m scripts.typecheck
 
 format: venv
 	$(PY) -m ruff check --fix .

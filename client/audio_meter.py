@@ -59,7 +59,7 @@ class AudioMeter:
         self._squares = 0.0
         self._clipped = 0
 
-    def feed(self, pcm: bytes, sample_rate: int, channels: int = 1) -> None:
+    def feed(self, pcm: bytes | bytearray | memoryview, sample_rate: int, channels: int = 1) -> None:
         """One frame as it passes; cheap, never raises. Channels are measured together."""
         try:
             self.frames += 1

@@ -9,15 +9,21 @@ Tested with livekit-agents 1.8 (see docs/integrations/livekit.md for the mapping
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
 import typing
+from collections.abc import Callable, Mapping
+from typing import Any
 
+from livekit import rtc
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, get_job_context
 from livekit.agents import llm as lk_llm
+from livekit.agents import metrics as lk_metrics
 from livekit.agents import stt as lk_stt
 from livekit.agents import tts as lk_tts
+from livekit.agents.voice import AgentSession
 from livekit.agents.voice import events as session_events
 from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
@@ -71,19 +77,19 @@ def error_kind(error: BaseException | None) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
-def service_vendor(service) -> tuple[str | None, str | None]:
+def service_vendor(service: object) -> tuple[str | None, str | None]:
     """(vendor, model) of a LiveKit STT, LLM or TTS as the price table names them."""
     return livekit_vendor(getattr(service, "provider", None), getattr(service, "model", None))
 
 
-def metadata_vendor(metadata) -> tuple[str | None, str | None]:
+def metadata_vendor(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
     """(vendor, model) of a ChatMessage's ``*_metadata`` (``model_provider``, ``model_name``)."""
     metadata = metadata or {}
     return livekit_vendor(metadata.get("model_provider"), metadata.get("model_name"))
 
 
 def monitor_session(
-    session,
+    session: AgentSession[Any],
     call_id: str | None = None,
     *,
     tenant: str | None = None,
@@ -91,7 +97,7 @@ def monitor_session(
     pipeline: str = "livekit",
     transport: str = "webrtc",
     client: EventClient | None = None,
-    room=None,
+    room: rtc.Room | None = None,
     interval: float = DEFAULT_INTERVAL,
     agent: str | None = None,
     agent_version: str | None = None,
@@ -111,17 +117,17 @@ def monitor_session(
 class SessionMonitor:
     def __init__(
         self,
-        session,
-        call_id,
-        tenant,
-        provider,
-        pipeline,
-        transport,
-        client,
-        room=None,
-        interval=None,
-        agent=None,
-        agent_version=None,
+        session: AgentSession[Any],
+        call_id: str | None,
+        tenant: str | None,
+        provider: str | None,
+        pipeline: str,
+        transport: str,
+        client: EventClient | None,
+        room: rtc.Room | None = None,
+        interval: float | None = None,
+        agent: str | None = None,
+        agent_version: str | None = None,
     ):
         job = get_job_context(required=False) if call_id is None or agent is None else None
         if call_id is None and job is not None:
@@ -140,7 +146,7 @@ class SessionMonitor:
         )
         self.interval = interval if interval and interval > 0 else DEFAULT_INTERVAL
         self._room = room
-        self._user_metrics: dict = {}
+        self._user_metrics: dict[str, Any] = {}
         self._user_messages = 0
         self._untimed_speech = 0.0  # agent speech outside a turn (the greeting), sent with the next turn
         self._detector_reaction: float | None = None
@@ -149,7 +155,7 @@ class SessionMonitor:
         self._overlap_started: float | None = None  # the caller started speaking while the agent spoke
         self._audio_cut_at: float | None = None  # the agent's audio stopped early (paused or cleared)
         self._pending_barge_in: float | None = None  # an overlap start waiting for the agent to stop
-        self._usage_seen: dict[tuple, float] = {}
+        self._usage_seen: dict[tuple[str, str, str, str], float] = {}
         self._caller_meter = AudioMeter("caller_in")
         self._agent_meter = AudioMeter("agent_out")
         self._gaps = PlayoutGaps()
@@ -157,14 +163,14 @@ class SessionMonitor:
         self._utterance_frames = 0
         self._queued_sum, self._queued_count = 0.0, 0  # the playout buffer when each frame arrived
         self._alignment: list[bool] = []
-        self._room_listener = None
+        self._room_listener: tuple[rtc.Room, Callable[..., None]] | None = None
         self._transport = TransportReading()
-        self._ticker: asyncio.Task | None = None
-        self._ending: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._ending: asyncio.Task[None] | None = None
         self._taps_installed = False
-        self._health_listeners: list[tuple] = []
-        self._watched: list = []  # the FallbackAdapters watched
-        handlers = {
+        self._health_listeners: list[tuple[rtc.EventEmitter[Any], str, Callable[..., None]]] = []
+        self._watched: list[object] = []  # the FallbackAdapters watched
+        handlers: dict[session_events.EventTypes, Callable[[Any], None]] = {
             "conversation_item_added": self._on_item,
             "agent_state_changed": self._on_state,
             "user_state_changed": self._on_user_state,
@@ -183,8 +189,8 @@ class SessionMonitor:
         self._guarded(self._watch_fallbacks)(None)
 
     @staticmethod
-    def _guarded(handler):
-        def run(event=None):
+    def _guarded(handler: Callable[[Any], object]) -> Callable[..., None]:
+        def run(event: object = None) -> None:
             try:
                 handler(event)
             except Exception:  # monitoring must never break the agent
@@ -194,11 +200,11 @@ class SessionMonitor:
 
     # --- turns -------------------------------------------------------------------------------------------------
 
-    def _on_item(self, event) -> None:
+    def _on_item(self, event: session_events.ConversationItemAddedEvent) -> None:
         item = event.item
-        if getattr(item, "type", None) != "message":
+        if not isinstance(item, lk_llm.ChatMessage):
             return  # an AgentHandoff or a configuration update is not a turn
-        metrics = dict(item.metrics or {})
+        metrics: dict[str, Any] = dict(item.metrics or {})
         if item.role == "user":
             self._user_metrics = metrics
             self._user_messages += 1
@@ -239,14 +245,14 @@ class SessionMonitor:
         self._detector_reaction = None
 
     @staticmethod
-    def _stt_to_tts(user: dict, reply: dict) -> float | None:
+    def _stt_to_tts(user: Mapping[str, Any], reply: Mapping[str, Any]) -> float | None:
         """The final transcript (the user stopped speaking plus the transcription delay) to the first TTS audio
         handed to the output (the agent started speaking less the playback latency)."""
         stopped, delay = user.get("stopped_speaking_at"), user.get("transcription_delay")
         started = reply.get("started_speaking_at")
         if stopped is None or delay is None or started is None:
             return None
-        return started - (reply.get("playback_latency") or 0.0) - (stopped + delay)
+        return float(started) - float(reply.get("playback_latency") or 0.0) - (float(stopped) + float(delay))
 
     # --- barge-in ----------------------------------------------------------------------------------------------
 
@@ -266,18 +272,18 @@ class SessionMonitor:
             self._pending_barge_in = self._overlap_started
         self._overlap_started = None
 
-    def _on_user_state(self, event) -> None:
+    def _on_user_state(self, event: session_events.UserStateChangedEvent) -> None:
         if event.new_state == "speaking" and self._agent_speaking and self._overlap_started is None:
             self._overlap_started = event.created_at
 
-    def _on_overlap(self, event) -> None:
+    def _on_overlap(self, event: object) -> None:
         if getattr(event, "is_interruption", False):
             self._detector_reaction = getattr(event, "detection_delay", None)
 
-    def _on_false_interruption(self, event) -> None:
+    def _on_false_interruption(self, event: session_events.AgentFalseInterruptionEvent) -> None:
         self.call.interruption("false_interruption")
 
-    def _on_state(self, event) -> None:
+    def _on_state(self, event: session_events.AgentStateChangedEvent) -> None:
         if not self._taps_installed and event.new_state != "initializing":
             self._taps_installed = True
             self._guarded(lambda _: self._install_taps())(event)
@@ -307,7 +313,7 @@ class SessionMonitor:
 
     # --- usage and errors --------------------------------------------------------------------------------------
 
-    def _on_usage(self, event) -> None:
+    def _on_usage(self, event: session_events.SessionUsageUpdatedEvent) -> None:
         for usage in event.usage.model_usage:
             for (kind, field), (service, unit) in USAGE_FIELDS.items():
                 if usage.type != kind:
@@ -319,21 +325,20 @@ class SessionMonitor:
                     self._usage_seen[key] = total
                     self.call.usage(service, unit, delta, *livekit_vendor(usage.provider, usage.model))
 
-    def _on_metrics(self, event) -> None:
+    def _on_metrics(self, event: session_events.MetricsCollectedEvent) -> None:
         """Usage from metrics_collected, on releases without session_usage_updated."""
         metrics = event.metrics
         meta = getattr(metrics, "metadata", None)
         vendor = livekit_vendor(getattr(meta, "model_provider", None), getattr(meta, "model_name", None))
-        kind = getattr(metrics, "type", "")
-        if kind == "llm_metrics":
+        if isinstance(metrics, lk_metrics.LLMMetrics):
             self.call.usage("llm", "tokens_in", metrics.prompt_tokens, *vendor)
             self.call.usage("llm", "tokens_out", metrics.completion_tokens, *vendor)
-        elif kind == "tts_metrics":
+        elif isinstance(metrics, lk_metrics.TTSMetrics):
             self.call.usage("tts", "characters", metrics.characters_count, *vendor)
-        elif kind == "stt_metrics":
+        elif isinstance(metrics, lk_metrics.STTMetrics):
             self.call.usage("stt", "audio_seconds", metrics.audio_duration, *vendor)
 
-    def _on_error(self, event) -> None:
+    def _on_error(self, event: session_events.ErrorEvent) -> None:
         error = event.error
         component = str(getattr(error, "type", "agent")).removesuffix("_error")
         service = "llm" if component == "realtime_model" else component
@@ -346,7 +351,7 @@ class SessionMonitor:
 
     # --- provider health ---------------------------------------------------------------------------------------
 
-    def _watch_fallbacks(self, _) -> None:
+    def _watch_fallbacks(self, _: object) -> None:
         """Each FallbackAdapter's instances, the session's and its agent's: up or down (a circuit breaker per vendor
         and service) as the adapter marks them, and their failed requests, which the session does not see (the
         adapter absorbs them)."""
@@ -360,26 +365,29 @@ class SessionMonitor:
                     self._watched.append(adapter)
                     self._watch_fallback(service, adapter, event_name, instances_attr)
 
-    def _watch_fallback(self, service: str, adapter, event_name: str, instances_attr: str) -> None:
+    def _watch_fallback(
+        self, service: str, adapter: rtc.EventEmitter[Any], event_name: str, instances_attr: str
+    ) -> None:
         instances = list(getattr(adapter, instances_attr, ()))
         for instance, status in zip(instances, getattr(adapter, "_status", ()), strict=False):
             self._provider_health(service, instance, bool(getattr(status, "available", True)))
-            on_error = self._guarded(lambda error, s=service, i=instance: self._instance_error(s, i, error))
+            on_error = self._guarded(functools.partial(self._instance_error, service, instance))
             instance.on("error", on_error)
             self._health_listeners.append((instance, "error", on_error))
-        on_change = self._guarded(lambda ev, s=service: self._availability_changed(s, ev))
+        on_change = self._guarded(functools.partial(self._availability_changed, service))
         adapter.on(event_name, on_change)
         self._health_listeners.append((adapter, event_name, on_change))
 
-    def _availability_changed(self, service: str, event) -> None:
+    def _availability_changed(self, service: str, event: Any) -> None:
+        """``event``: the STT, LLM or TTS FallbackAdapter's AvailabilityChangedEvent."""
         self._provider_health(service, getattr(event, service), bool(event.available))
 
-    def _provider_health(self, service: str, instance, up: bool) -> None:
+    def _provider_health(self, service: str, instance: object, up: bool) -> None:
         vendor = service_vendor(instance)[0]
         if vendor:
             self.call.provider_health(service, vendor, up, breaker=f"{vendor}_{service}")
 
-    def _instance_error(self, service: str, instance, error) -> None:
+    def _instance_error(self, service: str, instance: object, error: object) -> None:
         self.call.error(service, error_kind(getattr(error, "error", None)), service, service_vendor(instance)[0])
 
     # --- audio and transport -----------------------------------------------------------------------------------
@@ -401,14 +409,14 @@ class SessionMonitor:
             self._room_listener = (room, self._guarded(self._connection_lost))
             room.on("reconnecting", self._room_listener[1])
 
-    def _connection_lost(self, *_) -> None:
+    def _connection_lost(self, *_: object) -> None:
         """The room lost its connection to the LiveKit server (it is reconnecting)."""
         self.call.transport({"connection_lost": True})
 
-    def caller_frame(self, frame) -> None:
+    def caller_frame(self, frame: rtc.AudioFrame) -> None:
         self._caller_meter.feed(frame.data.cast("B"), frame.sample_rate, frame.num_channels)
 
-    def agent_frame(self, frame, output_rate: int | None) -> None:
+    def agent_frame(self, frame: rtc.AudioFrame, output_rate: int | None) -> None:
         if not self._utterance_started:
             self._utterance_started = True
             tts_rate = getattr(self.session.tts, "sample_rate", None)
@@ -451,7 +459,7 @@ class SessionMonitor:
                 self._queued_sum, self._queued_count = 0.0, 0
             self.call.audio(agent)
 
-    def _stats_room(self):
+    def _stats_room(self) -> rtc.Room | None:
         if self._room is not None:
             return self._room
         try:
@@ -481,7 +489,7 @@ class SessionMonitor:
 
     # --- the end -----------------------------------------------------------------------------------------------
 
-    def _on_close(self, event) -> None:
+    def _on_close(self, event: session_events.CloseEvent) -> None:
         reason = getattr(event.reason, "value", str(event.reason))
         reason = "error" if event.error is not None else CLOSE_REASONS.get(reason, reason)
         if self._ticker is not None:
@@ -521,10 +529,11 @@ class _CallerTap(AudioInput):
 
     def __init__(self, source: AudioInput, monitor: SessionMonitor):
         super().__init__(label="VoiceMonitoring", source=source)
+        self._source = source
         self._monitor = monitor
 
-    async def __anext__(self):
-        frame = await self.source.__anext__()
+    async def __anext__(self) -> rtc.AudioFrame:
+        frame = await self._source.__anext__()
         try:
             self._monitor.caller_frame(frame)
         except Exception:  # monitoring must never break the agent
@@ -541,35 +550,37 @@ class _AgentTap(AudioOutput):
             capabilities=AudioOutputCapabilities(pause=True),  # as able to pause as what it wraps
             next_in_chain=next_in_chain,
         )
+        # what the base class chained: the output itself, or its proxy for a sink
+        self._next: AudioOutput = self.next_in_chain or next_in_chain
         self._monitor = monitor
 
     @property
     def sample_rate(self) -> int | None:
-        return self.next_in_chain.sample_rate
+        return self._next.sample_rate
 
-    async def capture_frame(self, frame) -> None:
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
         try:
-            self._monitor.agent_frame(frame, self.next_in_chain.sample_rate)
+            self._monitor.agent_frame(frame, self._next.sample_rate)
         except Exception:  # monitoring must never break the agent
             log.debug("metering an agent frame failed", exc_info=True)
-        await self.next_in_chain.capture_frame(frame)
+        await self._next.capture_frame(frame)
 
     def flush(self) -> None:
         super().flush()
         self._ended(cut=False)
-        self.next_in_chain.flush()
+        self._next.flush()
 
     def clear_buffer(self) -> None:
         self._ended(cut=True)
-        self.next_in_chain.clear_buffer()
+        self._next.clear_buffer()
 
     def pause(self) -> None:
         try:
             self._monitor.audio_stopped()
         except Exception:  # monitoring must never break the agent
             log.debug("pausing an utterance failed", exc_info=True)
-        self.next_in_chain.pause()
+        self._next.pause()
 
     def _ended(self, cut: bool) -> None:
         try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
@@ -19,6 +21,7 @@ from pipecat.frames.frames import (
     CancelFrame,
     EndFrame,
     ErrorFrame,
+    Frame,
     InputAudioRawFrame,
     InterruptionFrame,
     LLMFullResponseStartFrame,
@@ -32,10 +35,16 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
-from pipecat.metrics.metrics import LLMUsageMetricsData, STTUsageMetricsData, TTFBMetricsData, TTSUsageMetricsData
+from pipecat.metrics.metrics import (
+    LLMUsageMetricsData,
+    MetricsData,
+    STTUsageMetricsData,
+    TTFBMetricsData,
+    TTSUsageMetricsData,
+)
 from pipecat.observers.base_observer import BaseObserver, FrameProcessed, FramePushed
 from pipecat.pipeline.service_switcher import ServiceSwitcher
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
@@ -47,6 +56,9 @@ from voice_monitoring.client.call import CallReporter, label
 from voice_monitoring.client.sender import EventClient
 from voice_monitoring.client.vendors import pipecat_service
 
+if TYPE_CHECKING:
+    from voice_monitoring.client.audio_meter import AudioMeter, PlayoutGaps
+
 log = logging.getLogger("voice_monitoring.client.pipecat")
 
 TTFB_COMPONENT = {"llm": "llm_ttft", "stt": "stt", "tts": "tts_ttfb"}
@@ -55,6 +67,8 @@ END_REASONS = {EndFrame: "agent_hangup", CancelFrame: "user_hangup"}
 SERVICE_KINDS = ((STTService, "stt"), (LLMService, "llm"), (TTSService, "tts"))
 # Pipecat's transports that carry the call over WebRTC (the call's transport label, unless given)
 WEBRTC_TRANSPORTS = tuple(f"pipecat.transports.{name}." for name in ("smallwebrtc", "daily", "livekit", "webrtc"))
+# An async callable giving a media connection's W3C statistics.
+StatsSource = Callable[[], Awaitable[list[webrtc_stats.Stats]]]
 PLAYOUT_FRAME_SECONDS = 0.02  # the playout buffer's depth is reported in 20-ms frames, as WebRTC sends audio
 STATS_TIMEOUT = 1.0
 COUNTED_RATIOS = (
@@ -69,9 +83,11 @@ def service_of(processor_name: str) -> tuple[str | None, str | None]:
     return pipecat_service(processor_name or "")
 
 
-def processors_of(root) -> list:
+def processors_of(root: FrameProcessor) -> list[FrameProcessor]:
     """The processors of a pipeline, nested pipelines (ParallelPipeline, ServiceSwitcher) included, in order."""
-    found, stack, seen = [], [root], set()
+    found: list[FrameProcessor] = []
+    stack = [root]
+    seen: set[int] = set()
     while stack and len(found) < MAX_PROCESSORS:
         processor = stack.pop()
         if id(processor) in seen:
@@ -82,28 +98,29 @@ def processors_of(root) -> list:
     return found
 
 
-def stats_source(connection):
+def stats_source(connection: object) -> StatsSource | None:
     """An async callable giving a media connection's W3C statistics, or None for a connection it cannot read.
 
     Takes an aiortc ``RTCPeerConnection``, a Pipecat ``SmallWebRTCConnection`` (its ``pc``) or a LiveKit
     ``rtc.Room``."""
-    pc = getattr(connection, "pc", connection)
+    pc: Any = getattr(connection, "pc", connection)  # an aiortc RTCPeerConnection, if anything
     if callable(getattr(pc, "getStats", None)):
 
-        async def aiortc_stats():
+        async def aiortc_stats() -> list[webrtc_stats.Stats]:
             return webrtc_stats.from_aiortc(await pc.getStats(), pc)
 
         return aiortc_stats
-    if callable(getattr(connection, "get_rtc_stats", None)):
+    get_rtc_stats = getattr(connection, "get_rtc_stats", None)
+    if callable(get_rtc_stats):
 
-        async def livekit_stats():
-            return webrtc_stats.from_livekit(await connection.get_rtc_stats())
+        async def livekit_stats() -> list[webrtc_stats.Stats]:
+            return webrtc_stats.from_livekit(await get_rtc_stats())
 
         return livekit_stats
     return None
 
 
-def transport_connection(processor):
+def transport_connection(processor: object) -> object:
     """The media connection a Pipecat transport processor holds: SmallWebRTC's peer connection, LiveKit's room."""
     client = getattr(processor, "_client", None)
     for connection in (getattr(client, "_webrtc_connection", None), getattr(client, "_room", None)):
@@ -112,7 +129,7 @@ def transport_connection(processor):
     return None
 
 
-def _audio_meters():
+def _audio_meters() -> tuple[AudioMeter, AudioMeter, PlayoutGaps] | None:
     try:
         from voice_monitoring.client.audio_meter import AudioMeter, PlayoutGaps
     except ImportError:  # numpy missing: no audio analysis, everything else works
@@ -140,12 +157,12 @@ class MonitoringObserver(BaseObserver):
         pipeline: str = "pipecat",
         transport: str | None = None,
         client: EventClient | None = None,
-        connection=None,
+        connection: object = None,
         report_interval: float = 5.0,
         analyse_audio: bool = True,
         agent: str | None = None,
         agent_version: str | None = None,
-        **kwargs,
+        **kwargs: Any,
     ):
         super().__init__(observe_every_push=False, **kwargs)
         self.call = CallReporter(client, call_id, tenant, provider, pipeline, agent=agent, agent_version=agent_version)
@@ -154,8 +171,8 @@ class MonitoringObserver(BaseObserver):
         self.report_interval = max(float(report_interval), 0.5)
         self._services: dict[str, tuple[str, str | None]] = {}  # processor name -> (kind, provider)
         self._switchers: dict[int, object] = {}  # id(service) -> the ServiceSwitcher it is one of
-        self._processors: list = []
-        self._sink = None
+        self._processors: list[FrameProcessor] = []
+        self._sink: object = None
         self._clock_offset = 0.0  # wall time minus pipeline clock time
         self._user_stopped_at: float | None = None  # when the caller went silent, as Pipecat's latency observer has it
         self._turn_released_at: float | None = None
@@ -165,7 +182,9 @@ class MonitoringObserver(BaseObserver):
         self._user_turn_open = False
         self._user_turn_transcribed = False
         self._user_turn_interrupted_bot = False
-        self._pending_turn: dict | None = None  # the turn being answered, sent when the agent stops speaking
+        self._pending_turn: dict[str, float | None] | None = (
+            None  # the turn being answered, sent when the agent stops speaking
+        )
         self._bot_started_at: float | None = None
         self._bot_speaking = False
         self._user_turns = 0
@@ -173,19 +192,19 @@ class MonitoringObserver(BaseObserver):
         self._interrupted = False
         self._cut: set[str] = set()  # services whose request an interruption may have cut short (pipecat#1682)
         self._fatal = False
-        self._unusable: list = []  # processors that reported an error leaving them unable to work
+        self._unusable: list[object] = []  # processors that reported an error leaving them unable to work
         self._meters = _audio_meters() if analyse_audio else None
         self._queued_sum, self._queued_count = 0.0, 0
         self._alignment: dict[str, bool] = {}  # stage -> whether its audio matches its service's sample rate
-        self._stats = None
+        self._stats: StatsSource | None = None
         self._reading = webrtc_stats.TransportReading()
         self._stats_read_at = 0.0  # time.monotonic() of the last read
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.discarded_ttfb = 0
 
     # --- frames ---------------------------------------------------------------------------------------------
 
-    async def on_push_frame(self, data: FramePushed):
+    async def on_push_frame(self, data: FramePushed) -> None:
         frame = data.frame
         try:
             if isinstance(frame, InputAudioRawFrame | OutputAudioRawFrame):
@@ -195,7 +214,7 @@ class MonitoringObserver(BaseObserver):
         except Exception:  # monitoring must never break the pipeline
             log.debug("monitoring a %s failed", type(frame).__name__, exc_info=True)
 
-    async def on_process_frame(self, data: FrameProcessed):
+    async def on_process_frame(self, data: FrameProcessed) -> None:
         # The call ends once the end frame has passed the whole pipeline: what services flush on their way out
         # (the STT's last usage) is reported before it.
         if data.processor is self._sink and isinstance(data.frame, EndFrame | CancelFrame):
@@ -204,7 +223,7 @@ class MonitoringObserver(BaseObserver):
             except Exception:
                 log.debug("ending the call failed", exc_info=True)
 
-    async def cleanup(self):
+    async def cleanup(self) -> None:
         """The worker is done: a call whose end frame was never seen at the end of the pipeline ends here."""
         try:
             if not self.call.ended and self.call.started_at is not None:
@@ -213,11 +232,11 @@ class MonitoringObserver(BaseObserver):
             log.debug("ending the call failed", exc_info=True)
         await super().cleanup()
 
-    def _now(self, data) -> float:
+    def _now(self, data: FramePushed | FrameProcessed) -> float:
         """The wall time of a push or process event (its pipeline clock time, so the observer's queue adds no lag)."""
         return data.timestamp / 1e9 + self._clock_offset if data.timestamp else time.time()
 
-    def _on_audio(self, frame, data: FramePushed) -> None:
+    def _on_audio(self, frame: InputAudioRawFrame | OutputAudioRawFrame, data: FramePushed) -> None:
         meters = self._meters
         if isinstance(frame, InputAudioRawFrame):
             if meters:
@@ -240,7 +259,7 @@ class MonitoringObserver(BaseObserver):
         if "agent_out" not in self._alignment:
             self._check_alignment("agent_out", frame.sample_rate, "tts")
 
-    def _on_frame(self, frame, data: FramePushed) -> None:
+    def _on_frame(self, frame: Frame, data: FramePushed) -> None:
         call = self.call
         direction = data.direction
         if isinstance(frame, StartFrame):
@@ -357,7 +376,7 @@ class MonitoringObserver(BaseObserver):
         known = self._services.get(processor_name)
         return known if known is not None else service_of(processor_name)
 
-    def _on_metrics(self, item) -> None:
+    def _on_metrics(self, item: MetricsData) -> None:
         kind, provider = self._service(item.processor)
         if kind is None:
             return
@@ -400,7 +419,7 @@ class MonitoringObserver(BaseObserver):
                 return True
         return False
 
-    async def _end(self, frame_type) -> None:
+    async def _end(self, frame_type: type[Frame]) -> None:
         if self.call.ended:
             return
         self._send_turn(time.time() if self._bot_speaking else None)
@@ -413,7 +432,7 @@ class MonitoringObserver(BaseObserver):
 
     # --- the pipeline's services and transport ----------------------------------------------------------------
 
-    def _discover(self, source) -> None:
+    def _discover(self, source: FrameProcessor) -> None:
         """Find the pipeline's services (their kind and vendor, the LLM's vendor labels the call), the end of the
         pipeline, and the transport's media connection, from the processor that pushed the StartFrame."""
         try:
@@ -440,12 +459,12 @@ class MonitoringObserver(BaseObserver):
             llm = next((p for k, p in self._services.values() if k == "llm"), None)
             self.call.labels["provider"] = llm
 
-    def _watch_health(self, processor, kind: str, provider: str | None) -> None:
+    def _watch_health(self, processor: FrameProcessor, kind: str, provider: str | None) -> None:
         """Pipecat's circuit breaker: a service that can no longer do its job is marked unusable and given no more
         work (a ServiceSwitcher fails over from it) until it is made usable again."""
         breaker = f"{provider}_{kind}"
 
-        async def usable_changed(service, usable: bool):
+        async def usable_changed(service: object, usable: bool) -> None:
             self.call.provider_health(kind, provider, bool(usable), breaker)
 
         try:

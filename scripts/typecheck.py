@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
-
-from mypy import api
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "voice_monitoring"
@@ -40,12 +38,8 @@ def lay_out_package(root: Path = ROOT) -> Path:
 
 def main() -> int:
     lay_out_package()
-    started = time.monotonic()
-    stdout, stderr, status = api.run(["-p", PACKAGE])
-    sys.stdout.write(stdout)
-    sys.stderr.write(stderr)
-    print(f"mypy: {time.monotonic() - started:.1f} s")
-    return status
+    # its own process: mypy's command line exits without tearing down what it built, in a fraction of the time
+    return subprocess.run([sys.executable, "-m", "mypy", "-p", PACKAGE], cwd=ROOT).returncode
 
 
 if __name__ == "__main__":
