@@ -16,10 +16,8 @@ from voice_monitoring.exporter.sampling import PerCallSampling
 def registry(**bounds) -> tuple[CallRegistry, FleetMetrics]:
     fleet = FleetMetrics(100)
     settings = {"grace_seconds": 10, "idle_seconds": 60, "guard_seconds": 100, "max_live_calls": 3, **bounds}
-    return (
-        CallRegistry(fleet, LabelLimiter(10, lambda label: None), FeedbackLedger(30, 30), PerCallSampling(1.0), **settings),
-        fleet,
-    )
+    labels = LabelLimiter(10, lambda label: None)
+    return CallRegistry(fleet, labels, FeedbackLedger(30, 30), PerCallSampling(1.0), **settings), fleet
 
 
 def gauge(fleet: FleetMetrics, name: str, *labels: str) -> float:
