@@ -118,7 +118,7 @@ def read_basic_auth_file(path: str) -> tuple[str, str]:
 
 # How long a caller waits past a query's deadline for the query loop itself before calling the query timed out:
 # the deadline is kept on the loop, this only guards against a loop that no longer runs.
-LOOP_GRACE_SECONDS = 1.0
+LOOP_MARGIN_SECONDS = 1.0
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
@@ -228,7 +228,7 @@ class PrometheusClient:
         body = urlencode({"query": expr, "timeout": f"{self.timeout:g}"}).encode()
         answered = asyncio.run_coroutine_threadsafe(self._post(body), _query_loop())
         try:
-            status, answer = answered.result(self.timeout + LOOP_GRACE_SECONDS)
+            status, answer = answered.result(self.timeout + LOOP_MARGIN_SECONDS)
         except TimeoutError:  # the loop itself is stuck: the query's own deadline would have answered
             answered.cancel()
             raise QueryError("timeout", _no_answer(self.timeout, "the query loop did not answer")) from None
