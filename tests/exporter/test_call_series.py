@@ -36,6 +36,7 @@ def parsed(text: str) -> list:
     [
         ([4.0], 4.0),
         ([1.0, 2.0], 2.0),
+        ([float(i) for i in range(1, 13)], 12.0),  # ceil(11.4) = 12, not the nearest integer
         ([float(i) for i in range(1, 21)], 19.0),  # ceil(0.95 * 20) = 19
         ([float(i) for i in range(1, 22)], 20.0),  # ceil(0.95 * 21) = 20
         ([float(i) for i in range(1, 101)], 95.0),
