@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from voice_monitoring.client.call import label
 from voice_monitoring.exporter.core import Exporter
@@ -36,9 +41,9 @@ _MAX_DURATION = 86400.0
 _ERRORS_REPORTED = 3  # refusals quoted in a partial success message
 
 
-def scalars(key_values) -> dict[str, object]:
+def scalars(key_values: Iterable[KeyValue]) -> dict[str, object]:
     """The string, boolean, integer and double attributes; arrays and nested values are not read."""
-    out = {}
+    out: dict[str, object] = {}
     for kv in key_values:
         value = kv.value
         kind = value.WhichOneof("value")
@@ -62,10 +67,10 @@ def _labels(resource: Mapping[str, object]) -> dict[str, str]:
     return labels
 
 
-def _emit(emit: Emit, attrs: Mapping[str, object], seconds: float) -> dict | None:
+def _emit(emit: Emit, attrs: Mapping[str, object], seconds: float) -> dict[str, object] | None:
     if emit.when is not None and emit.when.value(attrs, seconds) is not True:
         return None
-    values = {}
+    values: dict[str, object] = {}
     for key, source in emit.attrs.items():
         value = source.value(attrs, seconds)
         if value is not None:
@@ -80,9 +85,9 @@ class SpanEvents:
 
     def __init__(self, known_calls: Mapping[str, object]):
         self.known_calls = known_calls
-        self.started: dict[str, dict] = {}
-        self.events: list[dict] = []
-        self.ended: list[dict] = []
+        self.started: dict[str, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.ended: list[dict[str, Any]] = []
         self.spans: list[int] = []  # the span (its position in the request) each event comes from
         self.ended_spans: list[int] = []
         self.unmapped: Counter[str] = Counter()
@@ -90,7 +95,7 @@ class SpanEvents:
         self.reasons: dict[str, str] = {}  # call -> the end reason a reason span of the request gave
         self.ending: dict[int, Table] = {}  # call.ended event (its place in ``ended``) -> its table
 
-    def add_request(self, request) -> None:
+    def add_request(self, request: ExportTraceServiceRequest) -> None:
         position = 0
         for resource_spans in request.resource_spans:
             labels = _labels(scalars(resource_spans.resource.attributes))
@@ -101,7 +106,7 @@ class SpanEvents:
                     self._add_span(position, span, table, scope, labels)
                     position += 1
 
-    def _add_span(self, position: int, span, table: Table | None, scope: str, labels: dict) -> None:
+    def _add_span(self, position: int, span: Span, table: Table | None, scope: str, labels: dict[str, str]) -> None:
         name = span.name
         row = table.rows.get(name) if table is not None else None
         session = table is not None and name == table.session.span
@@ -121,9 +126,9 @@ class SpanEvents:
         start, end = span.start_time_unix_nano / 1e9, span.end_time_unix_nano / 1e9
         seconds = end - start
         attrs = scalars(span.attributes)
-        envelope = {"ts": end, "call_id": call_id, **labels}
+        envelope: dict[str, Any] = {"ts": end, "call_id": call_id, **labels}
         provider = model = None
-        if row is not None and row.service is not None:
+        if table is not None and row is not None and row.service is not None:
             provider, model = table.vendor(row.service, attrs)
         self._start(call_id, start, labels, provider if row is not None and row.service == "llm" else None)
         if provider:
@@ -141,12 +146,12 @@ class SpanEvents:
                 error = {"component": row.service, "kind": kind, "service": row.service}
                 self.events.append({"type": "error", "id": key + "error", **envelope, "attrs": error})
                 self.spans.append(position)
-        if session:
+        if session and table is not None:
             self.ended.append(self._end(table, span, attrs, seconds, {**envelope, "id": key + "call.ended"}))
             self.ended_spans.append(position)
             self.ending[len(self.ended) - 1] = table
 
-    def _start(self, call_id: str, start: float, labels: dict, llm_vendor: str | None) -> None:
+    def _start(self, call_id: str, start: float, labels: dict[str, str], llm_vendor: str | None) -> None:
         if call_id in self.known_calls:
             return
         started = self.started.get(call_id)
@@ -164,9 +169,14 @@ class SpanEvents:
             started["provider"] = llm_vendor
 
     @staticmethod
-    def _end(table: Table, span, attrs, seconds: float, envelope: dict) -> dict:
+    def _end(
+        table: Table, span: Span, attrs: Mapping[str, object], seconds: float, envelope: dict[str, Any]
+    ) -> dict[str, Any]:
         raw = table.session.reason.value(attrs, seconds)
-        ended = {"duration_seconds": min(seconds, _MAX_DURATION), "reason": raw if isinstance(raw, str) else ""}
+        ended: dict[str, Any] = {
+            "duration_seconds": min(seconds, _MAX_DURATION),
+            "reason": raw if isinstance(raw, str) else "",
+        }
         if span.status.code == _STATUS_ERROR:
             ended["end_reason"] = "error"
         envelope.pop("provider", None)
@@ -181,12 +191,12 @@ class SpanEvents:
             if "end_reason" not in attrs and raw in table.session.reasons:
                 attrs["end_reason"] = table.session.reasons[raw]
 
-    def batch(self) -> tuple[list[dict], list[int | None]]:
+    def batch(self) -> tuple[list[dict[str, Any]], list[int | None]]:
         """The events in the order they apply, and each one's span (None for a call.started)."""
         self._settle_reasons()
         started = list(self.started.values())
         events = started + self.events + self.ended
-        spans: list[int | None] = [None] * len(started) + self.spans + self.ended_spans
+        spans: list[int | None] = [*([None] * len(started)), *self.spans, *self.ended_spans]
         return events, spans
 
 
@@ -210,7 +220,7 @@ class TracesReceiver:
         rejected, message = self.apply(request)
         return (200, *decode.reply(content_type, rejected, message))
 
-    def apply(self, request) -> tuple[int, str]:
+    def apply(self, request: ExportTraceServiceRequest) -> tuple[int, str]:
         """Map and apply one request's spans; returns the spans rejected and why (the first few)."""
         exporter = self.exporter
         mapped = SpanEvents(exporter.registry.calls)
