@@ -54,7 +54,7 @@ USAGE_FIELDS = {
     ("stt_usage", "audio_duration"): ("stt", "audio_seconds"),
 }
 # service -> (its FallbackAdapter class, the adapter's event, the attribute listing its instances)
-FALLBACKS = {
+FALLBACKS: dict[str, tuple[type[rtc.EventEmitter[Any]], str, str]] = {
     "stt": (lk_stt.FallbackAdapter, "stt_availability_changed", "_stt_instances"),
     "llm": (lk_llm.FallbackAdapter, "llm_availability_changed", "_llm_instances"),
     "tts": (lk_tts.FallbackAdapter, "tts_availability_changed", "_tts_instances"),
