@@ -1,5 +1,6 @@
 """Memory that returns: the exporter's resident memory before a churn of calls and once every retention window
-has passed (grace, idle, event-id dedup, removed-call guard, reported gauges), over three rounds.
+has passed (grace, idle, event-id dedup, removed-call guard, reported gauges, the feedback window of ended calls),
+over three rounds.
 
 The windows are made short by flags so the rounds take seconds; what is measured is whether everything a
 round leaves behind is let go.  Goal: after the windows, within 30 MiB of the figure before the churn, and no
@@ -25,6 +26,8 @@ WINDOWS = {
     "--max-age-seconds": 4,  # with --max-future-seconds, the dedup window and the removed-call guard
     "--max-future-seconds": 1,
     "--report-ttl-seconds": 2,
+    # an ended call's labels, kept this long after its end so that late feedback still finds them
+    "--feedback-window-seconds": 2,
 }
 # The last thing let go is the id of a call removed when it went idle: kept for the retry window after removal.
 LONGEST_WINDOW = WINDOWS["--idle-seconds"] + WINDOWS["--max-age-seconds"] + WINDOWS["--max-future-seconds"]
