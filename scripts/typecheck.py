@@ -8,6 +8,7 @@ symbolic links under build/typecheck (mypy_path in pyproject.toml), read from py
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -23,16 +24,26 @@ def lay_out_package(root: Path = ROOT) -> Path:
     """Link each ``voice_monitoring.<name>`` folder of package-dir under mypy_path; returns the package folder."""
     with open(root / "pyproject.toml", "rb") as f:
         config = tomllib.load(f)
-    search_path = root / config["tool"]["mypy"]["mypy_path"]
-    package = search_path / PACKAGE
-    if package.exists():
-        shutil.rmtree(package)
-    package.mkdir(parents=True)
+    package = root / config["tool"]["mypy"]["mypy_path"] / PACKAGE
+    links = {}
     for name, folder in config["tool"]["setuptools"]["package-dir"].items():
         parent, _, subpackage = name.rpartition(".")
         if parent != PACKAGE:
             raise SystemExit(f"package-dir maps {name}, which is not a sub-package of {PACKAGE}")
-        (package / subpackage).symlink_to(os.path.relpath(root / folder, package), target_is_directory=True)
+        links[subpackage] = os.path.relpath(root / folder, package)
+    # Only what changed is replaced: another check running in the same tree keeps its links.
+    package.mkdir(parents=True, exist_ok=True)
+    for entry in package.iterdir():
+        if entry.is_symlink():
+            if os.readlink(entry) != links.get(entry.name):
+                entry.unlink()
+        elif entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    for subpackage, target in links.items():
+        with contextlib.suppress(FileExistsError):
+            (package / subpackage).symlink_to(target, target_is_directory=True)
     return package
 
 
