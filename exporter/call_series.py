@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from voice_monitoring.exporter.calls import Call
 from voice_monitoring.exporter.exposition import escape, header, label_text
-from voice_monitoring.exporter.feedback import RATING
+from voice_monitoring.exporter.feedback import RATING, Rating
 from voice_monitoring.shared import catalogue
 
 _PER_CALL = {m.name: m for m in catalogue.per_call(catalogue.EXPORTER)}
@@ -64,14 +64,14 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
         yield "ai_agent_call_promoted", 1.0, ()
 
 
-def render(calls: Iterable[Call], ratings: Iterable[tuple] = ()) -> tuple[str, int]:
+def render(calls: Iterable[Call], ratings: Iterable[Rating] = ()) -> tuple[str, int]:
     """Every per-call series of ``calls``, and the feedback ratings (``FeedbackLedger.series``), in the Prometheus
     text format, and how many series there are."""
     lines: dict[str, list[str]] = {name: [] for name in _PER_CALL}
     rating_names = _PER_CALL[RATING].labels
     for row in ratings:
-        call_id, provider, tenant, extra, value = row
-        text = label_text(rating_names, (call_id, provider, tenant, *extra))
+        call_id, provider, tenant, (source, scale), value = row
+        text = label_text(rating_names, (call_id, provider, tenant, source, scale))
         lines[RATING].append(f"{RATING}{{{text}}} {float(value)!r}")
     for call in calls:
         labels = call.label_text()

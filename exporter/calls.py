@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from bisect import insort
+from typing import Any
 
 from voice_monitoring.exporter.exposition import label_text
 from voice_monitoring.exporter.labels import UNKNOWN
@@ -79,16 +80,16 @@ class Call:
         self.pipeline = pipeline
         self.agent = UNKNOWN  # the agent and its version, folded like the other labels
         self.agent_version = UNKNOWN
-        self.model = None
-        self.transport = None
-        self.codec = None
+        self.model: str | None = None
+        self.transport: str | None = None
+        self.codec: str | None = None
         self.started = False  # in progress: counted in the live gauges until it ends or expires
         self.adopted = False  # first seen through an event other than call.started
         self.started_at = now
         self.ended = False
         self.end_reason_raw: str | None = None  # call.ended's raw reason, shown per call, never on a fleet label
         self.last_seen = now
-        self.state = None
+        self.state: str | None = None
         self.tts_gating = False
         self.audio_capture = False
         self.turns = 0
@@ -105,16 +106,18 @@ class Call:
         self.rms_n = 0
         self.rms_mean = 0.0
         self.rms_m2 = 0.0
-        self.rtt = None
-        self.jitter = None
-        self.loss = None
-        self.burst = None
-        self.concealment = None
-        self.clipping = None  # the highest clipping ratio reported at any stage
+        self.rtt: float | None = None
+        self.jitter: float | None = None
+        self.loss: float | None = None
+        self.burst: float | None = None
+        self.concealment: float | None = None
+        self.clipping: float | None = None  # the highest clipping ratio reported at any stage
         self.reported_cost: dict[str, float] = {}  # service -> usd reported by cost events
         self.estimated_cost: dict[str, float] = {}  # service -> usd priced from usage
-        self.usage: dict[tuple[str, str], list] = {}  # (service, provider) -> [usd priced, usage events]
-        self.unpriced: list[list] = []  # [service, provider, unit, quantity] of usage the price table has no row for
+        self.usage: dict[tuple[str, str], list[float]] = {}  # (service, provider) -> [usd priced, usage events]
+        self.unpriced: list[
+            list[Any]
+        ] = []  # [service, provider, unit, quantity] of usage the price table has no row for
         self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
         self.promoted = False  # exposed although outside the sample, because it breached a gate
         self.feedback_sources: list[str] = []  # sources that rated the call (one rating each)

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
 from voice_monitoring.exporter import state_file
 from voice_monitoring.exporter.core import Exporter, Limits
@@ -139,7 +140,7 @@ FLAGS = (
 )
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-exporter", description="Bridge voice engine events to Prometheus.")
     add_flags(p, FLAGS)
     args = p.parse_args(argv)
@@ -154,11 +155,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def read_token(args) -> str | None:
+def read_token(args: argparse.Namespace) -> str | None:
     return read_secret(args.token_file, "EXPORTER_TOKEN")
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
     try:
@@ -204,7 +205,7 @@ def main(argv=None) -> int:
     for path, handler in webhooks.items():
         server.add_webhook(path, handler)
 
-    def bound():
+    def bound() -> None:
         server.ready = True
         log.info(
             "listening on http://%s:%d (token %s)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ class Limits:
 class Exporter:
     """Applies events to the metrics.  Thread-safe: every mutation holds ``lock``."""
 
-    def __init__(self, limits: Limits | None = None, prices: PriceTable | None = None, clock=time.time):
+    def __init__(
+        self, limits: Limits | None = None, prices: PriceTable | None = None, clock: Callable[[], float] = time.time
+    ):
         self.limits = limits = limits or Limits()
         self.prices = prices or PriceTable.default()
         self.clock = clock
@@ -105,14 +108,16 @@ class Exporter:
         """Calls with per-call series (live or in their grace period)."""
         return len(self.registry.calls)
 
-    def ingest(self, events: list[Any], max_age_seconds: float | None = None) -> tuple[int, int, list[dict]]:
+    def ingest(
+        self, events: Sequence[Any], max_age_seconds: float | None = None
+    ) -> tuple[int, int, list[dict[str, Any]]]:
         """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events).
 
         ``max_age_seconds`` replaces the age limit for a batch that is one post-call report, whose events
         carry the call's own timestamps (see exporter/webhooks).
         """
         accepted = duplicates = 0
-        rejected = []
+        rejected: list[dict[str, Any]] = []
         accepted_by_type: dict[str, int] = {}
         limits = self.limits
         max_age = limits.max_age_seconds if max_age_seconds is None else max_age_seconds
@@ -122,21 +127,22 @@ class Exporter:
             ids.forget_expired(now)
             remember_until = now + limits.retry_window_seconds
             max_future = limits.max_future_seconds
-            for index, event in enumerate(events):
-                etype = event.get("type") if isinstance(event, dict) else None
+            for index, posted in enumerate(events):
+                etype = posted.get("type") if isinstance(posted, dict) else None
                 try:
-                    validate(event, now, max_age, max_future)
+                    event = validate(posted, now, max_age, max_future)
+                    kind: str = event["type"]
                     event_id = event.get("id")
                     if event_id is not None and event_id in ids:
                         duplicates += 1
-                        fleet.child("ai_agent_exporter_events_duplicate_total", etype).inc()
+                        fleet.child("ai_agent_exporter_events_duplicate_total", kind).inc()
                         continue
                     try:
-                        handlers[etype](event, event.get("attrs") or {}, now)
+                        handlers[kind](event, event.get("attrs") or {}, now)
                     except InvalidEvent:
                         raise
                     except Exception as exc:  # a bug of ours must not take the batch or the service down
-                        log.exception("applying a %s event failed", etype)
+                        log.exception("applying a %s event failed", kind)
                         raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}") from exc
                 except InvalidEvent as exc:
                     rejected.append({"index": index, "error": str(exc)})
@@ -146,7 +152,7 @@ class Exporter:
                 if event_id is not None:
                     ids.remember(event_id, remember_until)
                 accepted += 1
-                accepted_by_type[etype] = accepted_by_type.get(etype, 0) + 1
+                accepted_by_type[kind] = accepted_by_type.get(kind, 0) + 1
             for etype, count in accepted_by_type.items():
                 fleet.child("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected
@@ -197,9 +203,10 @@ class Exporter:
             release_freed_memory()
         return removed
 
-    def _counter(self, name: str):
+    def _counter(self, name: str) -> Callable[[], None]:
         """A function that counts one more of the unlabelled counter ``name``."""
-        return self.fleet.child(name).inc
+        count_one: Callable[[], None] = self.fleet.child(name).inc
+        return count_one
 
     def _on_fold(self, label: str) -> None:
         self.fleet.child("ai_agent_exporter_label_values_folded_total", label).inc()

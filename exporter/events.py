@@ -33,6 +33,8 @@ DIRECTIONS = {"rx": "received", "tx": "sent"}  # audio byte directions: label va
 
 
 # A field's checker: an error message for a value, or None when it is valid.
+Event = dict[str, Any]  # a validated event: its envelope, ``attrs`` among its fields
+Attrs = dict[str, Any]  # an event's ``attrs``
 Checker = Callable[[Any], str | None]
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from voice_monitoring.exporter.calls import Call
 from voice_monitoring.exporter.events import InvalidEvent
@@ -19,6 +21,19 @@ from voice_monitoring.exporter.expiring_ids import ExpiringIds
 from voice_monitoring.shared.feedback import SENTIMENT_RATINGS
 
 RATING = "ai_agent_call_feedback_rating"
+
+# (call_id, provider, tenant, (source, scale), rating) of a published rating
+Rating = tuple[str, str, str, tuple[str, str], float]
+
+
+@dataclass(slots=True)
+class EndedCall:
+    """What the ledger keeps of an ended call while its feedback window is open."""
+
+    ended_at: float
+    provider: str
+    tenant: str
+    sources: list[str]  # the sources that rated it, the call's own list
 
 
 class FeedbackLedger:
@@ -32,8 +47,7 @@ class FeedbackLedger:
         self.window_seconds = window_seconds
         self.series_seconds = series_seconds
         self.max_calls = max_calls
-        # call_id -> [ended at, provider, tenant, sources rated], until its window closes
-        self._ended: ExpiringIds[list] = ExpiringIds(max_calls, on_forget_early)
+        self._ended: ExpiringIds[EndedCall] = ExpiringIds(max_calls, on_forget_early)  # until its window closes
         # (publish until, call_id, provider, tenant, source, scale, rating), oldest first
         self._series: deque[tuple[float, str, str, str, str, str, float]] = deque()
 
@@ -42,20 +56,22 @@ class FeedbackLedger:
 
     def ended(self, call: Call, now: float) -> None:
         """Open the call's feedback window."""
-        entry = [now, call.provider, call.tenant, call.feedback_sources]
+        entry = EndedCall(now, call.provider, call.tenant, call.feedback_sources)
         self._ended.remember(call.call_id, now + self.window_seconds, entry)
 
-    def accept(self, call_id: str, call: Call | None, recently_removed: bool, source: str, now: float) -> tuple:
+    def accept(
+        self, call_id: str, call: Call | None, recently_removed: bool, source: str, now: float
+    ) -> tuple[str, str]:
         """(provider, tenant) to publish a rating of ``source`` under; raises InvalidEvent when it is refused."""
         entry = self._ended.get(call_id)
         if entry is None and call is not None and call.ended:  # an ended call restored from the state file
             self.ended(call, now)
             entry = self._ended.get(call_id)
         if entry is not None:
-            if now - entry[0] > self.window_seconds:
+            if now - entry.ended_at > self.window_seconds:
                 raise self._late(call_id)
-            sources = entry[3]
-            provider, tenant = entry[1], entry[2]
+            sources = entry.sources
+            provider, tenant = entry.provider, entry.tenant
         elif call is not None:
             sources = call.feedback_sources
             provider, tenant = call.provider, call.tenant
@@ -70,7 +86,9 @@ class FeedbackLedger:
         sources.append(source)
         return provider, tenant
 
-    def publish(self, call_id: str, provider: str, tenant: str, source: str, scale: str, rating: float, now: float):
+    def publish(
+        self, call_id: str, provider: str, tenant: str, source: str, scale: str, rating: float, now: float
+    ) -> None:
         self._series.append((now + self.series_seconds, call_id, provider, tenant, source, scale, rating))
         if len(self._series) > self.max_calls:
             self._series.popleft()
@@ -87,16 +105,16 @@ class FeedbackLedger:
         while series and series[0][0] <= now:
             series.popleft()
 
-    def series(self) -> Iterator[tuple[str, str, str, tuple[str, str], float]]:
+    def series(self) -> Iterator[Rating]:
         """(call_id, provider, tenant, (source, scale), rating) of every rating still published."""
         for _, call_id, provider, tenant, source, scale, rating in self._series:
             yield call_id, provider, tenant, (source, scale), rating
 
 
-def platform_verdicts(successful: bool | None, sentiment: str | None) -> list[dict]:
+def platform_verdicts(successful: bool | None, sentiment: str | None) -> list[dict[str, Any]]:
     """The attrs of the feedback events a platform's post-call verdicts make: success on the thumbs scale from
     ``platform_success``, sentiment (an ``analysis`` sentiment) on the sentiment scale from ``platform_sentiment``."""
-    out = []
+    out: list[dict[str, Any]] = []
     if successful is not None:
         out.append({"scale": "thumbs", "rating": 1 if successful else 0, "source": "platform_success"})
     if sentiment in SENTIMENT_RATINGS:

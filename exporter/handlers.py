@@ -6,7 +6,9 @@ and the state of the event's call.  call.started and call.ended belong to the ca
 
 from __future__ import annotations
 
-from voice_monitoring.exporter.events import BREAKER_STATES, DIRECTIONS
+from collections.abc import Callable
+
+from voice_monitoring.exporter.events import BREAKER_STATES, DIRECTIONS, Attrs, Event
 from voice_monitoring.exporter.fleet import FleetMetrics
 from voice_monitoring.exporter.labels import LabelLimiter
 from voice_monitoring.exporter.pricing import PriceTable
@@ -31,6 +33,8 @@ SERVICE_OF_COMPONENT = {
 }
 AGENT_STAGES = ("tts_out", "agent_out")
 
+Handler = Callable[[Event, Attrs, float], None]
+
 
 class EventHandlers:
     def __init__(
@@ -46,7 +50,7 @@ class EventHandlers:
         self.label = label
         self.prices = prices
         self.reported = reported
-        self.by_type = {
+        self.by_type: dict[str, Handler] = {
             "call.started": registry.start,
             "call.ended": registry.end,
             "turn": self.turn,
@@ -63,9 +67,9 @@ class EventHandlers:
             "error": self.error,
         }
 
-    def turn(self, event, attrs, now):
+    def turn(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
-        call, provider, pipeline = resolved.call, resolved.provider, resolved.pipeline
+        call, provider, pipeline = resolved.of_call(), resolved.provider, resolved.pipeline
         f = self.fleet
         latency = attrs["latency_seconds"]
         f.child("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
@@ -83,14 +87,14 @@ class EventHandlers:
         call.add_turn(latency)
         call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
 
-    def latency(self, event, attrs, now):
+    def latency(self, event: Event, attrs: Attrs, now: float) -> None:
         provider = self.registry.resolve(event, now).provider
         component = attrs["component"]
         self.fleet.child("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
         service = attrs.get("service") or SERVICE_OF_COMPONENT[component]
         self.fleet.child("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
 
-    def usage(self, event, attrs, now):
+    def usage(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
@@ -105,7 +109,7 @@ class EventHandlers:
         else:
             call.add_usage(service, provider, unit, quantity, usd)
 
-    def cost(self, event, attrs, now):
+    def cost(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, usd = attrs["service"], attrs["usd"]
@@ -113,7 +117,7 @@ class EventHandlers:
         if call is not None:
             call.reported_cost[service] = call.reported_cost.get(service, 0.0) + usd
 
-    def audio(self, event, attrs, now):
+    def audio(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider = resolved.call, resolved.provider
         f = self.fleet
@@ -152,7 +156,7 @@ class EventHandlers:
         if "vad_confidence" in attrs:
             f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
 
-    def transport(self, event, attrs, now):
+    def transport(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider = resolved.call, resolved.provider
         f = self.fleet
@@ -179,9 +183,9 @@ class EventHandlers:
             if "codec" in attrs:
                 call.codec = self.label("codec", attrs["codec"])
 
-    def interruption(self, event, attrs, now):
+    def interruption(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
-        call, provider = resolved.call, resolved.provider
+        call, provider = resolved.of_call(), resolved.provider
         f = self.fleet
         if attrs["kind"] == "barge_in":
             f.child("ai_agent_barge_in_events_total", provider).inc()
@@ -193,8 +197,8 @@ class EventHandlers:
             f.child("ai_agent_false_interruptions_total", provider).inc()
             call.false_interruptions += 1
 
-    def state(self, event, attrs, now):
-        call = self.registry.resolve(event, now).call
+    def state(self, event: Event, attrs: Attrs, now: float) -> None:
+        call = self.registry.resolve(event, now).of_call()
         f = self.fleet
         if call.ended:
             return
@@ -213,10 +217,10 @@ class EventHandlers:
             f.child("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
             call.audio_capture = capture
 
-    def analysis(self, event, attrs, now):
+    def analysis(self, event: Event, attrs: Attrs, now: float) -> None:
         """A platform's verdict on a call, often minutes after it ended: labels from the envelope, or from the
         call while it is still tracked; the call is never created for it."""
-        call = self.registry.calls.get(event.get("call_id"))
+        call = self.registry.get(event.get("call_id"))
         of_event = self.label.of_event
         successful = attrs.get("successful")
         self.fleet.child(
@@ -227,7 +231,7 @@ class EventHandlers:
             attrs.get("sentiment", "unknown"),
         ).inc()
 
-    def feedback(self, event, attrs, now):
+    def feedback(self, event: Event, attrs: Attrs, now: float) -> None:
         """A rating of an ended (or live) call, under the call's labels: the envelope's are not used, so a rating
         always lands where the call's score does.  The call is never created for it."""
         call_id = event["call_id"]
@@ -240,7 +244,7 @@ class EventHandlers:
         self.fleet.child("ai_agent_feedback_total", tenant, provider, source, negative).inc()
         ledger.publish(call_id, provider, tenant, source, scale, rating, now)
 
-    def health(self, event, attrs, now):
+    def health(self, event: Event, attrs: Attrs, now: float) -> None:
         report = self.reported.report
         if "worker" in attrs:
             worker = self.label("worker", attrs["worker"])
@@ -258,7 +262,7 @@ class EventHandlers:
             provider = self.label.of_event(event, "provider")
             report(now, 1 if attrs["up"] else 0, "ai_agent_provider_up", provider, attrs["service"])
 
-    def error(self, event, attrs, now):
+    def error(self, event: Event, attrs: Attrs, now: float) -> None:
         provider = self.registry.resolve(event, now).provider
         f = self.fleet
         f.child(

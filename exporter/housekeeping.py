@@ -50,17 +50,17 @@ class Housekeeping:
         while True:
             self.exporter.sweep()
             if self.state_path and self.checkpoint_seconds > 0 and time.monotonic() >= checkpoint_due:
-                self._checkpoint()
+                self._checkpoint(self.state_path)
                 checkpoint_due = time.monotonic() + self.checkpoint_seconds
             if self._stop.wait(self.sweep_seconds):
                 return
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, path: str | Path) -> None:
         """Write the state file; a failed write is logged and tried again at the next checkpoint."""
         began = time.perf_counter()
         try:
-            calls = state_file.save(self.exporter, self.state_path)
+            calls = state_file.save(self.exporter, path)
         except (OSError, sqlite3.Error) as exc:
-            log.error("cannot checkpoint the state to %s: %s", self.state_path, exc)
+            log.error("cannot checkpoint the state to %s: %s", path, exc)
         else:
-            log.debug("checkpointed %d calls to %s in %.3fs", calls, self.state_path, time.perf_counter() - began)
+            log.debug("checkpointed %d calls to %s in %.3fs", calls, path, time.perf_counter() - began)

@@ -16,12 +16,12 @@ it the oldest is forgotten early and counted), and the feedback ledger's own bou
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from voice_monitoring.exporter import call_series
 from voice_monitoring.exporter.calls import Call
-from voice_monitoring.exporter.events import InvalidEvent, normalize_reason
+from voice_monitoring.exporter.events import Attrs, Event, InvalidEvent, normalize_reason
 from voice_monitoring.exporter.expiring_ids import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.feedback import FeedbackLedger
 from voice_monitoring.exporter.fleet import FleetMetrics
@@ -40,6 +40,12 @@ class Resolved(NamedTuple):
     tenant: str
     provider: str
     pipeline: str
+
+    def of_call(self) -> Call:
+        """The call, for an event whose type requires a call id (``validate`` has checked it is there)."""
+        if self.call is None:
+            raise InvalidEvent("missing_field", "call_id is required for this event")
+        return self.call
 
 
 class CallRegistry:
@@ -82,7 +88,7 @@ class CallRegistry:
 
     # -- born and touched -------------------------------------------------------------------------------------
 
-    def resolve(self, event: dict, now: float) -> Resolved:
+    def resolve(self, event: Event, now: float) -> Resolved:
         """The event's call (created on first sight) and its labels.
 
         A call first seen through an event other than call.started (the exporter restarted without its state, or
@@ -118,7 +124,7 @@ class CallRegistry:
             call.last_seen = now
         return Resolved(call, tenant, provider, pipeline)
 
-    def take_agent(self, call: Call, event: dict) -> None:
+    def take_agent(self, call: Call, event: Event) -> None:
         """The call's agent and version from the event, folded; kept when the event names neither."""
         agent, version = event.get("agent"), event.get("agent_version")
         if agent is not None:
@@ -126,19 +132,19 @@ class CallRegistry:
         if version is not None:
             call.agent_version = self.label("agent_version", version)
 
-    def start(self, event: dict, attrs: dict, now: float) -> None:
+    def start(self, event: Event, attrs: Attrs, now: float) -> None:
         """call.started; for a call adopted earlier it completes the call, which stays counted as adopted."""
         call = self.calls.get(event["call_id"])
         adopted = call is not None and call.adopted and not call.ended
         if call is not None and not adopted and (call.started or call.ended):
             raise InvalidEvent("call_already_started", f"call {event['call_id']} has already started")
         f = self.fleet
-        if adopted:  # in progress under the labels it was adopted with: move it to those of call.started
+        if call is not None and adopted:  # in progress under its adopted labels: move it to those of call.started
             call.adopted = False  # a second call.started is refused
             f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
             f.child("ai_agent_agent_active_calls", call.agent).dec()
         resolved = self.resolve(event, now)
-        call = resolved.call
+        call = resolved.of_call()
         call.tenant, call.provider, call.pipeline = resolved.tenant, resolved.provider, resolved.pipeline
         if adopted:  # a call created now took its agent in resolve
             self.take_agent(call, event)
@@ -156,12 +162,12 @@ class CallRegistry:
         if "codec" in attrs:
             call.codec = self.label("codec", attrs["codec"])
 
-    def end(self, event: dict, attrs: dict, now: float) -> None:
+    def end(self, event: Event, attrs: Attrs, now: float) -> None:
         """call.ended: the call's fleet figures, its cost settled, out of the live gauges; removed after its grace."""
         existing = self.calls.get(event["call_id"])
         if existing is not None and existing.ended:
             raise InvalidEvent("call_already_ended", f"call {event['call_id']} has already ended")
-        call = self.resolve(event, now).call
+        call = self.resolve(event, now).of_call()
         f = self.fleet
         reason = attrs.get("end_reason") or normalize_reason(attrs["reason"])
         f.child("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, reason).inc()
@@ -285,7 +291,13 @@ class CallRegistry:
         """(remove at, call_id) of the ended calls in their grace period, in order of ending."""
         return list(self._ending)
 
-    def restore(self, calls: list[Call], ending: list[tuple[float, str]], removed: list, now: float) -> None:
+    def restore(
+        self,
+        calls: list[Call],
+        ending: list[tuple[float, str]],
+        removed: Sequence[tuple[float, str, str | None]],
+        now: float,
+    ) -> None:
         """Take back saved calls (those in progress counted in the live gauges again), the grace periods running
         and the removed ids; into an empty registry only."""
         if self.calls:

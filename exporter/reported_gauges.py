@@ -13,7 +13,7 @@ class ReportedGauges:
     def __init__(self, fleet: FleetMetrics, ttl_seconds: float):
         self.fleet = fleet
         self.ttl_seconds = ttl_seconds
-        self._reported: dict[tuple, float] = {}  # (metric, labels) -> when last reported
+        self._reported: dict[tuple[str, tuple[str, ...]], float] = {}  # (metric, labels) -> when last reported
 
     def report(self, now: float, value: float, name: str, *labels: str) -> None:
         labels = self.fleet.labels_for(name, labels)

@@ -9,6 +9,7 @@ before it turns into a million dictionaries.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import orjson
 
@@ -36,7 +37,7 @@ def _values_bound(body: bytes) -> int:
     return body.count(b",") + body.count(b"[") + body.count(b"{") + 1
 
 
-def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list, list[int] | None]:
+def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list[Any], list[int] | None]:
     """The events of a request body, and for NDJSON the line number (from 0, blank lines counted) of each.
 
     An NDJSON line that does not parse is an ``Unparsable`` item among the events, so the one place that

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from voice_monitoring.exporter.core import Exporter
 from voice_monitoring.exporter.credentials import BEARER_REASONS, EVENTS, TRACES, bearer_failure
@@ -90,7 +91,7 @@ class ExporterServer(HttpService):
 
         return authorize
 
-    def _ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+    def _ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         try:
             events, lines = parse_body(body, headers.get("Content-Type", ""), self.max_events)
         except BadRequest as exc:
@@ -98,7 +99,7 @@ class ExporterServer(HttpService):
                 self.exporter.ingest([Unparsable(str(exc))])
             return exc.status, {"error": str(exc)}
         accepted, duplicates, rejected = self.exporter.ingest(events)
-        payload = {"accepted": accepted, "duplicates": duplicates}
+        payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
         if not rejected:
             return 200, payload
         if lines is not None:

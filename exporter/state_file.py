@@ -14,7 +14,9 @@ import operator
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -60,7 +62,7 @@ def _call_from(call_id: str, blob: bytes) -> Call:
     return call
 
 
-def _numbered(entries: list) -> list[tuple]:
+def _numbered(entries: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """(seq, forget at, id, value...) of ``ExpiringIds`` entries, so they are read back in the order remembered."""
     return [(seq, *entry) for seq, entry in enumerate(entries)]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -36,7 +36,7 @@ class Platform(Protocol):
 
     def authenticate(self, headers: Mapping[str, str], body: bytes, now: float) -> None: ...
 
-    def translate(self, payload, now: float, live: LiveCalls) -> Translation: ...
+    def translate(self, payload: Any, now: float, live: LiveCalls) -> Translation: ...
 
 
 class WebhookReceiver:
@@ -51,7 +51,7 @@ class WebhookReceiver:
         for reason in REASONS:
             exporter.count_auth_failure(platform.name, reason, 0)
 
-    def __call__(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict]:
+    def __call__(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         now = self.exporter.clock()
         unauthenticated = False
         try:
@@ -88,7 +88,7 @@ class WebhookReceiver:
         since = f" ({unlogged} more refused as {exc.reason} since the last such line)" if unlogged else ""
         log.warning("%s webhook refused (401, %s): %s%s", self.platform.name, exc.reason, exc, since)
 
-    def _apply(self, translation: Translation, now: float) -> tuple[int, dict, str]:
+    def _apply(self, translation: Translation, now: float) -> tuple[int, dict[str, Any], str]:
         events = translation.events
         if not events:
             return 200, {"ignored": translation.note}, "ignored"
@@ -114,7 +114,7 @@ class WebhookReceiver:
             self.ledger.applied(key, now)
         for outcome, count in translation.counted.items():
             self.exporter.count_webhook(self.platform.name, outcome, count)
-        reply = {"accepted": accepted}
+        reply: dict[str, Any] = {"accepted": accepted}
         if rejected:
             reply["rejected"] = rejected
         return 200, reply, "applied"

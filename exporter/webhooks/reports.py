@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from voice_monitoring.exporter.expiring_ids import ExpiringIds
 
@@ -28,7 +29,7 @@ class Translation:
     (``unknown_product``: a billed product the receiver's table does not know).
     """
 
-    events: list[dict] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     report: str | None = None
     note: str = ""
     counted: dict[str, int] = field(default_factory=dict)
