@@ -29,10 +29,11 @@ import gc
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
 import orjson
 import uvloop
@@ -75,11 +76,11 @@ class ServerLimits:
     linger_bytes: int = 16 * 1024 * 1024
 
 
-def json_bytes(payload) -> bytes:
+def json_bytes(payload: object) -> bytes:
     return orjson.dumps(payload)
 
 
-def raw_json_reply(status: int, payload) -> bytes:
+def raw_json_reply(status: int, payload: object) -> bytes:
     """A whole HTTP/1.1 response that closes the connection, for replies sent outside a request."""
     body = json_bytes(payload)
     head = (
@@ -289,7 +290,7 @@ class HttpService:
         started = threading.Event()
         failure: list[BaseException] = []
 
-        def run():
+        def run() -> None:
             try:
                 _run(self._serve(started.set))
             except BaseException as exc:
@@ -308,16 +309,16 @@ class HttpService:
             thread.join(self.limits.shutdown_timeout + 5)
 
 
-def _run(coroutine) -> None:
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
     """Run ``coroutine`` on a new uvloop event loop (libuv's, several times leaner per request than asyncio's)."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(coroutine)
 
 
 class _Server(web.Server):
-    def __init__(self, service: HttpService, handler):
+    def __init__(self, service: HttpService, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]):
         limits = service.limits
-        self.connection_options = dict(
+        self.connection_options: dict[str, Any] = dict(
             access_log=None,
             keepalive_timeout=limits.keepalive_timeout,
             max_line_size=limits.max_request_line,
@@ -359,7 +360,7 @@ class _Server(web.Server):
 class _Protocol(RequestHandler):
     """One connection: aiohttp's handler plus the connection bound, the header timeout and JSON protocol errors."""
 
-    def __init__(self, manager: _Server, **kwargs):
+    def __init__(self, manager: _Server, **kwargs: Any):
         super().__init__(manager, **kwargs)
         self._owner = manager  # aiohttp drops its own reference when the connection is lost
         self._service = manager.service
@@ -373,7 +374,7 @@ class _Protocol(RequestHandler):
         self._lingering: asyncio.Future[None] | None = None
         self._discarded = 0
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         server = self._owner
         server.open += 1
@@ -391,7 +392,7 @@ class _Protocol(RequestHandler):
             self._owner.open -= 1
         self.force_close()
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: BaseException | None) -> None:
         self._stop_lingering()
         self._owner.not_idle(self)
         if self._counted:
@@ -400,7 +401,8 @@ class _Protocol(RequestHandler):
         self._cancel_head_timer()
         super().connection_lost(exc)
 
-    def eof_received(self) -> bool:
+    # asyncio's Protocol.eof_received returns a bool (keep the write side open); aiohttp's annotation says None
+    def eof_received(self) -> bool:  # type: ignore[override]
         """The client half-closed (shutdown(SHUT_WR), ``nc -N``): answer what it sent, then close.
 
         Returning True keeps the write side open (asyncio closes the transport on a false value).
@@ -490,7 +492,19 @@ class _Protocol(RequestHandler):
             self.transport.write(raw_json_reply(status, {"error": message}))
         self.force_close()
 
-    def handle_error(self, request, status: int = 500, exc: BaseException | None = None, message=None):
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """The JSON reply to a request aiohttp could not parse.
+
+        aiohttp calls this for handler exceptions too, but ``_dispatch`` answers those itself, and no handler starts
+        a response before it returns one whole: so no reply has begun here (aiohttp's own version checks
+        ``request.writer.output_size`` for that).
+        """
         if isinstance(exc, LineTooLong):
             status = 414 if exc.args[1] == self._service.limits.max_request_line else 431
             text = "request line too long" if status == 414 else "request header too large"
@@ -501,8 +515,6 @@ class _Protocol(RequestHandler):
             text = HTTPStatus(status).phrase.lower()
         if status >= 500:
             log.error("error handling a request", exc_info=exc)
-        if request.writer.output_size > 0:
-            raise ConnectionError("a response was already started")
         response = _error(status, text)
         if isinstance(exc, BadHttpMessage):  # the rest of the request line or header block is still on its way
             response.linger_on = self
