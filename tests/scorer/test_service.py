@@ -27,7 +27,7 @@ def short_grace_stack(tmp_path):
         tmp_path,
         exporter_flags=("--grace-seconds", "2"),
         scorer_flags=(
-            "--call-grace-seconds",
+            "--keep-absent-call-seconds",
             "2",
             "--expire-after-cycles",
             "3",
