@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, TypeGuard, overload
 
-from voice_monitoring.exporter.events import MAX_LABEL_LENGTH, TYPES
+from voice_monitoring.exporter.events import MAX_LABEL_LENGTH, TYPES, Event, Field
+
+# A JSON object as a platform sent it: any value under any key, each read by the functions below.
+JsonObject = dict[str, Any]
+
+
+class Envelope(TypedDict):
+    """The envelope of every event of a platform's call."""
+
+    call_id: str
+    provider: str
+    pipeline: str
+    tenant: NotRequired[str]
+    agent: NotRequired[str]
+    agent_version: NotRequired[str]
 
 
 class WebhookRefused(Exception):
@@ -25,7 +39,7 @@ def invalid(message: str) -> WebhookRefused:
     return WebhookRefused(400, "invalid", message)
 
 
-def obj(parent: dict, key: str, where: str, required: bool = False) -> dict:
+def obj(parent: JsonObject, key: str, where: str, required: bool = False) -> JsonObject:
     value = parent.get(key)
     if value is None:
         if required:
@@ -36,7 +50,7 @@ def obj(parent: dict, key: str, where: str, required: bool = False) -> dict:
     return value
 
 
-def items(parent: dict, key: str, where: str) -> list:
+def items(parent: JsonObject, key: str, where: str) -> list[Any]:
     value = parent.get(key)
     if value is None:
         return []
@@ -45,7 +59,11 @@ def items(parent: dict, key: str, where: str) -> list:
     return value
 
 
-def text(parent: dict, key: str, where: str, required: bool = False) -> str | None:
+@overload
+def text(parent: JsonObject, key: str, where: str, required: Literal[True]) -> str: ...
+@overload
+def text(parent: JsonObject, key: str, where: str, required: bool = False) -> str | None: ...
+def text(parent: JsonObject, key: str, where: str, required: bool = False) -> str | None:
     value = parent.get(key)
     if value is None:
         if required:
@@ -56,7 +74,11 @@ def text(parent: dict, key: str, where: str, required: bool = False) -> str | No
     return value
 
 
-def number(parent: dict, key: str, where: str, required: bool = False) -> float | None:
+@overload
+def number(parent: JsonObject, key: str, where: str, required: Literal[True]) -> float: ...
+@overload
+def number(parent: JsonObject, key: str, where: str, required: bool = False) -> float | None: ...
+def number(parent: JsonObject, key: str, where: str, required: bool = False) -> float | None:
     value = parent.get(key)
     if value is None:
         if required:
@@ -67,7 +89,7 @@ def number(parent: dict, key: str, where: str, required: bool = False) -> float 
     return float(value)
 
 
-def iso_time(parent: dict, key: str, where: str) -> float | None:
+def iso_time(parent: JsonObject, key: str, where: str) -> float | None:
     """An ISO 8601 time with its zone (Vapi's ``startedAt``) as Unix seconds."""
     value = text(parent, key, where)
     if value is None:
@@ -81,7 +103,7 @@ def iso_time(parent: dict, key: str, where: str) -> float | None:
     return moment.timestamp()
 
 
-def tenant_of(*metadata: dict) -> str | None:
+def tenant_of(*metadata: object) -> str | None:
     """The tenant a team set in the call's or assistant's metadata (``{"tenant": "acme"}``), if any."""
     for md in metadata:
         value = md.get("tenant") if type(md) is dict else None
@@ -90,7 +112,7 @@ def tenant_of(*metadata: dict) -> str | None:
     return None
 
 
-def first_label(*values: Any) -> str | None:
+def first_label(*values: object) -> str | None:
     """The first value that can become a label (a number, as Retell's agent version is, as its text)."""
     for value in values:
         if type(value) is int:
@@ -100,37 +122,46 @@ def first_label(*values: Any) -> str | None:
     return None
 
 
-def is_label_value(value: Any) -> bool:
+def is_label_value(value: object) -> TypeGuard[str]:
     """Whether an optional free-text value can become a label; one that cannot is left out, not refused."""
     return type(value) is str and 0 < len(value) <= MAX_LABEL_LENGTH
 
 
 def call_envelope(
     platform: str, call_id: str, tenant: str | None, agent: str | None = None, agent_version: str | None = None
-) -> dict:
+) -> Envelope:
     """The envelope of every event of a platform's call: provider and pipeline name the platform."""
-    out = {"call_id": call_id, "provider": platform, "pipeline": platform}
-    for key, value in (("tenant", tenant), ("agent", agent), ("agent_version", agent_version)):
-        if value is not None:
-            out[key] = value
+    out: Envelope = {"call_id": call_id, "provider": platform, "pipeline": platform}
+    if tenant is not None:
+        out["tenant"] = tenant
+    if agent is not None:
+        out["agent"] = agent
+    if agent_version is not None:
+        out["agent_version"] = agent_version
     return out
 
 
-def call_started(envelope: dict, ts: float, transport: str | None) -> dict:
-    event = {"type": "call.started", "ts": ts, **envelope}
+def call_started(envelope: Envelope, ts: float, transport: str | None) -> Event:
+    event: Event = {"type": "call.started", "ts": ts, **envelope}
     if transport:
         event["attrs"] = {"transport": transport}
     return event
 
 
-def ms_to_seconds(value: Any) -> float:
+def ms_to_seconds(value: float) -> float:
     return float(value) / 1000.0
 
 
-MAX_TURN_SPEECH_SECONDS = TYPES["turn"]["agent_speech_seconds"].maximum
+def _maximum(field: Field) -> float:
+    if field.maximum is None:
+        raise ValueError(f"{field.description} has no maximum")
+    return field.maximum
 
 
-def share_agent_speech(turns: list[dict], spoken: list[float]) -> None:
+MAX_TURN_SPEECH_SECONDS = _maximum(TYPES["turn"]["agent_speech_seconds"])
+
+
+def share_agent_speech(turns: list[Event], spoken: list[float]) -> None:
     """Put the agent's utterances on a report's turn events, one per turn in order and the rest on the last:
     the call's total is exact, the split is not (reports do not tie utterances to turns)."""
     if not turns or not spoken:

@@ -7,11 +7,13 @@ the call's outcome (successful, sentiment).  Every request is signed with the ac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
+from voice_monitoring.exporter.events import Attrs, Event
 from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
+    Envelope,
+    JsonObject,
     WebhookRefused,
     call_envelope,
     call_started,
@@ -160,7 +162,7 @@ class RetellEvents:
         return handler(call, envelope, now, live)
 
 
-def _timestamps(call: dict[str, Any], now: float) -> tuple[float, float]:
+def _timestamps(call: JsonObject, now: float) -> tuple[float, float]:
     start = number(call, "start_timestamp", "call")
     end = number(call, "end_timestamp", "call")
     ended_at = ms_to_seconds(end) if end is not None else now
@@ -170,12 +172,16 @@ def _timestamps(call: dict[str, Any], now: float) -> tuple[float, float]:
     return started_at, ended_at
 
 
-def _started(call: dict[str, Any], envelope: dict[str, Any], ts: float) -> dict[str, Any]:
+def _started(call: JsonObject, envelope: Envelope, ts: float) -> Event:
     call_type = call.get("call_type")
     return call_started(envelope, ts, TRANSPORTS.get(call_type) if type(call_type) is str else None)
 
 
-def _call_started(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
+# An event type's handler: (the call, its envelope, now, live calls)
+Handler = Callable[[JsonObject, Envelope, float, LiveCalls], Translation]
+
+
+def _call_started(call: JsonObject, envelope: Envelope, now: float, live: LiveCalls) -> Translation:
     call_id = envelope["call_id"]
     if live.get(call_id) is not None:
         return Translation(note="the call has already started")
@@ -184,11 +190,11 @@ def _call_started(call: dict[str, Any], envelope: dict[str, Any], now: float, li
     return Translation([_started(call, envelope, ms_to_seconds(start) if start is not None else now)])
 
 
-def _call_ended(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
+def _call_ended(call: JsonObject, envelope: Envelope, now: float, live: LiveCalls) -> Translation:
     call_id = envelope["call_id"]
     started_at, ended_at = _timestamps(call, now)
-    at = {"ts": ended_at, **envelope}
-    events = []
+    at: Event = {"ts": ended_at, **envelope}
+    events: list[Event] = []
     if live.pop(call_id) is None:
         events.append(_started(call, envelope, started_at))
     latency = obj(call, "latency", "call")
@@ -200,7 +206,7 @@ def _call_ended(call: dict[str, Any], envelope: dict[str, Any], now: float, live
         for value in _values(latency, name):
             attrs = {"component": component, "seconds": ms_to_seconds(value), "service": service}
             events.append({"type": "latency", **at, "attrs": attrs})
-    usage: list[dict[str, Any]] = []
+    usage: list[Attrs] = []
     tokens = _values(call, "llm_token_usage", "call")
     if tokens:
         usage.append({"service": "llm", "unit": "tokens_in", "quantity": sum(tokens)})
@@ -224,9 +230,9 @@ def _call_ended(call: dict[str, Any], envelope: dict[str, Any], now: float, live
     return Translation(events, report=f"{call_id}/call_ended", counted=counted)
 
 
-def _call_analyzed(call: dict[str, Any], envelope: dict[str, Any], now: float, live: LiveCalls) -> Translation:
+def _call_analyzed(call: JsonObject, envelope: Envelope, now: float, live: LiveCalls) -> Translation:
     analysis = obj(call, "call_analysis", "call")
-    attrs: dict[str, Any] = {}
+    attrs: Attrs = {}
     successful = analysis.get("call_successful")
     if successful is not None:
         if type(successful) is not bool:
@@ -246,7 +252,7 @@ def _call_analyzed(call: dict[str, Any], envelope: dict[str, Any], now: float, l
     return Translation(events, report=f"{envelope['call_id']}/call_analyzed")
 
 
-def _agent_speech(call: dict[str, Any]) -> list[float]:
+def _agent_speech(call: JsonObject) -> list[float]:
     """Seconds of each agent utterance in ``transcript_object[]``: its first word's start to its last word's end
     (seconds of the call's audio)."""
     spoken = []
@@ -267,7 +273,7 @@ def _agent_speech(call: dict[str, Any]) -> list[float]:
     return spoken
 
 
-def _values(parent: dict[str, Any], key: str, where: str = "call.latency") -> list[float]:
+def _values(parent: JsonObject, key: str, where: str = "call.latency") -> list[float]:
     """``parent[key].values[]``: numbers >= 0."""
     section = obj(parent, key, where)
     values = items(section, "values", f"{where}.{key}")
@@ -277,7 +283,7 @@ def _values(parent: dict[str, Any], key: str, where: str = "call.latency") -> li
     return [float(v) for v in values]
 
 
-def _costs(call_cost: dict[str, Any], used: list[str]) -> tuple[dict[str, float], int]:
+def _costs(call_cost: JsonObject, used: list[str]) -> tuple[dict[str, float], int]:
     """USD per service from ``product_costs[].cost`` (cents), or ``combined_cost`` as the platform's, and how many
     products the table does not know.
 
@@ -306,7 +312,7 @@ def _costs(call_cost: dict[str, Any], used: list[str]) -> tuple[dict[str, float]
     return by_service, unknown
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "call_started": _call_started,
     "call_ended": _call_ended,
     "call_analyzed": _call_analyzed,

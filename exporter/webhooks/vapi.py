@@ -7,12 +7,16 @@ latencies (``artifact.performanceMetrics.turnLatencies[]``) are milliseconds; ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from voice_monitoring.exporter.credentials import MISSING, WRONG
+from voice_monitoring.exporter.events import Attrs, Event
 from voice_monitoring.exporter.feedback import platform_verdicts
 from voice_monitoring.exporter.webhooks.payload import (
+    Envelope,
+    JsonObject,
     call_envelope,
     call_started,
     first_label,
@@ -99,7 +103,7 @@ VENDOR_OBJECTS = {
 # Vapi's vendor names -> the names the price table and the other integrations use
 VENDOR_NAMES = {"11labs": "elevenlabs"}
 # costs[] token fields -> usage unit, by type
-TOKEN_FIELDS = {
+TOKEN_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "model": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
     "analysis": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
     "knowledge-base": (("promptTokens", "tokens_in"), ("completionTokens", "tokens_out")),
@@ -195,7 +199,7 @@ class VapiMessages:
     def authenticate(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
         self.auth.check(headers, body, now)
 
-    def translate(self, payload, now: float, live: LiveCalls) -> Translation:
+    def translate(self, payload: object, now: float, live: LiveCalls) -> Translation:
         if type(payload) is not dict:
             raise invalid("the body must be a JSON object")
         message = obj(payload, "message", "body", required=True)
@@ -219,11 +223,18 @@ class VapiMessages:
         return handler(message, call, call_envelope(PLATFORM, call_id, tenant, agent, version), ts, now, live)
 
 
-def _started(call: dict, envelope: dict, ts: float) -> dict:
-    return call_started(envelope, ts, TRANSPORTS.get(call.get("type")))
+def _started(call: JsonObject, envelope: Envelope, ts: float) -> Event:
+    call_type = call.get("type")
+    return call_started(envelope, ts, TRANSPORTS.get(call_type) if type(call_type) is str else None)
 
 
-def _status_update(message, call, envelope, ts, now, live: LiveCalls) -> Translation:
+# A message type's handler: (message, message.call, the call's envelope, the message's time, now, live calls)
+Handler = Callable[[JsonObject, JsonObject, Envelope, float, float, LiveCalls], Translation]
+
+
+def _status_update(
+    message: JsonObject, call: JsonObject, envelope: Envelope, ts: float, now: float, live: LiveCalls
+) -> Translation:
     status = text(message, "status", "message", required=True)
     call_id = envelope["call_id"]
     if status != "in-progress":
@@ -234,7 +245,9 @@ def _status_update(message, call, envelope, ts, now, live: LiveCalls) -> Transla
     return Translation([_started(call, envelope, ts)])
 
 
-def _speech_update(message, call, envelope, ts, now, live: LiveCalls) -> Translation:
+def _speech_update(
+    message: JsonObject, call: JsonObject, envelope: Envelope, ts: float, now: float, live: LiveCalls
+) -> Translation:
     role = text(message, "role", "message", required=True)
     status = text(message, "status", "message", required=True)
     state = SPEECH_STATES.get((role, status))
@@ -243,7 +256,9 @@ def _speech_update(message, call, envelope, ts, now, live: LiveCalls) -> Transla
     return Translation([{"type": "state", "ts": ts, **envelope, "attrs": {"state": state}}])
 
 
-def _user_interrupted(message, call, envelope, ts, now, live: LiveCalls) -> Translation:
+def _user_interrupted(
+    message: JsonObject, call: JsonObject, envelope: Envelope, ts: float, now: float, live: LiveCalls
+) -> Translation:
     followed = live.get(envelope["call_id"])
     if followed is None:
         return Translation(note="the end-of-call-report counts this call's interruptions")
@@ -251,7 +266,9 @@ def _user_interrupted(message, call, envelope, ts, now, live: LiveCalls) -> Tran
     return Translation([{"type": "interruption", "ts": ts, **envelope, "attrs": {"kind": "barge_in"}}])
 
 
-def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Translation:
+def _end_of_call_report(
+    message: JsonObject, call: JsonObject, envelope: Envelope, ts: float, now: float, live: LiveCalls
+) -> Translation:
     call_id = envelope["call_id"]
     ended_at = iso_time(message, "endedAt", "message") or iso_time(call, "endedAt", "message.call") or ts
     started_at = iso_time(message, "startedAt", "message") or iso_time(call, "startedAt", "message.call") or ended_at
@@ -260,16 +277,16 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
     raw_reason = text(message, "endedReason", "message") or text(call, "endedReason", "message.call") or "unknown"
     artifact = obj(message, "artifact", "message")
     performance = obj(artifact, "performanceMetrics", "message.artifact")
-    at = {"ts": ended_at, **envelope}
+    at: Event = {"ts": ended_at, **envelope}
     costs = Costs(message, call)
 
-    events = []
+    events: list[Event] = []
     followed = live.pop(call_id)
     if followed is None:
         events.append(_started(call, envelope, started_at))
     else:  # an event changing nothing, so that a call the exporter let go while idle is taken up under its labels
         events.append({"type": "state", **at, "attrs": {}})
-    turns = []
+    turns: list[Event] = []
     for index, entry in enumerate(items(performance, "turnLatencies", "message.artifact.performanceMetrics")):
         where = f"message.artifact.performanceMetrics.turnLatencies[{index}]"
         if type(entry) is not dict:
@@ -277,7 +294,7 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
         turn_ms = number(entry, "turnLatency", where)
         if turn_ms is None:
             continue
-        attrs = {"latency_seconds": ms_to_seconds(turn_ms)}
+        attrs: Attrs = {"latency_seconds": ms_to_seconds(turn_ms)}
         endpointing = number(entry, "endpointingLatency", where)
         if endpointing is not None:
             attrs["endpointing_seconds"] = ms_to_seconds(endpointing)
@@ -307,7 +324,7 @@ def _end_of_call_report(message, call, envelope, ts, now, live: LiveCalls) -> Tr
     return Translation(events, report=call_id)
 
 
-def _agent_speech(artifact: dict) -> list[float]:
+def _agent_speech(artifact: JsonObject) -> list[float]:
     """Seconds of each assistant message in ``artifact.messages[]`` (role ``bot``).
 
     ``endTime`` - ``time`` (epoch milliseconds) where both are given, else ``duration``, read as milliseconds:
@@ -326,18 +343,28 @@ def _agent_speech(artifact: dict) -> list[float]:
     return spoken
 
 
-def _vendor(name) -> str | None:
+def _vendor(name: object) -> str | None:
     if not is_label_value(name):
         return None
     return VENDOR_NAMES.get(name.lower(), name.lower())
 
 
+class Usage(NamedTuple):
+    """A quantity of a service's usage, under the vendor (and model) that served it."""
+
+    service: str
+    vendor: str
+    unit: str
+    quantity: float
+    model: str | None
+
+
 class Costs:
     """The report's costs and usage, each under the vendor that served it: ``costs[]``, else ``costBreakdown``."""
 
-    def __init__(self, message: dict, call: dict):
+    def __init__(self, message: JsonObject, call: JsonObject):
         self.by_service: dict[tuple[str, str], float] = {}  # (service, vendor) -> USD
-        self.usage: list[tuple[str, str, str, float, str | None]] = []  # service, vendor, unit, quantity, model
+        self.usage: list[Usage] = []
         self.vendors: dict[str, str] = {}  # service -> the first vendor that served it
         costs = items(message, "costs", "message") or items(call, "costs", "message.call")
         for index, item in enumerate(costs):
@@ -352,7 +379,7 @@ class Costs:
                     self.by_service[(service, vendor)] = 0.0
                     billed.add(service)
 
-    def _read_item(self, item, where: str) -> None:
+    def _read_item(self, item: object, where: str) -> None:
         if type(item) is not dict:
             raise invalid(f"{where} must be an object")
         kind = text(item, "type", where, required=True)
@@ -372,25 +399,25 @@ class Costs:
             key, unit = QUANTITY_FIELDS[kind]
             quantity = number(item, key, where)
             if quantity:
-                self.usage.append((service, vendor, unit, quantity, model))
+                self.usage.append(Usage(service, vendor, unit, quantity, model))
 
-    def _tokens(self, service, vendor, unit, quantity, model) -> None:
+    def _tokens(self, service: str, vendor: str, unit: str, quantity: float | None, model: str | None) -> None:
         if quantity:
-            self.usage.append((service, vendor, unit, quantity, model))
+            self.usage.append(Usage(service, vendor, unit, quantity, model))
 
-    def _cached(self, service, vendor, cached, model) -> None:
+    def _cached(self, service: str, vendor: str, cached: float | None, model: str | None) -> None:
         """Move the cached part of the prompt tokens just booked to its own unit."""
         if not cached:
             return
         for index in range(len(self.usage) - 1, -1, -1):
-            s, v, unit, quantity, m = self.usage[index]
-            if (s, v, unit, m) == (service, vendor, "tokens_in", model):
-                cached = min(cached, quantity)
-                self.usage[index] = (s, v, unit, quantity - cached, m)
+            booked = self.usage[index]
+            if (booked.service, booked.vendor, booked.unit, booked.model) == (service, vendor, "tokens_in", model):
+                cached = min(cached, booked.quantity)
+                self.usage[index] = booked._replace(quantity=booked.quantity - cached)
                 break
-        self.usage.append((service, vendor, "tokens_in_cached", cached, model))
+        self.usage.append(Usage(service, vendor, "tokens_in_cached", cached, model))
 
-    def _read_breakdown(self, breakdown: dict) -> None:
+    def _read_breakdown(self, breakdown: JsonObject) -> None:
         where = "message.costBreakdown"
         for key, service in BREAKDOWN_SERVICES.items():
             usd = number(breakdown, key, where)
@@ -413,16 +440,16 @@ class Costs:
             self._tokens("llm", PLATFORM, "tokens_out", number(analysis, f"{part}CompletionTokens", part_where), None)
             self._cached("llm", PLATFORM, number(analysis, f"{part}CachedPromptTokens", part_where), None)
 
-    def latency(self, at: dict, component: str, service: str, seconds: float) -> dict:
+    def latency(self, at: Event, component: str, service: str, seconds: float) -> Event:
         """A latency event of ``component``, under the vendor that served ``service`` when the costs name one."""
         attrs = {"component": component, "seconds": seconds, "service": service}
         return {"type": "latency", **at, "provider": self.vendors.get(service, PLATFORM), "attrs": attrs}
 
-    def events(self, at: dict) -> list[dict]:
-        events = []
+    def events(self, at: Event) -> list[Event]:
+        events: list[Event] = []
         for service, vendor, unit, quantity, model in self.usage:
             attrs = {"service": service, "unit": unit, "quantity": quantity}
-            event = {"type": "usage", **at, "provider": vendor, "attrs": attrs}
+            event: Event = {"type": "usage", **at, "provider": vendor, "attrs": attrs}
             if model is not None:
                 event["model"] = model
             events.append(event)
@@ -431,7 +458,7 @@ class Costs:
         return events
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "status-update": _status_update,
     "speech-update": _speech_update,
     "user-interrupted": _user_interrupted,
