@@ -333,14 +333,15 @@ class _Server(web.Server):
         self.open = 0
         self.in_flight = 0
         # connections with no request in flight and no byte of a next one (nginx's "reusable"), longest idle first:
-        # those that never sent a request, then kept-alive ones, so a flood of silent connections cannot push out
-        # clients that have been served
+        # those lingering after an error reply, those that never sent a request, then kept-alive ones, so a flood
+        # of oversize or silent connections cannot push out clients that have been served
+        self.lingering: dict[_Protocol, None] = {}
         self.never_used: dict[_Protocol, None] = {}
         self.kept_alive: dict[_Protocol, None] = {}
 
     def reclaim_idle(self, newcomer: _Protocol) -> bool:
         """Close the longest-idle reusable connection to make room for ``newcomer``; False if none is reusable."""
-        for idle in (self.never_used, self.kept_alive):
+        for idle in (self.lingering, self.never_used, self.kept_alive):
             for candidate in idle:
                 if candidate is not newcomer and (
                     candidate.transport is None or not candidate.transport.get_write_buffer_size()
@@ -350,6 +351,7 @@ class _Server(web.Server):
         return False
 
     def not_idle(self, protocol: _Protocol) -> None:
+        self.lingering.pop(protocol, None)
         self.never_used.pop(protocol, None)
         self.kept_alive.pop(protocol, None)
 
@@ -460,6 +462,8 @@ class _Protocol(RequestHandler):
             return
         self._cancel_head_timer()
         self._lingering = self._loop.create_future()
+        self._owner.not_idle(self)
+        self._owner.lingering[self] = None
         if transport.can_write_eof():
             transport.write_eof()  # after the reply: a client reading while it sends sees the end of it
         transport.resume_reading()  # aiohttp pauses reading while a body waits unread

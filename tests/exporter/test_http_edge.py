@@ -221,3 +221,23 @@ def test_a_client_that_never_stops_sending_is_cut_off_after_its_reply_within_the
         raw = read_reply(sock, 5)
     assert reply_status(raw) == 414
     assert elapsed < ServerLimits().linger_seconds + 3, f"still reading after {elapsed:.1f}s"
+
+
+def test_at_the_connection_limit_a_connection_lingering_after_its_error_reply_makes_room_first(tmp_path):
+    with start_exporter(tmp_path, "--max-connections", "4") as service:
+        served = socket.create_connection(address(service), timeout=5)
+        oversize = []
+        try:
+            served.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert status_line(served.recv(65536)) == "HTTP/1.1 200 OK"
+            for _ in range(3):
+                oversize.append(socket.create_connection(address(service), timeout=5))
+                oversize[-1].sendall(b"GET /" + b"a" * 20_000)  # answered 414, then the connection lingers
+            time.sleep(0.3)
+            for _ in range(3):
+                assert requests.get(f"{service.url}/health", timeout=5).status_code == 200
+            assert not is_closed(served), "a served keep-alive connection outlasts those lingering after an error"
+            assert [reply_status(read_reply(sock, 2)) for sock in oversize] == [414] * 3
+        finally:
+            for sock in [served, *oversize]:
+                sock.close()
