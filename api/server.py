@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypedDict
 
 from aiohttp import WSMsgType, web
 
@@ -40,11 +41,30 @@ class RequestError(Exception):
         self.status = status
 
 
-def _json(status: int, payload) -> web.Response:
+def _json(status: int, payload: object) -> web.Response:
     return web.Response(status=status, body=json_bytes(payload), content_type="application/json")
 
 
 Handler = Callable[[web.BaseRequest, Principal, dict[str, str]], Awaitable[web.StreamResponse]]
+
+
+class Figure(TypedDict):
+    """One sample of a figure's query."""
+
+    labels: dict[str, str]
+    value: float
+
+
+class WindowJson(TypedDict):
+    start: float
+    end: float
+
+
+class Health(TypedDict):
+    status: str
+    prometheus: str
+    stream_subscribers: int
+    stream_subscribers_dropped: int
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,7 @@ class ApiServer(HttpService):
         self.get("/ready", lambda: (200, {"status": "ready"}))
         self.on_shutdown.append(lambda: self._executor.shutdown(wait=False, cancel_futures=True))
 
-    def health(self) -> dict:
+    def health(self) -> Health:
         return {
             "status": "ok",
             "prometheus": self.prometheus.base_url,
@@ -98,12 +118,13 @@ class ApiServer(HttpService):
 
     # --- serving ---------------------------------------------------------------------
 
-    async def _serve(self, on_bound, signals: bool = False) -> None:
-        tasks: list[asyncio.Task] = []
+    async def _serve(self, on_bound: Callable[[], None], signals: bool = False) -> None:
+        tasks: list[asyncio.Task[None]] = []
 
         def bound() -> None:
             tasks.append(asyncio.ensure_future(self.stream.run()))
-            tasks.append(asyncio.ensure_future(self._close_stream_on_stop()))
+            if self._stop is not None:  # HttpService._serve sets it before it binds the port
+                tasks.append(asyncio.ensure_future(self._close_stream_on_stop(self._stop)))
             on_bound()
 
         try:
@@ -112,8 +133,8 @@ class ApiServer(HttpService):
             for task in tasks:
                 task.cancel()
 
-    async def _close_stream_on_stop(self) -> None:
-        await self._stop.wait()
+    async def _close_stream_on_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
         self.stream.close_all()
 
     async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -141,7 +162,7 @@ class ApiServer(HttpService):
         except QueryError as exc:
             return _json(504 if exc.reason == "timeout" else 502, {"error": f"Prometheus: {exc}"})
 
-    async def _figures(self, exprs: dict[str, str]) -> dict[str, list[dict]]:
+    async def _figures(self, exprs: dict[str, str]) -> dict[str, list[Figure]]:
         loop = asyncio.get_running_loop()
         answers = await asyncio.gather(
             *(loop.run_in_executor(self._executor, self.prometheus.instant, expr) for expr in exprs.values())
@@ -151,16 +172,16 @@ class ApiServer(HttpService):
             for name, samples in zip(exprs, answers, strict=True)
         }
 
-    async def _answer(self, exprs: dict[str, str], **context) -> web.Response:
+    async def _answer(self, exprs: dict[str, str], **context: object) -> web.Response:
         return _json(200, {**context, "figures": await self._figures(exprs), "queries": exprs})
 
     # --- endpoints -------------------------------------------------------------------
 
-    async def _calls(self, request, scope: Principal, params: dict[str, str]) -> web.Response:
+    async def _calls(self, request: web.BaseRequest, scope: Principal, params: dict[str, str]) -> web.Response:
         window = _window(params)
         return await self._answer(queries.calls(scope.tenant, window), window=_window_json(window))
 
-    async def _cost(self, request, scope: Principal, params: dict[str, str]) -> web.Response:
+    async def _cost(self, request: web.BaseRequest, scope: Principal, params: dict[str, str]) -> web.Response:
         call_id = params.get("call_id")
         if call_id is not None:
             if "month" in params:
@@ -169,15 +190,15 @@ class ApiServer(HttpService):
         window, month = _month(params.get("month"))
         return await self._answer(queries.cost(scope.tenant, window), month=month, window=_window_json(window))
 
-    async def _latency(self, request, scope: Principal, params: dict[str, str]) -> web.Response:
+    async def _latency(self, request: web.BaseRequest, scope: Principal, params: dict[str, str]) -> web.Response:
         window = _window(params)
         exprs = queries.latency(params.get("component"), params.get("provider"), window)
         return await self._answer(exprs, window=_window_json(window))
 
-    async def _health(self, request, scope: Principal, params: dict[str, str]) -> web.Response:
+    async def _health(self, request: web.BaseRequest, scope: Principal, params: dict[str, str]) -> web.Response:
         return await self._answer(queries.health(params.get("component")))
 
-    async def _stream(self, request, scope: Principal, params: dict[str, str]) -> web.StreamResponse:
+    async def _stream(self, request: web.BaseRequest, scope: Principal, params: dict[str, str]) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
         if not ws.can_prepare(request).ok:
             return _json(400, {"error": "a WebSocket upgrade is required"})
@@ -265,5 +286,5 @@ def _month(month: str | None) -> tuple[queries.Window, str]:
     return queries.Window(end, round(end - start)), month
 
 
-def _window_json(window: queries.Window) -> dict:
+def _window_json(window: queries.Window) -> WindowJson:
     return {"start": window.end - window.seconds, "end": window.end}

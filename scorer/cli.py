@@ -151,7 +151,7 @@ FLAGS = (
 )
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="voice-scorer", description="Score live calls from the exporter's series.")
     add_flags(p, FLAGS)
     args = p.parse_args(argv)
@@ -198,10 +198,10 @@ def promql_client(args: argparse.Namespace) -> PrometheusClient:
         raise ValueError(f"cannot load the TLS files ({files}): {exc.strerror or exc}") from None
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
     try:
         parameters = load(args.scoring_parameters)
     except (ScoringParametersError, OSError) as exc:
@@ -228,7 +228,7 @@ def main(argv=None) -> int:
     server = ScorerServer((args.listen_address, args.port), scorer, args.limits)
     stop = threading.Event()
 
-    def bound():
+    def bound() -> None:
         threading.Thread(target=scorer.run, args=(stop,), name="scoring", daemon=True).start()
         log.info(
             "listening on http://%s:%d, scoring every %gs from %s",

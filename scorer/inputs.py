@@ -12,9 +12,11 @@ Prometheus: an absent series reads as that default.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from voice_monitoring.scorer.calibration import Rating
 from voice_monitoring.scorer.emodel import Transport
 from voice_monitoring.scorer.model import CallInputs
 from voice_monitoring.scorer.promql import PrometheusClient, QueryError, Sample
@@ -158,14 +160,14 @@ class InputReader:
         client: PrometheusClient,
         job: str | None = "voice_exporter",
         queries: tuple[Query, ...] = QUERIES,
-        on_query=None,
-        on_error=None,
+        on_query: Callable[[], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
     ):
         self.client = client
         self.queries = [q.expr(job) for q in queries]
         self.feedback_query = FEEDBACK.expr(job)
-        self.on_query = on_query or (lambda: None)
-        self.on_error = on_error or (lambda reason: None)
+        self.on_query: Callable[[], None] = on_query or (lambda: None)
+        self.on_error: Callable[[str], None] = on_error or (lambda reason: None)
         self._pool = ThreadPoolExecutor(max_workers=len(self.queries), thread_name_prefix="query")
 
     def _run(self, expr: str) -> list[Sample]:
@@ -181,9 +183,9 @@ class InputReader:
         futures = [self._pool.submit(self._run, expr) for expr in self.queries]
         return merge([f.result() for f in futures])
 
-    def read_feedback(self) -> list[tuple[str, str, str, float]]:
+    def read_feedback(self) -> list[Rating]:
         """(call_id, source, scale, rating) of every feedback rating published now; raises QueryError."""
-        ratings = []
+        ratings: list[Rating] = []
         for labels, value in self._run(self.feedback_query):
             call_id, source, scale = labels.get("call_id"), labels.get("source"), labels.get("scale")
             if call_id and source and scale and math.isfinite(value):

@@ -7,12 +7,19 @@ scorer section.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from voice_monitoring.scorer.calibration import Figures
+from voice_monitoring.scorer.final_records import FinalRecord
 from voice_monitoring.scorer.model import BAND_NAMES, FACTORS
 from voice_monitoring.shared import catalogue
+
+if TYPE_CHECKING:  # the service module builds these metrics around its records
+    from voice_monitoring.scorer.service import CallRecord
 
 QUERY_ERROR_REASONS = ("timeout", "http", "tls", "auth", "parse")
 
@@ -44,6 +51,12 @@ def _family(m: catalogue.Metric) -> GaugeMetricFamily:
     return GaugeMetricFamily(m.name, m.help, labels=m.labels)
 
 
+def _buckets(m: catalogue.Metric) -> tuple[float, ...]:
+    if m.buckets is None:
+        raise ValueError(f"{m.name} is not a histogram")
+    return m.buckets
+
+
 def _add(family: GaugeMetricFamily, labels: list[str], value: float, digits: int) -> None:
     """A sample, unless its value is NaN or infinite: no value beats a value no query can compare."""
     if math.isfinite(value):
@@ -53,10 +66,10 @@ def _add(family: GaugeMetricFamily, labels: list[str], value: float, digits: int
 class _PerCallCollector:
     """Renders the per-call series from the scorer's current records at scrape time."""
 
-    def __init__(self, records):
-        self._records = records  # callable -> list of CallRecord snapshots
+    def __init__(self, records: Callable[[], list[CallRecord]]):
+        self._records = records
 
-    def collect(self):
+    def collect(self) -> list[GaugeMetricFamily]:
         score, band, penalty, insufficient, mos, r_factor = (
             _family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)
         )
@@ -64,7 +77,7 @@ class _PerCallCollector:
             labels = [record.call_id, record.provider, record.tenant]
             a = record.assessment
             insufficient.add_metric(labels, 1.0 if a.insufficient_data else 0.0)
-            if not a.insufficient_data:
+            if not a.insufficient_data and a.score is not None and a.band is not None:  # scored: both are set
                 _add(score, labels, a.score, 3)
                 band.add_metric(labels, float(a.band))
                 for factor in FACTORS:
@@ -74,17 +87,17 @@ class _PerCallCollector:
                 _add(r_factor, labels, record.estimate.r_factor, 2)
         return [score, band, penalty, insufficient, mos, r_factor]
 
-    def describe(self):
+    def describe(self) -> list[GaugeMetricFamily]:
         return [_family(m) for m in (SCORE, BAND, PENALTY, INSUFFICIENT, MOS, R_FACTOR)]
 
 
 class _FinalRecordCollector:
     """Renders the final records (``final_records.FinalRecord``) still within their time at scrape time."""
 
-    def __init__(self, records):
-        self._records = records  # callable -> list of FinalRecord
+    def __init__(self, records: Callable[[], list[FinalRecord]]):
+        self._records = records
 
-    def collect(self):
+    def collect(self) -> list[GaugeMetricFamily]:
         score, cost = _family(FINAL_SCORE_RECORD), _family(FINAL_COST)
         for r in self._records():
             labels = [r.call_id, r.provider, r.tenant]
@@ -94,17 +107,17 @@ class _FinalRecordCollector:
                 _add(cost, labels, r.cost_usd, 6)
         return [score, cost]
 
-    def describe(self):
+    def describe(self) -> list[GaugeMetricFamily]:
         return [_family(FINAL_SCORE_RECORD), _family(FINAL_COST)]
 
 
 class _CalibrationCollector:
     """Renders each provider's calibration figures (``calibration.Figures``) at scrape time."""
 
-    def __init__(self, figures):
-        self._figures = figures  # callable -> {provider: Figures}
+    def __init__(self, figures: Callable[[], dict[str, Figures]]):
+        self._figures = figures  # provider -> its figures
 
-    def collect(self):
+    def collect(self) -> list[GaugeMetricFamily]:
         auc, pairs, negatives, mean_rating, band_pairs = (
             _family(m) for m in (AUC, PAIRS, NEGATIVE_PAIRS, MEAN_RATING, BAND_PAIRS)
         )
@@ -115,17 +128,22 @@ class _CalibrationCollector:
                 _add(auc, [provider], f.auc, 4)
             for band, count in f.band_pairs.items():
                 band_pairs.add_metric([provider, BAND_NAMES[band]], float(count))
-                if f.mean_rating.get(band) is not None:
-                    _add(mean_rating, [provider, BAND_NAMES[band]], f.mean_rating[band], 4)
+                mean = f.mean_rating.get(band)
+                if mean is not None:
+                    _add(mean_rating, [provider, BAND_NAMES[band]], mean, 4)
         return [auc, pairs, negatives, mean_rating, band_pairs]
 
-    def describe(self):
+    def describe(self) -> list[GaugeMetricFamily]:
         return [_family(m) for m in (AUC, PAIRS, NEGATIVE_PAIRS, MEAN_RATING, BAND_PAIRS)]
 
 
 class ScorerMetrics:
     def __init__(
-        self, records, calibration=lambda: {}, registry: CollectorRegistry | None = None, final_records=lambda: []
+        self,
+        records: Callable[[], list[CallRecord]],
+        calibration: Callable[[], dict[str, Figures]] = lambda: {},
+        registry: CollectorRegistry | None = None,
+        final_records: Callable[[], list[FinalRecord]] = lambda: [],
     ):
         self.registry = registry or CollectorRegistry()
         self.registry.register(_PerCallCollector(records))
@@ -133,10 +151,10 @@ class ScorerMetrics:
         self.registry.register(_CalibrationCollector(calibration))
         r = self.registry
         self.final_score = Histogram(
-            FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels, buckets=FINAL_SCORE.buckets, registry=r
+            FINAL_SCORE.name, FINAL_SCORE.help, FINAL_SCORE.labels, buckets=_buckets(FINAL_SCORE), registry=r
         )
         self.cycle_seconds = Histogram(
-            CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels, buckets=CYCLE_SECONDS.buckets, registry=r
+            CYCLE_SECONDS.name, CYCLE_SECONDS.help, CYCLE_SECONDS.labels, buckets=_buckets(CYCLE_SECONDS), registry=r
         )
         self.last_success = Gauge(LAST_SUCCESS.name, LAST_SUCCESS.help, LAST_SUCCESS.labels, registry=r)
         self.queries = Counter(QUERIES_TOTAL.name, QUERIES_TOTAL.help, QUERIES_TOTAL.labels, registry=r)

@@ -13,7 +13,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from voice_monitoring.scorer.calibration import Figures, Pair, figures
+from voice_monitoring.scorer.calibration import Figures, Pair, Rating, figures
 from voice_monitoring.scorer.inputs import FEEDBACK, QUERIES, CallSample, Query, merge
 from voice_monitoring.scorer.model import BAND_NAMES, assess
 from voice_monitoring.scorer.promql import PrometheusClient, QueryError
@@ -36,12 +36,12 @@ def recorded(query: Query, job: str | None, since: str) -> str:
 @dataclass
 class Recorded:
     calls: dict[str, CallSample]  # ended calls, outside-the-sample promoted ones left out
-    ratings: list[tuple[str, str, str, float]]  # (call_id, source, scale, rating)
+    ratings: list[Rating]
 
 
 def read(client: PrometheusClient, job: str | None, since: str) -> Recorded:
     calls = merge([client.instant(recorded(q, job, since)) for q in QUERIES])
-    ratings = []
+    ratings: list[Rating] = []
     for labels, value in client.instant(recorded(FEEDBACK, job, since)):
         if labels.get("call_id") and labels.get("scale") in SCALES and labels.get("source"):
             ratings.append((labels["call_id"], labels["source"], labels["scale"], value))
@@ -57,7 +57,9 @@ def calibrate(
     pairs: dict[str, list[Pair]] = {}
     for call_id, source, scale, rating in data.ratings:
         assessment = scores.get(call_id)
-        if assessment is None or assessment.score is None or (sources is not None and source not in sources):
+        if assessment is None or assessment.score is None or assessment.band is None:  # a score always has its band
+            continue
+        if sources is not None and source not in sources:
             continue
         s = SCALES[scale]
         pair = Pair(0.0, assessment.score, assessment.band, s.satisfaction(rating), s.negative(rating))
@@ -78,7 +80,7 @@ def report(current: dict[str, Figures], candidate: dict[str, Figures] | None) ->
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m voice_monitoring.scorer.replay",
         description="Compare scoring parameters against the caller feedback Prometheus recorded.",

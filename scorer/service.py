@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from voice_monitoring.scorer import emodel
-from voice_monitoring.scorer.calibration import Calibration
-from voice_monitoring.scorer.final_records import FinalRecords, final_record
+from voice_monitoring.scorer.calibration import Calibration, Figures
+from voice_monitoring.scorer.final_records import FinalRecord, FinalRecords, final_record
 from voice_monitoring.scorer.inputs import CallSample, InputReader
 from voice_monitoring.scorer.metrics import ScorerMetrics
 from voice_monitoring.scorer.model import BAND_NAMES, FACTORS, Assessment, assess
@@ -17,6 +19,62 @@ from voice_monitoring.scorer.promql import QueryError
 from voice_monitoring.scorer.scoring_parameters import ScoringParameters
 
 log = logging.getLogger("voice-scorer")
+
+
+class FactorJson(TypedDict):
+    value: float
+    penalty: float | None  # None while data is insufficient
+    max: float
+
+
+class EstimateJson(TypedDict):
+    r_factor: float
+    mos: float
+    one_way_delay_seconds: float
+    basic_signal_to_noise: float
+    simultaneous_impairment: float
+    delay_impairment: float
+    talker_echo_impairment: float
+    listener_echo_impairment: float
+    pure_delay_impairment: float
+    equipment_impairment: float
+    codec: str
+
+
+class CallJson(TypedDict):
+    """A call's score and why, as GET /calls/{call_id} answers it."""
+
+    call_id: str
+    provider: str
+    tenant: str
+    ended: bool
+    insufficient_data: bool
+    score: float | None
+    band: int | None
+    band_name: str | None
+    uncapped_score: float | None
+    score_band: int | None
+    gate_band: int | None
+    gate_points: float
+    factors: dict[str, FactorJson]
+    inputs: dict[str, float]
+    codec: str | None
+    updated_at: float
+    emodel: EstimateJson | None
+
+
+class Health(TypedDict):
+    """The scorer's health, as GET /health answers it."""
+
+    status: str  # ok | starting | degraded
+    last_success: float | None
+    seconds_since_success: float | None
+    consecutive_failures: int
+    last_error: str | None
+    scores_expired: bool
+    calls: int
+    scored_calls: int
+    interval_seconds: float
 
 
 @dataclass
@@ -31,9 +89,9 @@ class CallRecord:
     last_seen: float  # wall time of the last cycle whose answer held the call
     final_observed: bool = False
 
-    def to_json(self, params: ScoringParameters) -> dict:
+    def to_json(self, params: ScoringParameters) -> CallJson:
         a = self.assessment
-        factors = {
+        factors: dict[str, FactorJson] = {
             name: {
                 "value": round(a.values[name], 4),
                 "penalty": round(a.penalties[name], 3) if not a.insufficient_data else None,
@@ -41,7 +99,8 @@ class CallRecord:
             }
             for name in FACTORS
         }
-        out = {
+        e = self.estimate
+        return {
             "call_id": self.call_id,
             "provider": self.provider,
             "tenant": self.tenant,
@@ -58,10 +117,7 @@ class CallRecord:
             "inputs": dict(sorted(self.sample.values.items())),
             "codec": self.sample.codec,
             "updated_at": self.last_seen,
-        }
-        e = self.estimate
-        out["emodel"] = (
-            None
+            "emodel": None
             if e is None
             else {
                 "r_factor": round(e.r_factor, 2),
@@ -75,9 +131,8 @@ class CallRecord:
                 "pure_delay_impairment": round(e.pure_delay_impairment, 3),
                 "equipment_impairment": round(e.equipment_impairment, 3),
                 "codec": e.codec,
-            }
-        )
-        return out
+            },
+        }
 
 
 class Scorer:
@@ -89,7 +144,7 @@ class Scorer:
         keep_absent_call_seconds: float = 60.0,
         expire_after_cycles: int = 3,
         max_backoff_seconds: float = 300.0,
-        clock=time.time,
+        clock: Callable[[], float] = time.time,
         metrics: ScorerMetrics | None = None,
         calibration: Calibration | None = None,
         final_records: FinalRecords | None = None,
@@ -180,7 +235,7 @@ class Scorer:
             now,
         )
 
-    def _observe_final_scores(self, records, now: float) -> None:
+    def _observe_final_scores(self, records: Iterable[CallRecord], now: float) -> None:
         for record in records:
             if record.ended and not record.final_observed:
                 record.final_observed = True
@@ -208,10 +263,10 @@ class Scorer:
         self.calibration.feedback(ratings, now)
         self.calibration.update(now)
 
-    def _final_records_published(self) -> list:
+    def _final_records_published(self) -> list[FinalRecord]:
         return self.final_records.published(self.clock())
 
-    def _calibration_figures(self) -> dict:
+    def _calibration_figures(self) -> dict[str, Figures]:
         """The calibration figures, none once the last success is too old to trust."""
         return {} if self.expired else self.calibration.published
 
@@ -226,7 +281,7 @@ class Scorer:
         """The interval after a success; exponential backoff from the interval after failures."""
         if self.consecutive_failures == 0:
             return self.interval
-        return min(self.interval * 2 ** (self.consecutive_failures - 1), self.max_backoff_seconds)
+        return min(self.interval * 2.0 ** (self.consecutive_failures - 1), self.max_backoff_seconds)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -241,7 +296,7 @@ class Scorer:
 
     # --- what the HTTP front reads -------------------------------------------------------
 
-    def health(self) -> dict:
+    def health(self) -> Health:
         now = self.clock()
         status = "ok"
         if self.last_success is None:
@@ -264,7 +319,7 @@ class Scorer:
     def ready(self) -> bool:
         return self.last_success is not None and not self.expired
 
-    def call(self, call_id: str) -> dict | None:
+    def call(self, call_id: str) -> CallJson | None:
         if self.expired:
             return None
         with self.lock:
