@@ -46,3 +46,12 @@ def test_a_string_call_type_still_names_the_transport(exporter, clock):
     body = fx.body_of(message_with_call_type(fx.vapi_status_update(clock.now), "webCall"))
     assert receiver(BEARER, body)[0] == 200
     assert value(exporter, "ai_agent_active_calls_by_transport", transport="webrtc") == 1
+
+
+def test_a_call_type_naming_no_known_transport_starts_the_live_call_without_one(exporter, clock):
+    receiver = WebhookReceiver(VapiMessages(VapiAuth(SECRET)), exporter)
+    body = fx.body_of(message_with_call_type(fx.vapi_status_update(clock.now), "vapi.websocketCall"))
+    assert receiver(BEARER, body)[0] == 200
+    assert value(exporter, "ai_agent_active_calls", tenant="acme", provider="vapi") == 1
+    for transport in TRANSPORTS.values():
+        assert not value(exporter, "ai_agent_active_calls_by_transport", transport=transport)
