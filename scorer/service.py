@@ -281,7 +281,8 @@ class Scorer:
         """The interval after a success; exponential backoff from the interval after failures."""
         if self.consecutive_failures == 0:
             return self.interval
-        return min(self.interval * 2.0 ** (self.consecutive_failures - 1), self.max_backoff_seconds)
+        doublings = min(self.consecutive_failures - 1, 64)  # beyond 2**64 intervals any ceiling is reached
+        return min(self.interval * 2.0**doublings, self.max_backoff_seconds)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -10,8 +10,11 @@ import requests
 
 from tests.harness import BIN, free_port, post_events, start_scorer, wait_for
 from tests.scorer.scoring_stack import call_events, start_stack, stop_stack
-from voice_monitoring.scorer.inputs import INPUT_NAMES, PROMOTED
+from voice_monitoring.scorer.inputs import INPUT_NAMES, PROMOTED, InputReader
 from voice_monitoring.scorer.model import FACTORS
+from voice_monitoring.scorer.promql import PrometheusClient
+from voice_monitoring.scorer.scoring_parameters import DEFAULTS
+from voice_monitoring.scorer.service import Scorer
 from voice_monitoring.shared import catalogue
 
 pytestmark = pytest.mark.binaries
@@ -195,3 +198,13 @@ def test_a_bad_scoring_parameters_file_stops_the_scorer_at_start(tmp_path):
     )
     assert done.returncode == 2
     assert "scoring-parameters.yaml" in done.stderr and "full" in done.stderr
+
+
+def test_the_backoff_stays_at_its_ceiling_however_long_prometheus_stays_down():
+    never_asked = InputReader(PrometheusClient("http://127.0.0.1:9", 1))
+    scorer = Scorer(never_asked, DEFAULTS, interval=30, max_backoff_seconds=300)
+    delays = []
+    for failures in (0, 1, 2, 5, 1024, 100_000):
+        scorer.consecutive_failures = failures
+        delays.append(scorer.next_delay())
+    assert delays == [30, 30, 60, 300, 300, 300]
