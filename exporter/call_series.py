@@ -32,8 +32,8 @@ def series(call: Call) -> Iterator[tuple[str, float, tuple[str, ...]]]:
     yield "ai_agent_call_agent_info", 1.0, (call.agent, call.agent_version)
     if call.turn_latencies:
         yield "ai_agent_call_turn_response_p95_seconds", p95(call.turn_latencies), ()
-    elif call.reported_turn_p95 is not None:
-        yield "ai_agent_call_turn_response_p95_seconds", call.reported_turn_p95, ()
+    elif call.reported_turn_response_p95 is not None:
+        yield "ai_agent_call_turn_response_p95_seconds", call.reported_turn_response_p95, ()
     yield "ai_agent_call_agent_speech_seconds", call.agent_speech, ()
     yield "ai_agent_call_underflow_events", call.underflows, ()
     yield "ai_agent_call_streaming_fallbacks", call.fallbacks, ()

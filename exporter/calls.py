@@ -45,7 +45,7 @@ class Call:
         "audio_capture",
         "turns",
         "turn_latencies",
-        "reported_turn_p95",
+        "reported_turn_response_p95",
         "agent_speech",
         "underflows",
         "fallbacks",
@@ -94,7 +94,9 @@ class Call:
         self.audio_capture = False
         self.turns = 0
         self.turn_latencies: list[float] = []  # ascending, so a scrape reads the p95 without sorting
-        self.reported_turn_p95: float | None = None  # the platform's own p95, for a call that reported no turns
+        self.reported_turn_response_p95: float | None = (
+            None  # the platform's own p95, for a call that reported no turns
+        )
         self.agent_speech = 0.0
         self.underflows = 0
         self.fallbacks = 0

@@ -182,7 +182,7 @@ class CallRegistry:
         self.leave_live_gauges(call)
         call.ended = True
         call.end_reason_raw = attrs["reason"]
-        call.reported_turn_p95 = attrs.get("turn_p95_seconds")
+        call.reported_turn_response_p95 = attrs.get("turn_p95_seconds")
         self._ending.append((now + self.grace_seconds, call.call_id))
         self.feedback.ended(call, now)
 

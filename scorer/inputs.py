@@ -29,7 +29,7 @@ def _name(metric_name: str) -> str:
 
 ENDED = _name("ai_agent_call_ended")
 TURNS = _name("ai_agent_call_turns")
-TURN_P95 = _name("ai_agent_call_turn_response_p95_seconds")
+TURN_RESPONSE_P95 = _name("ai_agent_call_turn_response_p95_seconds")
 AGENT_SPEECH = _name("ai_agent_call_agent_speech_seconds")
 UNDERFLOWS = _name("ai_agent_call_underflow_events")
 FALLBACKS = _name("ai_agent_call_streaming_fallbacks")
@@ -70,7 +70,7 @@ class Query:
 
 # The plan of one read: the number of queries is the number of queries per cycle, whatever the calls.
 QUERIES: tuple[Query, ...] = (
-    Query((TURNS, TURN_P95, AGENT_SPEECH), labels=("provider", "tenant")),
+    Query((TURNS, TURN_RESPONSE_P95, AGENT_SPEECH), labels=("provider", "tenant")),
     Query((ENDED, UNDERFLOWS, FALLBACKS, PROMOTED), "> 0"),
     Query((BARGE_IN_P95, RMS_SPREAD, RUNNING_COST)),
     Query((CODEC_ALIGNMENT,), "< 1"),
@@ -111,7 +111,7 @@ class CallSample:
         v = self.values
         return CallInputs(
             turns=int(v.get(TURNS, 0.0)),
-            turn_p95_seconds=v.get(TURN_P95),
+            turn_response_p95_seconds=v.get(TURN_RESPONSE_P95),
             agent_speech_seconds=v.get(AGENT_SPEECH, 0.0),
             underflows=v.get(UNDERFLOWS, 0.0),
             fallbacks=v.get(FALLBACKS, 0.0),

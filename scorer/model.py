@@ -23,7 +23,7 @@ class CallInputs:
     """What the exporter's per-call series say about one call."""
 
     turns: int
-    turn_p95_seconds: float | None = None
+    turn_response_p95_seconds: float | None = None
     agent_speech_seconds: float = 0.0
     underflows: float = 0.0
     fallbacks: float = 0.0
@@ -68,7 +68,7 @@ def factor_values(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> d
     """The measure each penalty curve reads; a factor with no evidence measures as harmless."""
     agent_minutes = max(inputs.agent_speech_seconds / 60.0, params.min_agent_minutes)
     return {
-        "turn_latency": inputs.turn_p95_seconds or 0.0,
+        "turn_latency": inputs.turn_response_p95_seconds or 0.0,
         "underflows": inputs.underflows / agent_minutes,
         "fallbacks": inputs.fallbacks / max(inputs.turns, 1),
         "barge_in_reaction": (inputs.barge_in_p95_seconds or 0.0) if inputs.barge_ins > 0 else 0.0,
@@ -88,7 +88,7 @@ def score_band(score: float) -> int:
 def gate_band(inputs: CallInputs, params: ScoringParameters = DEFAULTS) -> int:
     """The best band the call's p95 latency and underflows allow."""
     g = params.gates
-    p95 = inputs.turn_p95_seconds or 0.0
+    p95 = inputs.turn_response_p95_seconds or 0.0
     if p95 >= g.fair_p95_seconds:
         return POOR
     if p95 >= g.good_p95_seconds:

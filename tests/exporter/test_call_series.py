@@ -80,7 +80,7 @@ def set_rms(call: Call) -> None:
     "change, name, expected",
     [
         (lambda c: c.add_turn(0.7), "ai_agent_call_turn_response_p95_seconds", (0.7, ())),
-        (lambda c: setattr(c, "reported_turn_p95", 1.4), "ai_agent_call_turn_response_p95_seconds", (1.4, ())),
+        (lambda c: setattr(c, "reported_turn_response_p95", 1.4), "ai_agent_call_turn_response_p95_seconds", (1.4, ())),
         (lambda c: c.add_reaction(0.3), "ai_agent_call_barge_in_reaction_p95_seconds", (0.3, ())),
         (
             lambda c: setattr(c, "end_reason_raw", "Caller Hung Up"),
@@ -121,7 +121,7 @@ def test_one_rms_level_has_no_spread():
 
 def test_the_calls_own_turns_win_over_a_reported_p95():
     call = fresh()
-    call.reported_turn_p95 = 9.0
+    call.reported_turn_response_p95 = 9.0
     call.add_turn(0.4)
     assert by_name(call)["ai_agent_call_turn_response_p95_seconds"] == (0.4, ())
 

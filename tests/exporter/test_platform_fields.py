@@ -11,7 +11,7 @@ from voice_monitoring.exporter.pricing import PriceTable
 
 CALL = {"call_id": "c-1", "provider": "deepgram", "tenant": "acme"}
 END_REASON = "ai_agent_call_end_reason_info"
-TURN_P95 = "ai_agent_call_turn_response_p95_seconds"
+TURN_RESPONSE_P95 = "ai_agent_call_turn_response_p95_seconds"
 
 
 def end_reasons(exporter, call_id="c-1") -> list[str]:
@@ -71,9 +71,9 @@ def test_a_platforms_p95_fills_the_per_call_p95_of_a_call_without_turns_and_crea
     clock = Clock()
     exporter = make(clock)
     exporter.ingest([started(clock)])
-    assert value(exporter, TURN_P95, **CALL) is None
+    assert value(exporter, TURN_RESPONSE_P95, **CALL) is None
     assert exporter.ingest([ended_with_p95(clock, 1.85)])[0] == 1
-    assert value(exporter, TURN_P95, **CALL) == 1.85
+    assert value(exporter, TURN_RESPONSE_P95, **CALL) == 1.85
     assert value(exporter, "ai_agent_call_turns", **CALL) == 0
     fleet = {"pipeline": "cascade", "provider": "deepgram"}
     assert value(exporter, "ai_agent_turn_response_seconds_count", **fleet) is None
@@ -87,7 +87,7 @@ def test_a_call_with_turns_of_its_own_keeps_their_p95_over_the_platforms():
         {"type": "turn", "ts": clock.now, "call_id": "c-1", "attrs": {"latency_seconds": s}} for s in (0.5, 0.7, 0.9)
     ]
     exporter.ingest([started(clock), *turns, ended_with_p95(clock, 3.0)])
-    assert value(exporter, TURN_P95, **CALL) == 0.9
+    assert value(exporter, TURN_RESPONSE_P95, **CALL) == 0.9
 
 
 @pytest.mark.parametrize("p95", [-0.1, 3600.5, "1.2", True])

@@ -27,7 +27,7 @@ def every_field_set(call_id: str, now: float) -> Call:
     call.end_reason_raw = "Caller Hung Up"
     for latency in (0.4, 0.9, 2.5):
         call.add_turn(latency)
-    call.reported_turn_p95 = 1.7
+    call.reported_turn_response_p95 = 1.7
     call.agent_speech = 12.5
     call.underflows, call.fallbacks, call.barge_ins, call.false_interruptions = 3, 1, 2, 4
     call.add_reaction(0.35)

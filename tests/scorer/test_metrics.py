@@ -40,7 +40,7 @@ def of_call(samples: dict, name: str) -> dict[tuple, float]:
 
 
 def test_a_scored_call_has_its_score_band_every_penalty_and_its_mos():
-    scored = record(CallInputs(turns=5, turn_p95_seconds=2.5), Transport(0.2, 0.01, 0.02, 1.0, "opus"))
+    scored = record(CallInputs(turns=5, turn_response_p95_seconds=2.5), Transport(0.2, 0.01, 0.02, 1.0, "opus"))
     samples = exposed(metrics.ScorerMetrics(lambda: [scored]))
     key = tuple(sorted(CALL.items()))
     assert samples[(metrics.SCORE.name, key)] == round(scored.assessment.score, 3)

@@ -21,7 +21,7 @@ from voice_monitoring.shared.quality_bands import QUALITY_BANDS
 
 def clean(**changes) -> CallInputs:
     """A flawless call with ten turns and two minutes of agent speech, changed by ``changes``."""
-    base = dict(turns=10, turn_p95_seconds=0.4, agent_speech_seconds=120.0)
+    base = dict(turns=10, turn_response_p95_seconds=0.4, agent_speech_seconds=120.0)
     base.update(changes)
     return CallInputs(**base)
 
@@ -36,7 +36,7 @@ def test_a_flawless_call_scores_100_and_is_excellent():
 
 @pytest.mark.parametrize("turns", [0, 1, 2])
 def test_fewer_than_three_turns_is_insufficient_data_not_a_number(turns):
-    a = assess(clean(turns=turns, turn_p95_seconds=5.0 if turns else None))
+    a = assess(clean(turns=turns, turn_response_p95_seconds=5.0 if turns else None))
     assert a.insufficient_data
     assert a.score is None and a.band is None and a.penalties == {}
 
@@ -61,7 +61,7 @@ def test_curves_are_zero_at_start_full_at_full_monotone_and_continuous(curve):
 
 # Each factor driven far past its full point takes exactly its cap and no more.
 CAPS = [
-    ("turn_latency", dict(turn_p95_seconds=30.0), 30.0),
+    ("turn_latency", dict(turn_response_p95_seconds=30.0), 30.0),
     ("underflows", dict(underflows=500.0), 20.0),
     ("fallbacks", dict(fallbacks=10.0), 15.0),
     ("barge_in_reaction", dict(barge_ins=3, barge_in_p95_seconds=9.0), 15.0),
@@ -88,8 +88,8 @@ def test_all_caps_together_reach_zero_and_never_below():
 
 def test_reference_points_of_the_curves():
     # latency: 0 at 0.5 s, half (15) at 1.75 s, 30 at 3 s
-    assert assess(clean(turn_p95_seconds=0.5)).penalties["turn_latency"] == 0.0
-    assert assess(clean(turn_p95_seconds=1.75)).penalties["turn_latency"] == pytest.approx(15.0)
+    assert assess(clean(turn_response_p95_seconds=0.5)).penalties["turn_latency"] == 0.0
+    assert assess(clean(turn_response_p95_seconds=1.75)).penalties["turn_latency"] == pytest.approx(15.0)
     # barge-in: 0 at 200 ms, 7.5 at 600 ms, 15 at 1 s; no barge-ins, no penalty whatever the p95 says
     assert assess(clean(barge_ins=2, barge_in_p95_seconds=0.2)).penalties["barge_in_reaction"] == 0.0
     assert assess(clean(barge_ins=2, barge_in_p95_seconds=0.6)).penalties["barge_in_reaction"] == pytest.approx(7.5)
@@ -142,7 +142,7 @@ def test_score_band_boundaries(score, band):
     ],
 )
 def test_gate_boundaries(p95, underflows, band):
-    assert gate_band(clean(turn_p95_seconds=p95, underflows=underflows)) == band
+    assert gate_band(clean(turn_response_p95_seconds=p95, underflows=underflows)) == band
 
 
 def in_its_band(a) -> bool:
@@ -157,18 +157,18 @@ def in_its_band(a) -> bool:
     "inputs,score,band",
     [
         # the three calls of the issue: nothing wrong but one thing
-        (clean(turn_p95_seconds=1.3), 89.0, GOOD),  # was 92.75, Good
+        (clean(turn_response_p95_seconds=1.3), 89.0, GOOD),  # was 92.75, Good
         (clean(underflows=1), 89.0, GOOD),  # was 96.73, Good
-        (clean(turn_p95_seconds=2.1), 74.0, FAIR),  # was 78.86, Fair
+        (clean(turn_response_p95_seconds=2.1), 74.0, FAIR),  # was 78.86, Fair
         # each gate's edge, from below and at it
-        (clean(turn_p95_seconds=0.999), None, EXCELLENT),
-        (clean(turn_p95_seconds=1.0), 89.0, GOOD),
+        (clean(turn_response_p95_seconds=0.999), None, EXCELLENT),
+        (clean(turn_response_p95_seconds=1.0), 89.0, GOOD),
         (clean(underflows=0), 100.0, EXCELLENT),
-        (clean(turn_p95_seconds=1.999), None, GOOD),
-        (clean(turn_p95_seconds=2.0), 74.0, FAIR),
-        (clean(turn_p95_seconds=2.999), None, FAIR),
-        (clean(turn_p95_seconds=3.0), 59.0, POOR),
-        (clean(turn_p95_seconds=8.0), 59.0, POOR),
+        (clean(turn_response_p95_seconds=1.999), None, GOOD),
+        (clean(turn_response_p95_seconds=2.0), 74.0, FAIR),
+        (clean(turn_response_p95_seconds=2.999), None, FAIR),
+        (clean(turn_response_p95_seconds=3.0), 59.0, POOR),
+        (clean(turn_response_p95_seconds=8.0), 59.0, POOR),
     ],
 )
 def test_score_and_band_agree_at_every_gate(inputs, score, band):
@@ -217,7 +217,14 @@ def test_score_and_band_agree_at_every_score_edge(edge, side):
 
 
 GRID = [
-    clean(turn_p95_seconds=p95, underflows=u, fallbacks=f, rms_spread_db=rms, barge_ins=1, barge_in_p95_seconds=bi)
+    clean(
+        turn_response_p95_seconds=p95,
+        underflows=u,
+        fallbacks=f,
+        rms_spread_db=rms,
+        barge_ins=1,
+        barge_in_p95_seconds=bi,
+    )
     for p95 in (0.3, 0.8, 0.99, 1.0, 1.4, 1.99, 2.0, 2.5, 2.99, 3.0, 4.0)
     for u in (0, 1, 6, 30)
     for f in (0, 1, 4)

@@ -16,7 +16,7 @@ DEFAULTS = load(None)
 
 
 def call(call_id: str, provider: str, turns: float, turn_seconds: float) -> CallSample:
-    values = {inputs.TURNS: turns, inputs.TURN_P95: turn_seconds, inputs.ENDED: 1.0}
+    values = {inputs.TURNS: turns, inputs.TURN_RESPONSE_P95: turn_seconds, inputs.ENDED: 1.0}
     return CallSample(call_id, provider, "acme", values)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.harness import query, wait_for
 from voice_monitoring.exporter.simulator import SCENARIOS, Simulator
-from voice_monitoring.scorer.inputs import TURN_P95, TURNS, UNDERFLOWS
+from voice_monitoring.scorer.inputs import TURN_RESPONSE_P95, TURNS, UNDERFLOWS
 from voice_monitoring.scorer.model import EXCELLENT, CallInputs, gate_band, score_band
 from voice_monitoring.shared import catalogue
 
@@ -39,12 +39,12 @@ def test_validation_matrix_lands_in_its_expected_bands(stack):
         r = results[call_id]
         assert r["score"] > minimum, f"{kind}: {r}"
         # The band a score above the minimum earns, unless a gate (p95, underflows) bars it.
-        p95 = query(stack.prometheus.url, f'{TURN_P95}{{call_id="{call_id}"}}')
+        p95 = query(stack.prometheus.url, f'{TURN_RESPONSE_P95}{{call_id="{call_id}"}}')
         underflows = query(stack.prometheus.url, f'{UNDERFLOWS}{{call_id="{call_id}"}}')
         gates = gate_band(
             CallInputs(
                 turns=r["inputs"][TURNS],
-                turn_p95_seconds=float(p95[0]["value"][1]),
+                turn_response_p95_seconds=float(p95[0]["value"][1]),
                 underflows=float(underflows[0]["value"][1]),
             )
         )

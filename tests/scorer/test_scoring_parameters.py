@@ -55,8 +55,8 @@ def test_a_yaml_file_changes_only_what_it_names(tmp_path):
     assert th.penalties.turn_latency.full == DEFAULTS.penalties.turn_latency.full
     assert th.gates.good_p95_seconds == 2.5
     assert th.emodel.telr == 55.0 and th.emodel.codec("AMR").ie == 5.0
-    assert assess(CallInputs(turns=4, turn_p95_seconds=0.4), th).insufficient_data
-    a = assess(CallInputs(turns=5, turn_p95_seconds=0.4), th)
+    assert assess(CallInputs(turns=4, turn_response_p95_seconds=0.4), th).insufficient_data
+    a = assess(CallInputs(turns=5, turn_response_p95_seconds=0.4), th)
     assert a.score == 100.0
 
 
@@ -64,7 +64,7 @@ def test_a_json_file_works_too(tmp_path):
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"gates": {"excellent_p95_seconds": 0.7}}))
     th = load(path)
-    a = assess(CallInputs(turns=5, turn_p95_seconds=0.8), th)
+    a = assess(CallInputs(turns=5, turn_response_p95_seconds=0.8), th)
     assert a.uncapped_score > 90 and a.score == 89.0 and a.band == GOOD  # the stricter gate caps the score
 
 
