@@ -257,6 +257,9 @@ class HttpService:
             on_bound()
             await self._stop.wait()
             await site.stop()
+            server.stopping = True
+            for lingering in list(server.lingering):  # not requests in flight: their replies are sent
+                lingering.stop_lingering()
             # aiohttp's own shutdown stops reading bodies still in transit: first let those requests finish
             deadline = self._loop.time() + self.limits.shutdown_timeout
             while server.in_flight and self._loop.time() < deadline:
@@ -336,6 +339,7 @@ class _Server(web.Server):
         # those lingering after an error reply, those that never sent a request, then kept-alive ones, so a flood
         # of oversize or silent connections cannot push out clients that have been served
         self.lingering: dict[_Protocol, None] = {}
+        self.stopping = False
         self.never_used: dict[_Protocol, None] = {}
         self.kept_alive: dict[_Protocol, None] = {}
 
@@ -395,7 +399,7 @@ class _Protocol(RequestHandler):
         self.force_close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._stop_lingering()
+        self.stop_lingering()
         self._owner.not_idle(self)
         if self._counted:
             self._counted = False
@@ -411,7 +415,7 @@ class _Protocol(RequestHandler):
         """
         self.peer_done = True
         if self._lingering is not None:
-            self._stop_lingering()  # the client has sent all it will: its reply and our FIN are on their way
+            self.stop_lingering()  # the client has sent all it will: its reply and our FIN are on their way
             return True
         if self._reading_body or (self._awaiting_head and not self._sent_since_request):
             return False  # a body that can no longer arrive, or nothing asked: close as before
@@ -429,7 +433,7 @@ class _Protocol(RequestHandler):
         if self._lingering is not None:
             self._discarded += len(data)
             if self._discarded > self._service.limits.linger_bytes:
-                self._stop_lingering()
+                self.stop_lingering()
             return
         self._sent_since_request = True
         self._owner.not_idle(self)
@@ -460,6 +464,8 @@ class _Protocol(RequestHandler):
         transport = self.transport
         if transport is None or transport.is_closing() or self.peer_done or self._lingering is not None:
             return
+        if self._owner.stopping:  # shutting down: close now, as when the lingering ends
+            return
         self._cancel_head_timer()
         self._lingering = self._loop.create_future()
         self._owner.not_idle(self)
@@ -467,13 +473,13 @@ class _Protocol(RequestHandler):
         if transport.can_write_eof():
             transport.write_eof()  # after the reply: a client reading while it sends sees the end of it
         transport.resume_reading()  # aiohttp pauses reading while a body waits unread
-        timer = self._loop.call_later(self._service.limits.linger_seconds, self._stop_lingering)
+        timer = self._loop.call_later(self._service.limits.linger_seconds, self.stop_lingering)
         try:
             await self._lingering
         finally:
             timer.cancel()
 
-    def _stop_lingering(self) -> None:
+    def stop_lingering(self) -> None:
         if self._lingering is not None and not self._lingering.done():
             self._lingering.set_result(None)
 

@@ -3,6 +3,7 @@
 import http.client
 import json
 import select
+import signal
 import socket
 import time
 
@@ -241,3 +242,19 @@ def test_at_the_connection_limit_a_connection_lingering_after_its_error_reply_ma
         finally:
             for sock in [served, *oversize]:
                 sock.close()
+
+
+def test_sigterm_does_not_wait_for_a_connection_lingering_after_its_error_reply(tmp_path):
+    service = start_exporter(tmp_path)
+    try:
+        with socket.create_connection(address(service), timeout=5) as sock:
+            sock.sendall(b"GET /" + b"a" * 20_000)  # answered 414, then lingering: the client neither ends nor closes
+            time.sleep(0.3)
+            started = time.monotonic()
+            service.process.send_signal(signal.SIGTERM)
+            assert service.process.wait(10) == 0
+            elapsed = time.monotonic() - started
+            assert reply_status(read_reply(sock, 2)) == 414
+        assert elapsed < ServerLimits().linger_seconds / 2, f"shutdown took {elapsed:.1f}s"
+    finally:
+        service.stop()
