@@ -51,16 +51,18 @@ class ExpiringIds(Generic[V]):
         known[key] = until
         if value is not None:
             self._values[key] = value
-        else:
+        elif self._values:
             self._values.pop(key, None)
-        if len(known) > self._peak:
-            self._peak = len(known)
+        held = len(known)
+        if held > self._peak:
+            self._peak = held
         order = self._order
         order.append((until, key))
-        while len(known) > self.max_ids:
-            self._drop_oldest()
-            if self._on_evict is not None:
-                self._on_evict()
+        if held > self.max_ids:
+            while len(known) > self.max_ids:
+                self._drop_oldest()
+                if self._on_evict is not None:
+                    self._on_evict()
         if len(order) > 2 * self.max_ids:  # an id remembered again and again leaves stale pairs behind
             self._order = deque((at, k) for at, k in order if known.get(k) == at)
 
