@@ -62,7 +62,7 @@ def cpu_timed(fn) -> float:
 
 def fleet_ingest_rate(batches: list[bytes], client: bool) -> tuple[float, float]:
     """Events per CPU-second through Exporter.ingest, and the fleet render time in ms afterwards."""
-    with mock.patch.object(mapping, "FleetMetrics", ClientFleet if client else mapping.FleetMetrics):
+    with mock.patch.object(core, "FleetMetrics", ClientFleet if client else core.FleetMetrics):
         exporter = core.Exporter(core.Limits(max_live_calls=1_000_000))
     assert isinstance(exporter.fleet, ClientFleet) == client
     parsed = [parse_body(body, "application/json", 10_000)[0] for body in batches]
