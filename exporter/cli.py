@@ -110,7 +110,13 @@ FLAGS = (
         ServerLimits.max_body_bytes,
         "largest request body accepted ({env})",
     ),
-    Flag("--max-batch", "EXPORTER_MAX_BATCH", int, 10_000, "most events in one request ({env})"),
+    Flag(
+        "--max-batch",
+        "EXPORTER_MAX_BATCH",
+        int,
+        10_000,
+        "most events in one request, and spans in one OTLP traces request ({env})",
+    ),
     Flag("--price-table", "EXPORTER_PRICE_TABLE", str, None, "YAML price table laid over the defaults ({env})"),
     Flag(
         "--state-file",
