@@ -10,13 +10,9 @@ import time
 import pytest
 import requests
 
+from tests.exporter.raw_client import address, is_closed
 from tests.harness import start_exporter
 from voice_monitoring.shared.http_service import ServerLimits
-
-
-def address(service) -> tuple[str, int]:
-    host, port = service.url.removeprefix("http://").split(":")
-    return host, int(port)
 
 
 def read_reply(sock, timeout: float) -> bytes:
@@ -88,16 +84,6 @@ def test_a_client_that_half_closes_inside_its_body_gets_400_at_once_and_nothing_
     assert elapsed < 2, "a body that can no longer arrive is not waited for"
     metrics = requests.get(f"{exporter.url}/metrics", timeout=5).text
     assert 'call_id="half-2"' not in metrics and "ai_agent_turn_response_seconds_count{" not in metrics
-
-
-def is_closed(sock, wait: float = 0.5) -> bool:
-    sock.settimeout(wait)
-    try:
-        return sock.recv(1) == b""
-    except TimeoutError:
-        return False
-    except ConnectionResetError:
-        return True
 
 
 def test_at_the_connection_limit_the_longest_idle_connection_makes_room_and_tricklers_are_kept(tmp_path):

@@ -8,6 +8,7 @@ import time
 
 import requests
 
+from tests.exporter.raw_client import address, is_closed
 from tests.harness import post_events, start_exporter, wait_for
 
 
@@ -20,11 +21,6 @@ def turn(call_id="c-1", **extra):
         **extra,
         "attrs": {"latency_seconds": 0.5},
     }
-
-
-def address(service) -> tuple[str, int]:
-    host, port = service.url.removeprefix("http://").split(":")
-    return host, int(port)
 
 
 def turn_count(service) -> float:
@@ -149,7 +145,7 @@ def test_connections_beyond_the_limit_are_closed_and_the_others_keep_working(tmp
         try:
             refused = 0
             for sock in idle:
-                if read_until_closed(sock, 0.2) != b"" or _closed(sock):
+                if read_until_closed(sock, 0.2) != b"" or is_closed(sock):
                     refused += 1
             assert refused >= 30 - 4
             for s in sessions:
@@ -158,16 +154,6 @@ def test_connections_beyond_the_limit_are_closed_and_the_others_keep_working(tmp
             for sock in idle:
                 sock.close()
         assert turn_count(service) == 4
-
-
-def _closed(sock) -> bool:
-    sock.settimeout(0.5)
-    try:
-        return sock.recv(1) == b""
-    except TimeoutError:
-        return False
-    except ConnectionResetError:
-        return True
 
 
 def test_the_listen_backlog_holds_a_burst_of_a_thousand_connections(exporter):
