@@ -111,3 +111,11 @@ def test_a_refused_token_is_counted_under_its_route_and_the_events_are_not_appli
     assert value(exporter, AUTH_FAILURES, endpoint=EVENTS, reason="wrong") == 1
     assert value(exporter, AUTH_FAILURES, endpoint=TRACES, reason="missing") == 1
     assert exporter.live_calls == 1
+
+
+def test_the_batch_bound_also_bounds_the_spans_of_one_otlp_traces_request():
+    server = ExporterServer(("127.0.0.1", 0), Exporter(), max_events=2)
+    spans = {"resourceSpans": [{"scopeSpans": [{"spans": [{"name": f"s-{i}"} for i in range(3)]}]}]}
+    with server.running():
+        reply = requests.post(url(server, "/v1/traces"), json=spans, timeout=5)
+    assert reply.status_code == 413 and "at most 2 spans" in reply.text
