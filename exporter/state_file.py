@@ -28,6 +28,7 @@ log = logging.getLogger("voice-exporter")
 
 FORMAT = 3
 READABLE_FORMATS = (2, 3)  # 2 kept no reason for a removed call: every one was removed after its grace period
+FORMER_FIELD_NAMES = {"reported_turn_p95": "reported_turn_response_p95"}  # a call's fields as format 2 named them
 _CALL_FIELDS = tuple(name for name in Call.__slots__ if name not in ("call_id", "_labels", "usage"))
 _read_call_fields = operator.attrgetter(*_CALL_FIELDS)
 _TABLES = (
@@ -54,6 +55,9 @@ def _call_fields(call: Call) -> bytes:
 
 def _call_from(call_id: str, blob: bytes) -> Call:
     fields = orjson.loads(blob)
+    for former, name in FORMER_FIELD_NAMES.items():
+        if former in fields:
+            fields[name] = fields.pop(former)
     call = Call(call_id, fields["tenant"], fields["provider"], fields["pipeline"], fields["last_seen"])
     for name in _CALL_FIELDS:
         if name in fields:

@@ -84,6 +84,7 @@ def format_2_file(path, saved_at: float, removed: list[tuple[float, str]], ids: 
         db.execute("CREATE TABLE event_ids (seq INTEGER PRIMARY KEY, forget_at REAL NOT NULL, id TEXT NOT NULL)")
         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", 2), ("saved_at", saved_at)])
         fields = {"tenant": "acme", "provider": "deepgram", "pipeline": "cascade", "last_seen": saved_at, "turns": 3}
+        fields["reported_turn_p95"] = 1.85  # the field's name in format 2
         db.execute("INSERT INTO calls VALUES (?, ?)", ("live-1", orjson.dumps(fields)))
         db.executemany("INSERT INTO removed VALUES (?, ?, ?)", [(i, *row) for i, row in enumerate(removed)])
         db.executemany("INSERT INTO event_ids VALUES (?, ?, ?)", [(i, *row) for i, row in enumerate(ids)])
@@ -99,6 +100,7 @@ def test_a_format_2_file_is_read_and_each_removed_call_taken_as_removed_after_it
     exporter = make(clock)
     assert state_file.restore(exporter, path) == 1 and not path.exists()
     assert exporter.registry.calls["live-1"].turns == 3
+    assert exporter.registry.calls["live-1"].reported_turn_response_p95 == 1.85
     assert exporter.registry.removed.entries() == [
         (clock.now + 600, "gone-1", GRACE),
         (clock.now + 900, "gone-2", GRACE),
