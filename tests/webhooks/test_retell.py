@@ -363,3 +363,12 @@ def test_a_call_started_live_that_went_idle_is_counted_once_when_call_ended_come
     assert value(exporter, "ai_agent_calls_adopted_total", **CALL) is None
     assert value(exporter, "ai_agent_calls_ended_total", reason="agent_hangup", **CALL) == 1
     assert value(exporter, "ai_agent_active_calls", tenant="globex", provider="retell") == 0
+
+
+def test_a_report_key_forgotten_because_the_ledger_is_full_is_counted(receiver, exporter, clock):
+    receiver.ledger.max_ids = 2
+    for n in range(3):
+        call = fx.retell_call(clock.now, call_id=f"call_{n:032d}")
+        assert post(receiver, fx.retell_event("call_ended", call), clock)[1].get("accepted")
+    assert value(exporter, "ai_agent_exporter_webhooks_total", platform="retell", outcome="forgotten") == 1
+    assert len(receiver.ledger) == 2
