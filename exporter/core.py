@@ -109,12 +109,13 @@ class Exporter:
         return len(self.registry.calls)
 
     def ingest(
-        self, events: Sequence[Any], max_age_seconds: float | None = None
+        self, events: Sequence[Any], max_age_seconds: float | None = None, fields_checked: bool = False
     ) -> tuple[int, int, list[dict[str, Any]]]:
         """Apply a batch. Returns (accepted, duplicates, [{index, error}] of rejected events).
 
         ``max_age_seconds`` replaces the age limit for a batch that is one post-call report, whose events
-        carry the call's own timestamps (see exporter/webhooks).
+        carry the call's own timestamps (see exporter/webhooks).  ``fields_checked``: the batch is a JSON body
+        that passed ``events.json_body_fields_valid``.
         """
         accepted = duplicates = 0
         rejected: list[dict[str, Any]] = []
@@ -130,7 +131,7 @@ class Exporter:
             for index, posted in enumerate(events):
                 etype = posted.get("type") if isinstance(posted, dict) else None
                 try:
-                    event = validate(posted, now, max_age, max_future)
+                    event = validate(posted, now, max_age, max_future, fields_checked)
                     kind: str = event["type"]
                     event_id = event.get("id")
                     if event_id is not None and event_id in ids:

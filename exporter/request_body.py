@@ -9,11 +9,11 @@ before it turns into a million dictionaries.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
-from voice_monitoring.exporter.events import Unparsable
+from voice_monitoring.exporter.events import Unparsable, json_body_fields_valid
 
 JSON_TYPES = {"application/json"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
@@ -28,6 +28,12 @@ class BadRequest(Exception):
         self.status = status
 
 
+class ParsedBody(NamedTuple):
+    events: list[Any]
+    lines: list[int] | None  # NDJSON: the line number (from 0, blank lines counted) of each event
+    fields_checked: bool  # every event's fields passed ``json_body_fields_valid``: see ``events.validate``
+
+
 def _too_many(max_events: int) -> BadRequest:
     return BadRequest(413, f"a request carries at most {max_events} events")
 
@@ -37,8 +43,9 @@ def _values_bound(body: bytes) -> int:
     return body.count(b",") + body.count(b"[") + body.count(b"{") + 1
 
 
-def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list[Any], list[int] | None]:
-    """The events of a request body, and for NDJSON the line number (from 0, blank lines counted) of each.
+def parse_body(body: bytes, content_type: str, max_events: int) -> ParsedBody:
+    """The events of a request body, for NDJSON with the line number of each, for JSON with whether the fields of
+    every event are known valid.
 
     An NDJSON line that does not parse is an ``Unparsable`` item among the events, so the one place that
     rejects events rejects it; a JSON body that does not parse is refused whole (BadRequest 400).
@@ -56,10 +63,11 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list[An
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(400, f"malformed JSON: {exc}") from None
-        events = data if isinstance(data, list) else [data]
+        is_array = isinstance(data, list)
+        events = data if is_array else [data]
         if len(events) > max_events:
             raise _too_many(max_events)
-        return events, None
+        return ParsedBody(events, None, json_body_fields_valid(body, is_array))
     events, lines = [], []
     line, scanned = 0, 0
     for match in _LINE.finditer(body):
@@ -73,4 +81,4 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> tuple[list[An
         except orjson.JSONDecodeError as exc:
             events.append(Unparsable(f"malformed JSON: {exc}"))
         lines.append(line)
-    return events, lines
+    return ParsedBody(events, lines, False)

@@ -93,12 +93,12 @@ class ExporterServer(HttpService):
 
     def _ingest(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         try:
-            events, lines = parse_body(body, headers.get("Content-Type", ""), self.max_events)
+            events, lines, fields_checked = parse_body(body, headers.get("Content-Type", ""), self.max_events)
         except BadRequest as exc:
             if exc.status == 400:
                 self.exporter.ingest([Unparsable(str(exc))])
             return exc.status, {"error": str(exc)}
-        accepted, duplicates, rejected = self.exporter.ingest(events)
+        accepted, duplicates, rejected = self.exporter.ingest(events, fields_checked=fields_checked)
         payload: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
         if not rejected:
             return 200, payload

@@ -1,14 +1,18 @@
-"""The published JSON Schema and the exporter's validator agree on every event, generated or hand-picked."""
+"""The published JSON Schema, the exporter's validator and its compiled check of JSON bodies agree on every event,
+generated or hand-picked."""
 
 import json
+import math
 from pathlib import Path
 
 import jsonschema
+import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from voice_monitoring.exporter import events
+from voice_monitoring.exporter.simulator import Simulator
 
 SCHEMA = Path(__file__).resolve().parents[2] / "exporter" / "schema" / "events-v1.schema.json"
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
@@ -135,3 +139,161 @@ def test_schema_and_validator_agree_on_how_attributes_go_together(event):
 def test_the_schema_refuses_what_the_exporter_refuses(event):
     assert not accepted_by_exporter(event)
     assert not VALIDATOR.is_valid(event)
+
+
+def verdict(event, fields_checked: bool = False) -> str | None:
+    """None when the exporter accepts the event, else the reason it gives."""
+    try:
+        events.validate(event, NOW, MAX_AGE, MAX_FUTURE, fields_checked)
+    except events.InvalidEvent as exc:
+        return exc.reason
+    return None
+
+
+def has_whole_float_for_an_integer(event) -> bool:
+    """An integer field given a float of whole value (3.0): the validator takes it, the compiled check leaves it
+    to the validator."""
+    spec = {**events.ENVELOPE, **events.TYPES.get(event.get("type"), {})}
+    attrs = event.get("attrs") if isinstance(event.get("attrs"), dict) else {}
+    return any(
+        key in spec and spec[key].kind == "integer" and type(value) is float
+        for key, value in [*event.items(), *attrs.items()]
+    )
+
+
+def json_of(event) -> bytes | None:
+    try:
+        return orjson.dumps(event)
+    except (TypeError, orjson.JSONEncodeError):  # text hypothesis draws that JSON cannot carry (lone surrogates)
+        return None
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated_events() | mostly_valid_events())
+def test_the_compiled_check_of_a_json_body_passes_exactly_what_the_validator_passes(event):
+    body = json_of(event)
+    assume(body is not None)
+    parsed = orjson.loads(body)
+    full = verdict(parsed)
+    checked = events.json_body_fields_valid(body, is_array=False)
+    if checked:  # then checking only what the compiled check leaves gives the validator's verdict
+        assert verdict(parsed, fields_checked=True) == full, event
+        assert full in (None, "too_old", "in_future", "missing_field", "invalid_field"), event
+    if full is None and not has_whole_float_for_an_integer(parsed):
+        assert checked, event  # a valid event is not sent the slow way
+    if full not in (None, "too_old", "in_future") and parsed.get("type") not in ("health", "feedback"):
+        assert not checked, event
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(generated_events() | mostly_valid_events(), min_size=1, max_size=5))
+def test_a_json_array_passes_the_compiled_check_only_when_every_event_does(batch):
+    bodies = [json_of(event) for event in batch]
+    assume(all(body is not None for body in bodies))
+    each = [events.json_body_fields_valid(body, is_array=False) for body in bodies]
+    assert events.json_body_fields_valid(b"[" + b",".join(bodies) + b"]", is_array=True) == all(each)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type":"turn","ts":1800000000,"call_id":"c","attrs":{"latency_seconds":0.5,"latency_seconds":-1}}',
+        b'{"type":"turn","ts":1800000000,"call_id":"c","attrs":{"latency_seconds":-1,"latency_seconds":0.5}}',
+        b'{"type":"turn","ts":1800000000,"call_id":"c","call_id":"","attrs":{"latency_seconds":0.5}}',
+        b'{"type":"state","ts":1800000000,"call_id":"c","attrs":{"latency_seconds":0.5},"type":"turn"}',
+        b'{"type":"turn","ts":1800000000,"call_id":"c","attrs":{"latency_seconds":0.5},"type":"state"}',
+    ],
+    ids=[
+        "last value invalid",
+        "first value invalid",
+        "envelope value",
+        "type named twice",
+        "type named twice, other order",
+    ],
+)
+def test_every_occurrence_of_a_repeated_key_is_checked_whichever_one_the_parser_keeps(body):
+    assert not events.json_body_fields_valid(body, is_array=False)
+    assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True)
+
+
+def test_the_simulator_s_traffic_passes_the_compiled_check():
+    batch = Simulator("http://127.0.0.1:1", seed=3).generate(20)
+    assert events.json_body_fields_valid(orjson.dumps(batch), is_array=True)
+
+
+def wrong_values(field: events.Field) -> list:
+    """Values just outside what the field takes, one rule broken each."""
+    if field.kind in ("number", "integer"):
+        out: list = [True, "1", None, [1]]
+        if field.minimum is not None:
+            out.append(field.minimum - 1 if field.kind == "integer" else math.nextafter(field.minimum, -math.inf))
+        if field.maximum is not None:
+            out.append(int(field.maximum) + 1 if field.kind == "integer" else math.nextafter(field.maximum, math.inf))
+        else:
+            out.append(1e309)  # JSON's way to say infinity
+        if field.kind == "integer":
+            out.append(2.5)
+        return out
+    if field.kind == "boolean":
+        return [0, 1, "true", None]
+    if field.kind == "enum":
+        return ["", field.choices[0].upper(), field.choices[0] + " ", None, 1]
+    return ["", "x" * (events.MAX_LABEL_LENGTH + 1), None, 1, True, ["x"]]
+
+
+def valid_event(etype: str) -> dict:
+    """An event of ``etype`` with every attribute present and valid (each group of health's together)."""
+    attrs = {}
+    for key, field in events.TYPES[etype].items():
+        if field.kind == "enum":
+            attrs[key] = field.choices[-1]
+        elif field.kind == "boolean":
+            attrs[key] = True
+        elif field.kind == "string":
+            attrs[key] = "x" * events.MAX_LABEL_LENGTH
+        else:
+            limit = field.maximum if field.maximum is not None else 1
+            attrs[key] = int(limit) if field.kind == "integer" else limit
+    if etype == "feedback":
+        attrs.update(scale="stars", rating=5)
+    envelope = {k: "x" for k, f in events.ENVELOPE.items() if f.kind == "string"}
+    return {**envelope, "type": etype, "ts": NOW, "attrs": attrs}
+
+
+def one_rule_broken() -> list[tuple[str, dict]]:
+    cases = []
+    for etype, spec in events.TYPES.items():
+        valid = valid_event(etype)
+        assert verdict(valid) is None, valid
+        for key, field in events.ENVELOPE.items():
+            if key != "type":
+                cases += [(f"{etype} {key}={value!r:.20}", {**valid, key: value}) for value in wrong_values(field)]
+        for key, field in spec.items():
+            for value in wrong_values(field):
+                cases.append((f"{etype} attrs.{key}={value!r:.20}", {**valid, "attrs": {**valid["attrs"], key: value}}))
+            if field.required:
+                attrs = {k: v for k, v in valid["attrs"].items() if k != key}
+                cases.append((f"{etype} without attrs.{key}", {**valid, "attrs": attrs}))
+        cases.append((f"{etype} unknown attribute", {**valid, "attrs": {**valid["attrs"], "extra": 1}}))
+        cases.append((f"{etype} unknown envelope field", {**valid, "extra": 1}))
+        cases.append((f"{etype} attrs a list", {**valid, "attrs": []}))
+        cases.append((f"{etype} without ts", {k: v for k, v in valid.items() if k != "ts"}))
+        if etype in events.CALL_SCOPED:
+            cases.append((f"{etype} without call_id", {k: v for k, v in valid.items() if k != "call_id"}))
+    return cases
+
+
+def test_an_event_with_one_rule_broken_fails_the_compiled_check():
+    cases = one_rule_broken()
+    assert len(cases) > 500
+    for name, event in cases:
+        body = orjson.dumps(event)
+        assert verdict(orjson.loads(body)) is not None, name  # the validator refuses it
+        assert not events.json_body_fields_valid(body, is_array=False), name
+        assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True), name
+
+
+@pytest.mark.parametrize("etype", list(events.TYPES))
+def test_an_event_with_every_field_at_its_limit_passes_the_compiled_check(etype):
+    body = orjson.dumps(valid_event(etype))
+    assert events.json_body_fields_valid(body, is_array=False)
