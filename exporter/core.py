@@ -122,11 +122,12 @@ class Exporter:
         accepted_by_type: dict[str, int] = {}
         limits = self.limits
         max_age = limits.max_age_seconds if max_age_seconds is None else max_age_seconds
+        applied_ids: dict[str, None] = {}  # ids of the events applied from this batch, remembered at its end
         with self.lock:
             now = self.clock()
-            ids, handlers, fleet = self.ids, self.handlers, self.fleet
-            ids.forget_expired(now)
-            remember_until = now + limits.retry_window_seconds
+            handlers, fleet = self.handlers, self.fleet
+            self.ids.forget_expired(now)
+            remembered = self.ids.contains
             max_future = limits.max_future_seconds
             for index, posted in enumerate(events):
                 etype = posted.get("type") if isinstance(posted, dict) else None
@@ -134,7 +135,7 @@ class Exporter:
                     event = validate(posted, now, max_age, max_future, fields_checked)
                     kind: str = event["type"]
                     event_id = event.get("id")
-                    if event_id is not None and event_id in ids:
+                    if event_id is not None and (event_id in applied_ids or remembered(event_id)):
                         duplicates += 1
                         fleet.child("ai_agent_exporter_events_duplicate_total", kind).inc()
                         continue
@@ -151,9 +152,10 @@ class Exporter:
                     fleet.child("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                     continue
                 if event_id is not None:
-                    ids.remember(event_id, remember_until)
+                    applied_ids[event_id] = None
                 accepted += 1
                 accepted_by_type[kind] = accepted_by_type.get(kind, 0) + 1
+            self.ids.remember_all(list(applied_ids), now + limits.retry_window_seconds)
             for etype, count in accepted_by_type.items():
                 fleet.child("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected

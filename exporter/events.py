@@ -411,7 +411,9 @@ def _struct_fields(spec: dict[str, Field], required: frozenset[str] = frozenset(
 
 
 def _event_struct(etype: str, spec: dict[str, Field]) -> type[msgspec.Struct]:
-    strict: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": True}
+    # gc=False: a struct holds only strings, numbers and its attrs struct, so it is never part of a cycle; left
+    # untracked, the many a body decodes to do not set off the collector
+    strict: dict[str, Any] = {"kw_only": True, "forbid_unknown_fields": True, "gc": False}
     attrs = msgspec.defstruct(f"{etype}.attrs", _struct_fields(spec), **strict)
     required = frozenset({"call_id"} if etype in CALL_SCOPED else ())
     envelope = _struct_fields({k: f for k, f in ENVELOPE.items() if k != "type"}, required)

@@ -8,7 +8,8 @@ nor counts a quiet one twice; the reports a webhook receiver applied, and the ca
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Generic, TypeVar
 
 # A set or dict keeps the table it grew to when entries go; one that held more than this and now holds under
@@ -45,19 +46,36 @@ class ExpiringIds(Generic[V]):
     def get(self, key: str) -> V | None:
         return self._values.get(key)
 
+    @property
+    def contains(self) -> Callable[[str], bool]:
+        """``key in self`` as a function, cheaper in a loop over many ids; it answers for the ids remembered now,
+        so take it again after remembering or forgetting any."""
+        return self._until.__contains__
+
     def remember(self, key: str, until: float, value: V | None = None) -> None:
         """Remember ``key`` (with ``value``) until ``until``."""
-        known = self._until
-        known[key] = until
         if value is not None:
             self._values[key] = value
         elif self._values:
             self._values.pop(key, None)
+        self._until[key] = until
+        self._order.append((until, key))
+        self._bound()
+
+    def remember_all(self, keys: Sequence[str], until: float) -> None:
+        """Remember each of ``keys`` (distinct), without a value, until ``until``: ``remember`` for a batch."""
+        if self._values:
+            for key in keys:
+                self._values.pop(key, None)
+        self._until.update(zip(keys, repeat(until)))
+        self._order.extend(zip(repeat(until), keys))
+        self._bound()
+
+    def _bound(self) -> None:
+        known, order = self._until, self._order
         held = len(known)
         if held > self._peak:
             self._peak = held
-        order = self._order
-        order.append((until, key))
         if held > self.max_ids:
             while len(known) > self.max_ids:
                 self._drop_oldest()

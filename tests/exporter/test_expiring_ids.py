@@ -81,3 +81,28 @@ def test_stale_entries_of_ids_remembered_again_and_again_stay_bounded():
 def test_a_bound_below_one_is_refused():
     with pytest.raises(ValueError):
         ExpiringIds(0)
+
+
+def test_ids_remembered_as_a_batch_are_kept_forgotten_and_bounded_as_if_remembered_one_by_one():
+    evicted_batch, evicted_one = [], []
+    batch = ExpiringIds(5, on_evict=lambda: evicted_batch.append(1))
+    one_by_one = ExpiringIds(5, on_evict=lambda: evicted_one.append(1))
+    batch.remember("old", 50.0, "value")
+    one_by_one.remember("old", 50.0, "value")
+    for keys, until in ((["a", "b", "old"], 100.0), (["c", "d", "e", "f"], 200.0)):
+        batch.remember_all(keys, until)
+        for key in keys:
+            one_by_one.remember(key, until)
+    assert batch.entries() == one_by_one.entries()
+    assert batch.get("old") is None  # remembered again without a value: the old value goes
+    assert len(evicted_batch) == len(evicted_one) == 2
+    batch.forget_expired(150.0)
+    assert sorted(key for _, key, _ in batch) == ["c", "d", "e", "f"]
+
+
+def test_contains_answers_as_in_does():
+    ids = ExpiringIds(10)
+    ids.remember_all(["a", "b"], 100.0)
+    contains = ids.contains
+    assert contains("a") and contains("b") and not contains("c")
+    assert ("a" in ids) and ("c" not in ids)
