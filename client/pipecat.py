@@ -391,7 +391,12 @@ class MonitoringObserver(BaseObserver):
             self.call.latency(TTFB_COMPONENT[kind], item.value, provider, item.model)
         elif isinstance(item, LLMUsageMetricsData):
             usage = item.value
-            self.call.usage("llm", "tokens_in", usage.prompt_tokens, provider, item.model)
+            # prompt_tokens is net of the cache on some services (Anthropic, Bedrock) and gross on others (OpenAI,
+            # Google); total_tokens less completion_tokens is the gross prompt on all of Pipecat's own services.
+            prompt = max(usage.prompt_tokens, usage.total_tokens - usage.completion_tokens)
+            cached = min(usage.cache_read_input_tokens or 0, prompt)
+            self.call.usage("llm", "tokens_in", prompt - cached, provider, item.model)
+            self.call.usage("llm", "tokens_in_cached", cached, provider, item.model)
             self.call.usage("llm", "tokens_out", usage.completion_tokens, provider, item.model)
         elif isinstance(item, TTSUsageMetricsData):
             self.call.usage("tts", "characters", item.value, provider, item.model)

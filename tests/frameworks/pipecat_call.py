@@ -83,6 +83,24 @@ def play_answered_question(observer: MonitoringObserver) -> MetricsRecorder:
     return recorder
 
 
+def play_cached_prompts(observer: MonitoringObserver, llm: ScriptedLLM) -> MetricsRecorder:
+    """The LLM answers three questions of one conversation, each request reading the previous prompt from the
+    provider's cache."""
+    recorder = MetricsRecorder()
+    questions = ("where is my order?", "when will it arrive?", "can I change the address?")
+
+    def frames():
+        messages = []
+        for question, reply in zip(questions, SHORT_REPLIES, strict=True):
+            messages.append({"role": "user", "content": question})
+            yield LLMContextFrame(LLMContext(list(messages)))
+            yield SleepFrame(0.4)
+            messages.append({"role": "assistant", "content": reply})
+
+    asyncio.run(run_test(llm, frames_to_send=frames(), observers=[observer, recorder], pipeline_params=METRICS_ON))
+    return recorder
+
+
 def play_cut_tts_request(observer: MonitoringObserver) -> MetricsRecorder:
     """The TTS starts a slow request; the caller interrupts before its first byte, then a second request is answered."""
     recorder = MetricsRecorder()

@@ -174,9 +174,19 @@ class EndpointingSTT(STTService):
 
 class ScriptedLLM(LLMService):
     """Answers each context with the next of ``replies``; tokens counted from the context. With ``rejected_at``, the
-    provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so."""
+    provider rejects that request (0-based) for good, as Pipecat 1.14 has services say so. Each request reads the
+    previous request's prompt from the provider's prompt cache; with ``prompt_net_of_cache`` the service reports its
+    prompt tokens as Pipecat's Anthropic and Bedrock services do (net of the cache reads and writes, half of the rest
+    being written to the cache), else as its OpenAI services do (gross, the cache reads included)."""
 
-    def __init__(self, replies=REPLIES, rejected_at: int | None = None, name: str = LLM_NAME, **kwargs):
+    def __init__(
+        self,
+        replies=REPLIES,
+        rejected_at: int | None = None,
+        name: str = LLM_NAME,
+        prompt_net_of_cache: bool = False,
+        **kwargs,
+    ):
         unsupported = dict.fromkeys(
             ("system_instruction", "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty")
             + ("presence_penalty", "seed", "filter_incomplete_user_turns", "user_turn_completion_config")
@@ -185,6 +195,8 @@ class ScriptedLLM(LLMService):
         self.requests = 0
         self.replies = replies
         self.rejected_at = rejected_at
+        self.prompt_net_of_cache = prompt_net_of_cache
+        self._cached_prompt = 0
 
     def can_generate_metrics(self) -> bool:
         return True
@@ -209,10 +221,25 @@ class ScriptedLLM(LLMService):
         await self.stop_ttfb_metrics()
         await self.push_frame(LLMTextFrame(reply))
         completion = len(reply) // 4
-        await self.start_llm_usage_metrics(
-            LLMTokenUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
-        )
+        await self.start_llm_usage_metrics(self._usage(prompt, completion))
         await self.push_frame(LLMFullResponseEndFrame())
+
+    def _usage(self, prompt: int, completion: int) -> LLMTokenUsage:
+        read = min(self._cached_prompt, prompt)
+        self._cached_prompt = prompt
+        total = prompt + completion
+        if not self.prompt_net_of_cache:
+            return LLMTokenUsage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cache_read_input_tokens=read
+            )
+        written = (prompt - read) // 2
+        return LLMTokenUsage(
+            prompt_tokens=prompt - read - written,
+            completion_tokens=completion,
+            total_tokens=total,
+            cache_read_input_tokens=read,
+            cache_creation_input_tokens=written,
+        )
 
 
 class ToneTTS(TTSService):

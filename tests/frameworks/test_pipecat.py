@@ -218,3 +218,40 @@ def test_a_livekit_rooms_statistics_give_the_call_its_transport_figures(exporter
     assert max(a["packet_loss_ratio"] for a in readings) == pytest.approx(room.loss, abs=0.01)
     assert any(a.get("concealment_ratio", 0) > 0 for a in readings)
     assert exporter_value(exporter.url, "ai_agent_transport_rtt_seconds_count") == len(readings)
+
+
+@pytest.mark.parametrize("prompt_net_of_cache", [False, True], ids=["gross-as-openai", "net-as-anthropic"])
+def test_prompt_tokens_read_from_the_cache_are_counted_and_priced_apart(exporter, prompt_net_of_cache):
+    """Pipecat's OpenAI services count the cache reads in ``prompt_tokens``; its Anthropic and Bedrock services count
+    neither the reads nor the writes there (pipecat.metrics.metrics.LLMTokenUsage). Either way the reads are
+    ``tokens_in_cached`` and ``tokens_in`` is the rest of the prompt, the cache writes included."""
+    from pipecat.metrics.metrics import LLMUsageMetricsData
+
+    from tests.frameworks.pipecat_call import BACKUP_LLM_NAME, play_cached_prompts
+    from tests.frameworks.pipecat_webrtc_call import LLM_MODEL, LLM_NAME, SHORT_REPLIES, ScriptedLLM
+    from voice_monitoring.client import EventClient
+    from voice_monitoring.client.pipecat import MonitoringObserver
+    from voice_monitoring.exporter.pricing import PriceTable
+
+    name, provider = (BACKUP_LLM_NAME, "anthropic") if prompt_net_of_cache else (LLM_NAME, "openai")
+    llm = ScriptedLLM(SHORT_REPLIES, name=name, prompt_net_of_cache=prompt_net_of_cache)
+    with EventClient(exporter.url) as client:
+        pipecat = play_cached_prompts(MonitoringObserver("pc-cache", tenant="acme", client=client), llm)
+        assert client.flush(10)
+    usages = [i.value for i in pipecat.usage(LLMUsageMetricsData)]
+    cached = sum(u.cache_read_input_tokens for u in usages)
+    if prompt_net_of_cache:
+        uncached = sum(u.prompt_tokens + u.cache_creation_input_tokens for u in usages)
+    else:
+        uncached = sum(u.prompt_tokens - u.cache_read_input_tokens for u in usages)
+    completion = sum(u.completion_tokens for u in usages)
+    assert len(usages) == 3 and cached > 0 and uncached > 0
+    quantities = {"tokens_in": uncached, "tokens_in_cached": cached, "tokens_out": completion}
+    for unit, quantity in quantities.items():
+        assert exporter_value(exporter.url, "ai_agent_usage_total", service="llm", provider=provider, unit=unit) == (
+            quantity
+        ), unit
+    prices = PriceTable.default()
+    usd = sum(prices.price("llm", provider, LLM_MODEL, unit, quantity) for unit, quantity in quantities.items())
+    spent = exporter_value(exporter.url, "ai_agent_cost_usd_total", tenant="acme", service="llm", provider=provider)
+    assert spent == pytest.approx(usd, rel=1e-6)

@@ -132,11 +132,19 @@ def test_the_last_usage_precedes_the_end_and_every_usage_is_priced_under_its_ven
     prices = PriceTable.default()
     tts_characters = sum(i.value for i in pipecat.usage(TTSUsageMetricsData))
     llm = pipecat.usage(LLMUsageMetricsData)
-    tokens_in, tokens_out = sum(i.value.prompt_tokens for i in llm), sum(i.value.completion_tokens for i in llm)
+    # an OpenAI service's prompt_tokens include the tokens read from the cache, priced apart
+    tokens_cached = sum(i.value.cache_read_input_tokens for i in llm)
+    tokens_in = sum(i.value.prompt_tokens for i in llm) - tokens_cached
+    tokens_out = sum(i.value.completion_tokens for i in llm)
     for service, provider, model, parts in (
         ("stt", "deepgram", call.STT_MODEL, (("audio_seconds", stt_seconds),)),
         ("tts", "cartesia", call.TTS_MODEL, (("characters", tts_characters),)),
-        ("llm", "openai", call.LLM_MODEL, (("tokens_in", tokens_in), ("tokens_out", tokens_out))),
+        (
+            "llm",
+            "openai",
+            call.LLM_MODEL,
+            (("tokens_in", tokens_in), ("tokens_in_cached", tokens_cached), ("tokens_out", tokens_out)),
+        ),
     ):
         for unit, quantity in parts:
             selector = f'{{service="{service}", provider="{provider}", unit="{unit}"}}'
