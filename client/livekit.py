@@ -49,10 +49,14 @@ CLOSE_REASONS = {
 # (usage type, cumulative field) -> (service, unit)
 USAGE_FIELDS = {
     ("llm_usage", "input_tokens"): ("llm", "tokens_in"),
+    ("llm_usage", "input_cached_tokens"): ("llm", "tokens_in_cached"),
     ("llm_usage", "output_tokens"): ("llm", "tokens_out"),
     ("tts_usage", "characters_count"): ("tts", "characters"),
     ("stt_usage", "audio_duration"): ("stt", "audio_seconds"),
 }
+# cumulative field -> the field counting the part of it sent under a unit of its own: LiveKit's input tokens include
+# the prompt tokens read from the cache, which are priced apart (cache writes stay in tokens_in)
+PART_SENT_APART = {"input_tokens": "input_cached_tokens"}
 # service -> (its FallbackAdapter class, the adapter's event, the attribute listing its instances)
 FALLBACKS: dict[str, tuple[type[rtc.EventEmitter[Any]], str, str]] = {
     "stt": (lk_stt.FallbackAdapter, "stt_availability_changed", "_stt_instances"),
@@ -320,6 +324,8 @@ class SessionMonitor:
                     continue
                 key = (kind, usage.provider, usage.model, field)
                 total = getattr(usage, field, 0) or 0
+                if field in PART_SENT_APART:
+                    total -= getattr(usage, PART_SENT_APART[field], 0) or 0
                 delta = total - self._usage_seen.get(key, 0)
                 if delta > 0:
                     self._usage_seen[key] = total
@@ -331,7 +337,9 @@ class SessionMonitor:
         meta = getattr(metrics, "metadata", None)
         vendor = livekit_vendor(getattr(meta, "model_provider", None), getattr(meta, "model_name", None))
         if isinstance(metrics, lk_metrics.LLMMetrics):
-            self.call.usage("llm", "tokens_in", metrics.prompt_tokens, *vendor)
+            cached = getattr(metrics, "prompt_cached_tokens", 0) or 0  # included in prompt_tokens
+            self.call.usage("llm", "tokens_in", metrics.prompt_tokens - cached, *vendor)
+            self.call.usage("llm", "tokens_in_cached", cached, *vendor)
             self.call.usage("llm", "tokens_out", metrics.completion_tokens, *vendor)
         elif isinstance(metrics, lk_metrics.TTSMetrics):
             self.call.usage("tts", "characters", metrics.characters_count, *vendor)

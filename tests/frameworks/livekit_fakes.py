@@ -285,12 +285,14 @@ class BatchSTT(stt.STT):
 
 class ScriptedLLM(llm.LLM):
     """Answers the n-th user message with ``replies[n - 1]``, streamed word by word after ``ttft``; its first
-    ``rate_limited`` requests fail with HTTP 429, and a request past its replies with HTTP 503, not retried."""
+    ``rate_limited`` requests fail with HTTP 429, and a request past its replies with HTTP 503, not retried. Each
+    request reads the previous answered request's prompt from the provider's prompt cache."""
 
     def __init__(self, provider: str, model: str, replies: list[str], ttft: float = 0.2, rate_limited: int = 0):
         super().__init__()
         self._provider, self._model, self.replies, self.ttft = provider, model, replies, ttft
         self.rate_limited = rate_limited
+        self.cached_prompt = 0
 
     @property
     def provider(self) -> str:
@@ -320,7 +322,13 @@ class _ScriptedStream(llm.LLMStream):
             await asyncio.sleep(0.01)
         prompt = sum(len(str(item.content)) for item in self._chat_ctx.items if hasattr(item, "content")) // 4
         completion = len(reply) // 4
-        usage = CompletionUsage(completion_tokens=completion, prompt_tokens=prompt, total_tokens=prompt + completion)
+        cached, scripted.cached_prompt = min(scripted.cached_prompt, prompt), prompt
+        usage = CompletionUsage(
+            completion_tokens=completion,
+            prompt_tokens=prompt,  # cached tokens included, as LiveKit counts them
+            prompt_cached_tokens=cached,
+            total_tokens=prompt + completion,
+        )
         self._event_ch.send_nowait(ChatChunk(id="r", usage=usage))
 
 

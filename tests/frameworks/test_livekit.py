@@ -119,16 +119,19 @@ def test_livekit_inference_usage_is_booked_and_priced_under_the_model_vendor(pla
     llm_vendor, llm_model = vendor(reply.metrics["llm_metadata"])
     assert (reply.metrics["llm_metadata"]["model_provider"], llm_vendor) == ("livekit", "openai")
     usage = {u.type: u for u in record.usage.model_usage}
+    assert usage["llm_usage"].input_cached_tokens > 0
     expected = {}
-    for service, unit, kind, field in (
-        ("llm", "tokens_in", "llm_usage", "input_tokens"),
-        ("llm", "tokens_out", "llm_usage", "output_tokens"),
-        ("tts", "characters", "tts_usage", "characters_count"),
-        ("stt", "audio_seconds", "stt_usage", "audio_duration"),
+    for service, unit, kind, quantity_of in (
+        # LiveKit's input tokens include those read from the prompt cache, priced apart
+        ("llm", "tokens_in", "llm_usage", lambda used: used.input_tokens - used.input_cached_tokens),
+        ("llm", "tokens_in_cached", "llm_usage", lambda used: used.input_cached_tokens),
+        ("llm", "tokens_out", "llm_usage", lambda used: used.output_tokens),
+        ("tts", "characters", "tts_usage", lambda used: used.characters_count),
+        ("stt", "audio_seconds", "stt_usage", lambda used: used.audio_duration),
     ):
         used = usage[kind]
         provider, model = vendor({"model_provider": used.provider, "model_name": used.model})
-        quantity = getattr(used, field)
+        quantity = quantity_of(used)
         selector = f'{{service="{service}", provider="{provider}", unit="{unit}"}}'
         assert played.grew(f"ai_agent_usage_total{selector}") == pytest.approx(quantity)
         cost = prices.price(service, provider, model, unit, quantity)

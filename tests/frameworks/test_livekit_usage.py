@@ -21,6 +21,8 @@ def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
     from livekit.agents.voice.events import MetricsCollectedEvent
 
     from voice_monitoring.client.livekit import monitor_session
+    from voice_monitoring.client.vendors import livekit_vendor
+    from voice_monitoring.exporter.pricing import PriceTable
 
     llm = LLMMetrics(
         label="llm",
@@ -31,7 +33,7 @@ def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
         cancelled=False,
         completion_tokens=30,
         prompt_tokens=500,
-        prompt_cached_tokens=0,
+        prompt_cached_tokens=200,  # of the prompt_tokens
         total_tokens=530,
         tokens_per_second=25.0,
         metadata=Metadata(model_name="openai/gpt-4o-mini", model_provider="livekit"),  # LiveKit Inference
@@ -51,14 +53,30 @@ def test_metrics_collected_usage_on_releases_without_session_usage(exporter):
 
     async def collected(client):
         monitor = monitor_session(AgentSession(), "lk-old", tenant="acme", client=client)
+        monitor.call.start("webrtc")
         for metrics in (llm, tts):  # what such a release hands the handler instead
             monitor._on_metrics(MetricsCollectedEvent(metrics=metrics))
+        monitor.call.end("completed")  # the call's usage is priced as it ends
 
     with EventClient(exporter.url) as client:
         asyncio.run(collected(client))
         assert client.flush(10)
-    assert exporter_value(exporter.url, USAGE, service="llm", provider="openai", unit="tokens_in") == 500
-    assert exporter_value(exporter.url, USAGE, service="llm", provider="openai", unit="tokens_out") == 30
+    llm_usage = {"service": "llm", "provider": "openai"}
+    uncached = llm.prompt_tokens - llm.prompt_cached_tokens
+    assert exporter_value(exporter.url, USAGE, unit="tokens_in", **llm_usage) == uncached
+    assert exporter_value(exporter.url, USAGE, unit="tokens_in_cached", **llm_usage) == llm.prompt_cached_tokens
+    assert exporter_value(exporter.url, USAGE, unit="tokens_out", **llm_usage) == llm.completion_tokens
+    prices = PriceTable.default()
+    usd = sum(
+        prices.price("llm", *livekit_vendor(llm.metadata.model_provider, llm.metadata.model_name), unit, quantity)
+        for unit, quantity in (
+            ("tokens_in", uncached),
+            ("tokens_in_cached", llm.prompt_cached_tokens),
+            ("tokens_out", llm.completion_tokens),
+        )
+    )
+    spent = exporter_value(exporter.url, "ai_agent_cost_usd_total", tenant="acme", **llm_usage)
+    assert spent == pytest.approx(usd, rel=1e-6)
     assert exporter_value(exporter.url, USAGE, service="tts", provider="cartesia", unit="characters") == 80
 
 
