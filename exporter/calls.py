@@ -122,7 +122,7 @@ class Call:
         ] = []  # [service, provider, unit, quantity] of usage the price table has no row for
         self.exposed: bool | None = None  # whether its per-call series are published; decided by ``sampling``
         self.promoted = False  # exposed although outside the sample, because it breached a gate
-        self.feedback_sources: list[str] = []  # sources that rated the call (one rating each)
+        self.feedback_sources: list[str] | None = None  # sources that rated it, one rating each; from the first
         self._labels: tuple[tuple[str, str], str] | None = None
 
     def label_text(self) -> str:

@@ -33,7 +33,7 @@ class EndedCall:
     ended_at: float
     provider: str
     tenant: str
-    sources: list[str]  # the sources that rated it, the call's own list
+    sources: list[str] | None  # the sources that rated it, the call's own list once it has one
 
 
 class FeedbackLedger:
@@ -70,9 +70,15 @@ class FeedbackLedger:
         if entry is not None:
             if now - entry.ended_at > self.window_seconds:
                 raise self._late(call_id)
+            if entry.sources is None:  # its first rating: the list is shared with the call while it is held
+                entry.sources = []
+                if call is not None:
+                    call.feedback_sources = entry.sources
             sources = entry.sources
             provider, tenant = entry.provider, entry.tenant
         elif call is not None:
+            if call.feedback_sources is None:
+                call.feedback_sources = []
             sources = call.feedback_sources
             provider, tenant = call.provider, call.tenant
         elif recently_removed:  # its series are gone and so is its window

@@ -68,6 +68,22 @@ def test_a_live_call_can_be_rated_and_its_rating_still_counts_once_per_source_af
     assert sorted(dict(k)["source"] for k in ratings(exporter)) == ["dtmf", "survey"]
 
 
+def test_a_call_nobody_rated_holds_no_list_of_sources_and_the_first_rating_after_the_end_still_counts_once():
+    clock = Clock()
+    exporter = make(clock, grace_seconds=60, feedback_window_seconds=600)
+    exporter.ingest([started(clock, "rated"), ended(clock, "rated"), started(clock, "quiet"), ended(clock, "quiet")])
+    assert exporter.registry.calls["quiet"].feedback_sources is None  # one list less for each of 100,000s of calls
+    assert exporter.ingest([feedback(clock, "rated")])[:2] == (1, 0)  # in its grace period: the call is held
+    assert exporter.registry.calls["rated"].feedback_sources == ["survey"]
+    clock.now += 61
+    exporter.sweep()
+    assert exporter.live_calls == 0  # the series are gone; the window of each call is open
+    accepted, _, refused = exporter.ingest([feedback(clock, "rated", rating=5)])
+    assert accepted == 0 and "already has feedback from survey" in refused[0]["error"]
+    assert exporter.ingest([feedback(clock, "quiet", rating=5), feedback(clock, "quiet", rating=1)])[:2] == (1, 0)
+    assert rejected(exporter, "duplicate_feedback") == 2
+
+
 def test_duplicates_by_id_and_by_source_count_once():
     clock = Clock()
     exporter = make(clock)
