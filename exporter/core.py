@@ -68,7 +68,7 @@ class Exporter:
         self.clock = clock
         self.lock = threading.Lock()
         self.fleet = FleetMetrics(limits.series_budget)
-        self.fleet.child(catalogue.STANDARD_PROCESS_START).set(clock())
+        self.fleet.gauge(catalogue.STANDARD_PROCESS_START).set(clock())
         self.label = LabelLimiter(limits.label_values, self._on_fold)
         self.prices.on_uncached = self._counter("ai_agent_exporter_price_cache_overflow_total")
         self.ids: ExpiringIds[None] = ExpiringIds(
@@ -137,7 +137,7 @@ class Exporter:
                     event_id = event.get("id")
                     if event_id is not None and (event_id in applied_ids or remembered(event_id)):
                         duplicates += 1
-                        fleet.child("ai_agent_exporter_events_duplicate_total", kind).inc()
+                        fleet.counter("ai_agent_exporter_events_duplicate_total", kind).inc()
                         continue
                     try:
                         handlers[kind](event, event.get("attrs") or {}, now)
@@ -149,7 +149,7 @@ class Exporter:
                 except InvalidEvent as exc:
                     rejected.append({"index": index, "error": str(exc)})
                     label = etype if isinstance(etype, str) and etype in handlers else "unknown"
-                    fleet.child("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
+                    fleet.counter("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                     continue
                 if event_id is not None:
                     applied_ids[event_id] = None
@@ -157,19 +157,19 @@ class Exporter:
                 accepted_by_type[kind] = accepted_by_type.get(kind, 0) + 1
             self.ids.remember_all(list(applied_ids), now + limits.retry_window_seconds)
             for etype, count in accepted_by_type.items():
-                fleet.child("ai_agent_exporter_events_accepted_total", etype).inc(count)
+                fleet.counter("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected
 
     def count_webhook(self, platform: str, outcome: str, count: int = 1) -> None:
         """Count a platform webhook request by outcome (applied, duplicate, ignored, invalid, unauthorized, ...)."""
         with self.lock:
-            self.fleet.child("ai_agent_exporter_webhooks_total", platform, outcome).inc(count)
+            self.fleet.counter("ai_agent_exporter_webhooks_total", platform, outcome).inc(count)
 
     def count_auth_failure(self, endpoint: str, reason: str, count: int = 1) -> None:
         """Count a request refused for its credentials (labels from ``exporter.credentials``); a count of 0
         exposes the series at zero."""
         with self.lock:
-            self.fleet.child("ai_agent_exporter_auth_failures_total", endpoint, reason).inc(count)
+            self.fleet.counter("ai_agent_exporter_auth_failures_total", endpoint, reason).inc(count)
 
     def render(self) -> bytes:
         """The whole exposition: fleet and self metrics, then the per-call series."""
@@ -178,11 +178,11 @@ class Exporter:
             promoted_before = sampling.promoted
             per_call, count = self.registry.render()
             f = self.fleet
-            f.child("ai_agent_exporter_live_calls").set(len(self.registry))
-            f.child("ai_agent_exporter_per_call_series").set(count)
-            f.child("ai_agent_exporter_per_call_sample_ratio").set(sampling.ratio)
-            f.child("ai_agent_exporter_per_call_withheld_calls").set(sampling.withheld)
-            f.child("ai_agent_exporter_calls_promoted_total").inc(sampling.promoted - promoted_before)
+            f.gauge("ai_agent_exporter_live_calls").set(len(self.registry))
+            f.gauge("ai_agent_exporter_per_call_series").set(count)
+            f.gauge("ai_agent_exporter_per_call_sample_ratio").set(sampling.ratio)
+            f.gauge("ai_agent_exporter_per_call_withheld_calls").set(sampling.withheld)
+            f.counter("ai_agent_exporter_calls_promoted_total").inc(sampling.promoted - promoted_before)
             fleet = f.render()
         return (fleet + per_call).encode()
 
@@ -208,8 +208,8 @@ class Exporter:
 
     def _counter(self, name: str) -> Callable[[], None]:
         """A function that counts one more of the unlabelled counter ``name``."""
-        count_one: Callable[[], None] = self.fleet.child(name).inc
+        count_one: Callable[[], None] = self.fleet.counter(name).inc
         return count_one
 
     def _on_fold(self, label: str) -> None:
-        self.fleet.child("ai_agent_exporter_label_values_folded_total", label).inc()
+        self.fleet.counter("ai_agent_exporter_label_values_folded_total", label).inc()

@@ -72,33 +72,33 @@ class EventHandlers:
         call, provider, pipeline = resolved.of_call(), resolved.provider, resolved.pipeline
         f = self.fleet
         latency = attrs["latency_seconds"]
-        f.child("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
-        f.child("ai_agent_agent_turn_response_seconds", call.agent).observe(latency)
-        f.child("ai_agent_turns_total", pipeline, provider).inc()
+        f.histogram("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
+        f.histogram("ai_agent_agent_turn_response_seconds", call.agent).observe(latency)
+        f.counter("ai_agent_turns_total", pipeline, provider).inc()
         if "stt_to_tts_seconds" in attrs:
-            f.child("ai_agent_stt_to_tts_seconds", pipeline, provider).observe(attrs["stt_to_tts_seconds"])
+            f.histogram("ai_agent_stt_to_tts_seconds", pipeline, provider).observe(attrs["stt_to_tts_seconds"])
         for key, component, service in TURN_COMPONENTS:
             if key in attrs:
-                f.child("ai_agent_component_latency_seconds", component, provider).observe(attrs[key])
+                f.histogram("ai_agent_component_latency_seconds", component, provider).observe(attrs[key])
                 if service:
-                    f.child("ai_agent_provider_requests_total", provider, service, "ok").inc()
+                    f.counter("ai_agent_provider_requests_total", provider, service, "ok").inc()
         if attrs.get("interrupted", False):
-            f.child("ai_agent_interrupted_turns_total", pipeline, provider).inc()
+            f.counter("ai_agent_interrupted_turns_total", pipeline, provider).inc()
         call.add_turn(latency)
         call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
 
     def latency(self, event: Event, attrs: Attrs, now: float) -> None:
         provider = self.registry.resolve(event, now).provider
         component = attrs["component"]
-        self.fleet.child("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
+        self.fleet.histogram("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
         service = attrs.get("service") or SERVICE_OF_COMPONENT[component]
-        self.fleet.child("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
+        self.fleet.counter("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
 
     def usage(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
-        self.fleet.child("ai_agent_usage_total", provider, service, unit).inc(quantity)
+        self.fleet.counter("ai_agent_usage_total", provider, service, unit).inc(quantity)
         usd = self.prices.price(service, provider, event.get("model"), unit, quantity)
         if call is None:
             self.registry.book_usage(tenant, provider, service, unit, quantity, usd)
@@ -113,7 +113,7 @@ class EventHandlers:
         resolved = self.registry.resolve(event, now)
         call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, usd = attrs["service"], attrs["usd"]
-        self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
+        self.fleet.counter("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
         if call is not None:
             call.reported_cost[service] = call.reported_cost.get(service, 0.0) + usd
 
@@ -124,21 +124,21 @@ class EventHandlers:
         report = self.reported.report
         stage = attrs.get("stage", "agent_out")
         if attrs.get("underflow"):
-            f.child("ai_agent_stream_underflow_events_total", provider).inc(attrs["underflow"])
+            f.counter("ai_agent_stream_underflow_events_total", provider).inc(attrs["underflow"])
             if call:
                 call.underflows += attrs["underflow"]
         if attrs.get("fallback"):
-            f.child("ai_agent_streaming_fallbacks_total", provider).inc(attrs["fallback"])
+            f.counter("ai_agent_streaming_fallbacks_total", provider).inc(attrs["fallback"])
             if call:
                 call.fallbacks += attrs["fallback"]
         if "jitter_buffer_depth" in attrs:
             depth = attrs["jitter_buffer_depth"]
             report(now, depth, "ai_agent_streaming_jitter_buffer_depth", provider)
-            f.child("ai_agent_jitter_buffer_depth_frames", provider).observe(depth)
+            f.histogram("ai_agent_jitter_buffer_depth_frames", provider).observe(depth)
         if "codec_alignment" in attrs:
             aligned = attrs["codec_alignment"]
             report(now, 1 if aligned else 0, "ai_agent_codec_alignment", provider)
-            f.child("ai_agent_codec_checks_total", provider, "aligned" if aligned else "misaligned").inc()
+            f.counter("ai_agent_codec_checks_total", provider, "aligned" if aligned else "misaligned").inc()
             if call:
                 call.codec_checks += 1
                 call.codec_aligned += 1 if aligned else 0
@@ -154,26 +154,26 @@ class EventHandlers:
             if call and (call.clipping is None or clipping > call.clipping):
                 call.clipping = clipping
         if "vad_confidence" in attrs:
-            f.child("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
+            f.histogram("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
 
     def transport(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider = resolved.call, resolved.provider
         f = self.fleet
         if "rtt_seconds" in attrs:
-            f.child("ai_agent_transport_rtt_seconds", provider).observe(attrs["rtt_seconds"])
+            f.histogram("ai_agent_transport_rtt_seconds", provider).observe(attrs["rtt_seconds"])
         if "jitter_seconds" in attrs:
-            f.child("ai_agent_transport_jitter_seconds", provider).observe(attrs["jitter_seconds"])
+            f.histogram("ai_agent_transport_jitter_seconds", provider).observe(attrs["jitter_seconds"])
         if "packet_loss_ratio" in attrs:
-            f.child("ai_agent_transport_packet_loss_ratio", provider).observe(attrs["packet_loss_ratio"])
+            f.histogram("ai_agent_transport_packet_loss_ratio", provider).observe(attrs["packet_loss_ratio"])
         if "concealment_ratio" in attrs:
-            f.child("ai_agent_transport_concealment_ratio", provider).observe(attrs["concealment_ratio"])
+            f.histogram("ai_agent_transport_concealment_ratio", provider).observe(attrs["concealment_ratio"])
         for direction in DIRECTIONS:
             count = attrs.get(f"bytes_{direction}")
             if count:
-                f.child("ai_agent_audio_bytes_total", provider, direction).inc(count)
+                f.counter("ai_agent_audio_bytes_total", provider, direction).inc(count)
         if attrs.get("connection_lost"):
-            f.child("ai_agent_transport_connection_losses_total", provider).inc()
+            f.counter("ai_agent_transport_connection_losses_total", provider).inc()
         if call is not None:
             call.rtt = attrs.get("rtt_seconds", call.rtt)
             call.jitter = attrs.get("jitter_seconds", call.jitter)
@@ -188,13 +188,13 @@ class EventHandlers:
         call, provider = resolved.of_call(), resolved.provider
         f = self.fleet
         if attrs["kind"] == "barge_in":
-            f.child("ai_agent_barge_in_events_total", provider).inc()
+            f.counter("ai_agent_barge_in_events_total", provider).inc()
             call.barge_ins += 1
             if "reaction_seconds" in attrs:
-                f.child("ai_agent_barge_in_reaction_seconds", provider).observe(attrs["reaction_seconds"])
+                f.histogram("ai_agent_barge_in_reaction_seconds", provider).observe(attrs["reaction_seconds"])
                 call.add_reaction(attrs["reaction_seconds"])
         else:
-            f.child("ai_agent_false_interruptions_total", provider).inc()
+            f.counter("ai_agent_false_interruptions_total", provider).inc()
             call.false_interruptions += 1
 
     def state(self, event: Event, attrs: Attrs, now: float) -> None:
@@ -205,16 +205,16 @@ class EventHandlers:
         state = attrs.get("state")
         if state is not None and state != call.state:
             if call.state is not None:
-                f.child("ai_agent_conversation_state", call.state).dec()
-            f.child("ai_agent_conversation_state", state).inc()
+                f.gauge("ai_agent_conversation_state", call.state).dec()
+            f.gauge("ai_agent_conversation_state", state).inc()
             call.state = state
         gating = attrs.get("tts_gating")
         if gating is not None and gating != call.tts_gating:
-            f.child("ai_agent_tts_gating_active").inc(1 if gating else -1)
+            f.gauge("ai_agent_tts_gating_active").inc(1 if gating else -1)
             call.tts_gating = gating
         capture = attrs.get("audio_capture")
         if capture is not None and capture != call.audio_capture:
-            f.child("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
+            f.gauge("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
             call.audio_capture = capture
 
     def analysis(self, event: Event, attrs: Attrs, now: float) -> None:
@@ -223,7 +223,7 @@ class EventHandlers:
         call = self.registry.get(event.get("call_id"))
         of_event = self.label.of_event
         successful = attrs.get("successful")
-        self.fleet.child(
+        self.fleet.counter(
             "ai_agent_call_analyses_total",
             of_event(event, "tenant", call),
             of_event(event, "provider", call),
@@ -241,7 +241,7 @@ class EventHandlers:
         call = registry.calls.get(call_id)
         provider, tenant = ledger.accept(call_id, call, registry.removed_after_grace(call_id), source, now)
         negative = "true" if SCALES[scale].negative(rating) else "false"
-        self.fleet.child("ai_agent_feedback_total", tenant, provider, source, negative).inc()
+        self.fleet.counter("ai_agent_feedback_total", tenant, provider, source, negative).inc()
         ledger.publish(call_id, provider, tenant, source, scale, rating, now)
 
     def health(self, event: Event, attrs: Attrs, now: float) -> None:
@@ -265,9 +265,9 @@ class EventHandlers:
     def error(self, event: Event, attrs: Attrs, now: float) -> None:
         provider = self.registry.resolve(event, now).provider
         f = self.fleet
-        f.child(
+        f.counter(
             "ai_agent_errors_total", self.label("component", attrs["component"]), self.label("kind", attrs["kind"])
         ).inc()
         if "service" in attrs:
             status = "timeout" if "timeout" in attrs["kind"] else "error"
-            f.child("ai_agent_provider_requests_total", provider, attrs["service"], status).inc()
+            f.counter("ai_agent_provider_requests_total", provider, attrs["service"], status).inc()

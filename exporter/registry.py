@@ -118,7 +118,7 @@ class CallRegistry:
             if event["type"] != "call.started":
                 call.adopted = True
                 if left != IDLE:  # a call taken up again after going quiet was counted started already
-                    self.fleet.child("ai_agent_calls_adopted_total", tenant, provider, pipeline).inc()
+                    self.fleet.counter("ai_agent_calls_adopted_total", tenant, provider, pipeline).inc()
                 self.enter_live_gauges(call)
         if call is not None:
             call.last_seen = now
@@ -141,8 +141,8 @@ class CallRegistry:
         f = self.fleet
         if call is not None and adopted:  # in progress under its adopted labels: move it to those of call.started
             call.adopted = False  # a second call.started is refused
-            f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
-            f.child("ai_agent_agent_active_calls", call.agent).dec()
+            f.gauge("ai_agent_active_calls", call.tenant, call.provider).dec()
+            f.gauge("ai_agent_agent_active_calls", call.agent).dec()
         resolved = self.resolve(event, now)
         call = resolved.of_call()
         call.tenant, call.provider, call.pipeline = resolved.tenant, resolved.provider, resolved.pipeline
@@ -152,13 +152,13 @@ class CallRegistry:
         call.started = True
         call.started_at = event["ts"]
         if not adopted:
-            f.child("ai_agent_calls_started_total", call.tenant, call.provider, call.pipeline).inc()
-            f.child("ai_agent_agent_calls_started_total", call.agent, call.agent_version).inc()
-        f.child("ai_agent_active_calls", call.tenant, call.provider).inc()
-        f.child("ai_agent_agent_active_calls", call.agent).inc()
+            f.counter("ai_agent_calls_started_total", call.tenant, call.provider, call.pipeline).inc()
+            f.counter("ai_agent_agent_calls_started_total", call.agent, call.agent_version).inc()
+        f.gauge("ai_agent_active_calls", call.tenant, call.provider).inc()
+        f.gauge("ai_agent_agent_active_calls", call.agent).inc()
         call.transport = attrs.get("transport")
         if call.transport:
-            f.child("ai_agent_active_calls_by_transport", call.transport).inc()
+            f.gauge("ai_agent_active_calls_by_transport", call.transport).inc()
         if "codec" in attrs:
             call.codec = self.label("codec", attrs["codec"])
 
@@ -170,15 +170,15 @@ class CallRegistry:
         call = self.resolve(event, now).of_call()
         f = self.fleet
         reason = attrs.get("end_reason") or normalize_reason(attrs["reason"])
-        f.child("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, reason).inc()
-        f.child("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
+        f.counter("ai_agent_calls_ended_total", call.tenant, call.provider, call.pipeline, reason).inc()
+        f.histogram("ai_agent_call_duration_seconds", call.pipeline, call.provider).observe(attrs["duration_seconds"])
         self.settle(call)
         cost = call.running_cost()
-        f.child("ai_agent_call_cost_usd", call.tenant).observe(cost)
+        f.histogram("ai_agent_call_cost_usd", call.tenant).observe(cost)
         agent, version = call.agent, call.agent_version
-        f.child("ai_agent_agent_calls_ended_total", agent, version, reason).inc()
-        f.child("ai_agent_agent_call_seconds_total", agent, version).inc(attrs["duration_seconds"])
-        f.child("ai_agent_agent_cost_usd_total", agent, version).inc(cost)
+        f.counter("ai_agent_agent_calls_ended_total", agent, version, reason).inc()
+        f.counter("ai_agent_agent_call_seconds_total", agent, version).inc(attrs["duration_seconds"])
+        f.counter("ai_agent_agent_cost_usd_total", agent, version).inc(cost)
         self.leave_live_gauges(call)
         call.ended = True
         call.end_reason_raw = attrs["reason"]
@@ -194,11 +194,11 @@ class CallRegistry:
         for (service, provider), (usd, events) in call.usage.items():
             if service in call.reported_cost:
                 continue
-            f.child("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
-            f.child("ai_agent_exporter_usage_priced_total", service).inc(events)
+            f.counter("ai_agent_cost_usd_total", call.tenant, provider, service).inc(usd)
+            f.counter("ai_agent_exporter_usage_priced_total", service).inc(events)
         for service, provider, unit, quantity in call.unpriced:
             if service not in call.reported_cost:
-                f.child("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
+                f.counter("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
         call.usage = {}
         call.unpriced = []
 
@@ -207,10 +207,10 @@ class CallRegistry:
     ) -> None:
         """Book usage at once: its priced cost, or its quantity as unpriced when the price table has no row."""
         if usd is None:
-            self.fleet.child("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
+            self.fleet.counter("ai_agent_usage_unpriced_total", provider, service, unit).inc(quantity)
             return
-        self.fleet.child("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
-        self.fleet.child("ai_agent_exporter_usage_priced_total", service).inc()
+        self.fleet.counter("ai_agent_cost_usd_total", tenant, provider, service).inc(usd)
+        self.fleet.counter("ai_agent_exporter_usage_priced_total", service).inc()
 
     # -- the live gauges ----------------------------------------------------------------------------------------
 
@@ -218,33 +218,33 @@ class CallRegistry:
         """Count a call in progress, and in its conversation state, from what the call holds."""
         f = self.fleet
         call.started = True
-        f.child("ai_agent_active_calls", call.tenant, call.provider).inc()
-        f.child("ai_agent_agent_active_calls", call.agent).inc()
+        f.gauge("ai_agent_active_calls", call.tenant, call.provider).inc()
+        f.gauge("ai_agent_agent_active_calls", call.agent).inc()
         if call.transport:
-            f.child("ai_agent_active_calls_by_transport", call.transport).inc()
+            f.gauge("ai_agent_active_calls_by_transport", call.transport).inc()
         if call.state is not None:
-            f.child("ai_agent_conversation_state", call.state).inc()
+            f.gauge("ai_agent_conversation_state", call.state).inc()
         if call.tts_gating:
-            f.child("ai_agent_tts_gating_active").inc()
+            f.gauge("ai_agent_tts_gating_active").inc()
         if call.audio_capture:
-            f.child("ai_agent_audio_capture_enabled").inc()
+            f.gauge("ai_agent_audio_capture_enabled").inc()
 
     def leave_live_gauges(self, call: Call) -> None:
         f = self.fleet
         if call.started:
-            f.child("ai_agent_active_calls", call.tenant, call.provider).dec()
-            f.child("ai_agent_agent_active_calls", call.agent).dec()
+            f.gauge("ai_agent_active_calls", call.tenant, call.provider).dec()
+            f.gauge("ai_agent_agent_active_calls", call.agent).dec()
             if call.transport:
-                f.child("ai_agent_active_calls_by_transport", call.transport).dec()
+                f.gauge("ai_agent_active_calls_by_transport", call.transport).dec()
             call.started = False
         if call.state is not None:
-            f.child("ai_agent_conversation_state", call.state).dec()
+            f.gauge("ai_agent_conversation_state", call.state).dec()
             call.state = None
         if call.tts_gating:
-            f.child("ai_agent_tts_gating_active").dec()
+            f.gauge("ai_agent_tts_gating_active").dec()
             call.tts_gating = False
         if call.audio_capture:
-            f.child("ai_agent_audio_capture_enabled").dec()
+            f.gauge("ai_agent_audio_capture_enabled").dec()
             call.audio_capture = False
 
     # -- rendered -----------------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ class CallRegistry:
     def _remove(self, call: Call, reason: str, now: float) -> None:
         del self.calls[call.call_id]
         self.removed.remember(call.call_id, now + self.guard_seconds, reason)
-        self.fleet.child("ai_agent_exporter_calls_expired_total", reason).inc()
+        self.fleet.counter("ai_agent_exporter_calls_expired_total", reason).inc()
 
     # -- saved and restored (``state_file``) --------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ class ReportedGauges:
 
     def report(self, now: float, value: float, name: str, *labels: str) -> None:
         labels = self.fleet.labels_for(name, labels)
-        self.fleet.child(name, *labels).set(value)
+        self.fleet.gauge(name, *labels).set(value)
         self._reported[(name, labels)] = now
 
     def expire(self, now: float) -> None:

@@ -231,7 +231,7 @@ class TracesReceiver:
             with exporter.lock:
                 for scope, count in mapped.unmapped.items():
                     scope = exporter.label("scope", scope)
-                    exporter.fleet.child("ai_agent_exporter_otlp_spans_unmapped_total", scope).inc(count)
+                    exporter.fleet.counter("ai_agent_exporter_otlp_spans_unmapped_total", scope).inc(count)
         problems: dict[int | None, str] = dict(mapped.invalid_spans)
         for rejection in rejections:
             event = events[rejection["index"]]

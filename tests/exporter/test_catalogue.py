@@ -57,3 +57,26 @@ def test_every_metric_name_written_in_python_code_is_in_the_catalogue():
                         if name not in known:
                             unknown.append(f"{path.relative_to(root)}: {name}")
     assert unknown == []
+
+
+def test_every_fleet_series_is_taken_through_the_accessor_of_its_metric_s_type():
+    """``counter``, ``gauge`` and ``histogram`` are one lookup typed three ways: the type a call names must be the
+    catalogue's, or a gauge would be ``observe``d as a histogram without the type checker seeing it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    accessors = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "_counter": "counter"}
+    checked, wrong = 0, []
+    for path in (root / "exporter").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            expected = accessors.get(node.func.attr)
+            if expected is None or not node.args or not isinstance(node.args[0], ast.Constant):
+                continue
+            name = node.args[0].value
+            checked += 1
+            if catalogue.metric(name).type != expected:
+                wrong.append(f"{path.relative_to(root)}:{node.lineno}: {node.func.attr}({name!r})")
+    assert checked > 80 and wrong == []
