@@ -436,7 +436,9 @@ def json_body_fields_valid(body: bytes, is_array: bool) -> bool:
     """
     try:
         (_DECODE_EVENTS if is_array else _DECODE_EVENT)(body)
-    except msgspec.DecodeError:  # ValidationError included
+    # ValidationError included; RecursionError: msgspec stops at Python's recursion limit, which the depth orjson
+    # allows can reach
+    except (msgspec.DecodeError, RecursionError):
         return False
     return True
 

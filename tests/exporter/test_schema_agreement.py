@@ -297,3 +297,13 @@ def test_an_event_with_one_rule_broken_fails_the_compiled_check():
 def test_an_event_with_every_field_at_its_limit_passes_the_compiled_check(etype):
     body = orjson.dumps(valid_event(etype))
     assert events.json_body_fields_valid(body, is_array=False)
+
+
+def test_a_body_nested_deeper_than_msgspec_recurses_is_left_to_the_validator_not_failed():
+    """orjson parses values nested up to 1,024 deep; msgspec, skipping an unknown field's value while it looks for
+    ``type``, stops at Python's recursion limit. Such a body is the validator's to refuse, as it was before."""
+    nested = "[" * 1000 + "]" * 1000
+    body = f'{{"x":{nested},"type":"turn","ts":{NOW},"call_id":"c","attrs":{{"latency_seconds":0.5}}}}'.encode()
+    assert verdict(orjson.loads(body)) == "unknown_field"
+    assert not events.json_body_fields_valid(body, is_array=False)
+    assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True)
