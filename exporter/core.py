@@ -129,35 +129,39 @@ class Exporter:
             self.ids.forget_expired(now)
             remembered = self.ids.contains
             max_future = limits.max_future_seconds
-            for index, posted in enumerate(events):
-                etype = posted.get("type") if isinstance(posted, dict) else None
-                try:
-                    event = validate(posted, now, max_age, max_future, fields_checked)
-                    kind: str = event["type"]
-                    event_id = event.get("id")
-                    if event_id is not None and (event_id in applied_ids or remembered(event_id)):
-                        duplicates += 1
-                        fleet.counter("ai_agent_exporter_events_duplicate_total", kind).inc()
-                        continue
+            try:
+                for index, posted in enumerate(events):
+                    etype = posted.get("type") if isinstance(posted, dict) else None
                     try:
-                        handlers[kind](event, event.get("attrs") or {}, now)
-                    except InvalidEvent:
-                        raise
-                    except Exception as exc:  # a bug of ours must not take the batch or the service down
-                        log.exception("applying a %s event failed", kind)
-                        raise InvalidEvent("internal_error", f"the exporter could not apply this event: {exc}") from exc
-                except InvalidEvent as exc:
-                    rejected.append({"index": index, "error": str(exc)})
-                    label = etype if isinstance(etype, str) and etype in handlers else "unknown"
-                    fleet.counter("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
-                    continue
-                if event_id is not None:
-                    applied_ids[event_id] = None
-                accepted += 1
-                accepted_by_type[kind] = accepted_by_type.get(kind, 0) + 1
-            self.ids.remember_all(list(applied_ids), now + limits.retry_window_seconds)
-            for etype, count in accepted_by_type.items():
-                fleet.counter("ai_agent_exporter_events_accepted_total", etype).inc(count)
+                        event = validate(posted, now, max_age, max_future, fields_checked)
+                        kind: str = event["type"]
+                        event_id = event.get("id")
+                        if event_id is not None and (event_id in applied_ids or remembered(event_id)):
+                            duplicates += 1
+                            fleet.counter("ai_agent_exporter_events_duplicate_total", kind).inc()
+                            continue
+                        try:
+                            handlers[kind](event, event.get("attrs") or {}, now)
+                        except InvalidEvent:
+                            raise
+                        except Exception as exc:  # a bug of ours must not take the batch or the service down
+                            log.exception("applying a %s event failed", kind)
+                            raise InvalidEvent(
+                                "internal_error", f"the exporter could not apply this event: {exc}"
+                            ) from exc
+                    except InvalidEvent as exc:
+                        rejected.append({"index": index, "error": str(exc)})
+                        label = etype if isinstance(etype, str) and etype in handlers else "unknown"
+                        fleet.counter("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
+                        continue
+                    if event_id is not None:
+                        applied_ids[event_id] = None
+                    accepted += 1
+                    accepted_by_type[kind] = accepted_by_type.get(kind, 0) + 1
+            finally:  # what was applied stays applied, and counted once, whatever ends the loop
+                self.ids.remember_all(list(applied_ids), now + limits.retry_window_seconds)
+                for etype, count in accepted_by_type.items():
+                    fleet.counter("ai_agent_exporter_events_accepted_total", etype).inc(count)
         return accepted, duplicates, rejected
 
     def count_webhook(self, platform: str, outcome: str, count: int = 1) -> None:

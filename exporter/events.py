@@ -428,9 +428,9 @@ _DECODE_EVENTS = msgspec.json.Decoder(list[_EVENT_STRUCT]).decode
 
 def json_body_fields_valid(body: bytes, is_array: bool) -> bool:
     """Whether every event of a JSON body (an array of events, or one) has a known type, fields that each pass
-    their check and every field its type requires: checked by msgspec as it decodes the body, in C, several times
-    faster than the checks in Python.  Events of such a body need only ``validate(..., fields_checked=True)``; a
-    body that fails is checked event by event, which finds and words each problem.
+    their check and every field its type requires: checked by msgspec as it decodes the body, in C.  Events of
+    such a body need only ``validate(..., fields_checked=True)``; a body that fails is checked event by event,
+    which finds and words each problem.
 
     Every occurrence of a repeated key is checked, so whichever one a JSON parser keeps has passed.
     """

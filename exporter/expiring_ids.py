@@ -48,8 +48,8 @@ class ExpiringIds(Generic[V]):
 
     @property
     def contains(self) -> Callable[[str], bool]:
-        """``key in self`` as a function, cheaper in a loop over many ids; it answers for the ids remembered now,
-        so take it again after remembering or forgetting any."""
+        """``key in self`` as a function, cheaper in a loop over many ids; take it again after ``forget_expired``,
+        which may replace the table it reads."""
         return self._until.__contains__
 
     def remember(self, key: str, until: float, value: V | None = None) -> None:

@@ -1,9 +1,12 @@
 """The exporter's core: a batch in, each event validated, counted once by its id, and applied."""
 
 import orjson
+import pytest
 
 from tests.exporter.call_events import started
 from tests.exporter.clocked_exporter import Clock, make
+from voice_monitoring.exporter import core
+from voice_monitoring.exporter.events import validate
 from voice_monitoring.exporter.request_body import parse_body
 
 
@@ -46,3 +49,23 @@ def test_a_body_that_passed_the_compiled_check_is_applied_as_one_checked_event_b
     fast, slow = make(clock), make(clock)
     assert fast.ingest(parsed.events, fields_checked=True) == slow.ingest(orjson.loads(body)) == (3, 0, [])
     assert fast.render() == slow.render()
+
+
+def test_events_applied_before_a_failure_ends_the_batch_stay_counted_once(monkeypatch):
+    clock = Clock()
+    exporter = make(clock)
+    batch = [started(clock, id="s-1"), turn(clock, "t-1"), turn(clock, "t-2")]
+    checked = []
+
+    def validate_until_the_third(event, *args):
+        checked.append(event)
+        if len(checked) == 3:
+            raise RuntimeError("a bug of ours")
+        return validate(event, *args)
+
+    monkeypatch.setattr(core, "validate", validate_until_the_third)
+    with pytest.raises(RuntimeError):
+        exporter.ingest(batch)
+    monkeypatch.undo()
+    assert exporter.ingest(batch)[:2] == (1, 2)  # the first two are retries, the third is new
+    assert exporter.registry.calls["c-1"].turns == 2
