@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import orjson
 import requests
@@ -68,6 +69,23 @@ def churn(session: requests.Session, url: str, round_: int, calls: int, pid: int
     return max(peak, rss_mib(pid))
 
 
+def anonymous_mib(pid: int) -> tuple[float, float]:
+    """Resident MiB of the C library's heap (``[heap]``: large objects, tables over 512 bytes, request bodies) and of
+    the other anonymous mappings (mostly Python's 1 MiB arenas of small objects)."""
+    heap = other = 0
+    name = None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):  # a mapping's header: range, perms, offset, dev, inode
+            name = fields[5] if len(fields) > 5 else ""
+        elif fields[0] == "Rss:" and name in ("", "[heap]"):
+            if name:
+                heap += int(fields[1])
+            else:
+                other += int(fields[1])
+    return heap / 1024, other / 1024
+
+
 def self_metric(session: requests.Session, url: str, name: str) -> float:
     for line in session.get(f"{url}/metrics", timeout=60).text.splitlines():
         if line.startswith(name + " "):
@@ -96,7 +114,11 @@ def main() -> int:
         churn(session, url, 0, 1000, pid)  # warm up: every code path and lazily built table
         settle(session, url)
         before = rss_mib(pid)
-        print(f"  at start {start:.1f} MiB; before the churn (after a warm-up of 1,000 calls) {before:.1f} MiB")
+        heap_before, arenas_before = anonymous_mib(pid)
+        print(
+            f"  at start {start:.1f} MiB; before the churn (after a warm-up of 1,000 calls) {before:.1f} MiB "
+            f"(C heap {heap_before:.1f}, other anonymous {arenas_before:.1f})"
+        )
         after = {}
         for round_ in (1, 2, 3):
             t0 = time.perf_counter()
@@ -104,9 +126,11 @@ def main() -> int:
             elapsed = time.perf_counter() - t0
             settle(session, url)
             after[round_] = rss_mib(pid)
+            heap, arenas = anonymous_mib(pid)
             print(
                 f"  round {round_}: peak {peak:.1f} MiB, after the windows {after[round_]:.1f} MiB "
-                f"({after[round_] - before:+.1f} MiB on before; churn took {elapsed:.0f} s)"
+                f"({after[round_] - before:+.1f} MiB on before: C heap {heap - heap_before:+.1f}, other anonymous "
+                f"{arenas - arenas_before:+.1f}; churn took {elapsed:.0f} s)"
             )
     growth = after[3] - after[2]
     worst = max(after.values()) - before
