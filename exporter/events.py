@@ -21,6 +21,7 @@ from voice_monitoring.shared.feedback import SCALES, SOURCES
 SCHEMA_VERSION = "v1"
 SCHEMA_ID = "https://voice-monitoring.local/schema/events-v1.schema.json"
 MAX_LABEL_LENGTH = 128
+_FLOAT_MAX = 1.7976931348623157e308  # a number field without a bound of its own is finite
 
 END_REASONS = ("user_hangup", "agent_hangup", "transfer", "timeout", "error", "other")
 COMPONENTS = ("stt", "llm_ttft", "tts_ttfb", "endpointing", "network", "knowledge_base", "s2s")
@@ -91,6 +92,13 @@ class Field:
             return None
 
         return check_string
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """A number field's lowest and highest value; finite where the field names none."""
+        low = -_FLOAT_MAX if self.minimum is None else self.minimum
+        high = _FLOAT_MAX if self.maximum is None else self.maximum
+        return low, high
 
     def json_schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.description}
@@ -317,7 +325,6 @@ _TYPE_CHECKS = {
     for etype, spec in TYPES.items()
 }
 _TYPE_NAMES = ", ".join(TYPES)
-_FLOAT_MAX = 1.7976931348623157e308
 # What a value needs to pass without its field's checker (see _fast_checks).
 FastCheck = tuple[Any, ...] | frozenset[str]
 _STRING = ("string",)
@@ -339,9 +346,7 @@ def _fast_checks(spec: dict[str, Field]) -> dict[str, FastCheck]:
         elif field.kind == "enum":
             fast[key] = frozenset(field.choices)
         elif field.kind in ("number", "integer"):
-            low = -_FLOAT_MAX if field.minimum is None else field.minimum
-            high = _FLOAT_MAX if field.maximum is None else field.maximum
-            fast[key] = (low, high, field.kind == "integer")
+            fast[key] = (*field.bounds, field.kind == "integer")
     return fast
 
 
@@ -389,8 +394,7 @@ _ACROSS_FIELDS = frozenset(TOGETHER) | frozenset(RANGE_BY) | frozenset(NOT_EMPTY
 
 def _struct_type(field: Field) -> Any:
     if field.kind == "number":
-        low = -_FLOAT_MAX if field.minimum is None else field.minimum
-        high = _FLOAT_MAX if field.maximum is None else field.maximum
+        low, high = field.bounds
         return Annotated[float, msgspec.Meta(ge=low, le=high)]  # the bounds refuse NaN and infinities too
     if field.kind == "integer":
         low_int = None if field.minimum is None else math.ceil(field.minimum)

@@ -51,3 +51,17 @@ def test_a_malformed_large_array_is_refused_whole(body):
     with pytest.raises(BadRequest) as refused:
         parse_body(padded, "application/json", 100_000)
     assert refused.value.status == 400 and "malformed JSON" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "body, content_type, checked",
+    [
+        (b'[{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}]', "application/json", True),
+        (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}', "application/json", True),
+        (b'[{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":-1}}]', "application/json", False),
+        (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}\n', "application/x-ndjson", False),
+    ],
+    ids=["json array", "one json event", "json array with an invalid event", "ndjson"],
+)
+def test_only_a_json_body_whose_every_event_passes_the_compiled_check_is_marked_checked(body, content_type, checked):
+    assert parse_body(body, content_type, 10).fields_checked is checked
