@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from voice_monitoring.exporter.events import InvalidEvent, validate
+from voice_monitoring.exporter.events import ACROSS_FIELDS, InvalidEvent, validate
 from voice_monitoring.exporter.expiring_ids import COMPACT_ABOVE, ExpiringIds
 from voice_monitoring.exporter.feedback import FeedbackLedger
 from voice_monitoring.exporter.fleet import DEFAULT_SERIES_BUDGET, FleetMetrics
@@ -129,12 +129,21 @@ class Exporter:
             self.ids.forget_expired(now)
             remembered = self.ids.contains
             max_future = limits.max_future_seconds
+            oldest, newest = now - max_age, now + max_future
             try:
                 for index, posted in enumerate(events):
-                    etype = posted.get("type") if isinstance(posted, dict) else None
                     try:
-                        event = validate(posted, now, max_age, max_future, fields_checked)
-                        kind: str = event["type"]
+                        # an event the compiled check passed needs only validate's time window: checked here,
+                        # without the calls; anything else (or out of the window) takes validate, for its reason
+                        if (
+                            fields_checked
+                            and (kind := posted["type"]) not in ACROSS_FIELDS
+                            and oldest <= posted["ts"] <= newest
+                        ):
+                            event = posted
+                        else:
+                            event = validate(posted, now, max_age, max_future, fields_checked)
+                            kind = event["type"]
                         event_id = event.get("id")
                         if event_id is not None and (event_id in applied_ids or remembered(event_id)):
                             duplicates += 1
@@ -151,6 +160,7 @@ class Exporter:
                             ) from exc
                     except InvalidEvent as exc:
                         rejected.append({"index": index, "error": str(exc)})
+                        etype = posted.get("type") if isinstance(posted, dict) else None
                         label = etype if isinstance(etype, str) and etype in handlers else "unknown"
                         fleet.counter("ai_agent_exporter_events_rejected_total", label, exc.reason).inc()
                         continue

@@ -389,7 +389,7 @@ def _first_invalid(
 # passes (an integer field's float of whole value excepted, left to the checker), so an event msgspec decodes
 # is one whose every field the checks above would pass.  What msgspec cannot check is left to ``validate``:
 # the time window, and the rules across fields of the types below.
-_ACROSS_FIELDS = frozenset(TOGETHER) | frozenset(RANGE_BY) | frozenset(NOT_EMPTY)
+ACROSS_FIELDS = frozenset(TOGETHER) | frozenset(RANGE_BY) | frozenset(NOT_EMPTY)
 
 
 def _struct_type(field: Field) -> Any:
@@ -468,7 +468,7 @@ def validate(event: Any, now: float, max_age: float, max_future: float, fields_c
     if type(etype) is not str or (compiled := _TYPE_CHECKS.get(etype)) is None:
         raise InvalidEvent("unknown_type", f"type must be one of {_TYPE_NAMES}")
     checks, required, needs_call = compiled
-    if fields_checked and etype not in _ACROSS_FIELDS:
+    if fields_checked and etype not in ACROSS_FIELDS:
         _check_time(event["ts"], now, max_age, max_future)
         return event
     invalid = _first_invalid(event, _ENVELOPE_FAST, _ENVELOPE_CHECKS)

@@ -34,7 +34,10 @@ class ExpiringIds(Generic[V]):
         self._on_evict = on_evict
         self._until: dict[str, float] = {}
         self._values: dict[str, V] = {}
-        self._order: deque[tuple[float, str]] = deque()  # (forget at, id) as remembered; stale pairs are skipped
+        # (forget at, the ids remembered then, last first) in the order remembered: one entry for a batch, so an id
+        # costs its table slot and one reference; an id remembered again later leaves a stale reference, skipped
+        self._order: deque[tuple[float, list[str]]] = deque()
+        self._queued = 0  # references in ``_order``
         self._peak = 0  # most ids held since the tables were last compacted
 
     def __contains__(self, key: str) -> bool:
@@ -59,7 +62,8 @@ class ExpiringIds(Generic[V]):
         elif self._values:
             self._values.pop(key, None)
         self._until[key] = until
-        self._order.append((until, key))
+        self._order.append((until, [key]))
+        self._queued += 1
         self._bound()
 
     def remember_all(self, keys: Sequence[str], until: float) -> None:
@@ -67,8 +71,11 @@ class ExpiringIds(Generic[V]):
         if self._values:
             for key in keys:
                 self._values.pop(key, None)
+        if not keys:
+            return
         self._until.update(zip(keys, repeat(until)))
-        self._order.extend(zip(repeat(until), keys))
+        self._order.append((until, list(reversed(keys))))
+        self._queued += len(keys)
         self._bound()
 
     def _bound(self) -> None:
@@ -81,8 +88,13 @@ class ExpiringIds(Generic[V]):
                 self._drop_oldest()
                 if self._on_evict is not None:
                     self._on_evict()
-        if len(order) > 2 * self.max_ids:  # an id remembered again and again leaves stale pairs behind
-            self._order = deque((at, k) for at, k in order if known.get(k) == at)
+        if self._queued > 2 * self.max_ids:  # an id remembered again and again leaves stale references behind
+            self._order = deque()
+            for at, keys in order:
+                live = [k for k in keys if known.get(k) == at]
+                if live:
+                    self._order.append((at, live))
+            self._queued = sum(len(keys) for _, keys in self._order)
 
     def pop(self, key: str) -> V | None:
         """Forget ``key`` now; returns its value."""
@@ -95,10 +107,12 @@ class ExpiringIds(Generic[V]):
             return
         known, values = self._until, self._values
         while order and order[0][0] <= now:
-            until, key = order.popleft()
-            if known.get(key) == until:
-                del known[key]
-                values.pop(key, None)
+            until, keys = order.popleft()
+            self._queued -= len(keys)
+            for key in keys:
+                if known.get(key) == until:
+                    del known[key]
+                    values.pop(key, None)
         if len(known) * 4 < self._peak and self._peak > COMPACT_ABOVE:
             self._until = dict(known)
             self._values = dict(values)
@@ -107,11 +121,15 @@ class ExpiringIds(Generic[V]):
     def _drop_oldest(self) -> None:
         order, known = self._order, self._until
         while order:
-            until, key = order.popleft()
-            if known.get(key) == until:
-                del known[key]
-                self._values.pop(key, None)
-                return
+            until, keys = order[0]
+            while keys:
+                key = keys.pop()
+                self._queued -= 1
+                if known.get(key) == until:
+                    del known[key]
+                    self._values.pop(key, None)
+                    return
+            order.popleft()
 
     def entries(self) -> list[tuple[float, str, V | None]]:
         """(forget at, id, value) of every remembered id, oldest first."""
@@ -119,9 +137,10 @@ class ExpiringIds(Generic[V]):
 
     def __iter__(self) -> Iterator[tuple[float, str, V | None]]:
         known, values = self._until, self._values
-        for until, key in self._order:
-            if known.get(key) == until:
-                yield until, key, values.get(key)
+        for until, keys in self._order:
+            for key in reversed(keys):
+                if known.get(key) == until:
+                    yield until, key, values.get(key)
 
     def restore(self, entries: Iterable[tuple[float, str, V | None]], now: float) -> None:
         """Remember entries written by ``entries`` again, skipping those already past."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from voice_monitoring.exporter.exposition import header, label_text, sample
 from voice_monitoring.exporter.labels import OTHER
@@ -78,6 +78,7 @@ class HistogramValue:
 
 
 SeriesValue = CounterValue | GaugeValue | HistogramValue
+S = TypeVar("S", bound=CounterValue | HistogramValue)
 _VALUE_TYPES: dict[str, type[CounterValue]] = {"counter": CounterValue, "gauge": GaugeValue}
 
 
@@ -94,6 +95,22 @@ def ceiling(series_budget: int = DEFAULT_SERIES_BUDGET) -> tuple[int, int, int]:
     return metrics, series, samples
 
 
+class Family(dict[tuple[str, ...], S]):
+    """One metric's series by label values (``family[labels]``); a combination not seen before is made on first
+    use, within the metric's budget (``FleetMetrics.child``)."""
+
+    __slots__ = ("_fleet", "name")
+
+    def __init__(self, fleet: FleetMetrics, name: str):
+        super().__init__()
+        self._fleet = fleet
+        self.name = name
+
+    def __missing__(self, labels: tuple[str, ...]) -> S:
+        made: S = self._fleet.make(self.name, labels)  # type: ignore[assignment]
+        return made
+
+
 class FleetMetrics:
     """Every catalogued exporter metric that is not per-call; ``child(name, *labels)`` is its series.
 
@@ -105,8 +122,7 @@ class FleetMetrics:
     def __init__(self, series_budget: int = DEFAULT_SERIES_BUDGET):
         self.series_budget = series_budget
         self._metrics = {m.name: m for m in catalogue.published_by(catalogue.EXPORTER) if m.scope != catalogue.PER_CALL}
-        self._series: dict[str, dict[tuple[str, ...], SeriesValue]] = {name: {} for name in self._metrics}
-        self._children: dict[tuple[str, tuple[str, ...]], SeriesValue] = {}
+        self._series: dict[str, Family[SeriesValue]] = {name: Family(self, name) for name in self._metrics}
         self._folded = {name: (OTHER,) * len(m.labels) for name, m in self._metrics.items()}
         # Self-metrics are labelled from closed sets (event types, reasons, metric names): bounded as they are.
         self._unbudgeted = {name for name, m in self._metrics.items() if m.scope == catalogue.SELF}
@@ -126,21 +142,22 @@ class FleetMetrics:
 
     def child(self, name: str, *labels: str) -> SeriesValue:
         """The series: a CounterValue, GaugeValue or HistogramValue as the catalogue types ``name``."""
-        key = (name, labels)
-        found = self._children.get(key)
+        return self._series[name][labels]
+
+    def make(self, name: str, labels: tuple[str, ...]) -> SeriesValue:
+        """The series of labels not held yet: made, or the folded series over budget."""
+        m = self._metrics[name]
+        if len(labels) != len(m.labels):
+            raise ValueError(f"{name} takes labels {m.labels}, got {labels}")
+        labels = self.labels_for(name, labels)
+        series = self._series[name]
+        found = dict.get(series, labels)
         if found is None:
-            m = self._metrics[name]
-            if len(labels) != len(m.labels):
-                raise ValueError(f"{name} takes labels {m.labels}, got {labels}")
-            labels = self.labels_for(name, labels)
-            found = self._children.get((name, labels))
-            if found is None:
-                found = HistogramValue(m.buckets) if m.buckets is not None else _VALUE_TYPES[m.type]()
-                self._series[name][labels] = found
-                self._children[(name, labels)] = found
+            found = series[labels] = HistogramValue(m.buckets) if m.buckets is not None else _VALUE_TYPES[m.type]()
         return found
 
-    # The series of a metric of a known type: ``child`` under the type a caller needs, at no cost at run time.
+    # The series of a metric of a known type: ``child`` under the type a caller needs, at no cost at run time; and
+    # a metric's series as a ``Family``, for a handler to index with labels (one dict lookup, no call).
     # tests/exporter/test_catalogue.py checks that each call names a metric of its accessor's type.
     if TYPE_CHECKING:
 
@@ -150,12 +167,22 @@ class FleetMetrics:
 
         def histogram(self, name: str, *labels: str) -> HistogramValue: ...
 
+        def counters(self, name: str) -> Family[CounterValue]: ...
+
+        def gauges(self, name: str) -> Family[GaugeValue]: ...
+
+        def histograms(self, name: str) -> Family[HistogramValue]: ...
+
     else:
         counter = gauge = histogram = child
 
+        def counters(self, name):
+            return self._series[name]
+
+        gauges = histograms = counters
+
     def remove(self, name: str, *labels: str) -> None:
-        if self._children.pop((name, labels), None) is not None:
-            del self._series[name][labels]
+        self._series[name].pop(labels, None)
 
     def render(self) -> str:
         out: list[str] = []

@@ -32,6 +32,7 @@ SERVICE_OF_COMPONENT = {
     "s2s": "llm",
 }
 AGENT_STAGES = ("tts_out", "agent_out")
+_BYTES_KEYS = tuple((f"bytes_{direction}", direction) for direction in DIRECTIONS)
 
 Handler = Callable[[Event, Attrs, float], None]
 
@@ -50,6 +51,26 @@ class EventHandlers:
         self.label = label
         self.prices = prices
         self.reported = reported
+        # the series the frequent events update, by metric: indexed with their labels, one lookup each
+        self._turn_response = fleet.histograms("ai_agent_turn_response_seconds")
+        self._agent_turn_response = fleet.histograms("ai_agent_agent_turn_response_seconds")
+        self._turns = fleet.counters("ai_agent_turns_total")
+        self._stt_to_tts = fleet.histograms("ai_agent_stt_to_tts_seconds")
+        self._interrupted_turns = fleet.counters("ai_agent_interrupted_turns_total")
+        self._component_latency = fleet.histograms("ai_agent_component_latency_seconds")
+        self._provider_requests = fleet.counters("ai_agent_provider_requests_total")
+        self._usage = fleet.counters("ai_agent_usage_total")
+        self._underflows = fleet.counters("ai_agent_stream_underflow_events_total")
+        self._fallbacks = fleet.counters("ai_agent_streaming_fallbacks_total")
+        self._jitter_buffer_depth = fleet.histograms("ai_agent_jitter_buffer_depth_frames")
+        self._codec_checks = fleet.counters("ai_agent_codec_checks_total")
+        self._vad_confidence = fleet.histograms("ai_agent_vad_confidence")
+        self._rtt = fleet.histograms("ai_agent_transport_rtt_seconds")
+        self._jitter = fleet.histograms("ai_agent_transport_jitter_seconds")
+        self._packet_loss = fleet.histograms("ai_agent_transport_packet_loss_ratio")
+        self._concealment = fleet.histograms("ai_agent_transport_concealment_ratio")
+        self._audio_bytes = fleet.counters("ai_agent_audio_bytes_total")
+        self._conversation_state = fleet.gauges("ai_agent_conversation_state")
         self.by_type: dict[str, Handler] = {
             "call.started": registry.start,
             "call.ended": registry.end,
@@ -70,35 +91,35 @@ class EventHandlers:
     def turn(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider, pipeline = resolved.of_call(), resolved.provider, resolved.pipeline
-        f = self.fleet
         latency = attrs["latency_seconds"]
-        f.histogram("ai_agent_turn_response_seconds", pipeline, provider).observe(latency)
-        f.histogram("ai_agent_agent_turn_response_seconds", call.agent).observe(latency)
-        f.counter("ai_agent_turns_total", pipeline, provider).inc()
+        by_pipeline = (pipeline, provider)
+        self._turn_response[by_pipeline].observe(latency)
+        self._agent_turn_response[(call.agent,)].observe(latency)
+        self._turns[by_pipeline].inc()
         if "stt_to_tts_seconds" in attrs:
-            f.histogram("ai_agent_stt_to_tts_seconds", pipeline, provider).observe(attrs["stt_to_tts_seconds"])
+            self._stt_to_tts[by_pipeline].observe(attrs["stt_to_tts_seconds"])
         for key, component, service in TURN_COMPONENTS:
             if key in attrs:
-                f.histogram("ai_agent_component_latency_seconds", component, provider).observe(attrs[key])
+                self._component_latency[component, provider].observe(attrs[key])
                 if service:
-                    f.counter("ai_agent_provider_requests_total", provider, service, "ok").inc()
+                    self._provider_requests[provider, service, "ok"].inc()
         if attrs.get("interrupted", False):
-            f.counter("ai_agent_interrupted_turns_total", pipeline, provider).inc()
+            self._interrupted_turns[by_pipeline].inc()
         call.add_turn(latency)
         call.agent_speech += attrs.get("agent_speech_seconds", 0.0)
 
     def latency(self, event: Event, attrs: Attrs, now: float) -> None:
         provider = self.registry.resolve(event, now).provider
         component = attrs["component"]
-        self.fleet.histogram("ai_agent_component_latency_seconds", component, provider).observe(attrs["seconds"])
+        self._component_latency[component, provider].observe(attrs["seconds"])
         service = attrs.get("service") or SERVICE_OF_COMPONENT[component]
-        self.fleet.counter("ai_agent_provider_requests_total", provider, service, attrs.get("status", "ok")).inc()
+        self._provider_requests[provider, service, attrs.get("status", "ok")].inc()
 
     def usage(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, tenant, provider = resolved.call, resolved.tenant, resolved.provider
         service, unit, quantity = attrs["service"], attrs["unit"], attrs["quantity"]
-        self.fleet.counter("ai_agent_usage_total", provider, service, unit).inc(quantity)
+        self._usage[provider, service, unit].inc(quantity)
         usd = self.prices.price(service, provider, event.get("model"), unit, quantity)
         if call is None:
             self.registry.book_usage(tenant, provider, service, unit, quantity, usd)
@@ -120,25 +141,25 @@ class EventHandlers:
     def audio(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider = resolved.call, resolved.provider
-        f = self.fleet
+        by_provider = (provider,)
         report = self.reported.report
         stage = attrs.get("stage", "agent_out")
         if attrs.get("underflow"):
-            f.counter("ai_agent_stream_underflow_events_total", provider).inc(attrs["underflow"])
+            self._underflows[by_provider].inc(attrs["underflow"])
             if call:
                 call.underflows += attrs["underflow"]
         if attrs.get("fallback"):
-            f.counter("ai_agent_streaming_fallbacks_total", provider).inc(attrs["fallback"])
+            self._fallbacks[by_provider].inc(attrs["fallback"])
             if call:
                 call.fallbacks += attrs["fallback"]
         if "jitter_buffer_depth" in attrs:
             depth = attrs["jitter_buffer_depth"]
             report(now, depth, "ai_agent_streaming_jitter_buffer_depth", provider)
-            f.histogram("ai_agent_jitter_buffer_depth_frames", provider).observe(depth)
+            self._jitter_buffer_depth[by_provider].observe(depth)
         if "codec_alignment" in attrs:
             aligned = attrs["codec_alignment"]
             report(now, 1 if aligned else 0, "ai_agent_codec_alignment", provider)
-            f.counter("ai_agent_codec_checks_total", provider, "aligned" if aligned else "misaligned").inc()
+            self._codec_checks[provider, "aligned" if aligned else "misaligned"].inc()
             if call:
                 call.codec_checks += 1
                 call.codec_aligned += 1 if aligned else 0
@@ -154,26 +175,26 @@ class EventHandlers:
             if call and (call.clipping is None or clipping > call.clipping):
                 call.clipping = clipping
         if "vad_confidence" in attrs:
-            f.histogram("ai_agent_vad_confidence").observe(attrs["vad_confidence"])
+            self._vad_confidence[()].observe(attrs["vad_confidence"])
 
     def transport(self, event: Event, attrs: Attrs, now: float) -> None:
         resolved = self.registry.resolve(event, now)
         call, provider = resolved.call, resolved.provider
-        f = self.fleet
+        by_provider = (provider,)
         if "rtt_seconds" in attrs:
-            f.histogram("ai_agent_transport_rtt_seconds", provider).observe(attrs["rtt_seconds"])
+            self._rtt[by_provider].observe(attrs["rtt_seconds"])
         if "jitter_seconds" in attrs:
-            f.histogram("ai_agent_transport_jitter_seconds", provider).observe(attrs["jitter_seconds"])
+            self._jitter[by_provider].observe(attrs["jitter_seconds"])
         if "packet_loss_ratio" in attrs:
-            f.histogram("ai_agent_transport_packet_loss_ratio", provider).observe(attrs["packet_loss_ratio"])
+            self._packet_loss[by_provider].observe(attrs["packet_loss_ratio"])
         if "concealment_ratio" in attrs:
-            f.histogram("ai_agent_transport_concealment_ratio", provider).observe(attrs["concealment_ratio"])
-        for direction in DIRECTIONS:
-            count = attrs.get(f"bytes_{direction}")
+            self._concealment[by_provider].observe(attrs["concealment_ratio"])
+        for key, direction in _BYTES_KEYS:
+            count = attrs.get(key)
             if count:
-                f.counter("ai_agent_audio_bytes_total", provider, direction).inc(count)
+                self._audio_bytes[provider, direction].inc(count)
         if attrs.get("connection_lost"):
-            f.counter("ai_agent_transport_connection_losses_total", provider).inc()
+            self.fleet.counter("ai_agent_transport_connection_losses_total", provider).inc()
         if call is not None:
             call.rtt = attrs.get("rtt_seconds", call.rtt)
             call.jitter = attrs.get("jitter_seconds", call.jitter)
@@ -205,8 +226,8 @@ class EventHandlers:
         state = attrs.get("state")
         if state is not None and state != call.state:
             if call.state is not None:
-                f.gauge("ai_agent_conversation_state", call.state).dec()
-            f.gauge("ai_agent_conversation_state", state).inc()
+                self._conversation_state[(call.state,)].dec()
+            self._conversation_state[(state,)].inc()
             call.state = state
         gating = attrs.get("tts_gating")
         if gating is not None and gating != call.tts_gating:

@@ -48,6 +48,9 @@ class Resolved(NamedTuple):
         return self.call
 
 
+_new_resolved = tuple.__new__  # a NamedTuple built without the Python frame of its __new__: once per event
+
+
 class CallRegistry:
     def __init__(
         self,
@@ -122,7 +125,7 @@ class CallRegistry:
                 self.enter_live_gauges(call)
         if call is not None:
             call.last_seen = now
-        return Resolved(call, tenant, provider, pipeline)
+        return _new_resolved(Resolved, (call, tenant, provider, pipeline))
 
     def take_agent(self, call: Call, event: Event) -> None:
         """The call's agent and version from the event, folded; kept when the event names neither."""

@@ -16,8 +16,12 @@ class ReportedGauges:
         self._reported: dict[tuple[str, tuple[str, ...]], float] = {}  # (metric, labels) -> when last reported
 
     def report(self, now: float, value: float, name: str, *labels: str) -> None:
-        labels = self.fleet.labels_for(name, labels)
-        self.fleet.gauge(name, *labels).set(value)
+        series = self.fleet.gauges(name)
+        gauge = series.get(labels)
+        if gauge is None:
+            labels = self.fleet.labels_for(name, labels)
+            gauge = series[labels]
+        gauge.set(value)
         self._reported[(name, labels)] = now
 
     def expire(self, now: float) -> None:

@@ -60,13 +60,15 @@ def test_every_metric_name_written_in_python_code_is_in_the_catalogue():
 
 
 def test_every_fleet_series_is_taken_through_the_accessor_of_its_metric_s_type():
-    """``counter``, ``gauge`` and ``histogram`` are one lookup typed three ways: the type a call names must be the
-    catalogue's, or a gauge would be ``observe``d as a histogram without the type checker seeing it."""
+    """``counter``, ``gauge`` and ``histogram`` (and ``counters``, ``gauges``, ``histograms`` for a metric's series
+    by labels) are one lookup typed three ways: the type a call names must be the catalogue's, or a gauge would be
+    ``observe``d as a histogram without the type checker seeing it."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
     accessors = {"counter": "counter", "gauge": "gauge", "histogram": "histogram", "_counter": "counter"}
+    accessors |= {"counters": "counter", "gauges": "gauge", "histograms": "histogram"}
     checked, wrong = 0, []
     for path in (root / "exporter").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
