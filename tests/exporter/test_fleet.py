@@ -137,3 +137,19 @@ def test_the_default_ceiling_grows_with_the_budget():
     metrics, series, samples = ceiling()
     assert ceiling(DEFAULT_SERIES_BUDGET + 1)[1] - series == sum(1 for m in FLEET_SCOPED if m.labels)
     assert metrics == len(FLEET_SCOPED) and samples > series
+
+
+def test_a_family_indexed_by_labels_is_the_same_series_folded_counted_and_removed_as_child_s():
+    fleet = FleetMetrics(series_budget=2)
+    active = fleet.gauges(ACTIVE)
+    active["a", "p"].inc()
+    assert active["a", "p"] is fleet.child(ACTIVE, "a", "p")
+    fleet.child(ACTIVE, "b", "p").inc()
+    active["c", "p"].inc()  # over budget: folded into other, counted
+    active["c", "p"].inc()
+    assert ("c", "p") not in active and active[OTHER, OTHER].value == 2
+    assert exposed(fleet)[(OVERFLOW, (("metric", ACTIVE),))] == 2
+    fleet.remove(ACTIVE, "a", "p")
+    assert ("a", "p") not in active and not any(dict(labels).get("tenant") == "a" for _, labels in exposed(fleet))
+    with pytest.raises(ValueError, match="takes labels"):
+        active[("only-one",)]
