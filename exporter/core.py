@@ -115,7 +115,7 @@ class Exporter:
 
         ``max_age_seconds`` replaces the age limit for a batch that is one post-call report, whose events
         carry the call's own timestamps (see exporter/webhooks).  ``fields_checked``: the batch is a JSON body
-        that passed ``events.json_body_fields_valid``.
+        that passed ``events.decode_checked``.
         """
         accepted = duplicates = 0
         rejected: list[dict[str, Any]] = []

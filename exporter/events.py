@@ -1,7 +1,7 @@
 """Event schema v1: the envelope, each type's attributes, validation, and the JSON Schema.
 
 The spec tables below are the single source: ``validate`` checks events with
-them on the ingest path, ``json_body_fields_valid`` checks a whole JSON body with
+them on the ingest path, ``decode_checked`` checks and decodes a whole JSON body with
 them compiled to msgspec types, and ``json_schema`` renders the published
 ``exporter/schema/events-v1.schema.json`` from them.
 """
@@ -430,21 +430,25 @@ _DECODE_EVENT = msgspec.json.Decoder(_EVENT_STRUCT).decode
 _DECODE_EVENTS = msgspec.json.Decoder(list[_EVENT_STRUCT]).decode
 
 
-def json_body_fields_valid(body: bytes, is_array: bool) -> bool:
-    """Whether every event of a JSON body (an array of events, or one) has a known type, fields that each pass
-    their check and every field its type requires: checked by msgspec as it decodes the body, in C.  Events of
-    such a body need only ``validate(..., fields_checked=True)``; a body that fails is checked event by event,
-    which finds and words each problem.
+def decode_checked(body: bytes, is_array: bool) -> list[dict[str, Any]] | None:
+    """The events of a JSON body (an array of events, or one) whose every event has a known type, fields that each
+    pass their check and every field its type requires; None for any other body.
 
-    Every occurrence of a repeated key is checked, so whichever one a JSON parser keeps has passed.
+    msgspec checks the body as it decodes it, in C, and the events come out as dictionaries of the fields the body
+    gives (a number field's value as a float), so the body is decoded once.  Events of such a body need only
+    ``validate(..., fields_checked=True)``; a body that fails is parsed again and checked event by event, which
+    finds and words each problem.
+
+    Every occurrence of a repeated key is checked; the last is kept, as a JSON parser keeps it.
     """
     try:
-        (_DECODE_EVENTS if is_array else _DECODE_EVENT)(body)
+        decoded = (_DECODE_EVENTS if is_array else _DECODE_EVENT)(body)
     # ValidationError included; RecursionError: msgspec stops at Python's recursion limit, which the depth orjson
     # allows can reach
     except (msgspec.DecodeError, RecursionError):
-        return False
-    return True
+        return None
+    events: Any = msgspec.to_builtins(decoded)
+    return events if is_array else [events]
 
 
 def _check_time(ts: float, now: float, max_age: float, max_future: float) -> None:
@@ -457,7 +461,7 @@ def _check_time(ts: float, now: float, max_age: float, max_future: float) -> Non
 def validate(event: Any, now: float, max_age: float, max_future: float, fields_checked: bool = False) -> dict[str, Any]:
     """Check ``event`` against schema v1 and return it; raise InvalidEvent otherwise.
 
-    ``fields_checked``: the event comes from a body ``json_body_fields_valid`` passed, so only what that check
+    ``fields_checked``: the event comes from a body ``decode_checked`` passed, so only what that check
     leaves is checked.
     """
     if type(event) is not dict:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from voice_monitoring.exporter.events import Unparsable, json_body_fields_valid
+from voice_monitoring.exporter.events import Unparsable, decode_checked
 
 JSON_TYPES = {"application/json"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines"}
@@ -31,7 +31,7 @@ class BadRequest(Exception):
 class ParsedBody(NamedTuple):
     events: list[Any]
     lines: list[int] | None  # NDJSON: the line number (from 0, blank lines counted) of each event
-    fields_checked: bool  # every event's fields passed ``json_body_fields_valid``: see ``events.validate``
+    fields_checked: bool  # every event's fields passed ``decode_checked``: see ``events.validate``
 
 
 def _too_many(max_events: int) -> BadRequest:
@@ -59,15 +59,16 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> ParsedBody:
             413, f"a request carries at most {max_events} events (and {VALUES_PER_EVENT} JSON values per event)"
         )
     if media in JSON_TYPES:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest(400, f"malformed JSON: {exc}") from None
-        is_array = isinstance(data, list)
-        events = data if is_array else [data]
+        checked = decode_checked(body, is_array=body.lstrip()[:1] == b"[")
+        if checked is None:  # parsed again, to be checked event by event
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(400, f"malformed JSON: {exc}") from None
+        events = checked if checked is not None else data if isinstance(data, list) else [data]
         if len(events) > max_events:
             raise _too_many(max_events)
-        return ParsedBody(events, None, json_body_fields_valid(body, is_array))
+        return ParsedBody(events, None, checked is not None)
     events, lines = [], []
     line, scanned = 0, 0
     for match in _LINE.finditer(body):

@@ -161,6 +161,10 @@ def has_whole_float_for_an_integer(event) -> bool:
     )
 
 
+def passes(body: bytes, is_array: bool) -> bool:
+    return events.decode_checked(body, is_array) is not None
+
+
 def json_of(event) -> bytes | None:
     try:
         return orjson.dumps(event)
@@ -175,9 +179,12 @@ def test_the_compiled_check_of_a_json_body_passes_exactly_what_the_validator_pas
     assume(body is not None)
     parsed = orjson.loads(body)
     full = verdict(parsed)
-    checked = events.json_body_fields_valid(body, is_array=False)
-    if checked:  # then checking only what the compiled check leaves gives the validator's verdict
-        assert verdict(parsed, fields_checked=True) == full, event
+    decoded = events.decode_checked(body, is_array=False)
+    checked = decoded is not None
+    if checked:  # the events applied are the body's as a JSON parser reads it, and checking only what the
+        # compiled check leaves gives the validator's verdict
+        assert decoded == [parsed], event
+        assert verdict(decoded[0], fields_checked=True) == full, event
         assert full in (None, "too_old", "in_future", "missing_field", "invalid_field"), event
     if full is None and not has_whole_float_for_an_integer(parsed):
         assert checked, event  # a valid event is not sent the slow way
@@ -190,8 +197,8 @@ def test_the_compiled_check_of_a_json_body_passes_exactly_what_the_validator_pas
 def test_a_json_array_passes_the_compiled_check_only_when_every_event_does(batch):
     bodies = [json_of(event) for event in batch]
     assume(all(body is not None for body in bodies))
-    each = [events.json_body_fields_valid(body, is_array=False) for body in bodies]
-    assert events.json_body_fields_valid(b"[" + b",".join(bodies) + b"]", is_array=True) == all(each)
+    each = [passes(body, is_array=False) for body in bodies]
+    assert passes(b"[" + b",".join(bodies) + b"]", is_array=True) == all(each)
 
 
 @pytest.mark.parametrize(
@@ -212,13 +219,19 @@ def test_a_json_array_passes_the_compiled_check_only_when_every_event_does(batch
     ],
 )
 def test_every_occurrence_of_a_repeated_key_is_checked_whichever_one_the_parser_keeps(body):
-    assert not events.json_body_fields_valid(body, is_array=False)
-    assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True)
+    assert not passes(body, is_array=False)
+    assert not passes(b"[" + body + b"]", is_array=True)
 
 
-def test_the_simulator_s_traffic_passes_the_compiled_check():
+def test_the_simulator_s_traffic_passes_the_compiled_check_and_decodes_to_the_same_events():
     batch = Simulator("http://127.0.0.1:1", seed=3).generate(20)
-    assert events.json_body_fields_valid(orjson.dumps(batch), is_array=True)
+    assert events.decode_checked(orjson.dumps(batch), is_array=True) == orjson.loads(orjson.dumps(batch))
+
+
+def test_a_key_given_twice_with_valid_values_keeps_the_last_as_a_json_parser_does():
+    body = b'{"type":"turn","ts":1800000000,"call_id":"c","attrs":{"latency_seconds":0.5,"latency_seconds":0.7}}'
+    assert events.decode_checked(body, is_array=False) == [orjson.loads(body)]
+    assert orjson.loads(body)["attrs"]["latency_seconds"] == 0.7
 
 
 def wrong_values(field: events.Field) -> list:
@@ -289,14 +302,14 @@ def test_an_event_with_one_rule_broken_fails_the_compiled_check():
     for name, event in cases:
         body = orjson.dumps(event)
         assert verdict(orjson.loads(body)) is not None, name  # the validator refuses it
-        assert not events.json_body_fields_valid(body, is_array=False), name
-        assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True), name
+        assert not passes(body, is_array=False), name
+        assert not passes(b"[" + body + b"]", is_array=True), name
 
 
 @pytest.mark.parametrize("etype", list(events.TYPES))
 def test_an_event_with_every_field_at_its_limit_passes_the_compiled_check(etype):
     body = orjson.dumps(valid_event(etype))
-    assert events.json_body_fields_valid(body, is_array=False)
+    assert passes(body, is_array=False)
 
 
 def test_a_body_nested_deeper_than_msgspec_recurses_is_left_to_the_validator_not_failed():
@@ -305,5 +318,5 @@ def test_a_body_nested_deeper_than_msgspec_recurses_is_left_to_the_validator_not
     nested = "[" * 1000 + "]" * 1000
     body = f'{{"x":{nested},"type":"turn","ts":{NOW},"call_id":"c","attrs":{{"latency_seconds":0.5}}}}'.encode()
     assert verdict(orjson.loads(body)) == "unknown_field"
-    assert not events.json_body_fields_valid(body, is_array=False)
-    assert not events.json_body_fields_valid(b"[" + body + b"]", is_array=True)
+    assert not passes(body, is_array=False)
+    assert not passes(b"[" + body + b"]", is_array=True)
