@@ -65,7 +65,7 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> ParsedBody:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise BadRequest(400, f"malformed JSON: {exc}") from None
-        events = checked if checked is not None else data if isinstance(data, list) else [data]
+        events: list[Any] = checked if checked is not None else data if isinstance(data, list) else [data]
         if len(events) > max_events:
             raise _too_many(max_events)
         return ParsedBody(events, None, checked is not None)
