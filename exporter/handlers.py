@@ -71,6 +71,8 @@ class EventHandlers:
         self._concealment = fleet.histograms("ai_agent_transport_concealment_ratio")
         self._audio_bytes = fleet.counters("ai_agent_audio_bytes_total")
         self._conversation_state = fleet.gauges("ai_agent_conversation_state")
+        self._tts_gating_active = fleet.gauge("ai_agent_tts_gating_active")  # unlabelled: one series, never removed
+        self._audio_capture_enabled = fleet.gauge("ai_agent_audio_capture_enabled")
         self.by_type: dict[str, Handler] = {
             "call.started": registry.start,
             "call.ended": registry.end,
@@ -219,8 +221,7 @@ class EventHandlers:
             call.false_interruptions += 1
 
     def state(self, event: Event, attrs: Attrs, now: float) -> None:
-        call = self.registry.resolve(event, now).of_call()
-        f = self.fleet
+        call = self.registry.call_of(event, now)
         if call.ended:
             return
         state = attrs.get("state")
@@ -231,11 +232,11 @@ class EventHandlers:
             call.state = state
         gating = attrs.get("tts_gating")
         if gating is not None and gating != call.tts_gating:
-            f.gauge("ai_agent_tts_gating_active").inc(1 if gating else -1)
+            self._tts_gating_active.inc(1 if gating else -1)
             call.tts_gating = gating
         capture = attrs.get("audio_capture")
         if capture is not None and capture != call.audio_capture:
-            f.gauge("ai_agent_audio_capture_enabled").inc(1 if capture else -1)
+            self._audio_capture_enabled.inc(1 if capture else -1)
             call.audio_capture = capture
 
     def analysis(self, event: Event, attrs: Attrs, now: float) -> None:

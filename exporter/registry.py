@@ -127,6 +127,15 @@ class CallRegistry:
             call.last_seen = now
         return _new_resolved(Resolved, (call, tenant, provider, pipeline))
 
+    def call_of(self, event: Event, now: float) -> Call:
+        """``resolve(event, now).of_call()`` for a handler that uses no label: an event of a call held, carrying no
+        label, only touches the call."""
+        call = self.calls.get(event.get("call_id"))  # type: ignore[arg-type]
+        if call is None or "tenant" in event or "provider" in event or "pipeline" in event:
+            return self.resolve(event, now).of_call()
+        call.last_seen = now
+        return call
+
     def take_agent(self, call: Call, event: Event) -> None:
         """The call's agent and version from the event, folded; kept when the event names neither."""
         agent, version = event.get("agent"), event.get("agent_version")

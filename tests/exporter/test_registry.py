@@ -43,6 +43,25 @@ def test_resolve_names_the_call_and_each_label_the_event_gave_or_the_call_holds(
     assert calls.resolve({"type": "health", "ts": 0.0}, now=2.0).call is None
 
 
+def test_call_of_is_resolve_s_call_touched_adopted_and_labelled_alike():
+    events = [turn("c-1"), turn("c-1", tenant="acme"), turn("c-2", provider="deepgram"), turn("c-1", ts=5.0)]
+    by_resolve, _ = registry()
+    by_call_of, _ = registry()
+    for now, event in enumerate(events):
+        resolved = by_resolve.resolve(event, float(now)).of_call()
+        call = by_call_of.call_of(event, float(now))
+        assert (call.call_id, call.tenant, call.provider, call.adopted, call.last_seen) == (
+            resolved.call_id,
+            resolved.tenant,
+            resolved.provider,
+            resolved.adopted,
+            resolved.last_seen,
+        )
+    assert by_call_of.label._seen == by_resolve.label._seen
+    with pytest.raises(InvalidEvent, match="call_id is required"):
+        by_call_of.call_of({"type": "state", "ts": 0.0, "attrs": {}}, 9.0)
+
+
 def test_a_call_first_seen_by_another_event_is_adopted_and_counted_live():
     calls, fleet = registry()
     call = calls.resolve(turn("c-1", tenant="acme", provider="deepgram"), now=0.0).call
