@@ -3,7 +3,7 @@ each series lives ``ttl_seconds`` after its last report, so a worker that stops 
 
 from __future__ import annotations
 
-from voice_monitoring.exporter.fleet import FleetMetrics
+from voice_monitoring.exporter.fleet import Family, FleetMetrics, GaugeValue
 
 
 class ReportedGauges:
@@ -14,9 +14,12 @@ class ReportedGauges:
         self.fleet = fleet
         self.ttl_seconds = ttl_seconds
         self._reported: dict[tuple[str, tuple[str, ...]], float] = {}  # (metric, labels) -> when last reported
+        self._families: dict[str, Family[GaugeValue]] = {}
 
     def report(self, now: float, value: float, name: str, *labels: str) -> None:
-        series = self.fleet.gauges(name)
+        series = self._families.get(name)
+        if series is None:
+            series = self._families[name] = self.fleet.gauges(name)
         gauge = series.get(labels)
         if gauge is None:
             labels = self.fleet.labels_for(name, labels)
