@@ -151,7 +151,7 @@ class FleetMetrics:
             raise ValueError(f"{name} takes labels {m.labels}, got {labels}")
         labels = self.labels_for(name, labels)
         series = self._series[name]
-        found = dict.get(series, labels)
+        found = series.get(labels)
         if found is None:
             found = series[labels] = HistogramValue(m.buckets) if m.buckets is not None else _VALUE_TYPES[m.type]()
         return found
