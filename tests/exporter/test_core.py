@@ -69,3 +69,18 @@ def test_events_applied_before_a_failure_ends_the_batch_stay_counted_once(monkey
     monkeypatch.undo()
     assert exporter.ingest(batch)[:2] == (1, 2)  # the first two are retries, the third is new
     assert exporter.registry.calls["c-1"].turns == 2
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["compiled check passed", "checked field by field"])
+def test_a_json_body_s_events_are_held_to_the_time_window_whichever_way_they_were_checked(checked):
+    clock = Clock()
+    exporter = make(clock, max_age_seconds=60, max_future_seconds=5)
+    now = clock.now
+    stamps = [now - 60.001, now - 60, now + 5, now + 5.001]
+    body = orjson.dumps([{**turn(clock, f"t-{i}"), "call_id": f"c-{i}", "ts": ts} for i, ts in enumerate(stamps)])
+    parsed = parse_body(body, "application/json", 100)
+    assert parsed.fields_checked
+    accepted, _, rejected = exporter.ingest(parsed.events, fields_checked=checked)
+    assert accepted == 2
+    assert [(r["index"], r["error"].split(" ", 1)[0]) for r in rejected] == [(0, "ts"), (3, "ts")]
+    assert "in the past" in rejected[0]["error"] and "in the future" in rejected[1]["error"]
