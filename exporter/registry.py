@@ -130,7 +130,8 @@ class CallRegistry:
     def call_of(self, event: Event, now: float) -> Call:
         """``resolve(event, now).of_call()`` for a handler that uses no label: an event of a call held, carrying no
         label, only touches the call."""
-        call = self.calls.get(event.get("call_id"))  # type: ignore[arg-type]
+        call_id = event.get("call_id")
+        call = self.calls.get(call_id) if call_id is not None else None
         if call is None or "tenant" in event or "provider" in event or "pipeline" in event:
             return self.resolve(event, now).of_call()
         call.last_seen = now
