@@ -31,7 +31,7 @@ class BadRequest(Exception):
 class ParsedBody(NamedTuple):
     events: list[Any]
     lines: list[int] | None  # NDJSON: the line number (from 0, blank lines counted) of each event
-    fields_checked: bool  # every event's fields passed ``decode_checked``: see ``events.validate``
+    fields_checked: bool  # every event (JSON) or line (NDJSON) passed ``decode_checked``: see ``events.validate``
 
 
 def _too_many(max_events: int) -> BadRequest:
@@ -71,15 +71,22 @@ def parse_body(body: bytes, content_type: str, max_events: int) -> ParsedBody:
         return ParsedBody(events, None, checked is not None)
     events, lines = [], []
     line, scanned = 0, 0
+    every_line_checked = True
     for match in _LINE.finditer(body):
         if len(events) == max_events:
             raise _too_many(max_events)
         start = match.start()
         line += body.count(b"\n", scanned, start)
         scanned = start
-        try:
-            events.append(orjson.loads(match.group()))
-        except orjson.JSONDecodeError as exc:
-            events.append(Unparsable(f"malformed JSON: {exc}"))
+        text = match.group()
+        checked_line = decode_checked(text, is_array=False)
+        if checked_line is not None:
+            events.append(checked_line[0])
+        else:  # parsed again, and the whole body checked event by event
+            every_line_checked = False
+            try:
+                events.append(orjson.loads(text))
+            except orjson.JSONDecodeError as exc:
+                events.append(Unparsable(f"malformed JSON: {exc}"))
         lines.append(line)
-    return ParsedBody(events, lines, False)
+    return ParsedBody(events, lines, every_line_checked and bool(events))

@@ -2,6 +2,7 @@
 
 import tracemalloc
 
+import orjson
 import pytest
 
 from voice_monitoring.exporter.request_body import BadRequest, parse_body
@@ -59,9 +60,34 @@ def test_a_malformed_large_array_is_refused_whole(body):
         (b'[{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}]', "application/json", True),
         (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}', "application/json", True),
         (b'[{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":-1}}]', "application/json", False),
-        (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}\n', "application/x-ndjson", False),
+        (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}\n' * 2, "application/x-ndjson", True),
+        (
+            b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}\n{"type":"turn"}\n',
+            "application/x-ndjson",
+            False,
+        ),
+        (b'{"type":"turn","ts":1,"call_id":"c","attrs":{"latency_seconds":0.5}}\n{"t\n', "application/x-ndjson", False),
     ],
-    ids=["json array", "one json event", "json array with an invalid event", "ndjson"],
+    ids=[
+        "json array",
+        "one json event",
+        "json array with an invalid event",
+        "ndjson",
+        "ndjson with an invalid line",
+        "ndjson with an unparsable line",
+    ],
 )
-def test_only_a_json_body_whose_every_event_passes_the_compiled_check_is_marked_checked(body, content_type, checked):
-    assert parse_body(body, content_type, 10).fields_checked is checked
+def test_only_a_body_whose_every_event_passes_the_compiled_check_is_marked_checked(body, content_type, checked):
+    parsed = parse_body(body, content_type, 10)
+    assert parsed.fields_checked is checked
+    if content_type == "application/x-ndjson":  # the events are the lines as a JSON parser reads them
+        assert [e if isinstance(e, dict) else None for e in parsed.events] == [
+            json_or_none(line) for line in body.splitlines()
+        ]
+
+
+def json_or_none(line: bytes):
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
