@@ -106,3 +106,12 @@ def test_contains_answers_as_in_does():
     contains = ids.contains
     assert contains("a") and contains("b") and not contains("c")
     assert ("a" in ids) and ("c" not in ids)
+
+
+def test_the_ids_of_a_batch_are_queued_for_forgetting_as_one_entry():
+    ids = ExpiringIds(1000)
+    ids.remember_all([f"e-{i}" for i in range(100)], 10.0)
+    ids.remember("one", 11.0)
+    assert len(ids._order) == 2 and len(ids) == 101
+    ids.forget_expired(10.0)
+    assert len(ids._order) == 1 and "e-0" not in ids and "one" in ids
